@@ -1,0 +1,263 @@
+"""A small kintone REST client: typed errors, bounded retries, a circuit breaker.
+
+One client serves one API token source (one route's token); every client in a container
+shares one ``requests.Session`` and one breaker per kintone domain.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import requests
+
+from .breaker import CircuitBreaker
+from .errors import (
+    KintoneCircuitOpen,
+    KintoneConnectionError,
+    KintoneError,
+    KintoneInvalidToken,
+    KintoneTimeout,
+    KintoneTransientError,
+    error_from_response,
+)
+from .retry import RetryPolicy
+from .session import shared_session
+
+logger = logging.getLogger(__name__)
+
+# kintone answers 414/400 past roughly 8 KB of URL; stay well below and switch to
+# POST with X-HTTP-Method-Override: GET, which kintone documents for long queries.
+MAX_GET_URL = 6000
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 3.05
+    read: float = 10.0
+
+    def as_tuple(self) -> tuple[float, float]:
+        return (self.connect, self.read)
+
+
+@dataclass(frozen=True)
+class RecordsPage:
+    records: list[Record]
+    total_count: int | None = None
+
+
+@dataclass(frozen=True)
+class AddedRecord:
+    id: str
+    revision: str
+
+
+@dataclass
+class TokenSource:
+    """Where a client gets its API token, and what it does when kintone says GAIA_IA02.
+
+    ``refresh`` forces a re-read of the token (the secret store's job) and returns True
+    when a different token is now available; the client then retries exactly once.
+    """
+
+    current: Callable[[], str]
+    refresh: Callable[[], bool] = field(default=lambda: False)
+
+    @classmethod
+    def fixed(cls, token: str) -> TokenSource:
+        return cls(current=lambda: token)
+
+
+_breakers: dict[str, CircuitBreaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def breaker_for(base_url: str) -> CircuitBreaker:
+    """The breaker shared by every client of one kintone domain in this container."""
+    host = urlsplit(base_url).netloc
+    with _breakers_lock:
+        return _breakers.setdefault(host, CircuitBreaker())
+
+
+class KintoneClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: TokenSource,
+        *,
+        session: requests.Session | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("https", "http") or not parts.netloc:
+            raise ValueError("kintone base URL must be an absolute http(s) URL")
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._session = session or shared_session()
+        self._timeouts = timeouts or Timeouts()
+        self._retry = retry or RetryPolicy()
+        self._breaker = breaker or breaker_for(base_url)
+        self._sleep = sleep
+        self._clock = clock
+
+    # -- public API ----------------------------------------------------------------
+
+    def get_records(
+        self,
+        app: int,
+        query: str = "",
+        fields: Iterable[str] | None = None,
+        *,
+        total_count: bool = False,
+    ) -> RecordsPage:
+        """GET /k/v1/records.json. ``fields`` limits what kintone returns (projection)."""
+        field_list = list(fields) if fields is not None else None
+        params: list[tuple[str, str]] = [("app", str(app)), ("query", query)]
+        params += [(f"fields[{i}]", code) for i, code in enumerate(field_list or ())]
+        if total_count:
+            params.append(("totalCount", "true"))
+        url = self._url("/k/v1/records.json")
+        if len(url) + len(urlencode(params)) + 1 <= MAX_GET_URL:
+            body = self._call("GET", "/k/v1/records.json", params=params)
+        else:
+            payload: dict[str, Any] = {"app": app, "query": query, "totalCount": total_count}
+            if field_list is not None:
+                payload["fields"] = field_list
+            body = self._call(
+                "POST",
+                "/k/v1/records.json",
+                json=payload,
+                headers={"X-HTTP-Method-Override": "GET"},
+            )
+        records = body.get("records")
+        if not isinstance(records, list):
+            raise KintoneError("records.json answered without a records list")
+        count = body.get("totalCount")
+        return RecordsPage(records=records, total_count=int(count) if count is not None else None)
+
+    def get_record(self, app: int, record_id: int | str) -> Record:
+        body = self._call("GET", "/k/v1/record.json", params={"app": app, "id": record_id})
+        record = body.get("record")
+        if not isinstance(record, dict):
+            raise KintoneError("record.json answered without a record")
+        return record
+
+    def add_record(self, app: int, record: Mapping[str, Any]) -> AddedRecord:
+        """POST /k/v1/record.json with ``{code: value}``.
+
+        kintone silently ignores unknown field codes, so callers must send only declared
+        ones. A retried add after a timeout may find its first attempt recorded: records
+        the relay adds carry a unique receipt field, so that shows up as
+        :class:`~sekisho.kintone.errors.KintoneUniqueViolation` on that field.
+        """
+        payload = {"app": app, "record": {code: {"value": v} for code, v in record.items()}}
+        body = self._call("POST", "/k/v1/record.json", json=payload)
+        try:
+            return AddedRecord(id=str(body["id"]), revision=str(body["revision"]))
+        except KeyError as exc:
+            raise KintoneError("record.json answered without id and revision") from exc
+
+    def upload_file(self, filename: str, content: bytes, content_type: str) -> str:
+        """POST /k/v1/file.json; the returned key is temporary until attached to a record."""
+        body = self._call(
+            "POST", "/k/v1/file.json", files={"file": (filename, content, content_type)}
+        )
+        key = body.get("fileKey")
+        if not isinstance(key, str):
+            raise KintoneError("file.json answered without a fileKey")
+        return key
+
+    def get_form_fields(self, app: int) -> dict[str, dict[str, Any]]:
+        body = self._call("GET", "/k/v1/app/form/fields.json", params={"app": app})
+        properties = body.get("properties")
+        if not isinstance(properties, dict):
+            raise KintoneError("form/fields.json answered without properties")
+        return properties
+
+    # -- transport -----------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return self._with_retries(method, path, **kwargs)
+        except KintoneInvalidToken:
+            # A rotated token: re-read the secret once and try once more, so a warm
+            # container follows a rotation at once instead of after the cache TTL.
+            if not self._token.refresh():
+                raise
+            logger.info("kintone token refreshed after GAIA_IA02", extra={"path": path})
+            return self._with_retries(method, path, **kwargs)
+
+    def _with_retries(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        deadline = self._clock() + self._retry.budget
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._attempt(method, path, **kwargs)
+            except KintoneTransientError as exc:
+                if isinstance(exc, KintoneCircuitOpen) or attempt >= self._retry.max_attempts:
+                    raise
+                wait = self._retry.delay(attempt)
+                if self._clock() + wait >= deadline:
+                    raise
+                logger.warning(
+                    "kintone transient failure, retrying",
+                    extra={"path": path, "attempt": attempt, "wait_s": round(wait, 3)}
+                    | exc.log_fields(),
+                )
+                self._sleep(wait)
+
+    def _attempt(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        if not self._breaker.allow():
+            raise KintoneCircuitOpen("kintone circuit is open")
+        headers = {"X-Cybozu-API-Token": self._token.current(), **kwargs.pop("headers", {})}
+        try:
+            response = self._session.request(
+                method,
+                self._url(path),
+                headers=headers,
+                timeout=self._timeouts.as_tuple(),
+                **kwargs,
+            )
+        except requests.Timeout as exc:
+            self._breaker.record_failure()
+            raise KintoneTimeout(f"kintone {method} {path} timed out") from exc
+        except requests.ConnectionError as exc:
+            self._breaker.record_failure()
+            raise KintoneConnectionError(f"kintone {method} {path}: connection failed") from exc
+        if response.ok:
+            self._breaker.record_success()
+            return self._json(response)
+        error = error_from_response(response)
+        if isinstance(error, KintoneTransientError):
+            self._breaker.record_failure()
+        else:
+            # kintone answered: it is up, whatever it thought of the request.
+            self._breaker.record_success()
+        raise error
+
+    @staticmethod
+    def _json(response: requests.Response) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise KintoneError(
+                "kintone answered 2xx without JSON", http_status=response.status_code
+            ) from exc
+        if not isinstance(body, dict):
+            raise KintoneError("kintone answered 2xx with non-object JSON")
+        return body
