@@ -29,7 +29,11 @@ class KintoneApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         # kintone gives every error answer a fresh random id.
-        body: dict[str, Any] = {"code": self.code, "id": secrets.token_urlsafe(15), "message": self.message}
+        body: dict[str, Any] = {
+            "code": self.code,
+            "id": secrets.token_urlsafe(15),
+            "message": self.message,
+        }
         if self.errors:
             body["errors"] = self.errors
         return body

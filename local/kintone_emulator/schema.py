@@ -87,7 +87,13 @@ def _field(code: str, spec: dict[str, Any]) -> FieldDef:
         raise SeedError(f"field {code!r}: unsupported type {ftype!r}")
     if code in SYSTEM_FIELDS:
         raise SeedError(f"field {code!r} is a system field")
-    if spec.get("unique") and ftype not in {"SINGLE_LINE_TEXT", "NUMBER", "LINK", "DATE", "DATETIME"}:
+    if spec.get("unique") and ftype not in {
+        "SINGLE_LINE_TEXT",
+        "NUMBER",
+        "LINK",
+        "DATE",
+        "DATETIME",
+    }:
         raise SeedError(f"field {code!r}: kintone allows unique only on text, number, link, date")
     bounds = {k: None if spec.get(k) is None else str(spec[k]) for k in ("min_value", "max_value")}
     return FieldDef(
@@ -103,7 +109,9 @@ def _field(code: str, spec: dict[str, Any]) -> FieldDef:
 
 
 def system_fields() -> dict[str, FieldDef]:
-    return {code: FieldDef(code=code, type=ftype, label=code) for code, ftype in SYSTEM_FIELDS.items()}
+    return {
+        code: FieldDef(code=code, type=ftype, label=code) for code, ftype in SYSTEM_FIELDS.items()
+    }
 
 
 def parse_seed(data: dict[str, Any]) -> Seed:

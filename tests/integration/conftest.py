@@ -1,0 +1,26 @@
+"""HTTP plumbing for tests that talk to the local kintone emulator."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+
+@pytest.fixture(scope="session")
+def http() -> Iterator[requests.Session]:
+    """A session for loopback calls that no proxy setting in the environment can divert."""
+    with requests.Session() as session:
+        session.trust_env = False
+        yield session
+
+
+@pytest.fixture
+def unused_loopback_url() -> str:
+    """A loopback URL where nothing listens (the port was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

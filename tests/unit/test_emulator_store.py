@@ -1,0 +1,68 @@
+"""The emulator's SQLite state: seeding, reset and keeping state in a file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kintone_emulator.errors import KintoneApiError
+from kintone_emulator.records import add_record
+from kintone_emulator.schema import load_seed
+from kintone_emulator.store import Store
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    seeded = Store(load_seed())
+    yield seeded
+    seeded.close()
+
+
+def test_seed_records_get_ids_in_seed_order_and_every_field(store: Store) -> None:
+
+    records = store.records(1)
+
+    assert [r["$id"]["value"] for r in records] == [str(n) for n in range(1, 10)]
+    assert records[0]["取引ID"] == {"type": "SINGLE_LINE_TEXT", "value": "D000001"}
+    assert records[0]["金額"] == {"type": "NUMBER", "value": "1200000"}
+    assert store.records(2) == []
+
+
+def test_reset_restores_the_seed_exactly(store: Store) -> None:
+    seeded = store.records(1)
+    add_record(store, store.seed.apps[1], {"取引ID": {"value": "D000100"}})
+    store.delete_records(1, [1])
+
+    store.reset()
+
+    assert store.records(1) == seeded
+
+
+def test_a_database_file_keeps_its_state_across_restarts(tmp_path: Path) -> None:
+    path = str(tmp_path / "kintone.sqlite3")
+    first = Store(load_seed(), path)
+    add_record(first, first.seed.apps[2], {"氏名": {"value": "佐藤"}, "メール": {"value": "s@x"}})
+    first.close()
+
+    second = Store(load_seed(), path)
+
+    assert [r["氏名"]["value"] for r in second.records(2)] == ["佐藤"]
+    second.close()
+
+
+def test_a_failed_add_leaves_nothing_behind(store: Store) -> None:
+    app = store.seed.apps[2]
+    file_key = store.put_temp_file("a.txt", "text/plain", b"a")
+    person = {"氏名": {"value": "佐藤"}, "メール": {"value": "s@x"}}
+    files = {"履歴書": {"value": [{"fileKey": file_key}, {"fileKey": "missing"}]}}
+
+    with pytest.raises(KintoneApiError) as failed:
+        add_record(store, app, {**person, **files})
+
+    assert failed.value.code == "GAIA_BL01"
+
+    assert store.records(2) == []
+    assert store.temp_file(file_key) is not None
+    assert add_record(store, app, person)["$id"]["value"] == "1"
