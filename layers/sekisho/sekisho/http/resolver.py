@@ -1,0 +1,90 @@
+"""One Powertools REST resolver setup for every route of the relay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+
+from sekisho.errors import SekishoError
+
+from .problems import RouteNotFound, problem_response
+
+logger = Logger(child=True)
+
+# Every answer of the relay: nothing cached by a browser or a proxy, nothing sniffed,
+# nothing framed, no Referer leaking the page that called us.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    allowed_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 16 * 1024
+    allow_headers: tuple[str, ...] = ("Idempotency-Key",)
+    preflight_max_age: int = 600
+
+
+class SekishoResolver(APIGatewayRestResolver):
+    """Adds the security headers and ``Vary: Origin`` to every response, the problem
+    responses of exception handlers and preflights included."""
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response = super().resolve(event, context)
+        if "multiValueHeaders" in response:
+            headers = response["multiValueHeaders"]
+            for name, value in SECURITY_HEADERS.items():
+                headers.setdefault(name, [value])
+            # The answer depends on the Origin (CORS), so caches must key on it.
+            headers["Vary"] = ["Origin"]
+        else:
+            headers = response.setdefault("headers", {})
+            for name, value in SECURITY_HEADERS.items():
+                headers.setdefault(name, value)
+            headers["Vary"] = "Origin"
+        return response
+
+
+def create_resolver(settings: HttpSettings) -> SekishoResolver:
+    origins = list(settings.allowed_origins)
+    cors = None
+    if origins:
+        cors = CORSConfig(
+            allow_origin=origins[0],
+            extra_origins=origins[1:],
+            allow_headers=list(settings.allow_headers),
+            max_age=settings.preflight_max_age,
+        )
+    app = SekishoResolver(cors=cors)
+
+    @app.exception_handler(SekishoError)
+    def _relay_error(error: SekishoError) -> Response:
+        if error.status >= 500:
+            logger.error(
+                "request failed",
+                extra={"code": error.code, "error": type(error).__name__}
+                | getattr(error, "log_fields", dict)(),
+            )
+        else:
+            logger.info("request refused", extra={"code": error.code, "status": error.status})
+        return problem_response(error)
+
+    @app.not_found
+    def _no_route(_: Exception) -> Response:
+        return problem_response(RouteNotFound())
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        # A bug, not a caller's fault: log the stack, answer a problem without detail.
+        logger.exception("unhandled error", extra={"error": type(error).__name__})
+        return problem_response(SekishoError())
+
+    return app
