@@ -14,15 +14,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KINTONE_PORT ?= 9100
+SEKISHO_PORT ?= 3000
+MOTO_PORT ?= 5000
+# aws-sam-cli pins its own tree (boto3, cfn-lint...), so it lives in a venv of its own.
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed
+export SAM_CLI_TELEMETRY := 0
 
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= ap-northeast-1
 
-.PHONY: help venv lint test kintone clean
+.PHONY: help venv lint lint-template check test bench build dev kintone clean
 
 help:
+	@echo "make dev      run the bundle locally: API and demo page on http://127.0.0.1:$(SEKISHO_PORT)"
 	@echo "make test     install into $(VENV), lint, and run every check"
+	@echo "make build    sekisho check, bundle the policy into the layer, sam build (no container)"
+	@echo "make bench    measure the lookup relay against a bare route (figures, not a test)"
 	@echo "make kintone  run the local kintone emulator with demo data on 127.0.0.1:$(KINTONE_PORT)"
 
 $(STAMP): requirements/dev.txt requirements/constraints.txt layers/sekisho/requirements.txt pyproject.toml
@@ -38,16 +48,53 @@ $(STAMP): requirements/dev.txt requirements/constraints.txt layers/sekisho/requi
 
 venv: $(STAMP)
 
+$(SAM_STAMP): requirements/sam.txt requirements/sam-constraints.txt
+	@test -n "$(PYTHON)" || { echo "no Python 3.11+ found" >&2; exit 1; }
+	rm -rf $(SAM_VENV)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -c requirements/sam-constraints.txt -r requirements/sam.txt
+	touch $@
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# `sam validate` runs the SAM transform (cfn-lint 1.x no longer does); --lint runs
+# cfn-lint through SAM. Neither calls AWS.
+lint-template: $(STAMP) $(SAM_STAMP)
+	$(SAM) validate --template template.yaml --region $(AWS_DEFAULT_REGION)
+	$(SAM) validate --lint --template template.yaml --region $(AWS_DEFAULT_REGION)
 	$(BIN)/cfn-lint template.yaml
 
-test: lint
+check: $(STAMP)
+	$(BIN)/sekisho check policy.yaml
+
+test: lint lint-template check
 	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench.bench_lookup
+
+# No container: sam build needs python3.12 first on PATH and fetches arm64 wheels from PyPI.
+# The policy is checked, then bundled into the layer (a build artefact, gitignored).
+build: $(STAMP) $(SAM_STAMP)
+	@PATH="$(PYTHON_BIN):$$PATH" python3.12 -c 'import sys' 2>/dev/null || \
+	  { echo "sam build needs python3.12 (the Lambda runtime) on PATH or under pyenv" >&2; exit 1; }
+	$(BIN)/sekisho check policy.yaml
+	cp policy.yaml layers/sekisho/sekisho/policy.yaml
+	PATH="$(PYTHON_BIN):$$PATH" $(SAM) build --template template.yaml
+
+# The whole bundle on this machine: moto (Secrets Manager, DynamoDB), the kintone
+# emulator, and the routes of template.yaml served by a local API Gateway.
+dev: $(STAMP)
+	$(BIN)/python -m devstack --port $(SEKISHO_PORT) --moto-port $(MOTO_PORT) \
+	  --kintone-port $(KINTONE_PORT)
 
 kintone: $(STAMP)
 	$(BIN)/kintone-emulator --host 127.0.0.1 --port $(KINTONE_PORT)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis \
+	  layers/sekisho/sekisho/policy.yaml

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from moto.server import ThreadedMotoServer
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +25,14 @@ def unused_loopback_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """moto's server on a free loopback port, for code that reaches AWS through boto3
+    with AWS_ENDPOINT_URL, as the local stack does."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

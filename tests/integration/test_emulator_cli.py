@@ -45,7 +45,7 @@ def port() -> int:
 @pytest.fixture
 def serving(port: int) -> Iterator[subprocess.Popen[str]]:
     # The port comes from KINTONE_PORT, as with `make kintone`.
-    child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    child = subprocess.Popen(
         emulator_command(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -63,7 +63,7 @@ def serving(port: int) -> Iterator[subprocess.Popen[str]]:
 
 
 def test_help_describes_the_options() -> None:
-    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+    done = subprocess.run(
         emulator_command("--help"),
         capture_output=True,
         text=True,

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 
 from sekisho.errors import SekishoError
 
 from .problems import RouteNotFound, problem_response
 
-logger = Logger(child=True)
+# A child of the function's Powertools Logger (service "sekisho"): same JSON lines.
+logger = logging.getLogger(__name__)
 
 # Every answer of the relay: nothing cached by a browser or a proxy, nothing sniffed,
 # nothing framed, no Referer leaking the page that called us.

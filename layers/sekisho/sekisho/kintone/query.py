@@ -112,52 +112,18 @@ class Predicate:
         return literal
 
 
-_CONDITION_TOKEN = re.compile(
-    r"""
-    (?P<space>\s+)
-    | (?P<string>"(?:[^"\\\x00-\x1f]|\\[^\x00-\x1f])*")
-    | (?P<open>\()
-    | (?P<close>\))
-    | (?P<punct>!=|<=|>=|=|<|>|,)
-    | (?P<word>[^\s()"=!<>,]+)
-    """,
-    re.VERBOSE,
-)
-_TRAILING_CLAUSES = frozenset({"order", "limit", "offset"})
-
-
 def check_condition(condition: str) -> str:
-    """Lexically vet a fixed server condition before it is wrapped in parentheses.
+    """Vet a fixed server condition before it is wrapped in parentheses.
 
-    Wrapping is only a boundary if the condition cannot close it: the parentheses must
-    balance, every literal must be terminated and free of raw control characters, and the
-    condition must not carry its own ``order by`` / ``limit`` / ``offset``.
+    Wrapping is only a boundary if the condition cannot close it, so the condition is
+    parsed as one complete kintone expression (:mod:`sekisho.kintone.condition`): balanced
+    parentheses, terminated literals free of raw control characters, known operators and
+    functions, and no ``order by`` / ``limit`` / ``offset`` of its own.
     """
-    depth = 0
-    pos = 0
-    words = 0
-    while pos < len(condition):
-        match = _CONDITION_TOKEN.match(condition, pos)
-        if not match:
-            raise QueryDeclarationError("the server condition has an unterminated or bad literal")
-        kind = match.lastgroup
-        if kind == "open":
-            depth += 1
-        elif kind == "close":
-            depth -= 1
-            if depth < 0:
-                raise QueryDeclarationError("the server condition closes an unopened parenthesis")
-        elif kind == "word":
-            words += 1
-            if match.group().lower() in _TRAILING_CLAUSES:
-                raise QueryDeclarationError(
-                    "the server condition must not contain order by, limit or offset"
-                )
-        pos = match.end()
-    if depth:
-        raise QueryDeclarationError("the server condition leaves a parenthesis open")
-    if not words:
-        raise QueryDeclarationError("the server condition is empty")
+    # Imported here because the condition parser raises this module's error type.
+    from .condition import parse_condition  # noqa: PLC0415
+
+    parse_condition(condition)
     return condition.strip()
 
 

@@ -1,0 +1,30 @@
+"""POST /views/{view}: a declared, filtered, projected slice of one kintone app."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sekisho import runtime
+from sekisho.http import client_ip, create_resolver, json_body, verified_claims
+from sekisho.lookup import LookupRequest
+
+logger = Logger(service="sekisho")  # the library logs under sekisho.*
+settings = runtime.settings()
+runtime.policy()  # validated at cold start: a bad policy fails the deployment, not a request
+app = create_resolver(runtime.http_settings())
+
+
+@app.post("/views/<view>")
+def lookup(view: str) -> dict:
+    request = LookupRequest(
+        view=view,
+        body=json_body(app, max_bytes=settings.max_body_bytes),
+        client_ip=client_ip(app),
+        claims=verified_claims(app),
+    )
+    return {"records": runtime.lookup_service().lookup(request)}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,81 @@
+"""The ``sekisho`` command: operator tasks around the relay.
+
+Each subcommand registers itself with :func:`build_parser` through a small ``add_*``
+function and runs from a handler returning the exit status, so later commands
+(``token stage``, ``probe``, ``rotate``) are one function each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from sekisho.policy import POLICY_ENV, PolicyError, lint_policy, read_policy
+
+DEFAULT_POLICY_FILE = "policy.yaml"
+
+Handler = Callable[[argparse.Namespace, TextIO], int]
+
+
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    path = Path(args.policy or os.environ.get(POLICY_ENV) or DEFAULT_POLICY_FILE)
+    try:
+        policy = read_policy(path)
+    except PolicyError as exc:
+        for issue in exc.issues:
+            print(f"error: {issue}", file=out)
+        return 1
+    findings = lint_policy(policy)
+    for finding in findings:
+        print(finding, file=out)
+    errors = sum(1 for f in findings if f.severity == "error")
+    warnings = len(findings) - errors
+    if errors or (args.strict and warnings):
+        return 1
+    print(
+        f"ok: {len(policy.views)} views, {len(policy.forms)} forms, "
+        f"{len(policy.webhooks)} webhooks",
+        file=out,
+    )
+    return 0
+
+
+def add_check(commands: argparse._SubParsersAction) -> None:
+    check = commands.add_parser(
+        "check",
+        help="validate and lint a policy file",
+        description=(
+            "Load the policy as the relay would and lint it. Exits 1 on any error (and "
+            "on warnings with --strict)."
+        ),
+    )
+    check.add_argument(
+        "policy",
+        nargs="?",
+        help=f"the policy file (default: ${POLICY_ENV}, else ./{DEFAULT_POLICY_FILE})",
+    )
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.set_defaults(handler=_check)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sekisho", description="Operate the sekisho kintone relay."
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    add_check(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    return handler(args, sys.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Guard counters in DynamoDB, shared by every container of every function.
+
+Table: partition key ``pk`` (S), no sort key; ``n`` (N) is the count and ``expires_at``
+(N, epoch seconds) is the table's TTL attribute.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from .errors import GuardUnavailable
+from .store import is_expired
+
+# Fail fast: a lookup waits on these calls. The SDK's standard mode retries throttling.
+_CONFIG = Config(
+    connect_timeout=1,
+    read_timeout=2,
+    retries={"mode": "standard", "max_attempts": 3},
+)
+_NAMES = {"#n": "n", "#exp": "expires_at"}
+# Add 1 to a live counter below the limit, or start a counter where there is none. A
+# counter past its expiry fails this condition and is reset by _restart instead: one
+# update expression cannot both test expiry and choose between ADD and a reset.
+_ADD_CONDITION = "attribute_not_exists(pk) OR (#n < :limit AND #exp >= :now)"
+_RESTART_CONDITION = "attribute_not_exists(pk) OR attribute_not_exists(#exp) OR #exp < :now"
+# Each round is an add and, for an expired counter, a reset. A reset only fails when
+# another container reset the same counter first, so the next add settles it.
+_ROUNDS = 3
+
+
+@functools.cache
+def dynamodb_client() -> Any:
+    """One client per container. boto3 honours AWS_ENDPOINT_URL (the local stack's moto)."""
+    return boto3.client("dynamodb", config=_CONFIG)
+
+
+def _conditional_check_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class DynamoGuardStore:
+    def __init__(
+        self,
+        table_name: str,
+        client: Any = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._table = table_name
+        self._client = client
+        self._clock = clock
+
+    @property
+    def _dynamodb(self) -> Any:
+        return self._client or dynamodb_client()
+
+    def increment(self, key: str, *, limit: int, expires_at: int) -> int | None:
+        if limit < 1:
+            return None
+        for _ in range(_ROUNDS):
+            now = int(self._clock())
+            values = {
+                ":limit": {"N": str(limit)},
+                ":now": {"N": str(now)},
+            }
+            try:
+                response = self._dynamodb.update_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": key}},
+                    UpdateExpression="ADD #n :one SET #exp = if_not_exists(#exp, :exp)",
+                    ConditionExpression=_ADD_CONDITION,
+                    ExpressionAttributeNames=_NAMES,
+                    ExpressionAttributeValues=values
+                    | {":one": {"N": "1"}, ":exp": {"N": str(expires_at)}},
+                    ReturnValues="UPDATED_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return int(response["Attributes"]["n"]["N"])
+            except ClientError as exc:
+                if not _conditional_check_failed(exc):
+                    raise
+                old = exc.response.get("Item")
+            if old is not None and not self._expired(old, now):
+                return None
+            if self._restart(key, expires_at, values):
+                return 1
+        raise GuardUnavailable("a guard counter stayed contended")
+
+    def _restart(self, key: str, expires_at: int, values: dict[str, Any]) -> bool:
+        """Replace an expired (or vanished) counter with a count of 1."""
+        try:
+            self._dynamodb.put_item(
+                TableName=self._table,
+                Item={"pk": {"S": key}, "n": {"N": "1"}, "expires_at": {"N": str(expires_at)}},
+                ConditionExpression=_RESTART_CONDITION,
+                ExpressionAttributeNames={"#exp": "expires_at"},
+                ExpressionAttributeValues={":now": values[":now"]},
+            )
+        except ClientError as exc:
+            if not _conditional_check_failed(exc):
+                raise
+            return False
+        return True
+
+    def read(self, key: str) -> int:
+        response = self._dynamodb.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": key}},
+            ConsistentRead=True,
+            ProjectionExpression="#n, #exp",
+            ExpressionAttributeNames=_NAMES,
+        )
+        item = response.get("Item")
+        if not item or self._expired(item, self._clock()):
+            return 0
+        return int(item.get("n", {}).get("N", "0"))
+
+    @staticmethod
+    def _expired(item: dict[str, Any], now: float) -> bool:
+        # The relay always writes expires_at; an item without one is treated as stale.
+        raw = item.get("expires_at", {}).get("N")
+        return raw is None or is_expired(int(raw), now)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(table={self._table!r})"

@@ -1,0 +1,162 @@
+"""Rate limits and lockouts for a route scope, counted in a shared store.
+
+Fixed windows: a counter's key carries the window number ``int(now // window_seconds)``,
+so a window's counters start from zero without any reset traffic and expire from the
+table a minute after the window ends. The trade-off, accepted for one atomic write per
+check: a client can spend a whole window's allowance at the end of one window and again
+at the start of the next, up to 2x the limit within ``window_seconds`` across the
+boundary. A sliding window would need a read-modify-write or one item per request.
+
+Keys and logs carry only keyed fingerprints of client IPs and predicate values: a plain
+hash of a short identifier is brute-forced offline in seconds, an HMAC without the key
+is not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sekisho.errors import ValidationFailed
+
+from .errors import GuardMisconfigured, GuardUnavailable
+from .store import GuardStore
+
+logger = logging.getLogger(__name__)
+
+MIN_HASH_KEY_BYTES = 16
+MAX_SCOPE_LENGTH = 256
+FINGERPRINT_LENGTH = 32
+# Counters outlive their window by a minute so a request that started just before the
+# boundary still finds its counter; DynamoDB's TTL then removes them.
+EXPIRY_GRACE_SECONDS = 60
+_FINGERPRINT_DOMAIN = "sekisho.guard.v1"
+_MISCONFIGURED_CODES = frozenset({"ResourceNotFoundException", "AccessDeniedException"})
+
+
+class Rate(Protocol):
+    """``count`` events per ``window_seconds`` (the policy's ``Rate`` model fits)."""
+
+    @property
+    def count(self) -> int: ...
+
+    @property
+    def window_seconds(self) -> int: ...
+
+
+def _framed(part: str) -> bytes:
+    if not isinstance(part, str):
+        raise ValidationFailed("guarded values must be strings")
+    # surrogatepass: any Python str has an encoding, so no input can make this raise.
+    data = part.encode("utf-8", "surrogatepass")
+    return len(data).to_bytes(4, "big") + data
+
+
+def _check_rate(rate: Rate) -> tuple[int, int]:
+    count, window = getattr(rate, "count", None), getattr(rate, "window_seconds", None)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise GuardMisconfigured("a guard rate needs a count of at least 1")
+    # Whole seconds keep window numbers and TTLs integral; a float model field is fine.
+    if (
+        not isinstance(window, int | float)
+        or isinstance(window, bool)
+        or window < 1
+        or not float(window).is_integer()
+    ):
+        raise GuardMisconfigured("a guard rate needs a window of whole seconds, at least 1")
+    return count, int(window)
+
+
+class Guard:
+    def __init__(
+        self,
+        store: GuardStore,
+        *,
+        hash_key: bytes,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not isinstance(hash_key, bytes) or len(hash_key) < MIN_HASH_KEY_BYTES:
+            raise GuardMisconfigured(
+                f"the guard hash key must be at least {MIN_HASH_KEY_BYTES} bytes"
+            )
+        self._store = store
+        self._hash_key = hash_key
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(store={self._store!r})"
+
+    # -- public API ----------------------------------------------------------------
+
+    def fingerprint(self, scope: str, name: str, value: str) -> str:
+        """HMAC-SHA256 over length-prefixed scope, name and value; 32 hex characters.
+
+        Length prefixes keep ("a", "bc") and ("ab", "c") apart; the scope and name keep
+        one value's fingerprint in one view from matching it in another.
+        """
+        message = b"".join(_framed(p) for p in (_FINGERPRINT_DOMAIN, scope, name, value))
+        digest = hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()
+        return digest[:FINGERPRINT_LENGTH]
+
+    def allow_request(self, scope: str, client_ip: str, rate: Rate) -> bool:
+        """Count one request from ``client_ip``; False once it is over ``rate``."""
+        count, window_seconds = _check_rate(rate)
+        [key], expires_at = self._counters("ip", scope, {"client_ip": client_ip}, window_seconds)
+        with self._failing_closed():
+            return self._store.increment(key, limit=count, expires_at=expires_at) is not None
+
+    def is_locked(self, scope: str, values: Mapping[str, str], rate: Rate) -> bool:
+        """True if any submitted value has reached ``rate.count`` failures this window."""
+        count, window_seconds = _check_rate(rate)
+        keys, _ = self._counters("fail", scope, values, window_seconds)
+        with self._failing_closed():
+            return any(self._store.read(key) >= count for key in keys)
+
+    def record_failure(self, scope: str, values: Mapping[str, str], rate: Rate) -> None:
+        """Count one failure against each submitted value."""
+        count, window_seconds = _check_rate(rate)
+        keys, expires_at = self._counters("fail", scope, values, window_seconds)
+        with self._failing_closed():
+            for key in keys:
+                # None means the value is already locked: the count stays at the limit.
+                self._store.increment(key, limit=count, expires_at=expires_at)
+
+    # -- internals -----------------------------------------------------------------
+
+    def _counters(
+        self, kind: str, scope: str, values: Mapping[str, str], window_seconds: int
+    ) -> tuple[list[str], int]:
+        """The counter keys of ``values`` in the current window, and when they expire."""
+        if not isinstance(scope, str) or not 0 < len(scope) <= MAX_SCOPE_LENGTH:
+            raise GuardMisconfigured("a guard scope must be a short non-empty string")
+        window = int(self._clock() // window_seconds)
+        expires_at = (window + 1) * window_seconds + EXPIRY_GRACE_SECONDS
+        # The fingerprint covers the scope, so keys of different scopes never collide;
+        # the scope is in the key for an operator reading the table.
+        keys = [
+            f"{scope}#{kind}#{window_seconds}#{window}#{self.fingerprint(scope, name, value)}"
+            for name, value in values.items()
+        ]
+        return keys, expires_at
+
+    @contextlib.contextmanager
+    def _failing_closed(self) -> Iterator[None]:
+        try:
+            yield
+        except (ClientError, BotoCoreError) as exc:
+            code = (
+                str(exc.response.get("Error", {}).get("Code"))
+                if isinstance(exc, ClientError)
+                else type(exc).__name__
+            )
+            logger.warning("guard store failed; refusing the request", extra={"error_code": code})
+            if code in _MISCONFIGURED_CODES:
+                raise GuardMisconfigured("the guard table is missing or not permitted") from exc
+            raise GuardUnavailable("the guard cannot count requests now") from exc

@@ -1,0 +1,56 @@
+"""An in-memory guard store: the twin of the DynamoDB one for unit tests.
+
+Only for tests: counters must be shared by every container, so production counts in
+DynamoDB.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from botocore.exceptions import ClientError
+
+from .store import is_expired
+
+
+class InMemoryGuardStore:
+    """Same semantics as :class:`~sekisho.guard.DynamoGuardStore`; ``fail`` simulates an
+    outage with DynamoDB's ``fail_code``.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._items: dict[str, tuple[int, int]] = {}
+        self.fail = False
+        self.fail_code = "ProvisionedThroughputExceededException"
+
+    def increment(self, key: str, *, limit: int, expires_at: int) -> int | None:
+        with self._lock:
+            self._check("UpdateItem")
+            count, item_expires_at = self._items.get(key, (0, expires_at))
+            if is_expired(item_expires_at, self._clock()):
+                count, item_expires_at = 0, expires_at
+            if count >= limit:
+                return None
+            self._items[key] = (count + 1, item_expires_at)
+            return count + 1
+
+    def read(self, key: str) -> int:
+        with self._lock:
+            self._check("GetItem")
+            item = self._items.get(key)
+            if item is None or is_expired(item[1], self._clock()):
+                return 0
+            return item[0]
+
+    def items(self) -> dict[str, tuple[int, int]]:
+        """``{key: (count, expires_at)}``, for tests that inspect what is stored."""
+        with self._lock:
+            return dict(self._items)
+
+    def _check(self, operation: str) -> None:
+        if self.fail:
+            raise ClientError({"Error": {"Code": self.fail_code, "Message": "x"}}, operation)

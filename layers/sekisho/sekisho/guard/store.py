@@ -1,0 +1,26 @@
+"""The one atomic operation a guard store offers, and when a counter counts as expired."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class GuardStore(Protocol):
+    def increment(self, key: str, *, limit: int, expires_at: int) -> int | None:
+        """Add 1 to the counter at ``key`` if it is below ``limit``; the new count, or
+        None when the limit was already reached. An expired counter counts as absent; a
+        new counter expires at ``expires_at`` (epoch seconds).
+
+        Failures surface as botocore's ``ClientError`` / ``BotoCoreError`` (the in-memory
+        twin raises the same), so :class:`~sekisho.guard.Guard` maps them in one place.
+        """
+        ...
+
+    def read(self, key: str) -> int:
+        """The current count at ``key`` (strongly consistent); 0 if absent or expired."""
+        ...
+
+
+def is_expired(expires_at: int, now: float) -> bool:
+    """DynamoDB deletes expired items lazily (up to days late), so readers decide."""
+    return expires_at < int(now)

@@ -1,0 +1,205 @@
+"""Secure views over kintone: the filter is enforced here, not in the browser.
+
+A lookup names a view of the policy and sends the view's ``match`` values. The relay
+checks the caller's rate, refuses locked-out keys, compiles one query from the policy
+(server condition + exact predicates), makes exactly one kintone call with a projection,
+then re-checks every returned record itself and returns only the projected fields.
+Everything that is not a hit — unknown view, wrong value, nothing found, locked out —
+is the same 404, answered no sooner than a fixed floor.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sekisho.audit import audit
+from sekisho.errors import NotFound, RateLimited, SekishoError, ValidationFailed
+from sekisho.guard import Guard
+from sekisho.kintone import KintoneClient, Predicate, TokenSource, compile_query
+from sekisho.policy import Policy, ViewPolicy
+
+
+@dataclass(frozen=True)
+class LookupRequest:
+    view: str
+    body: Mapping[str, Any]
+    client_ip: str
+    claims: Mapping[str, str] = field(default_factory=dict)
+
+
+class _Miss(NotFound):
+    """A 404 like any other, with the reason kept for the audit log only."""
+
+    def __init__(self, outcome: str) -> None:
+        super().__init__()
+        self.outcome = outcome
+
+
+def _field_error(name: str, code: str, detail: str) -> dict[str, str]:
+    return {"pointer": f"/match/{name}", "code": code, "detail": detail}
+
+
+def _has_control_characters(value: str) -> bool:
+    return any(unicodedata.category(c) in ("Cc", "Cs") for c in value)
+
+
+class LookupService:
+    def __init__(
+        self,
+        policy: Policy,
+        token_sources: Callable[[str], TokenSource],
+        guard: Guard,
+        kintone_base_url: str,
+        *,
+        client_factory: Callable[[str, TokenSource], KintoneClient] = KintoneClient,
+        not_found_floor: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._policy = policy
+        self._token_sources = token_sources
+        self._guard = guard
+        self._base_url = kintone_base_url
+        self._client_factory = client_factory
+        self._floor = not_found_floor
+        self._clock = clock
+        self._sleep = sleep
+        self._clients: dict[str, KintoneClient] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, request: LookupRequest) -> list[dict[str, Any]]:
+        started = self._clock()
+        outcome, values, found = "error", {}, 0
+        scope = f"view:{request.view}"
+        try:
+            view = self._policy.view(request.view)
+            if not self._guard.allow_request(scope, request.client_ip, view.guard.per_ip):
+                outcome = "rate_limited"
+                raise RateLimited("try again later")
+            values = self._values(view, request)
+            if self._guard.is_locked(scope, values, view.guard.failures_per_key):
+                raise _Miss("locked")
+            records = self._matching_records(view, values)
+            found = len(records)
+            if not records:
+                self._guard.record_failure(scope, values, view.guard.failures_per_key)
+                raise _Miss("not_found")
+            outcome = "found"
+            return [{code: _plain(record.get(code)) for code in view.fields} for record in records]
+        except NotFound as exc:
+            outcome = exc.outcome if isinstance(exc, _Miss) else "unknown_view"
+            self._pad(started)
+            raise NotFound() from None
+        except ValidationFailed:
+            outcome = "invalid"
+            raise
+        except SekishoError as exc:
+            if outcome == "error":
+                outcome = "upstream_unavailable" if exc.status == 503 else "failed"
+            raise
+        finally:
+            audit(
+                "lookup",
+                route=scope,
+                outcome=outcome,
+                client_ip=request.client_ip,
+                predicates={
+                    name: self._guard.fingerprint(scope, name, value)
+                    for name, value in values.items()
+                },
+                records=found,
+                duration_ms=round((self._clock() - started) * 1000, 1),
+            )
+
+    # -- steps -----------------------------------------------------------------------
+
+    def _values(self, view: ViewPolicy, request: LookupRequest) -> dict[str, str]:
+        """The caller's match values, checked against the view's declared predicates."""
+        if set(request.body) != {"match"} or not isinstance(request.body.get("match"), dict):
+            raise ValidationFailed(
+                'the body must be {"match": {...}} and nothing else',
+                errors=[{"pointer": "/match", "code": "required", "detail": "an object"}],
+            )
+        submitted: Mapping[str, Any] = request.body["match"]
+        errors: list[dict[str, str]] = []
+        values: dict[str, str] = {}
+        from_body = {name for name, rule in view.match.items() if rule.claim is None}
+        for name in sorted(set(submitted) - from_body):
+            errors.append(_field_error(name, "not_allowed", "this view takes no such value"))
+        for name, rule in view.match.items():
+            if rule.claim is not None:
+                claim = request.claims.get(rule.claim)
+                if claim is None:
+                    # Not the caller's typo: the identity lacks what the view requires.
+                    raise _Miss("claim_missing")
+                values[name] = claim
+                continue
+            value = submitted.get(name)
+            if value is None:
+                errors.append(_field_error(name, "required", "this value is required"))
+            elif not isinstance(value, str):
+                errors.append(_field_error(name, "type", "must be a string"))
+            elif not value or len(value) > rule.max_length:
+                errors.append(
+                    _field_error(name, "length", f"must be 1 to {rule.max_length} characters")
+                )
+            elif _has_control_characters(value) or not rule.accepts(value):
+                errors.append(_field_error(name, "format", "is not in the expected format"))
+            else:
+                values[name] = value
+        if errors:
+            raise ValidationFailed("the match values are not valid", errors=errors)
+        return values
+
+    def _matching_records(
+        self, view: ViewPolicy, values: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        predicates = [
+            Predicate(rule.code, view.field_type(rule.code), values[name], rule.max_length)
+            for name, rule in view.match.items()
+        ]
+        query = compile_query(predicates, where=view.where, limit=view.limit)
+        # The predicate fields come back too, only so the relay can re-check them below.
+        wanted = list(dict.fromkeys([*view.fields, *(r.code for r in view.match.values())]))
+        page = self._client(view).get_records(view.app, query, fields=wanted)
+        # kintone's own comparison may fold case, width or trailing spaces; the relay
+        # keeps only records whose every predicate field equals the value exactly.
+        return [
+            record
+            for record in page.records
+            if all(
+                _equals(record.get(rule.code), values[name]) for name, rule in view.match.items()
+            )
+        ]
+
+    def _client(self, view: ViewPolicy) -> KintoneClient:
+        with self._lock:
+            client = self._clients.get(view.token_secret)
+            if client is None:
+                client = self._client_factory(
+                    self._base_url, self._token_sources(view.token_secret)
+                )
+                self._clients[view.token_secret] = client
+            return client
+
+    def _pad(self, started: float) -> None:
+        remaining = self._floor - (self._clock() - started)
+        if remaining > 0:
+            self._sleep(remaining)
+
+
+def _plain(cell: Any) -> Any:
+    """kintone's ``{"type": ..., "value": ...}`` as its bare value."""
+    return cell.get("value") if isinstance(cell, dict) else None
+
+
+def _equals(cell: Any, expected: str) -> bool:
+    value = _plain(cell)
+    if isinstance(value, list):  # check boxes and multi-selects hold lists
+        return expected in value
+    return isinstance(value, str) and value == expected

@@ -1,0 +1,123 @@
+"""Review rules for a policy that loads: what is legal but unwise, or wrong across routes.
+
+What makes a route unusable — no predicate, a predicate on a type kintone cannot compare
+exactly, a server condition kintone would refuse, a projection of undeclared fields — is
+already refused when the policy loads (the models and
+:mod:`~sekisho.policy.references`), so the relay never starts with it; ``sekisho check``
+prints those load errors in the same form as the findings here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Literal
+
+from .models import DEFAULT_MATCH_MAX_LENGTH, Policy
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.location}: {self.message}"
+
+
+@dataclass(frozen=True)
+class _SecretUse:
+    kind: str  # "view", "form", "webhook", "webhook refetch"
+    location: str
+    app: int | None  # the app a kintone token belongs to; None for a webhook's own secret
+
+
+def lint_policy(policy: Policy) -> list[Finding]:
+    """Every finding for ``policy``, errors and warnings, in file order per rule."""
+    return [*_predicate_findings(policy), *_secret_findings(policy)]
+
+
+def _predicate_findings(policy: Policy) -> list[Finding]:
+    findings: list[Finding] = []
+    for name, view in policy.views.items():
+        loc = f"views.{name}"
+        for key, rule in view.match.items():
+            if rule.pattern is not None and rule.pattern.fullmatch(""):
+                findings.append(
+                    Finding(
+                        "error",
+                        f"{loc}.match.{key}.pattern",
+                        "the pattern accepts the empty string, which would match every "
+                        "record whose field is empty",
+                    )
+                )
+            if (
+                rule.claim is None
+                and rule.pattern is None
+                and rule.max_length > DEFAULT_MATCH_MAX_LENGTH
+            ):
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"{loc}.match.{key}",
+                        f"a body predicate needs a pattern or a max_length of at most "
+                        f"{DEFAULT_MATCH_MAX_LENGTH}",
+                    )
+                )
+        # A value from a verified claim cannot be guessed; one from the body can.
+        body_rules = [rule for rule in view.match.values() if rule.claim is None]
+        if len(view.match) == 1 and body_rules and view.single_predicate != "allowed":
+            findings.append(
+                Finding(
+                    "warning",
+                    loc,
+                    "a single predicate can be guessed; add a second one (a consistency "
+                    "check) or declare single_predicate: allowed",
+                )
+            )
+    return findings
+
+
+def _secret_uses(policy: Policy) -> dict[str, list[_SecretUse]]:
+    uses: dict[str, list[_SecretUse]] = defaultdict(list)
+    for name, view in policy.views.items():
+        uses[view.token_secret].append(_SecretUse("view", f"views.{name}", view.app))
+    for name, form in policy.forms.items():
+        uses[form.token_secret].append(_SecretUse("form", f"forms.{name}", form.app))
+    for name, hook in policy.webhooks.items():
+        uses[hook.secret].append(_SecretUse("webhook", f"webhooks.{name}", None))
+        if hook.refetch is not None:
+            use = _SecretUse("webhook refetch", f"webhooks.{name}.refetch", hook.refetch.app)
+            uses[hook.refetch.token_secret].append(use)
+    return uses
+
+
+def _secret_findings(policy: Policy) -> list[Finding]:
+    findings: list[Finding] = []
+    for secret, uses in _secret_uses(policy).items():
+        first = uses[0]
+        kinds = {use.kind for use in uses}
+        if len(kinds) > 1:
+            others = ", ".join(f"{use.location} ({use.kind})" for use in uses[1:])
+            findings.append(
+                Finding(
+                    "error",
+                    first.location,
+                    f"secret {secret} is also used by {others}: one secret, one "
+                    "least-privilege purpose (and one function allowed to read it)",
+                )
+            )
+        apps = {use.app for use in uses if use.app is not None}
+        if len(apps) > 1:
+            findings.append(
+                Finding(
+                    "error",
+                    first.location,
+                    f"token secret {secret} is used for apps {sorted(apps)}; a kintone API "
+                    "token belongs to one app",
+                )
+            )
+    return findings

@@ -1,0 +1,320 @@
+"""The policy as pydantic models: authorization as data, no rule means deny.
+
+Every model is frozen, strict (YAML's ``"1"`` is not the app ``1``) and forbids unknown
+keys, so a typo in the reviewed file is an error rather than a silently ignored rule.
+Lists are read into tuples so a cached policy shared by every request of a container
+cannot be changed by one of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from ipaddress import IPv4Network, IPv6Network
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from sekisho.errors import ConfigurationError, NotFound
+from sekisho.kintone.condition import parse_condition
+from sekisho.kintone.query import MAX_LIMIT, QueryDeclarationError
+
+from .names import (
+    BUILTIN_FIELDS,
+    AppId,
+    DeclaredFieldCode,
+    FieldCode,
+    FieldType,
+    FormFieldName,
+    MatchKey,
+    MatchSource,
+    RouteName,
+    SecretName,
+)
+from .rate import Rate
+from .references import reference_issues
+
+DEFAULT_VIEW_LIMIT = 20
+DEFAULT_MATCH_MAX_LENGTH = 64
+CLAIM_PREFIX = "claim:"
+Section = Literal["views", "forms", "webhooks"]
+SECTIONS: tuple[Section, ...] = ("views", "forms", "webhooks")
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+def _no_duplicates(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value} is listed twice")
+        seen.add(value)
+    return values
+
+
+# ------------------------------------------------------------------------------ kintone
+
+
+class KintoneSettings(_Strict):
+    base_url: str
+
+    @field_validator("base_url")
+    @classmethod
+    def _origin_only(cls, value: str) -> str:
+        parts = urlsplit(value)
+        loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+        if parts.scheme != "https" and not loopback:
+            raise ValueError("must be https:// (plain http only for a loopback emulator)")
+        if not parts.hostname or parts.username or parts.password:
+            raise ValueError("must name a host, without credentials")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("must be the domain's origin, without a path or query")
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+class AppPolicy(_Strict):
+    """A kintone app: its field codes and types (needed to compile predicates and lint)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    fields: dict[DeclaredFieldCode, FieldType] = Field(min_length=1)
+
+    @property
+    def field_types(self) -> Mapping[str, str]:
+        """Declared fields plus kintone's built-in ``$id`` and ``$revision``."""
+        return MappingProxyType({**self.fields, **BUILTIN_FIELDS})
+
+
+# ------------------------------------------------------------------------------- views
+
+
+class MatchRule(_Strict):
+    """One required predicate: the record's ``code`` must equal the supplied value."""
+
+    code: FieldCode
+    pattern: re.Pattern[str] | None = None  # applied with re.fullmatch
+    max_length: int = Field(DEFAULT_MATCH_MAX_LENGTH, ge=1, le=1000)
+    # `body` (the browser sends it) or `claim:<name>` (the authorizer's verified claim).
+    source: MatchSource = Field("body", alias="from")
+
+    @property
+    def claim(self) -> str | None:
+        """The claim the value comes from, or None when the browser sends it."""
+        return self.source.removeprefix(CLAIM_PREFIX) if self.source != "body" else None
+
+    def accepts(self, value: str) -> bool:
+        """Does ``value`` have the declared shape (length, and pattern if any)?"""
+        if not 1 <= len(value) <= self.max_length:
+            return False
+        return self.pattern is None or self.pattern.fullmatch(value) is not None
+
+
+class GuardPolicy(_Strict):
+    per_ip: Rate = Rate(count=30, window_seconds=3600)
+    failures_per_key: Rate = Rate(count=5, window_seconds=3600)
+
+
+class ViewPolicy(_Strict):
+    """A lookup: required exact predicates, a fixed condition, a projection, a limit."""
+
+    app: AppId
+    token_secret: SecretName
+    match: dict[MatchKey, MatchRule]
+    where: str | None = None
+    fields: Annotated[tuple[FieldCode, ...], Field(strict=False, min_length=1)]
+    limit: int = Field(DEFAULT_VIEW_LIMIT, ge=1, le=MAX_LIMIT)
+    guard: GuardPolicy = GuardPolicy()
+    single_predicate: Literal["allowed"] | None = None
+
+    # Set by Policy once the app is known to be declared.
+    _field_types: Mapping[str, str] = PrivateAttr(default_factory=dict)
+
+    @field_validator("match")
+    @classmethod
+    def _at_least_one_predicate(cls, value: dict[str, MatchRule]) -> dict[str, MatchRule]:
+        if not value:
+            raise ValueError(
+                "a view needs at least one predicate: without one it returns every record"
+            )
+        return value
+
+    @field_validator("where")
+    @classmethod
+    def _condition_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            # Syntax only here; field types are checked by Policy, which knows the app.
+            try:
+                parse_condition(value)
+            except QueryDeclarationError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _distinct_fields(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _no_duplicates(value)
+
+    @property
+    def predicate_codes(self) -> tuple[str, ...]:
+        """Field codes of every match rule, in declaration order."""
+        return tuple(rule.code for rule in self.match.values())
+
+    @property
+    def field_types(self) -> Mapping[str, str]:
+        return self._field_types
+
+    def field_type(self, code: str) -> str:
+        """The kintone type of ``code`` as the view's app declares it."""
+        try:
+            return self._field_types[code]
+        except KeyError:
+            raise ConfigurationError(f"field {code!r} is not declared in app {self.app}") from None
+
+
+# ------------------------------------------------------------------------------- forms
+
+
+class FormField(_Strict):
+    """A field a browser may send. Later issues widen this; unknown keys stay errors."""
+
+    code: FieldCode
+    type: Literal["text", "email", "number", "date", "choice", "file"]
+    required: bool = False
+    max_length: int | None = Field(None, ge=1, le=65_535)
+    pattern: re.Pattern[str] | None = None
+    min: float | None = None
+    max: float | None = None
+    options: Annotated[tuple[str, ...], Field(strict=False, min_length=1)] | None = None
+    max_bytes: int | None = Field(None, ge=1)
+    content_types: Annotated[tuple[str, ...], Field(strict=False, min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _options_fit_the_type(self) -> FormField:
+        applies = {
+            "max_length": ("text", "email"),
+            "pattern": ("text", "email"),
+            "min": ("number",),
+            "max": ("number",),
+            "options": ("choice",),
+            "max_bytes": ("file",),
+            "content_types": ("file",),
+        }
+        for option, types in applies.items():
+            if getattr(self, option) is not None and self.type not in types:
+                raise ValueError(f"{option} does not apply to a {self.type} field")
+        if self.type == "choice" and self.options is None:
+            raise ValueError("a choice field needs options")
+        if self.type == "file" and self.max_bytes is None:
+            raise ValueError("a file field needs max_bytes")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is greater than max")
+        return self
+
+
+class FormPolicy(_Strict):
+    """An intake form: browser fields, server presets and a unique receipt field."""
+
+    app: AppId
+    token_secret: SecretName
+    receipt_field: FieldCode
+    fields: dict[FormFieldName, FormField] = Field(min_length=1)
+    # `set` in the file; a browser cannot override these values.
+    presets: dict[FieldCode, str] = Field(default_factory=dict, alias="set")
+
+
+# ---------------------------------------------------------------------------- webhooks
+
+
+class WebhookRefetch(_Strict):
+    """Re-read the notified record with a view token and trust only that (kintone)."""
+
+    app: AppId
+    token_secret: SecretName
+
+
+class WebhookPolicy(_Strict):
+    scheme: Literal["standard", "stripe", "github", "box", "slack", "kintone"]
+    secret: SecretName
+    refetch: WebhookRefetch | None = None
+    allow_ips: Annotated[tuple[IPvAnyNetwork, ...], Field(strict=False, min_length=1)] | None = None
+
+    @property
+    def networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(self.allow_ips or ())
+
+
+# ------------------------------------------------------------------------------ policy
+
+
+class Policy(_Strict):
+    kintone: KintoneSettings
+    apps: dict[AppId, AppPolicy] = Field(default_factory=dict)
+    views: dict[RouteName, ViewPolicy] = Field(default_factory=dict)
+    forms: dict[RouteName, FormPolicy] = Field(default_factory=dict)
+    webhooks: dict[RouteName, WebhookPolicy] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Policy:
+        issues = reference_issues(self)
+        if issues:
+            # One error per location, so the loader and `sekisho check` can say exactly
+            # where each problem is (pydantic prefixes these when the model is nested).
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("policy_reference", "{detail}", {"detail": msg}),
+                        loc=loc,
+                        input=None,
+                    )
+                    for loc, msg in issues
+                ],
+            )
+        for view in self.views.values():
+            view._field_types = self.apps[view.app].field_types
+        return self
+
+    def view(self, name: str) -> ViewPolicy:
+        """The view called ``name``; :class:`~sekisho.errors.NotFound` if there is none."""
+        try:
+            return self.views[name]
+        except (KeyError, TypeError):
+            raise NotFound() from None
+
+    def form(self, name: str) -> FormPolicy:
+        try:
+            return self.forms[name]
+        except (KeyError, TypeError):
+            raise NotFound() from None
+
+    def webhook(self, name: str) -> WebhookPolicy:
+        try:
+            return self.webhooks[name]
+        except (KeyError, TypeError):
+            raise NotFound() from None
+
+    def secret_names(self, section: Section) -> frozenset[str]:
+        """Every secret ``section`` names: the allowlist of that function's secret store."""
+        if section == "views":
+            return frozenset(view.token_secret for view in self.views.values())
+        if section == "forms":
+            return frozenset(form.token_secret for form in self.forms.values())
+        if section == "webhooks":
+            names = {hook.secret for hook in self.webhooks.values()}
+            names.update(h.refetch.token_secret for h in self.webhooks.values() if h.refetch)
+            return frozenset(names)
+        raise ConfigurationError(f"the policy has no section {section!r}")

@@ -1,0 +1,175 @@
+"""The terminal side of `make dev`: options, the how-to banner, and a clean stop on signals."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from kintone_emulator.__main__ import is_loopback
+
+from .errors import DevstackError
+from .routing import RouteTable
+from .stack import RunningStack, start
+
+DEMO_METHOD, DEMO_PATH = "POST", "/views/deal-status"
+DEMO_BODY = '{"match": {"owner_id": "A1", "deal_id": "D000001"}}'
+# Set in this process too, so nothing it runs can reach a real AWS account.
+_AWS_IDENTITY_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+)
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack",
+        description=(
+            "Run template.yaml's API on loopback with moto as AWS and the kintone emulator "
+            "as kintone. Ports also come from SEKISHO_PORT, MOTO_PORT and KINTONE_PORT."
+        ),
+    )
+    env = os.environ.get
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="loopback address to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=env("SEKISHO_PORT", "3000"),
+        help="router port (default: $SEKISHO_PORT or 3000)",
+    )
+    parser.add_argument(
+        "--moto-port",
+        type=int,
+        default=env("MOTO_PORT", "5000"),
+        help="moto port (default: $MOTO_PORT or 5000)",
+    )
+    parser.add_argument(
+        "--kintone-port",
+        type=int,
+        default=env("KINTONE_PORT", "9100"),
+        help="emulator port (default: $KINTONE_PORT or 9100)",
+    )
+    parser.add_argument(
+        "--workers", type=_positive, default=1, help="worker processes per function (default: 1)"
+    )
+    parser.add_argument(
+        "--repo-root",
+        type=Path,
+        default=Path(),
+        help="the repository (default: the current directory)",
+    )
+    parser.add_argument("--template", type=Path, help="SAM template (default: REPO/template.yaml)")
+    parser.add_argument("--policy", type=Path, help="policy file (default: REPO/policy.yaml)")
+    parser.add_argument(
+        "--param",
+        type=_parameter,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a template parameter, e.g. KintoneBaseUrl=https://example.cybozu.com",
+    )  # fmt: skip
+    return parser
+
+
+def banner(stack: RunningStack) -> str:
+    lines = [
+        "sekisho local stack",
+        f"  API and demo page  {stack.router_url}/",
+        f"  kintone emulator   {stack.kintone.url}",
+        f"  moto (AWS)         {stack.moto_url}  (credentials testing/testing, ap-northeast-1)",
+        "  routes:",
+        *(f"    {route.method:<7} {route.path:<28} -> {route.function}" for route in stack.routes),
+        "  tables:  " + (", ".join(stack.tables) or "none"),
+        # Names only: a value, even a demo one, never reaches a terminal or a log.
+        "  secrets: " + (", ".join(stack.secret_names) or "none"),
+    ]
+    if RouteTable(stack.routes).match(DEMO_METHOD, DEMO_PATH) is not None:
+        lines += [
+            "  try:",
+            f"    curl -s -X {DEMO_METHOD} {stack.router_url}{DEMO_PATH} "
+            f"-H 'content-type: application/json' -d '{DEMO_BODY}'",
+        ]
+    lines.append("  stop with Ctrl-C")
+    return "\n".join(lines)
+
+
+def _isolate_from_real_aws() -> None:
+    for name in _AWS_IDENTITY_VARIABLES:
+        os.environ.pop(name, None)
+    os.environ.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if not is_loopback(args.host):
+        # moto would hand the demo secrets to anyone who can reach it.
+        print(
+            f"refusing to bind {args.host}: the local stack serves loopback only", file=sys.stderr
+        )
+        return 2
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
+    _isolate_from_real_aws()
+
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            stack = start(
+                repo_root=args.repo_root,
+                host=args.host,
+                router_port=args.port,
+                moto_port=args.moto_port,
+                kintone_port=args.kintone_port,
+                template=args.template,
+                policy=args.policy,
+                workers=args.workers,
+                parameters=dict(args.param),
+            )
+        except (DevstackError, OSError) as exc:
+            print(f"cannot start the local stack: {exc}", file=sys.stderr)
+            return 1
+        with stack:
+            os.environ.update(
+                AWS_ENDPOINT_URL=stack.moto_url,
+                AWS_ACCESS_KEY_ID="testing",
+                AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's fake credentials
+            )
+            print(banner(stack), flush=True)
+            # A timeout keeps the main thread responsive to signals on every platform.
+            while not stop.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

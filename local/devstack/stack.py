@@ -1,0 +1,252 @@
+"""`start()`: the whole bundle on loopback — moto, the kintone emulator, the routed functions."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from kintone_emulator import server as kintone_server
+from kintone_emulator.schema import DEFAULT_SEED
+from kintone_emulator.server import RunningEmulator
+
+from .aws import Moto
+from .cfn import Resolver, load_template, parameter_values
+from .demo_secrets import DEFAULT_SECRETS_FILE, load_secrets_file, secret_strings
+from .pool import FunctionPool
+from .provision import arn, create_secrets, create_tables, register_resources
+from .router import Router, RouterHTTPServer
+from .routing import RouteTable
+from .sam import IMPLICIT_API, ApiSpec, FunctionSpec, Route, apis, functions, routes
+from .worker import WorkerConfig
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# local/devstack/stack.py -> the repository.
+DEFAULT_REPO_ROOT = Path(__file__).resolve().parents[2]
+# Inherited from the shell so tools resolve; everything else a worker sees is declared.
+_INHERITED_VARIABLES = ("PATH", "TMPDIR", "SYSTEMROOT")
+
+
+class RunningStack:
+    """The local stack, serving until `stop()`."""
+
+    def __init__(
+        self,
+        *,
+        router_url: str,
+        kintone: RunningEmulator,
+        moto_url: str,
+        routes: Sequence[Route],
+        tables: Sequence[str],
+        secret_names: Sequence[str],
+        cleanup: ExitStack,
+    ) -> None:
+        self.router_url = router_url
+        self.kintone = kintone
+        self.moto_url = moto_url
+        self.routes = tuple(routes)
+        self.tables = tuple(tables)
+        self.secret_names = tuple(secret_names)
+        self._cleanup = cleanup
+
+    def stop(self) -> None:
+        self._cleanup.close()
+
+    def __enter__(self) -> RunningStack:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _listening(what: str, host: str, port: int, bind: Callable[[], T]) -> T:
+    try:
+        return bind()
+    except OSError as exc:
+        raise OSError(f"{what} cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def local_parameters(
+    declared: Mapping[str, object], kintone_url: str, router_url: str
+) -> dict[str, str]:
+    """Template parameters whose deployed value makes no sense on this machine."""
+    port = router_url.rsplit(":", 1)[1]
+    origins = dict.fromkeys([router_url, f"http://127.0.0.1:{port}", f"http://localhost:{port}"])
+    values = {"KintoneBaseUrl": kintone_url, "AllowedOrigins": ",".join(origins)}
+    return {name: value for name, value in values.items() if name in declared}
+
+
+def lambda_environment(spec: FunctionSpec, moto: Moto, policy: Path) -> dict[str, str]:
+    """A worker's whole environment: Lambda's, then the template's, then the local wiring."""
+    environment = {name: os.environ[name] for name in _INHERITED_VARIABLES if name in os.environ}
+    environment.update(LANG="en_US.UTF-8", TZ=":UTC")
+    environment.update(spec.environment)
+    environment.update(moto.environment())
+    stream = time.strftime("%Y/%m/%d", time.gmtime()) + "/[$LATEST]" + secrets.token_hex(16)
+    environment.update(
+        # No profile or credentials file can divert a worker from moto.
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_LAMBDA_FUNCTION_NAME=spec.name,
+        AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(spec.memory_mb),
+        AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/{spec.name}",
+        AWS_LAMBDA_LOG_STREAM_NAME=stream,
+        AWS_LAMBDA_INITIALIZATION_TYPE="on-demand",
+        LAMBDA_TASK_ROOT=str(spec.code_dir),
+        _HANDLER=spec.handler,
+        # What `sam local` sets; Powertools' Tracer then stays off instead of seeking X-Ray.
+        AWS_SAM_LOCAL="true",
+        SEKISHO_POLICY=str(policy),
+    )
+    if spec.runtime:
+        environment["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{spec.runtime}"
+    return environment
+
+
+def _default_api(api_specs: Mapping[str, ApiSpec], table: RouteTable) -> ApiSpec:
+    """The API whose gateway responses answer requests that match no route."""
+    used = list(dict.fromkeys(route.api.logical_id for route in table))
+    explicit = [name for name in used if name != IMPLICIT_API]
+    return api_specs[(explicit or used or [IMPLICIT_API])[0]]
+
+
+def _warn_about_runtime(specs: Sequence[FunctionSpec]) -> None:
+    here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for runtime in sorted(
+        {spec.runtime for spec in specs if spec.runtime and spec.runtime != here}
+    ):
+        log.warning("functions declare %s; the local workers run %s", runtime, here)
+
+
+def _serve_functions(
+    data: Mapping[str, Any],
+    resolver: Resolver,
+    *,
+    template_dir: Path,
+    table: RouteTable,
+    environment: Callable[[FunctionSpec], dict[str, str]],
+    workers: int,
+    cleanup: ExitStack,
+) -> dict[str, FunctionPool]:
+    """A warm pool of workers for every function a route reaches."""
+    specs = functions(data, resolver, template_dir, only={route.function for route in table})
+    _warn_about_runtime(specs)
+    pools = {}
+    for spec in specs:
+        config = WorkerConfig(
+            logical_id=spec.logical_id,
+            handler_file=spec.module_file,
+            handler_attr=spec.handler_attr,
+            import_paths=(str(spec.code_dir), *(str(path) for path in spec.layer_dirs)),
+            environment=environment(spec),
+            invoked_function_arn=arn("lambda", f"function:{spec.name}"),
+        )
+        pool = FunctionPool(config, spec.timeout, workers)
+        cleanup.callback(pool.close)
+        pools[spec.logical_id] = pool
+    # All pools spawn first, so their workers load their handlers side by side.
+    for pool in pools.values():
+        pool.warm()
+    return pools
+
+
+def start(
+    repo_root: str | Path | None = None,
+    *,
+    host: str = "127.0.0.1",
+    router_port: int = 0,
+    moto_port: int = 0,
+    kintone_port: int = 0,
+    template: str | Path | None = None,
+    policy: str | Path | None = None,
+    workers: int = 1,
+    web: str | Path | None = None,
+    secrets_file: str | Path | None = None,
+    seed: str | Path | None = None,
+    parameters: Mapping[str, str] | None = None,
+) -> RunningStack:
+    """Start everything; every part started so far is stopped again if a later one fails."""
+    root = Path(repo_root) if repo_root is not None else DEFAULT_REPO_ROOT
+    template_path = Path(template) if template is not None else root / "template.yaml"
+    policy_path = (Path(policy) if policy is not None else root / "policy.yaml").resolve()
+    web_dir = Path(web) if web is not None else root / "web"
+    data = load_template(template_path)
+    secrets_spec = load_secrets_file(Path(secrets_file) if secrets_file else DEFAULT_SECRETS_FILE)
+    if not policy_path.is_file():
+        log.warning("no policy at %s: functions that read SEKISHO_POLICY will fail", policy_path)
+
+    cleanup = ExitStack()
+    try:
+        moto = Moto(host, moto_port)
+        cleanup.callback(moto.stop)
+        kintone = _listening(
+            "the kintone emulator",
+            host,
+            kintone_port,
+            lambda: kintone_server.start(seed or DEFAULT_SEED, host, kintone_port),
+        )
+        cleanup.callback(kintone.stop)
+        # Bound now, served last: the functions' allowed origins need its port.
+        httpd = _listening(
+            "the router", host, router_port, lambda: RouterHTTPServer((host, router_port))
+        )
+        cleanup.callback(httpd.server_close)
+        router_url = _url(host, int(httpd.server_address[1]))
+
+        overrides = local_parameters(data.get("Parameters") or {}, kintone.url, router_url)
+        resolver = Resolver(data, parameter_values(data, {**overrides, **(parameters or {})}))
+        register_resources(data, resolver, moto.url)
+        tables = create_tables(moto.client("dynamodb"), data, resolver)
+        demo_values = secret_strings(secrets_spec, kintone.emulator.store.seed)
+        secret_names = create_secrets(moto.client("secretsmanager"), data, resolver, demo_values)
+
+        api_specs = apis(data, resolver)
+        table = RouteTable(routes(data, resolver, api_specs))
+        pools = _serve_functions(
+            data,
+            resolver,
+            template_dir=template_path.parent,
+            table=table,
+            environment=lambda spec: lambda_environment(spec, moto, policy_path),
+            workers=workers,
+            cleanup=cleanup,
+        )
+        httpd.router = Router(table, pools, _default_api(api_specs, table), web_dir)
+        serving = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        serving.start()
+        cleanup.callback(serving.join, 5)
+        cleanup.callback(httpd.shutdown)
+    except BaseException:
+        cleanup.close()
+        raise
+    return RunningStack(
+        router_url=router_url,
+        kintone=kintone,
+        moto_url=moto.url,
+        routes=list(table),
+        tables=tables,
+        secret_names=secret_names,
+        cleanup=cleanup,
+    )

@@ -1,0 +1,351 @@
+"""`sekisho check`: a policy that could leak, break or be guessed does not pass review."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sekisho.cli import main
+
+REPO_POLICY = Path(__file__).resolve().parents[2] / "policy.yaml"
+
+DEALS_FIELDS = {
+    "担当ID": "SINGLE_LINE_TEXT",
+    "取引ID": "SINGLE_LINE_TEXT",
+    "取引先ID": "SINGLE_LINE_TEXT",
+    "取引名": "SINGLE_LINE_TEXT",
+    "金額": "NUMBER",
+    "ステータス": "DROP_DOWN",
+    "社内メモ": "MULTI_LINE_TEXT",
+    "添付": "FILE",
+    "作成日時": "CREATED_TIME",
+}
+SEMINAR_FIELDS = {"受付ID": "SINGLE_LINE_TEXT", "氏名": "SINGLE_LINE_TEXT"}
+
+
+def view(**overrides) -> dict:
+    base = {
+        "app": 1,
+        "token_secret": "sekisho/kintone/deals-view",
+        "match": {
+            "owner_id": {"code": "担当ID", "pattern": "^[A-Z0-9]{1,12}$"},
+            "deal_id": {"code": "取引ID", "pattern": "^D[0-9]{6}$"},
+        },
+        "where": 'ステータス not in ("取消")',
+        "fields": ["取引名", "金額", "ステータス"],
+    }
+    base.update(overrides)
+    return base
+
+
+def form(**overrides) -> dict:
+    base = {
+        "app": 2,
+        "token_secret": "sekisho/kintone/seminar-add",
+        "receipt_field": "受付ID",
+        "fields": {"name": {"code": "氏名", "type": "text", "max_length": 100}},
+    }
+    base.update(overrides)
+    return base
+
+
+def policy(views=None, forms=None, webhooks=None) -> dict:
+    return {
+        "kintone": {"base_url": "https://example.cybozu.com"},
+        "apps": {
+            1: {"name": "deals", "fields": DEALS_FIELDS},
+            2: {"name": "seminar", "fields": SEMINAR_FIELDS},
+        },
+        "views": views if views is not None else {"deal-status": view()},
+        "forms": forms or {},
+        "webhooks": webhooks or {},
+    }
+
+
+def check(tmp_path: Path, capsys, data: dict, *args: str) -> tuple[int, list[str]]:
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    status = main(["check", str(path), *args])
+    return status, capsys.readouterr().out.splitlines()
+
+
+def test_the_shipped_policy_passes(capsys):
+    assert main(["check", str(REPO_POLICY)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["ok: 1 views, 0 forms, 0 webhooks"]
+
+
+def test_the_shipped_policy_passes_strict_review_too(capsys):
+    assert main(["check", "--strict", str(REPO_POLICY)]) == 0
+
+
+def test_a_clean_policy_reports_its_routes(tmp_path, capsys):
+    status, out = check(tmp_path, capsys, policy(forms={"apply": form()}))
+    assert (status, out) == (0, ["ok: 1 views, 1 forms, 0 webhooks"])
+
+
+# -- rule 1: a view without predicates would return every record
+
+
+def test_a_view_without_predicates_is_an_error(tmp_path, capsys):
+    status, out = check(tmp_path, capsys, policy(views={"everything": view(match={})}))
+    assert status == 1
+    assert out == [
+        "error: views.everything.match: a view needs at least one predicate: "
+        "without one it returns every record"
+    ]
+
+
+# -- rule 2: predicates compare exactly, so their type must allow it
+
+
+@pytest.mark.parametrize("code", ["社内メモ", "添付", "作成日時"])
+def test_a_predicate_on_a_type_that_cannot_be_matched_exactly_is_an_error(tmp_path, capsys, code):
+    match = {"owner_id": {"code": "担当ID"}, "other": {"code": code, "max_length": 10}}
+    status, out = check(tmp_path, capsys, policy(views={"v": view(match=match)}))
+    assert status == 1
+    assert out == [
+        f"error: views.v.match.other.code: field {code} is {DEALS_FIELDS[code]}, "
+        "which cannot be matched exactly"
+    ]
+
+
+# -- rule 3: the server condition must parse against the app's fields
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ('ステータス not in ("取消"', "ends where"),
+        ('ステータス not in ("取消")) or (金額 > 0', "closes an unopened parenthesis"),
+        ('ステータス not in ("取消") order by 金額 desc', "order by, limit or offset"),
+        ('無い = "x"', "uses field '無い', which the app does not declare"),
+        ('ステータス = "取消"', "uses '=' on field 'ステータス' of type DROP_DOWN"),
+        ('担当ID > "A"', "uses '>' on field '担当ID' of type SINGLE_LINE_TEXT"),
+        ('社内メモ = "x"', "uses '=' on field '社内メモ' of type MULTI_LINE_TEXT"),
+        ("金額 > TODAY()", "applies TODAY() to field '金額' of type NUMBER"),
+    ],
+)
+def test_a_where_that_kintone_would_refuse_is_an_error(tmp_path, capsys, where, message):
+    status, out = check(tmp_path, capsys, policy(views={"v": view(where=where)}))
+    assert status == 1
+    assert len(out) == 1
+    assert out[0].startswith("error: views.v.where: the server condition ")
+    assert message in out[0]
+
+
+# -- rule 4: only declared fields may be projected
+
+
+def test_projecting_an_undeclared_field_is_an_error(tmp_path, capsys):
+    status, out = check(
+        tmp_path, capsys, policy(views={"v": view(fields=["取引名", "社外秘", "原価"])})
+    )
+    assert status == 1
+    assert out == [
+        "error: views.v.fields.1: field 社外秘 is not declared in app 1",
+        "error: views.v.fields.2: field 原価 is not declared in app 1",
+    ]
+
+
+# -- rule 5: one secret, one least-privilege purpose
+
+SHARED = "sekisho/kintone/shared"
+
+SHARED_BY_VIEW = {"views": {"v": view(token_secret=SHARED)}}
+DEALS_FORM = form(
+    app=1,
+    token_secret=SHARED,
+    receipt_field="取引ID",
+    fields={"title": {"code": "取引名", "type": "text"}},
+)
+SHARED_BY_FORM = {"forms": {"f": DEALS_FORM}}
+SHARED_BY_REFETCH = {
+    "webhooks": {
+        "w": {
+            "scheme": "kintone",
+            "secret": "sekisho/webhook/w",
+            "refetch": {"app": 1, "token_secret": SHARED},
+        }
+    }
+}
+SHARED_AS_WEBHOOK_KEY = {"webhooks": {"w": {"scheme": "github", "secret": SHARED}}}
+
+SHARED_SECRETS = [
+    # (routes, where it is reported, the other use named in the message)
+    pytest.param(
+        {**SHARED_BY_VIEW, **SHARED_BY_FORM}, "views.v", "forms.f (form)", id="view-and-form"
+    ),
+    pytest.param(
+        {**SHARED_BY_VIEW, **SHARED_BY_REFETCH},
+        "views.v",
+        "webhooks.w.refetch (webhook refetch)",
+        id="view-and-webhook-refetch",
+    ),
+    pytest.param(
+        {**SHARED_BY_FORM, **SHARED_BY_REFETCH},
+        "forms.f",
+        "webhooks.w.refetch (webhook refetch)",
+        id="form-and-webhook-refetch",
+    ),
+    pytest.param(
+        {**SHARED_BY_VIEW, **SHARED_AS_WEBHOOK_KEY},
+        "views.v",
+        "webhooks.w (webhook)",
+        id="view-token-as-webhook-key",
+    ),
+]
+
+
+@pytest.mark.parametrize(("routes", "location", "other"), SHARED_SECRETS)
+def test_routes_of_different_kinds_sharing_a_secret_is_an_error(
+    tmp_path, capsys, routes, location, other
+):
+    data = {**policy(views={}), **routes}
+    status, out = check(tmp_path, capsys, data)
+    assert status == 1
+    assert out == [
+        f"error: {location}: secret {SHARED} is also used by {other}: one secret, one "
+        "least-privilege purpose (and one function allowed to read it)"
+    ]
+
+
+def test_views_of_one_app_may_share_their_view_token(tmp_path, capsys):
+    views = {"a": view(), "b": view(fields=["取引名"])}
+    status, out = check(tmp_path, capsys, policy(views=views))
+    assert (status, out) == (0, ["ok: 2 views, 0 forms, 0 webhooks"])
+
+
+def test_one_token_secret_for_two_apps_is_an_error(tmp_path, capsys):
+    other_app = view(
+        app=2,
+        match={"receipt": {"code": "受付ID", "pattern": "^[a-f0-9-]{36}$"}},
+        where=None,
+        fields=["氏名"],
+        single_predicate="allowed",
+    )
+    status, out = check(tmp_path, capsys, policy(views={"a": view(), "b": other_app}))
+    assert status == 1
+    assert out == [
+        "error: views.a: token secret sekisho/kintone/deals-view is used for apps [1, 2]; "
+        "a kintone API token belongs to one app"
+    ]
+
+
+# -- rule 6: an empty value must never be a valid predicate
+
+
+@pytest.mark.parametrize("pattern", ["^[A-Z0-9]*$", "^(|D[0-9]{6})$", ".*", "^D?[0-9]{0,6}$"])
+def test_a_pattern_that_accepts_the_empty_string_is_an_error(tmp_path, capsys, pattern):
+    match = {
+        "owner_id": {"code": "担当ID", "pattern": pattern},
+        "deal_id": {"code": "取引ID", "pattern": "^D[0-9]{6}$"},
+    }
+    status, out = check(tmp_path, capsys, policy(views={"v": view(match=match)}))
+    assert status == 1
+    assert out == [
+        "error: views.v.match.owner_id.pattern: the pattern accepts the empty string, which "
+        "would match every record whose field is empty"
+    ]
+
+
+# -- warnings: legal, but worth a reviewer's second look
+
+SINGLE = {"deal_id": {"code": "取引ID", "pattern": "^D[0-9]{6}$"}}
+SINGLE_WARNING = (
+    "warning: views.v: a single predicate can be guessed; add a second one (a consistency "
+    "check) or declare single_predicate: allowed"
+)
+
+
+def test_a_single_predicate_is_a_warning(tmp_path, capsys):
+    status, out = check(tmp_path, capsys, policy(views={"v": view(match=SINGLE)}))
+    assert status == 0
+    assert out == [SINGLE_WARNING, "ok: 1 views, 0 forms, 0 webhooks"]
+
+
+def test_warnings_fail_a_strict_check(tmp_path, capsys):
+    status, out = check(tmp_path, capsys, policy(views={"v": view(match=SINGLE)}), "--strict")
+    assert status == 1
+    assert out == [SINGLE_WARNING]
+
+
+def test_a_single_predicate_can_be_allowed_explicitly(tmp_path, capsys):
+    allowed = view(match=SINGLE, single_predicate="allowed")
+    status, out = check(tmp_path, capsys, policy(views={"v": allowed}), "--strict")
+    assert (status, out) == (0, ["ok: 1 views, 0 forms, 0 webhooks"])
+
+
+def test_a_single_predicate_from_a_verified_claim_is_not_guessable(tmp_path, capsys):
+    claim = {"partner": {"code": "取引先ID", "from": "claim:custom:partner_id"}}
+    status, out = check(tmp_path, capsys, policy(views={"v": view(match=claim)}), "--strict")
+    assert (status, out) == (0, ["ok: 1 views, 0 forms, 0 webhooks"])
+
+
+@pytest.mark.parametrize(
+    ("rule", "warned"),
+    [
+        ({"code": "担当ID", "max_length": 200}, True),
+        ({"code": "担当ID", "max_length": 65}, True),
+        ({"code": "担当ID", "max_length": 64}, False),
+        ({"code": "担当ID"}, False),
+        ({"code": "担当ID", "max_length": 200, "pattern": "^[A-Z]{1,200}$"}, False),
+        ({"code": "担当ID", "max_length": 200, "from": "claim:sub"}, False),
+    ],
+)
+def test_an_unbounded_body_predicate_is_a_warning(tmp_path, capsys, rule, warned):
+    match = {"owner_id": rule, "deal_id": {"code": "取引ID", "pattern": "^D[0-9]{6}$"}}
+    status, out = check(tmp_path, capsys, policy(views={"v": view(match=match)}))
+    assert status == 0
+    warning = (
+        "warning: views.v.match.owner_id: a body predicate needs a pattern or a max_length "
+        "of at most 64"
+    )
+    assert (warning in out) is warned
+
+
+# -- loading
+
+
+def test_a_policy_that_does_not_load_prints_each_problem(tmp_path, capsys):
+    data = policy(views={"v": view(limit=0, extra="x")})
+    status, out = check(tmp_path, capsys, data)
+    assert status == 1
+    assert sorted(out) == [
+        "error: views.v.extra: Extra inputs are not permitted",
+        "error: views.v.limit: Input should be greater than or equal to 1",
+    ]
+
+
+def test_a_missing_policy_file_is_an_error(tmp_path, capsys):
+    path = tmp_path / "absent.yaml"
+    assert main(["check", str(path)]) == 1
+    assert capsys.readouterr().out.splitlines() == [f"error: {path}: the file does not exist"]
+
+
+def test_duplicate_keys_fail_the_check(tmp_path, capsys):
+    path = tmp_path / "policy.yaml"
+    path.write_text(REPO_POLICY.read_text(encoding="utf-8") + "views: {}\n", encoding="utf-8")
+    assert main(["check", str(path)]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"error: {path}:")
+    assert "found duplicate key 'views'" in line
+
+
+def test_the_policy_path_defaults_to_the_environment(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SEKISHO_POLICY", str(REPO_POLICY))
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 0
+    assert capsys.readouterr().out.startswith("ok:")
+
+
+def test_the_policy_path_defaults_to_policy_yaml_here(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SEKISHO_POLICY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 1
+    assert capsys.readouterr().out == "error: policy.yaml: the file does not exist\n"
+
+
+def test_a_command_is_required(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main([])
+    assert caught.value.code == 2
