@@ -175,3 +175,10 @@ def test_a_preflight_from_another_origin_gets_no_allowance(app):
     )
     _, headers, _ = call(app, event)
     assert "Access-Control-Allow-Origin" not in headers
+
+
+def test_json_answers_are_utf8_json_with_the_charset_named(app):
+    response = app.resolve(post("/echo/田中", {"名": "値"}), Context())
+    headers = {k: v[0] for k, v in response["multiValueHeaders"].items()}
+    assert headers["Content-Type"] == "application/json; charset=utf-8"
+    assert "値" in response["body"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,13 @@ SECURITY_HEADERS = {
 }
 
 
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+def _to_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class HttpSettings:
     allowed_origins: tuple[str, ...] = ()
@@ -40,17 +48,20 @@ class SekishoResolver(APIGatewayRestResolver):
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         response = super().resolve(event, context)
-        if "multiValueHeaders" in response:
-            headers = response["multiValueHeaders"]
-            for name, value in SECURITY_HEADERS.items():
-                headers.setdefault(name, [value])
-            # The answer depends on the Origin (CORS), so caches must key on it.
-            headers["Vary"] = ["Origin"]
-        else:
-            headers = response.setdefault("headers", {})
-            for name, value in SECURITY_HEADERS.items():
-                headers.setdefault(name, value)
-            headers["Vary"] = "Origin"
+        multi = "multiValueHeaders" in response
+        headers = response["multiValueHeaders"] if multi else response.setdefault("headers", {})
+
+        def put(name: str, value: str) -> None:
+            headers[name] = [value] if multi else value
+
+        for name, value in SECURITY_HEADERS.items():
+            if name not in headers:
+                put(name, value)
+        # The answer depends on the Origin (CORS), so caches must key on it.
+        put("Vary", "Origin")
+        content_type = headers.get("Content-Type")
+        if content_type in ("application/json", ["application/json"]):
+            put("Content-Type", JSON_CONTENT_TYPE)
         return response
 
 
@@ -64,7 +75,7 @@ def create_resolver(settings: HttpSettings) -> SekishoResolver:
             allow_headers=list(settings.allow_headers),
             max_age=settings.preflight_max_age,
         )
-    app = SekishoResolver(cors=cors)
+    app = SekishoResolver(cors=cors, serializer=_to_json)
 
     @app.exception_handler(SekishoError)
     def _relay_error(error: SekishoError) -> Response:
