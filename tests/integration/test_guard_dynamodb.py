@@ -195,7 +195,7 @@ def test_concurrent_increments_from_threads_never_pass_the_limit(store):
     for thread in threads:
         thread.join()
     assert sorted(c for c in results if c is not None) == [1, 2, 3, 4, 5]
-    assert store.read("k") == 5
+    assert store.read_many(["k"])[0] == 5
 
 
 # -- the store's operations -------------------------------------------------------------
@@ -218,11 +218,11 @@ def test_increments_stop_at_the_limit_and_keep_the_first_expiry(store, client, t
     counts = [store.increment("k", limit=3, expires_at=NOW + 60 + i) for i in range(5)]
     assert counts == [1, 2, 3, None, None]
     assert item(client, table, "k")["expires_at"] == {"N": str(NOW + 60)}
-    assert store.read("k") == 3
+    assert store.read_many(["k"])[0] == 3
 
 
 def test_an_absent_counter_reads_as_zero(store):
-    assert store.read("never-written") == 0
+    assert store.read_many(["never-written"])[0] == 0
 
 
 def put_counter(client, table: str, key: str, n: int, expires_at: int) -> None:
@@ -246,7 +246,10 @@ def test_expired_counters_that_ttl_has_not_deleted_yet_are_ignored(
 ):
     """(count, expires_at) stored -> (what read says, what the next increment returns)."""
     put_counter(client, table, "k", *stored)
-    assert (store.read("k"), store.increment("k", limit=5, expires_at=NOW + 600)) == expected
+    assert (
+        store.read_many(["k"])[0],
+        store.increment("k", limit=5, expires_at=NOW + 600),
+    ) == expected
 
 
 def test_a_restarted_counter_takes_the_new_expiry(store, client, table):
@@ -311,3 +314,9 @@ def test_the_default_client_is_made_once_per_process():
         assert dynamodb_client() is dynamodb_client()
     finally:
         dynamodb_client.cache_clear()
+
+
+def test_many_counters_are_read_in_one_batch_with_absent_and_expired_as_zero(client, table, store):
+    put_counter(client, table, "live", 4, NOW + 600)
+    put_counter(client, table, "stale", 9, NOW - 1)
+    assert store.read_many(["stale", "live", "absent", "live"]) == [0, 4, 0, 4]

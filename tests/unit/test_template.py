@@ -25,7 +25,7 @@ from sekisho.errors import PROBLEM_TYPE_BASE
 REPO = Path(__file__).resolve().parents[2]
 GUARD_HASH_KEY_SECRET = "sekisho/guard/hash-key"  # a secret's name, not a value
 SENSITIVE_SERVICES = ("secretsmanager:", "dynamodb:")
-GUARD_TABLE_ACTIONS = {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}
+GUARD_TABLE_ACTIONS = {"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}
 NO_VALUE = object()
 
 

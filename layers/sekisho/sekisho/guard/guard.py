@@ -117,7 +117,7 @@ class Guard:
         count, window_seconds = _check_rate(rate)
         keys, _ = self._counters("fail", scope, values, window_seconds)
         with self._failing_closed():
-            return any(self._store.read(key) >= count for key in keys)
+            return any(n >= count for n in self._store.read_many(keys))
 
     def record_failure(self, scope: str, values: Mapping[str, str], rate: Rate) -> None:
         """Count one failure against each submitted value."""

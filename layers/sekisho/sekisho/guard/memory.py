@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from botocore.exceptions import ClientError
 
@@ -38,13 +38,12 @@ class InMemoryGuardStore:
             self._items[key] = (count + 1, item_expires_at)
             return count + 1
 
-    def read(self, key: str) -> int:
+    def read_many(self, keys: Sequence[str]) -> list[int]:
         with self._lock:
-            self._check("GetItem")
-            item = self._items.get(key)
-            if item is None or is_expired(item[1], self._clock()):
-                return 0
-            return item[0]
+            self._check("BatchGetItem")
+            now = self._clock()
+            items = [self._items.get(key) for key in keys]
+            return [0 if i is None or is_expired(i[1], now) else i[0] for i in items]
 
     def items(self) -> dict[str, tuple[int, int]]:
         """``{key: (count, expires_at)}``, for tests that inspect what is stored."""

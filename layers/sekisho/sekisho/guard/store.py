@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -16,8 +17,9 @@ class GuardStore(Protocol):
         """
         ...
 
-    def read(self, key: str) -> int:
-        """The current count at ``key`` (strongly consistent); 0 if absent or expired."""
+    def read_many(self, keys: Sequence[str]) -> list[int]:
+        """The current counts at ``keys`` in one round trip (strongly consistent); 0 for
+        an absent or expired counter."""
         ...
 
 
