@@ -49,6 +49,18 @@ class NotFound(SekishoError):
     title = "Not found"
 
 
+class PayloadTooLarge(SekishoError):
+    status = 413
+    code = "payload_too_large"
+    title = "The request body is too large"
+
+
+class UnsupportedMediaType(SekishoError):
+    status = 415
+    code = "unsupported_media_type"
+    title = "The request body must be JSON"
+
+
 class RateLimited(SekishoError):
     status = 429
     code = "rate_limited"

@@ -11,24 +11,6 @@ from sekisho.errors import SekishoError
 PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8"
 
 
-class PayloadTooLarge(SekishoError):
-    status = 413
-    code = "payload_too_large"
-    title = "The request body is too large"
-
-
-class UnsupportedMediaType(SekishoError):
-    status = 415
-    code = "unsupported_media_type"
-    title = "The request body must be JSON"
-
-
-class RouteNotFound(SekishoError):
-    status = 404
-    code = "not_found"
-    title = "Not found"
-
-
 def problem_response(error: SekishoError) -> Response:
     headers = {}
     if error.status == 429:

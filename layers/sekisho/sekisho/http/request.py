@@ -10,9 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 
-from sekisho.errors import ValidationFailed
-
-from .problems import PayloadTooLarge, UnsupportedMediaType
+from sekisho.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 JSON_TYPES = frozenset({"application/json"})
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 
-from sekisho.errors import SekishoError
+from sekisho.errors import NotFound, SekishoError
 
-from .problems import RouteNotFound, problem_response
+from .problems import problem_response
 
 # A child of the function's Powertools Logger (service "sekisho"): same JSON lines.
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def create_resolver(settings: HttpSettings) -> SekishoResolver:
 
     @app.not_found
     def _no_route(_: Exception) -> Response:
-        return problem_response(RouteNotFound())
+        return problem_response(NotFound())
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
