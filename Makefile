@@ -26,13 +26,15 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= ap-northeast-1
 
-.PHONY: help venv lint lint-template check test bench build dev kintone clean
+.PHONY: help venv lint lint-template check test bench burst build dev queues kintone clean
 
 help:
 	@echo "make dev      run the bundle locally: API and demo page on http://127.0.0.1:$(SEKISHO_PORT)"
 	@echo "make test     install into $(VENV), lint, and run every check"
+	@echo "make burst    a burst of form submissions through busy, then down, kintone (figures)"
 	@echo "make build    sekisho check, bundle the policy into the layer, sam build (no container)"
 	@echo "make bench    measure the lookup relay against a bare route (figures, not a test)"
+	@echo "make queues   counts of the local queues; dead letters by receipt"
 	@echo "make kintone  run the local kintone emulator with demo data on 127.0.0.1:$(KINTONE_PORT)"
 
 $(STAMP): requirements/dev.txt requirements/constraints.txt layers/sekisho/requirements.txt pyproject.toml
@@ -77,6 +79,12 @@ test: lint lint-template check
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_lookup
 
+# N submissions (default 10,000) through the local stack while kintone is capped at 10
+# concurrent requests, refuses 5 % with 429 and is in maintenance for 60 s.
+BURST_N ?= 10000
+burst: $(STAMP)
+	$(BIN)/python -m tests.bench.burst -n $(BURST_N)
+
 # No container: sam build needs python3.12 first on PATH and fetches arm64 wheels from PyPI.
 # The policy is checked, then bundled into the layer (a build artefact, gitignored).
 build: $(STAMP) $(SAM_STAMP)
@@ -86,11 +94,15 @@ build: $(STAMP) $(SAM_STAMP)
 	cp policy.yaml layers/sekisho/sekisho/policy.yaml
 	PATH="$(PYTHON_BIN):$$PATH" $(SAM) build --template template.yaml
 
-# The whole bundle on this machine: moto (Secrets Manager, DynamoDB), the kintone
-# emulator, and the routes of template.yaml served by a local API Gateway.
+# The whole bundle on this machine: moto (Secrets Manager, DynamoDB, SQS, S3), the
+# kintone emulator, the routes of template.yaml served by a local API Gateway, and
+# IntakeQueue pumped into DeliverFunction like Lambda's event source mapping.
 dev: $(STAMP)
 	$(BIN)/python -m devstack --port $(SEKISHO_PORT) --moto-port $(MOTO_PORT) \
 	  --kintone-port $(KINTONE_PORT)
+
+queues: $(STAMP)
+	$(BIN)/python -m devstack queues --moto-port $(MOTO_PORT)
 
 kintone: $(STAMP)
 	$(BIN)/kintone-emulator --host 127.0.0.1 --port $(KINTONE_PORT)

@@ -24,6 +24,16 @@ _ISOLATED_SESSION_VARS = {
 }
 
 
+def moto_client(url: str, service: str) -> Any:
+    """A boto3 client of the moto server at `url`, and of nothing else."""
+    return boto3.session.Session(
+        aws_access_key_id=FAKE_ACCESS_KEY,
+        aws_secret_access_key=FAKE_SECRET_KEY,
+        region_name=REGION,
+        botocore_session=botocore.session.Session(session_vars=_ISOLATED_SESSION_VARS),
+    ).client(service, endpoint_url=url, config=Config(retries={"max_attempts": 2}))
+
+
 class _MotoServer(ThreadedMotoServer):
     """Reports a port that cannot be bound instead of leaving `start()` waiting forever."""
 
@@ -57,12 +67,7 @@ class Moto:
             http.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
 
     def client(self, service: str) -> Any:
-        return boto3.session.Session(
-            aws_access_key_id=FAKE_ACCESS_KEY,
-            aws_secret_access_key=FAKE_SECRET_KEY,
-            region_name=REGION,
-            botocore_session=botocore.session.Session(session_vars=_ISOLATED_SESSION_VARS),
-        ).client(service, endpoint_url=self.url, config=Config(retries={"max_attempts": 2}))
+        return moto_client(self.url, service)
 
     def environment(self) -> dict[str, str]:
         """What points a process's boto3 at this server and nowhere else."""

@@ -1,4 +1,5 @@
-"""The terminal side of `make dev`: options, the how-to banner, and a clean stop on signals."""
+"""The terminal side of `make dev`: options, the how-to banner, and a clean stop on signals;
+and `python -m devstack queues`, a look into a running stack's queues."""
 
 from __future__ import annotations
 
@@ -12,14 +13,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from kintone_emulator.__main__ import is_loopback
 
+from .aws import moto_client
 from .errors import DevstackError
+from .queue_report import queue_report
 from .routing import RouteTable
 from .stack import RunningStack, start
 
 DEMO_METHOD, DEMO_PATH = "POST", "/views/deal-status"
 DEMO_BODY = '{"match": {"owner_id": "A1", "deal_id": "D000001"}}'
+FORM_METHOD, FORM_PATH = "POST", "/forms/seminar-apply"
+FORM_BODY = '{"fields": {"name": "山田 花子", "email": "hanako@example.com", "seats": 2}}'
 # Set in this process too, so nothing it runs can reach a real AWS account.
 _AWS_IDENTITY_VARIABLES = (
     "AWS_PROFILE",
@@ -92,27 +99,66 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="override a template parameter, e.g. KintoneBaseUrl=https://example.cybozu.com",
     )  # fmt: skip
+    commands = parser.add_subparsers(dest="command", metavar="{queues}")
+    queues = commands.add_parser(
+        "queues",
+        help="show a running stack's queues: counts, and the dead letters' receipts",
+        description=(
+            "Each queue's visible and in-flight counts, and the receipt of every message in "
+            "a dead-letter queue (never a message body)."
+        ),
+    )
+    queues.add_argument("--host", default="127.0.0.1", help="moto's address (default: %(default)s)")
+    queues.add_argument(
+        "--moto-port",
+        type=int,
+        default=env("MOTO_PORT", "5000"),
+        help="moto's port (default: $MOTO_PORT or 5000)",
+    )
     return parser
+
+
+def _queue_line(stack: RunningStack, name: str) -> str:
+    pumped = [source for source in stack.sqs_sources if source.queue_name == name]
+    return f"    {name}" + "".join(
+        f" -> {source.function} (batches of up to {source.batch_size}, "
+        f"{source.concurrency} at a time)"
+        for source in pumped
+    )
 
 
 def banner(stack: RunningStack) -> str:
     lines = [
         "sekisho local stack",
-        f"  API and demo page  {stack.router_url}/",
+        f"  API and demo pages {stack.router_url}/",
         f"  kintone emulator   {stack.kintone.url}",
         f"  moto (AWS)         {stack.moto_url}  (credentials testing/testing, ap-northeast-1)",
         "  routes:",
         *(f"    {route.method:<7} {route.path:<28} -> {route.function}" for route in stack.routes),
+    ]
+    if stack.queues:
+        lines += ["  queues:", *(_queue_line(stack, queue.name) for queue in stack.queues)]
+    lines += [
         "  tables:  " + (", ".join(stack.tables) or "none"),
+        "  buckets: " + (", ".join(stack.buckets) or "none"),
         # Names only: a value, even a demo one, never reaches a terminal or a log.
         "  secrets: " + (", ".join(stack.secret_names) or "none"),
     ]
-    if RouteTable(stack.routes).match(DEMO_METHOD, DEMO_PATH) is not None:
-        lines += [
-            "  try:",
-            f"    curl -s -X {DEMO_METHOD} {stack.router_url}{DEMO_PATH} "
-            f"-H 'content-type: application/json' -d '{DEMO_BODY}'",
-        ]
+    table = RouteTable(stack.routes)
+    tries = [
+        f"    curl -s -X {method} {stack.router_url}{path} "
+        f"-H 'content-type: application/json' -d '{body}'"
+        for method, path, body in (
+            (DEMO_METHOD, DEMO_PATH, DEMO_BODY),
+            (FORM_METHOD, FORM_PATH, FORM_BODY),
+        )
+        if table.match(method, path) is not None
+    ]
+    if stack.queues:
+        port = stack.moto_url.rsplit(":", 1)[1]
+        tries.append(f"    python -m devstack queues --moto-port {port}")
+    if tries:
+        lines += ["  try:", *tries]
     lines.append("  stop with Ctrl-C")
     return "\n".join(lines)
 
@@ -123,8 +169,24 @@ def _isolate_from_real_aws() -> None:
     os.environ.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
 
 
+def show_queues(host: str, moto_port: int) -> int:
+    url = f"http://[{host}]:{moto_port}" if ":" in host else f"http://{host}:{moto_port}"
+    try:
+        print(queue_report(moto_client(url, "sqs")))
+    except (BotoCoreError, ClientError) as exc:
+        print(f"cannot read the queues at {url} (is the stack running?): {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "queues":
+        if not is_loopback(args.host):
+            print(f"refusing {args.host}: the local stack serves loopback only", file=sys.stderr)
+            return 2
+        _isolate_from_real_aws()
+        return show_queues(args.host, args.moto_port)
     if not is_loopback(args.host):
         # moto would hand the demo secrets to anyone who can reach it.
         print(

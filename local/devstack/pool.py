@@ -1,7 +1,8 @@
 """The dev stack's side of the workers: spawn, invoke with a deadline, replace the broken.
 
 Each worker is a `spawn` process (a fresh interpreter, like a new Lambda container) that
-serves one event at a time; a function has `size` of them.
+serves one event at a time; a function has up to `size` of them. `warm` of them start with
+the pool; the rest start on demand, with a cold start, as Lambda scales out.
 """
 
 from __future__ import annotations
@@ -116,22 +117,34 @@ class _Worker:
 
 
 class FunctionPool:
-    def __init__(self, config: WorkerConfig, timeout: float, size: int = 1) -> None:
+    def __init__(
+        self, config: WorkerConfig, timeout: float, size: int = 1, warm: int | None = None
+    ) -> None:
         if size < 1:
             raise ValueError("a function needs at least one worker")
         self.config = config
         self.timeout = timeout
+        self.size = size
         self._context = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()
         self._closed = False
         self._workers: set[_Worker] = set()
         self._idle: queue.Queue[_Worker] = queue.Queue()
-        for _ in range(size):
+        for _ in range(size if warm is None else max(1, min(warm, size))):
             self._idle.put(self._spawn())
 
     def _spawn(self) -> _Worker:
         spawned = _Worker(self._context, self.config)
         with self._lock:
+            self._workers.add(spawned)
+        return spawned
+
+    def _scale_out(self) -> _Worker | None:
+        """A new worker when every one is busy and the pool may grow, else None."""
+        with self._lock:
+            if self._closed or len(self._workers) >= self.size:
+                return None
+            spawned = _Worker(self._context, self.config)
             self._workers.add(spawned)
         return spawned
 
@@ -149,9 +162,13 @@ class FunctionPool:
 
     def invoke(self, event: dict[str, Any], request_id: str) -> Invocation:
         try:
-            chosen = self._idle.get(timeout=WAIT_FOR_WORKER)
+            chosen = self._idle.get_nowait()
         except queue.Empty:
-            return Invocation(Outcome.TIMED_OUT)
+            scaled = self._scale_out()
+            try:
+                chosen = scaled or self._idle.get(timeout=WAIT_FOR_WORKER)
+            except queue.Empty:
+                return Invocation(Outcome.TIMED_OUT)
         try:
             if chosen.dead and not self._closed:
                 chosen = self._replace(chosen)

@@ -1,7 +1,9 @@
 """The template's AWS resources, made in moto, and what `!Ref`/`!GetAtt` yield for them.
 
 A resource's local physical name is the name its properties give it (TableName, Name, ...)
-or else its logical id, so `!Ref GuardTable` is `GuardTable` locally.
+or else its logical id, so `!Ref GuardTable` is `GuardTable` locally; a bucket's is the
+logical id in lower case (S3 names allow no capitals), so `!Ref AttachmentBucket` is
+`attachmentbucket`.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ def physical_name(logical_id: str, resource: Mapping[str, Any], resolver: Resolv
         return str(name)
     if resource.get("Type") == "AWS::SQS::Queue" and properties.get("FifoQueue"):
         return f"{logical_id}.fifo"
+    if resource.get("Type") == "AWS::S3::Bucket":
+        return logical_id.lower()
     return logical_id
 
 
@@ -77,7 +81,11 @@ def register_resources(template: Mapping[str, Any], resolver: Resolver, moto_url
         elif kind == "AWS::IAM::Role":
             attributes = {"Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"}
         elif kind == "AWS::S3::Bucket":
-            attributes = {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
+            attributes = {
+                "Arn": f"arn:aws:s3:::{name}",
+                "DomainName": f"{name}.s3.amazonaws.com",
+                "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
+            }
         resolver.refs[logical_id] = ref
         resolver.attributes[logical_id] = attributes
     resolver.refs.setdefault(IMPLICIT_API, api_id(IMPLICIT_API))

@@ -1,4 +1,4 @@
-"""What the local stack takes from the SAM resources: functions, their APIs and routes."""
+"""What the local stack takes from the SAM resources: functions, their APIs, routes and queues."""
 
 from __future__ import annotations
 
@@ -24,6 +24,15 @@ _API_PROPERTIES = ("StageName", "BinaryMediaTypes", "GatewayResponses", "Policy"
 # Lambda's defaults when neither the function nor Globals say otherwise.
 DEFAULT_TIMEOUT = 3
 DEFAULT_MEMORY_MB = 128
+# Lambda's SQS event source mapping: at most 10 messages a batch unless a batching window
+# lets it gather more; locally one poller per mapping, by default one batch at a time.
+SQS_DEFAULT_BATCH_SIZE = 10
+SQS_MAX_BATCH_WITHOUT_WINDOW = 10
+SQS_MAX_BATCH_WITH_WINDOW = 10_000
+SQS_MAX_WINDOW_SECONDS = 300
+DEFAULT_PUMP_CONCURRENCY = 1
+# The event types this module turns into something that runs.
+_RUN_EVENT_TYPES = ("Api", "SQS")
 
 
 def api_id(logical_id: str) -> str:
@@ -72,6 +81,7 @@ class FunctionSpec:
     memory_mb: int
     layer_dirs: tuple[Path, ...]
     environment: Mapping[str, str]  # as the template declares it, intrinsics resolved
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions
 
     @property
     def module_file(self) -> Path:
@@ -119,9 +129,16 @@ def functions(
                 memory_mb=int(resolver.resolve(raw.get("MemorySize")) or DEFAULT_MEMORY_MB),
                 layer_dirs=_layer_dirs(template, resolver, raw.get("Layers") or [], template_dir),
                 environment={name: _env_value(value) for name, value in variables.items()},
+                reserved_concurrency=_optional_int(
+                    resolver.resolve(raw.get("ReservedConcurrentExecutions"))
+                ),
             )
         )
     return specs
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _env_value(value: Any) -> str:
@@ -191,10 +208,11 @@ def routes(
     found = []
     for logical_id, own in resources(template, resolver, *FUNCTION_TYPES):
         for event_name, event in (own.get("Events") or {}).items():
-            if event.get("Type") != "Api":
+            if event.get("Type") not in _RUN_EVENT_TYPES:
                 log.info(
                     "%s: %s event %s is not run locally", logical_id, event.get("Type"), event_name
                 )
+            if event.get("Type") != "Api":
                 continue
             properties = event.get("Properties") or {}
             api_ref = properties.get("RestApiId") or IMPLICIT_API
@@ -207,3 +225,71 @@ def routes(
             method = str(resolver.resolve(properties.get("Method", ""))).upper()
             found.append(Route(api_specs[api_id], path, method, logical_id))
     return found
+
+
+@dataclass(frozen=True)
+class SqsSource:
+    """An SQS event of a function: what Lambda's event source mapping would poll, and how."""
+
+    function: str  # logical id
+    event: str  # the event's name in the template
+    queue_arn: str
+    batch_size: int
+    window: float  # MaximumBatchingWindowInSeconds
+    report_failures: bool  # FunctionResponseTypes has ReportBatchItemFailures
+    concurrency: int  # batches in flight at once
+
+    @property
+    def queue_name(self) -> str:
+        return self.queue_arn.rsplit(":", 1)[-1]
+
+
+def sqs_sources(template: Mapping[str, Any], resolver: Resolver) -> list[SqsSource]:
+    found = []
+    for logical_id, own in resources(template, resolver, *FUNCTION_TYPES):
+        reserved = _optional_int(
+            resolver.resolve(function_properties(template, own).get("ReservedConcurrentExecutions"))
+        )
+        for event_name, event in (own.get("Events") or {}).items():
+            if event.get("Type") != "SQS":
+                continue
+            where = f"{logical_id}.{event_name}"
+            properties = resolver.resolve(event.get("Properties") or {})
+            if str(properties.get("Enabled", True)).lower() == "false":
+                log.info("%s: the SQS event is disabled", where)
+                continue
+            found.append(_sqs_source(logical_id, event_name, where, properties, reserved))
+    return found
+
+
+def _sqs_source(
+    function: str, event: str, where: str, properties: Mapping[str, Any], reserved: int | None
+) -> SqsSource:
+    if properties.get("FilterCriteria"):
+        # Lambda deletes the messages a filter drops: guessing wrong would lose them.
+        raise TemplateError(f"{where}: FilterCriteria is not emulated locally")
+    queue = properties.get("Queue")
+    if not isinstance(queue, str) or not queue.startswith("arn:aws:sqs:"):
+        raise TemplateError(f"{where}: Queue must be a queue ARN (!GetAtt Queue.Arn)")
+    window = float(properties.get("MaximumBatchingWindowInSeconds", 0))
+    batch_size = int(properties.get("BatchSize", SQS_DEFAULT_BATCH_SIZE))
+    largest = SQS_MAX_BATCH_WITH_WINDOW if window > 0 else SQS_MAX_BATCH_WITHOUT_WINDOW
+    if not 1 <= batch_size <= largest or not 0 <= window <= SQS_MAX_WINDOW_SECONDS:
+        raise TemplateError(
+            f"{where}: BatchSize {batch_size} with a {window:g} s batching window is out of "
+            "Lambda's range"
+        )
+    maximum = (properties.get("ScalingConfig") or {}).get("MaximumConcurrency")
+    limits = [int(limit) for limit in (maximum, reserved) if limit is not None]
+    if any(limit < 1 for limit in limits):
+        raise TemplateError(f"{where}: a concurrency of less than 1 would never deliver")
+    response_types = properties.get("FunctionResponseTypes") or []
+    return SqsSource(
+        function=function,
+        event=event,
+        queue_arn=queue,
+        batch_size=batch_size,
+        window=window,
+        report_failures="ReportBatchItemFailures" in response_types,
+        concurrency=min(limits) if limits else DEFAULT_PUMP_CONCURRENCY,
+    )

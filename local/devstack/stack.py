@@ -1,4 +1,5 @@
-"""`start()`: the whole bundle on loopback — moto, the kintone emulator, the routed functions."""
+"""`start()`: the whole bundle on loopback — moto, the kintone emulator, the routed functions,
+and the queues pumped into their functions."""
 
 from __future__ import annotations
 
@@ -19,13 +20,27 @@ from kintone_emulator.schema import DEFAULT_SEED
 from kintone_emulator.server import RunningEmulator
 
 from .aws import Moto
+from .buckets import create_buckets
 from .cfn import Resolver, load_template, parameter_values
 from .demo_secrets import DEFAULT_SECRETS_FILE, load_secrets_file, secret_strings
+from .errors import TemplateError
 from .pool import FunctionPool
 from .provision import arn, create_secrets, create_tables, register_resources
+from .pump import BatchOutcome, SqsPump
+from .queues import QueueInfo, create_queues
 from .router import Router, RouterHTTPServer
 from .routing import RouteTable
-from .sam import IMPLICIT_API, ApiSpec, FunctionSpec, Route, apis, functions, routes
+from .sam import (
+    IMPLICIT_API,
+    ApiSpec,
+    FunctionSpec,
+    Route,
+    SqsSource,
+    apis,
+    functions,
+    routes,
+    sqs_sources,
+)
 from .worker import WorkerConfig
 
 log = logging.getLogger(__name__)
@@ -50,6 +65,9 @@ class RunningStack:
         tables: Sequence[str],
         secret_names: Sequence[str],
         cleanup: ExitStack,
+        queues: Sequence[QueueInfo] = (),
+        buckets: Sequence[str] = (),
+        pumps: Sequence[SqsPump] = (),
     ) -> None:
         self.router_url = router_url
         self.kintone = kintone
@@ -57,7 +75,39 @@ class RunningStack:
         self.routes = tuple(routes)
         self.tables = tuple(tables)
         self.secret_names = tuple(secret_names)
+        self.queues = tuple(queues)
+        self.buckets = tuple(buckets)
+        self._pumps = tuple(pumps)
         self._cleanup = cleanup
+
+    @property
+    def sqs_sources(self) -> tuple[SqsSource, ...]:
+        """Every queue the stack pumps into a function, whether or not it pumps by itself."""
+        return tuple(pump.source for pump in self._pumps)
+
+    def queue(self, logical_id: str) -> QueueInfo:
+        for queue in self.queues:
+            if queue.logical_id == logical_id:
+                return queue
+        raise KeyError(f"no queue {logical_id} in the template")
+
+    def pump_once(self, function: str, queue: str | None = None) -> BatchOutcome:
+        """Receive one batch for `function` (logical id) and deliver it, synchronously.
+
+        `queue` (the queue's name) picks one of several SQS events of the function.
+        """
+        candidates = [
+            pump
+            for pump in self._pumps
+            if pump.source.function == function and queue in (None, pump.source.queue_name)
+        ]
+        if len(candidates) != 1:
+            raise KeyError(
+                f"{function} has {len(candidates)} SQS events"
+                + ("" if queue is None else f" on {queue}")
+                + "; name exactly one"
+            )
+        return candidates[0].once()
 
     def stop(self) -> None:
         self._cleanup.close()
@@ -138,19 +188,39 @@ def _warn_about_runtime(specs: Sequence[FunctionSpec]) -> None:
         log.warning("functions declare %s; the local workers run %s", runtime, here)
 
 
+def pool_sizes(
+    table: RouteTable, sources: Sequence[SqsSource], specs: Sequence[FunctionSpec], workers: int
+) -> dict[str, int]:
+    """Workers per function: `workers` for a routed one, a queue's concurrency for a
+    consumer, never more than the function's reserved concurrency."""
+    sizes = dict.fromkeys((route.function for route in table), workers)
+    consumed: dict[str, int] = {}
+    for source in sources:
+        consumed[source.function] = consumed.get(source.function, 0) + source.concurrency
+    for function, size in consumed.items():
+        sizes[function] = max(sizes.get(function, 0), size)
+    for spec in specs:
+        if spec.logical_id in sizes and spec.reserved_concurrency is not None:
+            sizes[spec.logical_id] = max(1, min(sizes[spec.logical_id], spec.reserved_concurrency))
+    return sizes
+
+
 def _serve_functions(
     data: Mapping[str, Any],
     resolver: Resolver,
     *,
     template_dir: Path,
     table: RouteTable,
+    sources: Sequence[SqsSource],
     environment: Callable[[FunctionSpec], dict[str, str]],
     workers: int,
     cleanup: ExitStack,
 ) -> dict[str, FunctionPool]:
-    """A warm pool of workers for every function a route reaches."""
-    specs = functions(data, resolver, template_dir, only={route.function for route in table})
+    """A warm pool of workers for every function a route or a queue reaches."""
+    wanted = {route.function for route in table} | {source.function for source in sources}
+    specs = functions(data, resolver, template_dir, only=wanted)
     _warn_about_runtime(specs)
+    sizes = pool_sizes(table, sources, specs, workers)
     pools = {}
     for spec in specs:
         config = WorkerConfig(
@@ -161,13 +231,52 @@ def _serve_functions(
             environment=environment(spec),
             invoked_function_arn=arn("lambda", f"function:{spec.name}"),
         )
-        pool = FunctionPool(config, spec.timeout, workers)
+        # A queue's consumer starts with one warm worker and scales out when batches
+        # overlap; a routed function starts all of its workers, so no request waits.
+        routed = any(route.function == spec.logical_id for route in table)
+        pool = FunctionPool(config, spec.timeout, sizes[spec.logical_id], None if routed else 1)
         cleanup.callback(pool.close)
         pools[spec.logical_id] = pool
     # All pools spawn first, so their workers load their handlers side by side.
     for pool in pools.values():
         pool.warm()
     return pools
+
+
+def _pumps(
+    sources: Sequence[SqsSource],
+    queues: Sequence[QueueInfo],
+    pools: Mapping[str, FunctionPool],
+    moto: Moto,
+    *,
+    start_polling: bool,
+    cleanup: ExitStack,
+) -> list[SqsPump]:
+    by_arn = {queue.arn: queue for queue in queues}
+    pumps = []
+    for source in sources:
+        queue = by_arn.get(source.queue_arn)
+        if queue is None:
+            raise TemplateError(
+                f"{source.function}.{source.event}: the queue {source.queue_name} is not one "
+                "this template creates"
+            )
+        pool = pools[source.function]
+        if queue.visibility_timeout < pool.timeout:
+            # CloudFormation refuses this mapping: a batch could reappear mid-invocation.
+            log.warning(
+                "%s: VisibilityTimeout %d s is shorter than %s's timeout",
+                queue.name,
+                queue.visibility_timeout,
+                source.function,
+            )
+        pump = SqsPump(source, queue.url, moto.client("sqs"), pool.invoke)
+        if start_polling:
+            pump.start()
+            # Registered after the pools and moto, so it stops before them.
+            cleanup.callback(pump.stop)
+        pumps.append(pump)
+    return pumps
 
 
 def start(
@@ -184,8 +293,13 @@ def start(
     secrets_file: str | Path | None = None,
     seed: str | Path | None = None,
     parameters: Mapping[str, str] | None = None,
+    pump: bool = True,
 ) -> RunningStack:
-    """Start everything; every part started so far is stopped again if a later one fails."""
+    """Start everything; every part started so far is stopped again if a later one fails.
+
+    With `pump=False` no queue is polled by itself: a test drives delivery with
+    `RunningStack.pump_once`.
+    """
     root = Path(repo_root) if repo_root is not None else DEFAULT_REPO_ROOT
     template_path = Path(template) if template is not None else root / "template.yaml"
     policy_path = (Path(policy) if policy is not None else root / "policy.yaml").resolve()
@@ -217,20 +331,25 @@ def start(
         resolver = Resolver(data, parameter_values(data, {**overrides, **(parameters or {})}))
         register_resources(data, resolver, moto.url)
         tables = create_tables(moto.client("dynamodb"), data, resolver)
+        queues = create_queues(moto.client("sqs"), data, resolver)
+        buckets = create_buckets(moto.client("s3"), data, resolver)
         demo_values = secret_strings(secrets_spec, kintone.emulator.store.seed)
         secret_names = create_secrets(moto.client("secretsmanager"), data, resolver, demo_values)
 
         api_specs = apis(data, resolver)
         table = RouteTable(routes(data, resolver, api_specs))
+        sources = sqs_sources(data, resolver)
         pools = _serve_functions(
             data,
             resolver,
             template_dir=template_path.parent,
             table=table,
+            sources=sources,
             environment=lambda spec: lambda_environment(spec, moto, policy_path),
             workers=workers,
             cleanup=cleanup,
         )
+        pumps = _pumps(sources, queues, pools, moto, start_polling=pump, cleanup=cleanup)
         httpd.router = Router(table, pools, _default_api(api_specs, table), web_dir)
         serving = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
@@ -249,4 +368,7 @@ def start(
         tables=tables,
         secret_names=secret_names,
         cleanup=cleanup,
+        queues=queues,
+        buckets=buckets,
+        pumps=pumps,
     )

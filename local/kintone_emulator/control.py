@@ -41,6 +41,7 @@ class Controls:
         self._lock = threading.Lock()
         # Not part of reset: requests in flight across a reset still leave.
         self._running = 0
+        self._admitted = 0
         self.reset()
 
     def reset(self) -> None:
@@ -52,6 +53,7 @@ class Controls:
             self._rng = random.Random()
             self._served: Counter[int] = Counter()
             self._max_running = 0
+            self._max_admitted = 0
 
     def set_faults(self, faults: Faults) -> None:
         with self._lock:
@@ -64,11 +66,17 @@ class Controls:
         with self._lock:
             self._running += 1
             self._max_running = max(self._max_running, self._running)
-            return Slot(self._running <= self.concurrency, self._running, self.concurrency)
+            admitted = self._running <= self.concurrency
+            if admitted:
+                self._admitted += 1
+                self._max_admitted = max(self._max_admitted, self._admitted)
+            return Slot(admitted, self._running, self.concurrency)
 
-    def leave(self) -> None:
+    def leave(self, slot: Slot) -> None:
         with self._lock:
             self._running -= 1
+            if slot.admitted:
+                self._admitted -= 1
 
     def draw_fault(self) -> int | None:
         """429 or 503 when a random fault is due, else None."""
@@ -90,6 +98,8 @@ class Controls:
                 "requests": sum(self._served.values()),
                 "by_status": {str(status): n for status, n in sorted(self._served.items())},
                 "max_concurrent": self._max_running,
+                # Requests kintone actually worked on at once (rejected ones excluded).
+                "max_admitted": self._max_admitted,
                 "running": self._running,
                 "concurrency_limit": self.concurrency,
             }

@@ -55,7 +55,7 @@ def serve_kintone(emulator: Emulator, request: Request) -> Response:
     try:
         answer = _within_slot(emulator, request, slot)
     finally:
-        controls.leave()
+        controls.leave(slot)
     controls.count(answer.status)
     answer.headers["X-ConcurrencyLimit-Limit"] = str(slot.limit)
     answer.headers["X-ConcurrencyLimit-Running"] = str(slot.running)

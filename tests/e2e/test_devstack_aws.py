@@ -87,12 +87,19 @@ def test_table_whose_condition_is_false_is_not_created(
 # -- secrets -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("name", "app", "permissions"),
+    [
+        ("sekisho/kintone/deals-view", 1, {"view"}),
+        ("sekisho/kintone/seminar-add", 2, {"add"}),
+    ],
+)
 def test_kintone_token_secret_holds_the_seed_token_chosen_by_app_and_permissions(
-    stack: RunningStack, aws: Callable[[str], Any]
+    stack: RunningStack, aws: Callable[[str], Any], name: str, app: int, permissions: set[str]
 ) -> None:
-    assert secret_value(aws, "sekisho/kintone/deals-view") == {
+    assert secret_value(aws, name) == {
         "kind": "kintone-token",
-        "token": seed_token(stack, 1, {"view"}),
+        "token": seed_token(stack, app, permissions),
     }
 
 
@@ -112,6 +119,7 @@ def test_template_secret_that_secrets_yaml_does_not_cover_gets_its_secret_string
     assert secret_value(aws, "fixture/dev/placeholder") == {"kind": "placeholder"}
     assert stack.secret_names == (
         "sekisho/kintone/deals-view",
+        "sekisho/kintone/seminar-add",
         "sekisho/guard/hash-key",
         "fixture/dev/placeholder",
     )
@@ -206,6 +214,7 @@ def test_no_secret_value_is_in_any_function_environment(
 ) -> None:
     values = [
         seed_token(stack, 1, {"view"}),
+        seed_token(stack, 2, {"add"}),
         secret_value(aws, "sekisho/guard/hash-key")["key"],
     ]
 

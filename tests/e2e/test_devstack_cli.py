@@ -9,7 +9,9 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -36,12 +38,14 @@ def ports() -> dict[str, int]:
     return {"SEKISHO_PORT": free_port(), "MOTO_PORT": free_port(), "KINTONE_PORT": free_port()}
 
 
-@pytest.fixture
-def serving(ports: dict[str, int]) -> Iterator[subprocess.Popen[str]]:
+@contextmanager
+def devstack_process(
+    template: Path, ports: dict[str, int], *options: str
+) -> Iterator[subprocess.Popen[str]]:
     # Importable even where the project is not installed in the interpreter.
     path = [str(REPO / "local"), str(REPO / "layers" / "sekisho"), os.environ.get("PYTHONPATH")]
     child = subprocess.Popen(
-        [sys.executable, "-m", "devstack", "--template", str(FIXTURES / "template.yaml")],
+        [sys.executable, "-m", "devstack", "--template", str(template), *options],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -55,11 +59,19 @@ def serving(ports: dict[str, int]) -> Iterator[subprocess.Popen[str]]:
     # Reading its output must never hang the suite.
     watchdog = threading.Timer(60, child.kill)
     watchdog.start()
-    yield child
-    watchdog.cancel()
-    if child.poll() is None:
-        child.kill()
-        child.wait(10)
+    try:
+        yield child
+    finally:
+        watchdog.cancel()
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+
+
+@pytest.fixture
+def serving(ports: dict[str, int]) -> Iterator[subprocess.Popen[str]]:
+    with devstack_process(FIXTURES / "template.yaml", ports) as child:
+        yield child
 
 
 def read_banner(child: subprocess.Popen[str]) -> str:
@@ -140,3 +152,50 @@ def test_port_already_in_use_fails_with_what_could_not_listen() -> None:
 
         with pytest.raises(OSError, match=f"the router cannot listen on 127.0.0.1:{port}"):
             devstack.start(repo_root=REPO, template=FIXTURES / "template.yaml", router_port=port)
+
+
+def test_started_stack_pumps_its_queue_into_the_consumer_and_the_queues_command_shows_it(
+    ports: dict[str, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    moto = f"http://127.0.0.1:{ports['MOTO_PORT']}"
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=moto,
+        region_name="ap-northeast-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    # One batch at a time: the fixture queue's zero visibility timeout would otherwise let
+    # a second batch take the message again while the first is being delivered.
+    with devstack_process(
+        FIXTURES / "queues_template.yaml", ports, "--param", "ConsumerConcurrency=1"
+    ) as child:
+        banner = read_banner(child)
+        url = sqs.get_queue_url(QueueName="WorkQueue")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": 1}))
+        # The pump runs in the stack's own process: wait for it, up to the watchdog.
+        while sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"] != {
+            "ApproximateNumberOfMessages": "0",
+            "ApproximateNumberOfMessagesNotVisible": "0",
+        }:
+            time.sleep(0.1)
+        kept = boto3.client(
+            "s3",
+            endpoint_url=moto,
+            region_name="ap-northeast-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ).list_objects_v2(Bucket="fixturebucket", Prefix="events/")
+        assert main(["queues", "--moto-port", str(ports["MOTO_PORT"])]) == 0
+        child.send_signal(signal.SIGTERM)
+        child.communicate(timeout=30)
+
+    assert "WorkQueue -> ConsumerFunction (batches of up to 4, 1 at a time)" in banner
+    assert f"python -m devstack queues --moto-port {ports['MOTO_PORT']}" in banner
+    assert kept["KeyCount"] == 1
+    report = capsys.readouterr().out
+    assert "WorkDeadLetterQueue" in report
+    assert child.returncode == 0

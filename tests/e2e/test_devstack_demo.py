@@ -1,17 +1,21 @@
 """`make dev` with the real template.yaml, policy.yaml and functions: what the banner promises
-a developer works, and the demo page's origin is one the lookup function allows."""
+a developer works, the demo pages' origin is one the functions allow, and a submission that
+kintone cannot take now is queued and pumped into DeliverFunction."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 import requests
 
 import devstack
-from devstack.cli import DEMO_BODY, banner
+from devstack.cli import DEMO_BODY, FORM_BODY, banner
+from devstack.pool import Outcome
 from devstack.stack import RunningStack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,7 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[RunningStack]:
-    with devstack.start(repo_root=REPO) as running:
+    # Delivery is driven by pump_once: the queue's five-second batching window would make
+    # a test wait for it.
+    with devstack.start(repo_root=REPO, pump=False) as running:
         yield running
 
 
@@ -76,3 +82,107 @@ def test_unknown_route_answers_with_the_templates_gateway_response(
     assert answer.status_code == 404
     assert json.loads(answer.text)["code"] == "not_found"
     assert answer.headers["Access-Control-Allow-Origin"] == stack.router_url
+
+
+def seminar_records(stack: RunningStack, receipt: str) -> list[dict[str, Any]]:
+    return [
+        {code: field["value"] for code, field in record.items() if not code.startswith("$")}
+        for record in stack.kintone.emulator.store.records(2)
+        if record["受付ID"]["value"] == receipt
+    ]
+
+
+def apply(stack: RunningStack, client: requests.Session) -> requests.Response:
+    return client.post(
+        stack.router_url + "/forms/seminar-apply",
+        data=FORM_BODY.encode(),
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+
+
+def test_banner_form_curl_line_records_the_application(
+    stack: RunningStack, client: requests.Session
+) -> None:
+    assert f"curl -s -X POST {stack.router_url}/forms/seminar-apply" in banner(stack)
+
+    answer = apply(stack, client)
+
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["status"] == "recorded"
+    (record,) = seminar_records(stack, answer.json()["receipt"])
+    assert {code: record[code] for code in ("氏名", "メール", "人数", "受付経路")} == {
+        "氏名": "山田 花子",
+        "メール": "hanako@example.com",
+        "人数": "2",
+        "受付経路": "web",
+    }
+
+
+def test_application_queued_in_maintenance_is_pumped_into_kintone_once(
+    stack: RunningStack, client: requests.Session
+) -> None:
+    controls = stack.kintone.emulator.controls
+    controls.maintenance = True
+    try:
+        answer = apply(stack, client)
+    finally:
+        controls.maintenance = False
+    receipt = answer.json()["receipt"]
+    queued = seminar_records(stack, receipt)
+
+    delivered = stack.pump_once("DeliverFunction")
+    again = stack.pump_once("DeliverFunction")
+
+    assert (answer.status_code, answer.json()["status"]) == (202, "queued")
+    assert queued == []
+    assert delivered.invocation is Outcome.OK
+    assert len(delivered.deleted) == 1
+    assert again.received == ()
+    assert len(seminar_records(stack, receipt)) == 1
+
+
+def test_intake_queue_feeds_deliver_function_and_dead_letters_to_its_own_queue(
+    stack: RunningStack,
+) -> None:
+    (source,) = stack.sqs_sources
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=stack.moto_url,
+        region_name="ap-northeast-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=stack.queue("IntakeQueue").url, AttributeNames=["RedrivePolicy"]
+    )["Attributes"]
+
+    assert (source.queue_name, source.function, source.report_failures) == (
+        "IntakeQueue",
+        "DeliverFunction",
+        True,
+    )
+    assert (
+        json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
+        == stack.queue("IntakeDeadLetterQueue").arn
+    )
+
+
+def test_form_page_origin_passes_the_intake_functions_cors_check(
+    stack: RunningStack, client: requests.Session
+) -> None:
+    preflight = client.options(
+        stack.router_url + "/forms/seminar-apply",
+        headers={
+            "Origin": stack.router_url,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,idempotency-key",
+        },
+        timeout=30,
+    )
+    page = client.get(stack.router_url + "/form.html", timeout=30)
+
+    assert preflight.headers["Access-Control-Allow-Origin"] == stack.router_url
+    assert "idempotency-key" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    assert page.status_code == 200
+    assert 'action="/forms/seminar-apply"' in page.text

@@ -404,6 +404,8 @@ def test_handler_runs_from_its_code_uri_with_the_layer_importable(
         ("/", "text/html; charset=utf-8"),
         ("/index.html", "text/html; charset=utf-8"),
         ("/lookup.js", "text/javascript; charset=utf-8"),
+        ("/form.html", "text/html; charset=utf-8"),
+        ("/form.js", "text/javascript; charset=utf-8"),
         ("/style.css", "text/css; charset=utf-8"),
     ],
 )

@@ -479,5 +479,28 @@ def test_shipped_secrets_file_names_no_value() -> None:
     spec = load_secrets_file()
     text = (Path(provision.__file__).parent / "secrets.yaml").read_text(encoding="utf-8")
 
-    assert set(spec.secrets) == {"sekisho/kintone/deals-view", "sekisho/guard/hash-key"}
+    assert set(spec.secrets) == {
+        "sekisho/kintone/deals-view",
+        "sekisho/kintone/seminar-add",
+        "sekisho/guard/hash-key",
+    }
     assert all(token.token not in text for token in load_seed().tokens)
+
+
+@pytest.mark.parametrize(
+    ("secret", "app", "permissions"),
+    [
+        ("sekisho/kintone/deals-view", 1, {"view"}),
+        # The intake path's only kintone token: it can add a record and do nothing else.
+        ("sekisho/kintone/seminar-add", 2, {"add"}),
+    ],
+)
+def test_shipped_token_secret_is_the_seed_token_with_only_its_permission(
+    secret: str, app: int, permissions: set[str]
+) -> None:
+    seed = load_seed()
+
+    value = json.loads(secret_strings(load_secrets_file(), seed)[secret])
+
+    chosen = next(t for t in seed.tokens if t.token == value["token"])
+    assert (chosen.app, chosen.permissions) == (app, frozenset(permissions))

@@ -112,7 +112,9 @@ def test_requests_over_the_concurrency_limit_get_429(
         assert answer.headers["X-Cybozu-Error"] == "GAIA_TO04"
         assert answer.headers["X-ConcurrencyLimit-Limit"] == "2"
         assert int(answer.headers["X-ConcurrencyLimit-Running"]) > 2
-    assert admin(http, kintone, "stats").json()["max_concurrent"] > 2
+    stats = admin(http, kintone, "stats").json()
+    assert stats["max_concurrent"] > 2, "refused requests count while they are answered"
+    assert stats["max_admitted"] == 2, "kintone never works on more than the cap"
 
 
 def test_admin_requests_do_not_count_against_the_limit(

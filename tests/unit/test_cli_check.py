@@ -20,7 +20,21 @@ DEALS_FIELDS = {
     "添付": "FILE",
     "作成日時": "CREATED_TIME",
 }
-SEMINAR_FIELDS = {"受付ID": "SINGLE_LINE_TEXT", "氏名": "SINGLE_LINE_TEXT"}
+SEMINAR_FIELDS = {
+    "受付ID": "SINGLE_LINE_TEXT",
+    "氏名": "SINGLE_LINE_TEXT",
+    "メール": "SINGLE_LINE_TEXT",
+    "人数": "NUMBER",
+    "履歴書": "FILE",
+    "受付経路": "SINGLE_LINE_TEXT",
+    "備考": "MULTI_LINE_TEXT",
+    "参加日": "DATE",
+    "到着": "DATETIME",
+    "会場": "DROP_DOWN",
+    "興味": "CHECK_BOX",
+    "サイト": "LINK",
+    "name": "SINGLE_LINE_TEXT",
+}
 
 
 def view(**overrides) -> dict:
@@ -71,7 +85,7 @@ def check(tmp_path: Path, capsys, data: dict, *args: str) -> tuple[int, list[str
 
 def test_the_shipped_policy_passes(capsys):
     assert main(["check", str(REPO_POLICY)]) == 0
-    assert capsys.readouterr().out.splitlines() == ["ok: 1 views, 0 forms, 0 webhooks"]
+    assert capsys.readouterr().out.splitlines() == ["ok: 1 views, 1 forms, 0 webhooks"]
 
 
 def test_the_shipped_policy_passes_strict_review_too(capsys):
@@ -246,6 +260,145 @@ def test_a_pattern_that_accepts_the_empty_string_is_an_error(tmp_path, capsys, p
         "error: views.v.match.owner_id.pattern: the pattern accepts the empty string, which "
         "would match every record whose field is empty"
     ]
+
+
+# -- rule 7: a form writes exactly once, only what it declares, only files it can check
+
+
+def test_a_form_without_a_receipt_field_is_an_error(tmp_path, capsys):
+    without = form()
+    del without["receipt_field"]
+    status, out = check(tmp_path, capsys, policy(forms={"apply": without}))
+    assert (status, out) == (1, ["error: forms.apply.receipt_field: Field required"])
+
+
+PRESET_COLLISIONS = [
+    # (browser fields, presets, the one error)
+    pytest.param(
+        {"name": {"code": "氏名", "type": "text"}},
+        {"氏名": "x"},
+        "forms.apply.set.氏名: field 氏名 is preset and also sent by the browser",
+        id="same-kintone-code",
+    ),
+    pytest.param(
+        {"name": {"code": "氏名", "type": "text"}},
+        {"name": "x"},
+        "forms.apply.set.name: preset name is named like a browser field",
+        id="preset-named-like-a-browser-field",
+    ),
+    pytest.param(
+        {"name": {"code": "氏名", "type": "text"}},
+        {"受付ID": "x"},
+        "forms.apply.set.受付ID: the receipt field is set by the relay",
+        id="preset-on-the-receipt-field",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "presets", "error"), PRESET_COLLISIONS)
+def test_presets_that_collide_with_browser_fields_are_an_error(
+    tmp_path, capsys, fields, presets, error
+):
+    data = policy(forms={"apply": form(fields=fields, set=presets)})
+    status, out = check(tmp_path, capsys, data)
+    assert (status, out) == (1, [f"error: {error}"])
+
+
+@pytest.mark.parametrize(
+    ("presets", "error"),
+    [
+        ({"受付経路": "web", "興味": ["AI", "Web"], "人数": "1"}, None),
+        ({"興味": "AI"}, "forms.apply.set.興味: field 興味 is CHECK_BOX: its preset is a list"),
+        (
+            {"受付経路": ["web"]},
+            "forms.apply.set.受付経路: field 受付経路 is SINGLE_LINE_TEXT: its",
+        ),
+        (
+            {"履歴書": "x"},
+            "forms.apply.set.履歴書: field 履歴書 is FILE, which a preset cannot set",
+        ),
+    ],
+)
+def test_a_preset_must_be_writable_in_its_field_s_shape(tmp_path, capsys, presets, error):
+    status, out = check(tmp_path, capsys, policy(forms={"apply": form(set=presets)}))
+    if error is None:
+        assert (status, out) == (0, ["ok: 1 views, 1 forms, 0 webhooks"])
+    else:
+        assert status == 1
+        (line,) = out
+        assert line.startswith(f"error: {error}")
+
+
+FILE_LIMITS = {"max_bytes": 2097152, "content_types": ["application/pdf"]}
+
+
+@pytest.mark.parametrize("missing", ["max_bytes", "content_types"])
+def test_a_file_field_without_both_a_size_and_a_type_limit_is_an_error(tmp_path, capsys, missing):
+    cv = {"code": "履歴書", "type": "file", **FILE_LIMITS}
+    del cv[missing]
+    status, out = check(tmp_path, capsys, policy(forms={"apply": form(fields={"cv": cv})}))
+    assert status == 1
+    assert out == [
+        "error: forms.apply.fields.cv: a file field needs max_bytes and content_types: "
+        "without both, any file of any size and type could be stored"
+    ]
+
+
+def test_a_form_sharing_its_add_token_with_a_view_is_an_error(tmp_path, capsys):
+    shared = form(app=1, receipt_field="取引ID", fields={"t": {"code": "取引名", "type": "text"}})
+    shared["token_secret"] = "sekisho/kintone/deals-view"
+    status, out = check(tmp_path, capsys, policy(forms={"apply": shared}))
+    assert status == 1
+    assert out == [
+        "error: views.deal-status: secret sekisho/kintone/deals-view is also used by "
+        "forms.apply (form): one secret, one least-privilege purpose (and one function "
+        "allowed to read it)"
+    ]
+
+
+def test_a_captcha_secret_that_is_also_the_token_secret_is_an_error(tmp_path, capsys):
+    captcha = {"provider": "turnstile", "secret": "sekisho/kintone/seminar-add"}
+    status, out = check(tmp_path, capsys, policy(forms={"apply": form(captcha=captcha)}))
+    assert status == 1
+    assert out == [
+        "error: forms.apply: secret sekisho/kintone/seminar-add is also used by "
+        "forms.apply.captcha (captcha): one secret, one least-privilege purpose (and one "
+        "function allowed to read it)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "fits"),
+    [
+        ({"code": "氏名", "type": "text"}, True),
+        ({"code": "サイト", "type": "email"}, True),
+        ({"code": "備考", "type": "textarea"}, True),
+        ({"code": "人数", "type": "number"}, True),
+        ({"code": "参加日", "type": "date"}, True),
+        ({"code": "到着", "type": "datetime"}, True),
+        ({"code": "会場", "type": "choice", "options": ["東京"]}, True),
+        ({"code": "興味", "type": "multi_choice", "options": ["AI"]}, True),
+        ({"code": "履歴書", "type": "file", **FILE_LIMITS}, True),
+        ({"code": "備考", "type": "text"}, False),
+        ({"code": "氏名", "type": "textarea"}, False),
+        ({"code": "氏名", "type": "number"}, False),
+        ({"code": "到着", "type": "date"}, False),
+        ({"code": "参加日", "type": "datetime"}, False),
+        ({"code": "興味", "type": "choice", "options": ["AI"]}, False),
+        ({"code": "会場", "type": "multi_choice", "options": ["東京"]}, False),
+        ({"code": "氏名", "type": "file", **FILE_LIMITS}, False),
+        ({"code": "履歴書", "type": "text"}, False),
+    ],
+)
+def test_a_form_field_must_be_stored_in_a_kintone_type_that_fits(tmp_path, capsys, field, fits):
+    status, out = check(tmp_path, capsys, policy(forms={"apply": form(fields={"f": field})}))
+    if fits:
+        assert (status, out) == (0, ["ok: 1 views, 1 forms, 0 webhooks"])
+    else:
+        assert status == 1
+        (line,) = out
+        assert line.startswith(f"error: forms.apply.fields.f.type: a {field['type']} field ")
+        assert line.endswith(f"and {field['code']} is {SEMINAR_FIELDS[field['code']]}")
 
 
 # -- warnings: legal, but worth a reviewer's second look

@@ -182,3 +182,17 @@ def test_json_answers_are_utf8_json_with_the_charset_named(app):
     headers = {k: v[0] for k, v in response["multiValueHeaders"].items()}
     assert headers["Content-Type"] == "application/json; charset=utf-8"
     assert "値" in response["body"]
+
+
+@pytest.mark.parametrize(
+    "raw", ['{"a": ' + "9" * 5000 + "}", '{"a": NaN}', '{"a": -Infinity}', "[" * 5000]
+)
+def test_json_python_accepts_but_json_does_not_is_a_validation_error(raw):
+    app = create_resolver(HttpSettings(allowed_origins=(ORIGIN,)))
+
+    @app.post("/echo")
+    def echo():
+        return json_body(app, max_bytes=10_000)
+
+    status, _, body = call(app, post("/echo", raw))
+    assert (status, body["code"]) == (400, "validation_failed")

@@ -60,8 +60,25 @@ def test_the_shipped_policy_loads():
     assert view.limit == 20
     assert (str(view.guard.per_ip), str(view.guard.failures_per_key)) == ("30/hour", "5/hour")
     assert policy.secret_names("views") == {"sekisho/kintone/deals-view"}
-    assert not policy.forms
+    assert set(policy.forms) == {"seminar-apply"}
     assert not policy.webhooks
+
+
+def test_the_shipped_seminar_form_is_the_demo_form():
+    form = read_policy(REPO_POLICY).form("seminar-apply")
+    assert (form.app, form.token_secret) == (2, "sekisho/kintone/seminar-add")
+    assert (form.receipt_field, form.honeypot, form.captcha) == ("受付ID", "website", None)
+    assert str(form.guard.per_ip) == "20/hour"
+    assert {name: (f.code, f.type, f.required) for name, f in form.fields.items()} == {
+        "name": ("氏名", "text", True),
+        "email": ("メール", "email", True),
+        "seats": ("人数", "number", False),
+        "cv": ("履歴書", "file", False),
+    }
+    cv = form.fields["cv"]
+    assert (cv.max_bytes, cv.content_types, cv.file_limit) == (2097152, ("application/pdf",), 1)
+    assert form.presets == {"受付経路": "web"}
+    assert read_policy(REPO_POLICY).secret_names("forms") == {"sekisho/kintone/seminar-add"}
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import yaml
 from pydantic import ValidationError
 
 from sekisho.errors import ConfigurationError, NotFound
-from sekisho.policy import MatchRule, Policy, PolicyError, Rate, parse_policy
+from sekisho.policy import FormField, MatchRule, Policy, PolicyError, Rate, parse_policy
 
 DELETE = object()
 
@@ -37,6 +37,8 @@ def full_policy() -> dict:
                     "人数": "NUMBER",
                     "履歴書": "FILE",
                     "受付経路": "SINGLE_LINE_TEXT",
+                    "興味": "CHECK_BOX",
+                    "作成者": "CREATOR",
                 },
             },
         },
@@ -65,15 +67,25 @@ def full_policy() -> dict:
                 "app": 2,
                 "token_secret": "sekisho/kintone/seminar-add",
                 "receipt_field": "受付ID",
+                "honeypot": "website",
+                "captcha": {"provider": "turnstile", "secret": "sekisho/captcha/seminar"},
+                "guard": {"per_ip": "10/hour"},
                 "fields": {
                     "name": {"code": "氏名", "type": "text", "required": True, "max_length": 100},
                     "email": {"code": "メール", "type": "email", "required": True},
                     "seats": {"code": "人数", "type": "number", "min": 1, "max": 5},
+                    "topics": {
+                        "code": "興味",
+                        "type": "multi_choice",
+                        "options": ["AI", "セキュリティ"],
+                        "max_items": 2,
+                    },
                     "cv": {
                         "code": "履歴書",
                         "type": "file",
-                        "max_bytes": 5242880,
+                        "max_bytes": 2097152,
                         "content_types": ["application/pdf"],
+                        "max_files": 1,
                     },
                 },
                 "set": {"受付経路": "web"},
@@ -208,6 +220,56 @@ INVALID = [
     case(f"{F}.fields.seats.min", 9, "min is greater than max", at=f"{F}.fields.seats"),
     case(f"{F}.set", {"無い": "x"}, "not declared in app 2", at=f"{F}.set.無い"),
     case(f"{F}.set", {"氏名": "x"}, "also sent by the browser", at=f"{F}.set.氏名"),
+    case(f"{F}.set", {"name": "x"}, "named like a browser field", at=f"{F}.set.name"),
+    case(f"{F}.set", {"作成者": "x"}, "a preset cannot set", at=f"{F}.set.作成者"),
+    case(f"{F}.set", {"受付経路": ["web"]}, "one value, not a list", at=f"{F}.set.受付経路"),
+    case(f"{F}.set", {"受付経路": 1}, "a preset is a string", at=f"{F}.set.受付経路"),
+    case(f"{F}.set", {"興味": []}, "non-empty list", at=f"{F}.set.興味"),
+    # forms: each option applies to the types it makes sense for, and fits the field
+    case(f"{F}.fields.name.type", "textarea", "stored in MULTI_LINE_TEXT, and 氏名 is"),
+    case(f"{F}.fields.email.type", "number", "stored in NUMBER, and メール is SINGLE_LINE_TEXT"),
+    case(f"{F}.fields.topics.type", "choice", "max_items does not apply", at=f"{F}.fields.topics"),
+    case(f"{F}.fields.name.max_length", 64_001, "less than or equal to 64000"),
+    case(f"{F}.fields.name.min_length", 101, "min_length is greater", at=f"{F}.fields.name"),
+    case(f"{F}.fields.email.max_length", 255, "at most 254", at=f"{F}.fields.email"),
+    case(f"{F}.fields.name.pattern", "(unclosed", "regular expression"),
+    case(f"{F}.fields.seats.pattern", "^[0-9]$", "pattern does not apply", at=f"{F}.fields.seats"),
+    case(f"{F}.fields.seats.max", float("inf"), "finite"),
+    case(f"{F}.fields.seats.decimals", 11, "less than or equal to 10"),
+    case(f"{F}.fields.name.decimals", 0, "decimals does not apply", at=f"{F}.fields.name"),
+    case(f"{F}.fields.topics.options", DELETE, "needs options", at=f"{F}.fields.topics"),
+    case(f"{F}.fields.topics.options", ["AI", "AI"], "listed twice"),
+    case(f"{F}.fields.topics.options", [" AI"], "NFC", at=f"{F}.fields.topics.options.0"),
+    case(f"{F}.fields.topics.options", ["Cafe\u0301"], "NFC", at=f"{F}.fields.topics.options.0"),
+    case(
+        f"{F}.fields.topics.max_items",
+        3,
+        "greater than the number of options",
+        at=f"{F}.fields.topics",
+    ),
+    case(
+        f"{F}.fields.cv.content_types", DELETE, "max_bytes and content_types", at=f"{F}.fields.cv"
+    ),
+    case(f"{F}.fields.cv.content_types", [], "at least 1 item"),
+    case(
+        f"{F}.fields.cv.content_types",
+        ["application/x-msdownload"],
+        "cannot check",
+        at=f"{F}.fields.cv.content_types.0",
+    ),
+    case(f"{F}.fields.cv.content_types", ["application/pdf"] * 2, "listed twice"),
+    case(f"{F}.fields.cv.max_bytes", 4_000_001, "less than or equal to 4000000"),
+    case(f"{F}.fields.cv.max_files", 0, "greater than or equal to 1"),
+    case(f"{F}.fields.cv.max_files", 11, "less than or equal to 10"),
+    case(f"{F}.fields.name.max_files", 1, "max_files does not apply", at=f"{F}.fields.name"),
+    rename(f"{F}.fields.name", "Name", "form field name", at=f"{F}.fields.Name.[key]"),
+    # forms: honeypot, captcha, guard
+    case(f"{F}.honeypot", "name", "also a browser field"),
+    case(f"{F}.honeypot", "Website", "form field name"),
+    case(f"{F}.captcha.provider", "hcaptcha", "'turnstile'"),
+    case(f"{F}.captcha.secret", "has space", "secret name"),
+    case(f"{F}.guard.per_ip", "0/hour", "N >= 1"),
+    case(f"{F}.guard.failures_per_key", "5/hour", "Extra inputs"),
     # webhooks
     case("webhooks.box-files.scheme", "gitlab", "'standard'"),
     case("webhooks.deals.allow_ips", ["10.0.0.1/8"], "network", at="webhooks.deals.allow_ips.0"),
@@ -288,7 +350,10 @@ def test_unknown_forms_and_webhooks_are_not_found_either():
 def test_secret_names_lists_every_secret_of_one_section_only():
     policy = load(full_policy())
     assert policy.secret_names("views") == {"sekisho/kintone/deals-view"}
-    assert policy.secret_names("forms") == {"sekisho/kintone/seminar-add"}
+    assert policy.secret_names("forms") == {
+        "sekisho/kintone/seminar-add",
+        "sekisho/captcha/seminar",
+    }
     assert policy.secret_names("webhooks") == {
         "sekisho/webhook/box-files",
         "sekisho/webhook/kintone-deals",
@@ -326,6 +391,41 @@ def test_guard_defaults_apply_when_a_view_declares_none():
     guard = load(full_policy()).view("partner-deals").guard
     assert str(guard.per_ip) == "30/hour"
     assert str(guard.failures_per_key) == "5/hour"
+
+
+def test_a_form_guard_defaults_to_twenty_an_hour_per_ip():
+    data = full_policy()
+    del data["forms"]["seminar-apply"]["guard"]
+    assert str(load(data).form("seminar-apply").guard.per_ip) == "20/hour"
+    assert str(load(full_policy()).form("seminar-apply").guard.per_ip) == "10/hour"
+
+
+def test_a_form_reads_its_honeypot_captcha_and_limits():
+    form = load(full_policy()).form("seminar-apply")
+    assert form.honeypot == "website"
+    assert (form.captcha.provider, form.captcha.secret) == ("turnstile", "sekisho/captcha/seminar")
+    assert form.fields["topics"].options == ("AI", "セキュリティ")
+    assert form.fields["cv"].content_types == ("application/pdf",)
+    assert list(form.file_fields) == ["cv"]
+
+
+@pytest.mark.parametrize(
+    ("field", "length_limit"),
+    [
+        ({"code": "氏名", "type": "text"}, 64_000),
+        ({"code": "氏名", "type": "text", "max_length": 10}, 10),
+        ({"code": "メール", "type": "email"}, 254),
+        ({"code": "メール", "type": "email", "max_length": 100}, 100),
+    ],
+)
+def test_a_text_field_without_max_length_is_still_bounded(field, length_limit):
+    assert FormField.model_validate(field).length_limit == length_limit
+
+
+def test_a_file_field_takes_one_file_unless_declared():
+    limits = {"code": "履歴書", "type": "file", "max_bytes": 10, "content_types": ["image/png"]}
+    assert FormField.model_validate(limits).file_limit == 1
+    assert FormField.model_validate({**limits, "max_files": 3}).file_limit == 3
 
 
 def test_a_view_limit_defaults_to_twenty():

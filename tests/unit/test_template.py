@@ -24,9 +24,12 @@ from sekisho.errors import PROBLEM_TYPE_BASE
 
 REPO = Path(__file__).resolve().parents[2]
 GUARD_HASH_KEY_SECRET = "sekisho/guard/hash-key"  # a secret's name, not a value
-SENSITIVE_SERVICES = ("secretsmanager:", "dynamodb:")
-GUARD_TABLE_ACTIONS = {"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}
+SENSITIVE_SERVICES = ("secretsmanager:", "dynamodb:", "sqs:", "s3:")
 NO_VALUE = object()
+DAY = 86_400
+# SAM attaches this managed policy to a function with an SQS event. It grants
+# ReceiveMessage, DeleteMessage and GetQueueAttributes on every queue ("*").
+SAM_SQS_POLLER_POLICY = "service-role/AWSLambdaSQSQueueExecutionRole"
 
 
 # ---------------------------------------------------------------- reading the files
@@ -60,13 +63,38 @@ def view_secret_names(policy: Mapping[str, Any]) -> set[str]:
     return {view["token_secret"] for view in (policy.get("views") or {}).values()}
 
 
-def all_secret_names(policy: Mapping[str, Any]) -> set[str]:
+def form_token_secret_names(policy: Mapping[str, Any]) -> set[str]:
+    return {form["token_secret"] for form in (policy.get("forms") or {}).values()}
+
+
+def captcha_secret_names(policy: Mapping[str, Any]) -> set[str]:
+    forms = (policy.get("forms") or {}).values()
+    return {form["captcha"]["secret"] for form in forms if form.get("captcha")}
+
+
+def record_reading_secret_names(policy: Mapping[str, Any]) -> set[str]:
+    """Secrets of tokens that can read records: the views' and the webhooks' refetch ones."""
     names = view_secret_names(policy)
-    names |= {form["token_secret"] for form in (policy.get("forms") or {}).values()}
     for hook in (policy.get("webhooks") or {}).values():
-        names.add(hook["secret"])
         if hook.get("refetch"):
             names.add(hook["refetch"]["token_secret"])
+    return names
+
+
+# What each function may read, from the policy's sections: no function reads another's.
+EXPECTED_SECRETS = {
+    "LookupFunction": lambda policy: view_secret_names(policy) | {GUARD_HASH_KEY_SECRET},
+    "IntakeFunction": lambda policy: (
+        form_token_secret_names(policy) | captcha_secret_names(policy) | {GUARD_HASH_KEY_SECRET}
+    ),
+    "DeliverFunction": form_token_secret_names,
+}
+
+
+def all_secret_names(policy: Mapping[str, Any]) -> set[str]:
+    names = record_reading_secret_names(policy)
+    names |= form_token_secret_names(policy) | captcha_secret_names(policy)
+    names |= {hook["secret"] for hook in (policy.get("webhooks") or {}).values()}
     return names
 
 
@@ -186,15 +214,27 @@ def touches_sensitive_service(statement: Mapping[str, Any]) -> bool:
     )
 
 
-def is_wildcard(resource: Any) -> bool:
+# The objects under one fixed key prefix of one bucket the template declares.
+OBJECTS_UNDER_A_PREFIX = re.compile(r"\$\{[A-Za-z0-9]+\.Arn\}(/[A-Za-z0-9_.-]+)+/\*")
+
+
+def is_wildcard(resource: Any, *, objects_under_a_prefix: bool = False) -> bool:
     if isinstance(resource, str):
         return "*" in resource
     if isinstance(resource, Mapping) and "Fn::Sub" in resource:
         arg = resource["Fn::Sub"]
-        return "*" in (arg if isinstance(arg, str) else arg[0])
+        text = arg if isinstance(arg, str) else arg[0]
+        if objects_under_a_prefix and OBJECTS_UNDER_A_PREFIX.fullmatch(text):
+            return False
+        return "*" in text
     if isinstance(resource, Mapping) and "Fn::Join" in resource:
         return any(is_wildcard(part) for part in as_list(resource["Fn::Join"][1]))
     return False
+
+
+def only_object_actions(statement: Mapping[str, Any]) -> bool:
+    actions = as_list(statement.get("Action", []))
+    return all(isinstance(a, str) and re.fullmatch(r"s3:\w+Object", a, re.I) for a in actions)
 
 
 def grants_sensitive_wildcard(statement: Mapping[str, Any]) -> bool:
@@ -202,7 +242,12 @@ def grants_sensitive_wildcard(statement: Mapping[str, Any]) -> bool:
         return False
     if "NotResource" in statement:
         return True
-    return any(is_wildcard(resource) for resource in as_list(statement.get("Resource", [])))
+    # An object action names keys: "<bucket>/<prefix>/*" is as narrow as a key prefix gets.
+    prefixed = only_object_actions(statement)
+    return any(
+        is_wildcard(resource, objects_under_a_prefix=prefixed)
+        for resource in as_list(statement.get("Resource", []))
+    )
 
 
 @pytest.mark.parametrize(
@@ -254,6 +299,50 @@ def grants_sensitive_wildcard(statement: Mapping[str, Any]) -> bool:
             },
             False,
         ),
+        ({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}, True),
+        ({"Effect": "Allow", "Action": "sqs:*", "NotResource": "arn:aws:sqs:x:1:q"}, True),
+        (
+            {
+                "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": {"Fn::GetAtt": ["IntakeQueue", "Arn"]},
+            },
+            False,
+        ),
+        ({"Effect": "Deny", "Action": "sqs:*", "NotResource": "arn:aws:sqs:x:1:q"}, False),
+        ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*"}, True),
+        (
+            {
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": {"Fn::Sub": "${AttachmentBucket.Arn}/*"},
+            },
+            True,
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": {"Fn::Sub": "${AttachmentBucket.Arn}/attachments/*"},
+            },
+            True,
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": {"Fn::Sub": "${Vault.Arn}/kintone/*"},
+            },
+            True,
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:DeleteObject"],
+                "Resource": {"Fn::Sub": "${AttachmentBucket.Arn}/attachments/*"},
+            },
+            False,
+        ),
     ],
 )
 def test_wildcard_check_tells_wide_grants_from_narrow_ones(statement, too_wide):
@@ -279,49 +368,152 @@ def test_functions_get_their_permissions_only_from_inline_statements(functions):
             assert set(entry) <= {"Version", "Statement"}, f"{name}: policy template {entry!r}"
 
 
-# ---------------------------------------------------------------- the lookup's grants
+# ---------------------------------------------------------------- each function's grants
 
 
-def lookup_statements(functions: Mapping[str, Any], prefix: str) -> list[Mapping[str, Any]]:
-    found = []
-    for entry in as_list(functions["LookupFunction"]["Properties"].get("Policies", [])):
-        for statement in statements_of(entry):
-            if any(action.lower().startswith(prefix) for action in as_list(statement["Action"])):
-                found.append(statement)
-    return found
+def frozen(node: Any) -> str:
+    """A resource as a comparable value."""
+    return json.dumps(node, sort_keys=True, ensure_ascii=False)
 
 
-def readable_secret_names(functions, resources) -> set[str]:
+GUARD_TABLE = frozen({"Fn::GetAtt": ["GuardTable", "Arn"]})
+IDEMPOTENCY_TABLE = frozen({"Fn::GetAtt": ["IdempotencyTable", "Arn"]})
+INTAKE_QUEUE = frozen({"Fn::GetAtt": ["IntakeQueue", "Arn"]})
+ATTACHMENT_PREFIX = "attachments/"
+ATTACHMENT_OBJECTS = frozen({"Fn::Sub": "${AttachmentBucket.Arn}/" + ATTACHMENT_PREFIX + "*"})
+GUARD_TABLE_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem")
+# What Powertools' DynamoDBPersistenceLayer calls: no Query, no Scan.
+IDEMPOTENCY_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+
+# Everything but secrets (checked against the policy below), as (action, resource).
+EXPECTED_GRANTS = {
+    "LookupFunction": {(action, GUARD_TABLE) for action in GUARD_TABLE_ACTIONS},
+    "IntakeFunction": (
+        {(action, GUARD_TABLE) for action in GUARD_TABLE_ACTIONS}
+        | {(action, IDEMPOTENCY_TABLE) for action in IDEMPOTENCY_ACTIONS}
+        | {("sqs:SendMessage", INTAKE_QUEUE), ("s3:PutObject", ATTACHMENT_OBJECTS)}
+    ),
+    "DeliverFunction": {
+        ("sqs:ReceiveMessage", INTAKE_QUEUE),
+        ("sqs:DeleteMessage", INTAKE_QUEUE),
+        ("sqs:GetQueueAttributes", INTAKE_QUEUE),
+        ("sqs:ChangeMessageVisibility", INTAKE_QUEUE),
+        ("s3:GetObject", ATTACHMENT_OBJECTS),
+        ("s3:DeleteObject", ATTACHMENT_OBJECTS),
+        # The "delivered" marker that stands in for a delivered submission's files.
+        ("s3:PutObject", ATTACHMENT_OBJECTS),
+    },
+}
+
+
+def function_statements(function: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [
+        statement
+        for entry in as_list(function["Properties"].get("Policies", []))
+        for statement in statements_of(entry)
+    ]
+
+
+def allowed(function: Mapping[str, Any], *, service: str) -> set[tuple[str, str]]:
+    """(action, resource) pairs the function's Allow statements grant outside `service`."""
+    pairs = set()
+    for statement in function_statements(function):
+        if statement["Effect"] != "Allow":
+            continue
+        for action in as_list(statement["Action"]):
+            if not action.lower().startswith(service):
+                pairs |= {(action, frozen(r)) for r in as_list(statement["Resource"])}
+    return pairs
+
+
+def readable_secret_names(function: Mapping[str, Any], resources) -> set[str]:
     names = secret_resource_names(resources)
     readable = set()
-    for statement in lookup_statements(functions, "secretsmanager:"):
-        assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
+    for statement in function_statements(function):
+        actions = as_list(statement["Action"])
+        if not any(action.lower().startswith("secretsmanager:") for action in actions):
+            continue
+        assert actions == ["secretsmanager:GetSecretValue"]
         for resource in as_list(statement["Resource"]):
             assert set(resource) == {"Ref"}, f"secret granted by pattern: {resource!r}"
             readable.add(names[resource["Ref"]])
     return readable
 
 
-def test_lookup_reads_exactly_the_secrets_its_views_name_and_the_guard_key(functions, resources):
-    expected = view_secret_names(read_policy(REPO / "policy.yaml")) | {GUARD_HASH_KEY_SECRET}
-    assert readable_secret_names(functions, resources) == expected
+def test_every_function_has_its_grants_listed_here(functions):
+    assert set(functions) == set(EXPECTED_GRANTS) == set(EXPECTED_SECRETS)
 
 
-def test_a_view_secret_the_lookup_cannot_read_is_detected(tmp_path, functions, resources):
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(
-        yaml.safe_dump(
+@pytest.mark.parametrize("function_name", sorted(EXPECTED_GRANTS))
+def test_each_function_is_granted_exactly_its_tables_queues_and_objects(functions, function_name):
+    granted = allowed(functions[function_name], service="secretsmanager:")
+    assert granted == EXPECTED_GRANTS[function_name]
+
+
+@pytest.mark.parametrize("function_name", sorted(EXPECTED_SECRETS))
+def test_each_function_reads_exactly_the_secrets_its_policy_section_names(
+    functions, resources, function_name
+):
+    expected = EXPECTED_SECRETS[function_name](read_policy(REPO / "policy.yaml"))
+    assert readable_secret_names(functions[function_name], resources) == expected
+
+
+@pytest.mark.parametrize(
+    ("function_name", "policy"),
+    [
+        (
+            "LookupFunction",
             {
                 "views": {
                     "deal-status": {"app": 1, "token_secret": "sekisho/kintone/deals-view"},
                     "seminar-status": {"app": 2, "token_secret": "sekisho/kintone/seminar-view"},
                 }
-            }
+            },
         ),
-        encoding="utf-8",
-    )
-    expected = view_secret_names(read_policy(policy)) | {GUARD_HASH_KEY_SECRET}
-    assert readable_secret_names(functions, resources) != expected
+        (
+            "IntakeFunction",
+            {
+                "forms": {
+                    "seminar-apply": {
+                        "app": 2,
+                        "token_secret": "sekisho/kintone/seminar-add",
+                        "captcha": {"provider": "turnstile", "secret": "sekisho/captcha/seminar"},
+                    }
+                }
+            },
+        ),
+        (
+            "DeliverFunction",
+            {
+                "forms": {
+                    "seminar-apply": {"app": 2, "token_secret": "sekisho/kintone/seminar-add"},
+                    "job-apply": {"app": 3, "token_secret": "sekisho/kintone/jobs-add"},
+                }
+            },
+        ),
+    ],
+)
+def test_a_secret_the_function_cannot_read_is_detected(
+    tmp_path, functions, resources, function_name, policy
+):
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy), encoding="utf-8")
+    expected = EXPECTED_SECRETS[function_name](read_policy(path))
+    assert readable_secret_names(functions[function_name], resources) != expected
+
+
+@pytest.mark.parametrize("function_name", ["IntakeFunction", "DeliverFunction"])
+def test_the_intake_path_holds_no_token_that_can_read_records(functions, resources, function_name):
+    readable = readable_secret_names(functions[function_name], resources)
+    assert readable
+    assert not readable & record_reading_secret_names(read_policy(REPO / "policy.yaml"))
+    # By name too, should the policy lose track of a view token the template still holds.
+    assert not any(name.endswith("-view") for name in readable)
 
 
 def test_every_secret_the_policy_names_is_declared_in_the_template(resources):
@@ -329,17 +521,49 @@ def test_every_secret_the_policy_names_is_declared_in_the_template(resources):
     assert all_secret_names(read_policy(REPO / "policy.yaml")) <= declared
 
 
-def test_lookup_writes_only_the_guard_table(functions):
-    statements = lookup_statements(functions, "dynamodb:")
-    assert statements
-    for statement in statements:
-        assert set(as_list(statement["Action"])) <= GUARD_TABLE_ACTIONS
-        assert as_list(statement["Resource"]) == [{"Fn::GetAtt": ["GuardTable", "Arn"]}]
+def sqs_event_queues(function: Mapping[str, Any]) -> list[Any]:
+    events = (function["Properties"].get("Events") or {}).values()
+    return [event["Properties"]["Queue"] for event in events if event["Type"] == "SQS"]
 
 
-def test_secret_values_are_never_written_in_the_template(resources):
-    token = resources["DealsViewTokenSecret"]["Properties"]
-    assert json.loads(token["SecretString"]) == {"kind": "kintone-token", "token": ""}
+def test_every_queue_poller_is_fenced_to_its_own_queues(functions):
+    # SAM_SQS_POLLER_POLICY reaches every queue of the account; only an explicit Deny in the
+    # function's own policy takes that reach away.
+    pollers = {name: sqs_event_queues(f) for name, f in functions.items() if sqs_event_queues(f)}
+    assert set(pollers) >= {"DeliverFunction"}
+    for name, queues in pollers.items():
+        fences = [
+            statement
+            for statement in function_statements(functions[name])
+            if statement["Effect"] == "Deny" and as_list(statement["Action"]) == ["sqs:*"]
+        ]
+        assert [as_list(fence.get("NotResource")) for fence in fences] == [queues], name
+        assert all("Resource" not in fence and "Condition" not in fence for fence in fences), name
+
+
+def test_kintone_token_placeholders_hold_no_value(resources):
+    placeholders = [
+        resource["Properties"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::SecretsManager::Secret"
+        and "SecretString" in resource["Properties"]
+    ]
+    assert {p["Name"] for p in placeholders} >= {
+        "sekisho/kintone/deals-view",
+        "sekisho/kintone/seminar-add",
+    }
+    for placeholder in placeholders:
+        assert json.loads(placeholder["SecretString"]) == {"kind": "kintone-token", "token": ""}
+
+
+def test_kintone_tokens_outlive_the_stack(resources):
+    # An operator made them by hand in kintone; kintone has no API to make them again.
+    for name in ("DealsViewTokenSecret", "SeminarAddTokenSecret"):
+        assert resources[name]["DeletionPolicy"] == "Retain", name
+        assert resources[name]["UpdateReplacePolicy"] == "Retain", name
+
+
+def test_the_guard_key_is_generated_not_written(resources):
     generated = resources["GuardHashKeySecret"]["Properties"]
     assert "SecretString" not in generated
     spec = generated["GenerateSecretString"]
@@ -367,21 +591,44 @@ def test_layer_is_built_for_the_same_runtime_and_architecture(resources):
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
 
 
-def test_lookup_answers_post_and_preflight_on_views(functions):
-    routes = {
+def api_routes(function: Mapping[str, Any]) -> set[tuple[str, str]]:
+    return {
         (event["Properties"]["Path"], event["Properties"]["Method"].lower())
-        for event in functions["LookupFunction"]["Properties"]["Events"].values()
+        for event in (function["Properties"].get("Events") or {}).values()
         if event["Type"] == "Api" and event["Properties"]["RestApiId"] == {"Ref": "Api"}
     }
-    assert routes == {("/views/{view}", "post"), ("/views/{view}", "options")}
 
 
-def test_lookup_fits_one_kintone_call_inside_api_gateways_limit(functions):
-    props = functions["LookupFunction"]["Properties"]
-    assert props["CodeUri"] == "functions/lookup/"
+@pytest.mark.parametrize(
+    ("function_name", "routes"),
+    [
+        ("LookupFunction", {("/views/{view}", "post"), ("/views/{view}", "options")}),
+        ("IntakeFunction", {("/forms/{form}", "post"), ("/forms/{form}", "options")}),
+        ("DeliverFunction", set()),
+    ],
+)
+def test_each_function_answers_its_routes_and_their_preflight(functions, function_name, routes):
+    assert api_routes(functions[function_name]) == routes
+
+
+@pytest.mark.parametrize(
+    ("function_name", "code_uri"),
+    [
+        ("LookupFunction", "functions/lookup/"),
+        ("IntakeFunction", "functions/intake/"),
+        ("DeliverFunction", "functions/deliver/"),
+    ],
+)
+def test_each_function_is_a_thin_handler_in_its_own_directory(functions, function_name, code_uri):
+    props = functions[function_name]["Properties"]
+    assert props["CodeUri"] == code_uri
     assert props["Handler"] == "app.lambda_handler"
+
+
+@pytest.mark.parametrize("function_name", ["LookupFunction", "IntakeFunction"])
+def test_browser_facing_functions_answer_inside_api_gateways_limit(functions, function_name):
     # The kintone client's budget is about 8 s; API Gateway gives up at 29 s.
-    assert 8 < props["Timeout"] < 29
+    assert 8 < functions[function_name]["Properties"]["Timeout"] < 29
 
 
 def test_lookup_environment_follows_the_contract(template, functions):
@@ -393,6 +640,38 @@ def test_lookup_environment_follows_the_contract(template, functions):
     assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"} <= set(env)
     # In Lambda the policy is the one bundled in the layer.
     assert "SEKISHO_POLICY" not in env
+
+
+def test_intake_environment_follows_the_contract(template, functions):
+    env = environment(template, functions["IntakeFunction"])
+    assert env == {
+        "KINTONE_BASE_URL": {"Ref": "KintoneBaseUrl"},
+        "POWERTOOLS_SERVICE_NAME": "sekisho",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "GUARD_TABLE": {"Ref": "GuardTable"},
+        "GUARD_HASH_KEY_SECRET": GUARD_HASH_KEY_SECRET,
+        "ALLOWED_ORIGINS": {"Fn::Join": [",", {"Ref": "AllowedOrigins"}]},
+        "MAX_BODY_BYTES": "5500000",
+        "INTAKE_QUEUE_URL": {"Ref": "IntakeQueue"},
+        "ATTACHMENT_BUCKET": {"Ref": "AttachmentBucket"},
+        "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
+    }
+
+
+def test_intake_body_limit_fits_lambdas_synchronous_payload(template, functions):
+    env = environment(template, functions["IntakeFunction"])
+    # 6 MB for the whole event, which wraps the body in headers and request context.
+    assert 5_000_000 <= int(env["MAX_BODY_BYTES"]) < 6 * 1024 * 1024 - 256 * 1024
+
+
+def test_deliver_environment_names_only_what_delivery_uses(template, functions):
+    env = environment(template, functions["DeliverFunction"])
+    assert env == {
+        "KINTONE_BASE_URL": {"Ref": "KintoneBaseUrl"},
+        "POWERTOOLS_SERVICE_NAME": "sekisho",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "ATTACHMENT_BUCKET": {"Ref": "AttachmentBucket"},
+    }
 
 
 @functools.cache
@@ -455,6 +734,212 @@ def test_guard_table_expires_counters_by_ttl(resources):
     assert table["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["SSESpecification"] == {"SSEEnabled": True}
+
+
+# ---------------------------------------------------------------- idempotent answers
+
+
+def test_idempotency_table_has_powertools_default_key_and_ttl(resources):
+    table = resources["IdempotencyTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+
+
+# ---------------------------------------------------------------- delivery to kintone
+
+
+@pytest.fixture(scope="module")
+def deliver_event(functions) -> Mapping[str, Any]:
+    (event,) = functions["DeliverFunction"]["Properties"]["Events"].values()
+    assert event["Type"] == "SQS"
+    return event["Properties"]
+
+
+def test_delivery_consumes_intake_queue_in_batches_with_partial_failures(deliver_event):
+    assert deliver_event["Queue"] == {"Fn::GetAtt": ["IntakeQueue", "Arn"]}
+    assert deliver_event["BatchSize"] == 10
+    assert deliver_event["MaximumBatchingWindowInSeconds"] == 5
+    # Without it one failed submission would send the whole batch back to the queue.
+    assert deliver_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert deliver_event.get("Enabled", True) is True
+
+
+def test_delivery_concurrency_is_capped_by_one_parameter(template, functions, deliver_event):
+    # kintone allows 100 concurrent requests per domain for everything the customer runs.
+    props = functions["DeliverFunction"]["Properties"]
+    assert props["ReservedConcurrentExecutions"] == {"Ref": "DeliverConcurrency"}
+    assert deliver_event["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "DeliverConcurrency"}}
+    spec = template["Parameters"]["DeliverConcurrency"]
+    assert spec["Type"] == "Number"
+    # Lambda's SQS poller takes no MaximumConcurrency below 2.
+    assert spec["MinValue"] == 2
+    assert spec["Default"] == 5
+    assert spec["MaxValue"] <= 50
+
+
+# ---------------------------------------------------------------- queues
+
+
+def queues(resources: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {
+        name: resource["Properties"]
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::SQS::Queue"
+    }
+
+
+def test_intake_queue_hides_a_batch_for_six_function_timeouts(functions, resources, deliver_event):
+    queue = resources["IntakeQueue"]["Properties"]
+    timeout = functions["DeliverFunction"]["Properties"]["Timeout"]
+    window = deliver_event["MaximumBatchingWindowInSeconds"]
+    assert queue["VisibilityTimeout"] >= 6 * timeout + window
+    assert queue["MessageRetentionPeriod"] == 4 * DAY
+
+
+def test_intake_queue_sends_repeated_failures_to_its_dead_letter_queue(resources):
+    redrive = resources["IntakeQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["IntakeDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 300,
+    }
+
+
+def test_dead_letters_outlive_the_intake_queue(resources):
+    # A standard queue keeps a message's first enqueue time when it moves to its DLQ.
+    dead = resources["IntakeDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
+    assert dead == 14 * DAY
+    assert dead > resources["IntakeQueue"]["Properties"]["MessageRetentionPeriod"]
+
+
+def test_every_queue_is_encrypted(resources):
+    assert queues(resources)
+    for name, queue in queues(resources).items():
+        assert queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue, name
+
+
+def denies_insecure_transport(statement: Mapping[str, Any]) -> bool:
+    return (
+        statement["Effect"] == "Deny"
+        and statement["Principal"] == "*"
+        and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    )
+
+
+def test_every_queue_refuses_plain_http(resources):
+    covered = []
+    for resource in resources.values():
+        if resource["Type"] == "AWS::SQS::QueuePolicy":
+            document = resource["Properties"]["PolicyDocument"]
+            for statement in statements_of(document):
+                if denies_insecure_transport(statement):
+                    assert as_list(statement["Action"]) == ["sqs:*"]
+                    covered += [arn["Fn::GetAtt"][0] for arn in as_list(statement["Resource"])]
+            queues_named = [ref["Ref"] for ref in resource["Properties"]["Queues"]]
+            assert sorted(queues_named) == sorted(covered)
+    assert sorted(covered) == sorted(queues(resources))
+
+
+def test_a_dead_letter_raises_the_alarm(resources):
+    (alarm,) = [
+        resource["Properties"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+        and resource["Properties"]["Dimensions"]
+        == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["IntakeDeadLetterQueue", "QueueName"]}}]
+    ]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+    )
+    assert alarm["Statistic"] == "Maximum"
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["Threshold"] == 1
+    assert alarm["EvaluationPeriods"] == 1
+    # An idle, empty queue reports nothing: that is not a reason to alarm.
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize(
+    ("topic", "actions"),
+    [
+        ("", NO_VALUE),
+        (
+            "arn:aws:sns:ap-northeast-1:123456789012:sekisho-alarms",
+            ["arn:aws:sns:ap-northeast-1:123456789012:sekisho-alarms"],
+        ),
+    ],
+)
+def test_the_alarm_notifies_the_topic_only_when_one_is_given(template, resources, topic, actions):
+    alarm = resources["IntakeDeadLetterAlarm"]["Properties"]
+    params = parameters(template, AlarmTopicArn=topic)
+    assert resolve(alarm["AlarmActions"], params, template) == actions
+    assert resolve(alarm["OKActions"], params, template) == actions
+
+
+# ---------------------------------------------------------------- attachments in transit
+
+
+@pytest.fixture(scope="module")
+def bucket(resources) -> Mapping[str, Any]:
+    return resources["AttachmentBucket"]["Properties"]
+
+
+def test_attachment_bucket_blocks_every_kind_of_public_access(bucket):
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    # ACLs off: every object belongs to the bucket owner and no ACL can share one.
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+
+
+def test_attachment_bucket_encrypts_and_keeps_no_deleted_versions(bucket):
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    # A deleted CV must be gone, not kept as a noncurrent version.
+    assert bucket.get("VersioningConfiguration", {}).get("Status") != "Enabled"
+
+
+def test_attachments_expire_no_sooner_than_their_dead_letters(bucket, resources):
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    (expiry,) = [rule for rule in rules if "ExpirationInDays" in rule]
+    assert expiry["Status"] == "Enabled"
+    assert expiry["Prefix"] == ATTACHMENT_PREFIX
+    assert expiry["ExpirationInDays"] == 14
+    # A redriven dead letter must still find its files.
+    dead = resources["IntakeDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
+    assert expiry["ExpirationInDays"] * DAY >= dead
+
+
+def test_abandoned_uploads_are_cleaned_up_after_a_day(bucket):
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    (abort,) = [rule for rule in rules if "AbortIncompleteMultipartUpload" in rule]
+    assert abort["Status"] == "Enabled"
+    assert "Prefix" not in abort  # the whole bucket
+    assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+
+
+def test_every_bucket_refuses_plain_http(resources):
+    buckets = {name for name, r in resources.items() if r["Type"] == "AWS::S3::Bucket"}
+    assert buckets
+    for name in buckets:
+        (policy,) = [
+            r["Properties"]
+            for r in resources.values()
+            if r["Type"] == "AWS::S3::BucketPolicy" and r["Properties"]["Bucket"] == {"Ref": name}
+        ]
+        (statement,) = [s for s in statements_of(policy["PolicyDocument"]) if s["Effect"] == "Deny"]
+        assert denies_insecure_transport(statement)
+        assert as_list(statement["Action"]) == ["s3:*"]
+        assert statement["Resource"] == [
+            {"Fn::GetAtt": [name, "Arn"]},
+            {"Fn::Sub": "${" + name + ".Arn}/*"},
+        ]
 
 
 # ---------------------------------------------------------------- the API
@@ -601,6 +1086,14 @@ def satisfies(spec: Mapping[str, Any], value: str) -> bool:
         ("ThrottlingRateLimit", "0", False),
         ("LogRetentionDays", "30", True),
         ("LogRetentionDays", "31", False),
+        ("DeliverConcurrency", "1", False),
+        ("DeliverConcurrency", "2", True),
+        ("DeliverConcurrency", "50", True),
+        ("DeliverConcurrency", "100", False),
+        ("AlarmTopicArn", "", True),
+        ("AlarmTopicArn", "arn:aws:sns:ap-northeast-1:123456789012:sekisho-alarms", True),
+        ("AlarmTopicArn", "arn:aws:sqs:ap-northeast-1:123456789012:sekisho-alarms", False),
+        ("AlarmTopicArn", "arn:aws:sns:ap-northeast-1:123456789012:*", False),
     ],
 )
 def test_parameters_accept_only_well_formed_values(template, parameter, value, accepted):
@@ -640,3 +1133,19 @@ def test_outputs_give_the_api_url_layer_and_table(template):
     }
     assert outputs["SekishoLayerArn"]["Value"] == {"Ref": "SekishoLayer"}
     assert outputs["GuardTableName"]["Value"] == {"Ref": "GuardTable"}
+
+
+@pytest.mark.parametrize(
+    ("output", "resource"),
+    [
+        ("DealsViewTokenSecretArn", "DealsViewTokenSecret"),
+        ("SeminarAddTokenSecretArn", "SeminarAddTokenSecret"),
+        ("IdempotencyTableName", "IdempotencyTable"),
+        ("IntakeQueueUrl", "IntakeQueue"),
+        ("IntakeDeadLetterQueueUrl", "IntakeDeadLetterQueue"),
+        ("AttachmentBucketName", "AttachmentBucket"),
+    ],
+)
+def test_outputs_name_what_an_operator_handles(template, output, resource):
+    # Where to store a token, and which queue to redrive from.
+    assert template["Outputs"][output]["Value"] == {"Ref": resource}

@@ -7,15 +7,34 @@ request.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from botocore.config import Config
 
 from sekisho.errors import ConfigurationError
 from sekisho.guard import DynamoGuardStore, Guard
 from sekisho.http import HttpSettings
+from sekisho.intake import (
+    DeliverService,
+    Idempotency,
+    IntakeService,
+    Outbox,
+    S3AttachmentStore,
+    SiteverifyCaptcha,
+    SqsQueue,
+    SqsVisibility,
+)
 from sekisho.lookup import LookupService
 from sekisho.policy import Policy, load_policy
 from sekisho.secrets import SecretsManagerBackend, SecretStore
 from sekisho.settings import Settings
+
+# The idempotency table is read and written on every intake request: fail fast.
+_IDEMPOTENCY_CONFIG = Config(
+    connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 3}
+)
 
 
 @functools.cache
@@ -58,4 +77,75 @@ def lookup_service() -> LookupService:
         guard,
         kintone_base_url(),
         not_found_floor=current.not_found_floor_ms / 1000,
+    )
+
+
+# ------------------------------------------------------------------------------- intake
+
+
+def intake_http_settings() -> HttpSettings:
+    """The form route also takes a CAPTCHA token header from browsers (CORS)."""
+    return dataclasses.replace(
+        http_settings(), allow_headers=("Idempotency-Key", "X-Captcha-Token")
+    )
+
+
+def _required(**values: str | None) -> None:
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise ConfigurationError(f"{', '.join(missing)} not set")
+
+
+def _intake_secret_names(current: Settings) -> frozenset[str]:
+    """The add-only token secrets and CAPTCHA secrets the forms name, and the guard's
+    hash key: nothing else, least of all a view's token."""
+    forms = policy().forms.values()
+    captcha = {form.captcha.secret for form in forms if form.captcha is not None}
+    return policy().secret_names("forms") | captcha | {current.guard_hash_key_secret}
+
+
+@functools.cache
+def intake_service() -> IntakeService:
+    current = settings()
+    _required(
+        GUARD_TABLE=current.guard_table,
+        INTAKE_QUEUE_URL=current.intake_queue_url,
+        ATTACHMENT_BUCKET=current.attachment_bucket,
+        IDEMPOTENCY_TABLE=current.idempotency_table,
+    )
+    store = SecretStore(SecretsManagerBackend(), allowed=_intake_secret_names(current))
+    hash_key = store.get(current.guard_hash_key_secret).get("key")
+    if not isinstance(hash_key, str) or len(hash_key) < 32:
+        raise ConfigurationError("the guard hash key secret holds no usable key")
+    guard = Guard(DynamoGuardStore(current.guard_table), hash_key=hash_key.encode())
+    persistence = DynamoDBPersistenceLayer(
+        table_name=current.idempotency_table, boto_config=_IDEMPOTENCY_CONFIG
+    )
+    return IntakeService(
+        policy(),
+        store.token_source,
+        guard,
+        kintone_base_url(),
+        outbox=Outbox(
+            SqsQueue(current.intake_queue_url), S3AttachmentStore(current.attachment_bucket)
+        ),
+        idempotency=Idempotency(persistence),
+        captcha=SiteverifyCaptcha(store.get),
+    )
+
+
+@functools.cache
+def deliver_service() -> DeliverService:
+    current = settings()
+    _required(ATTACHMENT_BUCKET=current.attachment_bucket)
+    # Only the forms' add-only tokens: the deliverer has no CAPTCHA and no guard.
+    tokens = frozenset(form.token_secret for form in policy().forms.values())
+    store = SecretStore(SecretsManagerBackend(), allowed=tokens)
+    return DeliverService(
+        policy(),
+        store.token_source,
+        kintone_base_url(),
+        attachments=S3AttachmentStore(current.attachment_bucket),
+        visibility=SqsVisibility(),
+        min_backoff_seconds=current.deliver_min_backoff_seconds,
     )

@@ -23,6 +23,15 @@ class Settings(BaseModel):
     # Every "no record" answer takes at least this long, so a locked-out key (answered
     # without calling kintone) cannot be told apart from a miss by timing.
     not_found_floor_ms: int = Field(default=250, ge=0, le=5000)
+    # Intake: where a submission waits while kintone is unavailable, and the table that
+    # remembers the answer to each Idempotency-Key.
+    intake_queue_url: str | None = None
+    attachment_bucket: str | None = None
+    idempotency_table: str | None = None
+    # Delivery: the first backoff of a message kintone could not take; it doubles with
+    # each receive up to 15 minutes (the local stack and the burst bench shorten it).
+    # The shortest wait before a failed delivery is tried again (see intake.delivery).
+    deliver_min_backoff_seconds: float = Field(default=5, gt=0, le=900)
 
     @field_validator("allowed_origins")
     @classmethod
@@ -34,6 +43,13 @@ class Settings(BaseModel):
             if parts.path or parts.query or parts.fragment:
                 raise ValueError(f"allowed origin {origin!r} must not have a path")
         return origins
+
+    @field_validator("intake_queue_url")
+    @classmethod
+    def _queue_url(cls, url: str | None) -> str | None:
+        if url is not None and urlsplit(url).scheme not in ("http", "https"):
+            raise ValueError("INTAKE_QUEUE_URL must be an http(s) URL")
+        return url
 
     @field_validator("kintone_base_url")
     @classmethod
@@ -49,6 +65,9 @@ class Settings(BaseModel):
             "kintone_base_url": env.get("KINTONE_BASE_URL") or None,
             "policy_path": env.get("SEKISHO_POLICY") or None,
             "guard_table": env.get("GUARD_TABLE") or None,
+            "intake_queue_url": env.get("INTAKE_QUEUE_URL") or None,
+            "attachment_bucket": env.get("ATTACHMENT_BUCKET") or None,
+            "idempotency_table": env.get("IDEMPOTENCY_TABLE") or None,
             "allowed_origins": tuple(
                 o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()
             ),
@@ -57,6 +76,7 @@ class Settings(BaseModel):
             ("guard_hash_key_secret", "GUARD_HASH_KEY_SECRET"),
             ("max_body_bytes", "MAX_BODY_BYTES"),
             ("not_found_floor_ms", "NOT_FOUND_FLOOR_MS"),
+            ("deliver_min_backoff_seconds", "DELIVER_MIN_BACKOFF_SECONDS"),
         ):
             if env.get(name):
                 values[key] = env[name]

@@ -51,6 +51,11 @@ def _body_bytes(body: str, is_base64: bool) -> bytes:
         raise ValidationFailed("the body is not valid UTF-8") from exc
 
 
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; Python's parser accepts them unless told otherwise.
+    raise ValidationFailed("the body is not valid JSON")
+
+
 def json_body(app: ApiGatewayResolver, *, max_bytes: int) -> dict[str, Any]:
     """The request body as a JSON object: 415 unless the content type is JSON, 413 past
     ``max_bytes``, 400 unless it is one UTF-8 JSON object with no repeated keys."""
@@ -62,10 +67,15 @@ def json_body(app: ApiGatewayResolver, *, max_bytes: int) -> dict[str, Any]:
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"the body must be at most {max_bytes} bytes")
     try:
-        body = json.loads(data.decode("utf-8"), object_pairs_hook=_reject_duplicate_keys)
+        body = json.loads(
+            data.decode("utf-8"),
+            object_pairs_hook=_reject_duplicate_keys,
+            parse_constant=_refuse_constant,
+        )
     except UnicodeDecodeError as exc:
         raise ValidationFailed("the body is not valid UTF-8") from exc
-    except (json.JSONDecodeError, RecursionError) as exc:
+    # JSONDecodeError is a ValueError, and so is an integer past Python's digit limit.
+    except (ValueError, RecursionError) as exc:
         raise ValidationFailed("the body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object")

@@ -1,5 +1,14 @@
 """The policy: one reviewed YAML file says who may do what; no rule means deny."""
 
+from .forms import (
+    CONTENT_TYPE_EXTENSIONS,
+    KINTONE_TYPES,
+    MAX_REQUEST_FILE_BYTES,
+    CaptchaPolicy,
+    FormField,
+    FormGuardPolicy,
+    FormPolicy,
+)
 from .lint import Finding, lint_policy
 from .loader import (
     BUNDLED_POLICY,
@@ -14,8 +23,6 @@ from .loader import (
 )
 from .models import (
     AppPolicy,
-    FormField,
-    FormPolicy,
     GuardPolicy,
     KintoneSettings,
     MatchRule,
@@ -28,10 +35,15 @@ from .rate import Rate
 
 __all__ = [
     "BUNDLED_POLICY",
+    "CONTENT_TYPE_EXTENSIONS",
+    "KINTONE_TYPES",
+    "MAX_REQUEST_FILE_BYTES",
     "POLICY_ENV",
     "AppPolicy",
+    "CaptchaPolicy",
     "Finding",
     "FormField",
+    "FormGuardPolicy",
     "FormPolicy",
     "GuardPolicy",
     "KintoneSettings",

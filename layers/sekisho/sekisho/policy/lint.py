@@ -30,7 +30,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class _SecretUse:
-    kind: str  # "view", "form", "webhook", "webhook refetch"
+    kind: str  # "view", "form", "captcha", "webhook", "webhook refetch"
     location: str
     app: int | None  # the app a kintone token belongs to; None for a webhook's own secret
 
@@ -87,6 +87,9 @@ def _secret_uses(policy: Policy) -> dict[str, list[_SecretUse]]:
         uses[view.token_secret].append(_SecretUse("view", f"views.{name}", view.app))
     for name, form in policy.forms.items():
         uses[form.token_secret].append(_SecretUse("form", f"forms.{name}", form.app))
+        if form.captcha is not None:
+            use = _SecretUse("captcha", f"forms.{name}.captcha", None)
+            uses[form.captcha.secret].append(use)
     for name, hook in policy.webhooks.items():
         uses[hook.secret].append(_SecretUse("webhook", f"webhooks.{name}", None))
         if hook.refetch is not None:

@@ -12,12 +12,10 @@ import re
 from collections.abc import Mapping
 from ipaddress import IPv4Network, IPv6Network
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     IPvAnyNetwork,
     PrivateAttr,
@@ -31,13 +29,15 @@ from sekisho.errors import ConfigurationError, NotFound
 from sekisho.kintone.condition import parse_condition
 from sekisho.kintone.query import MAX_LIMIT, QueryDeclarationError
 
+from .base import StrictModel as _Strict
+from .base import no_duplicates as _no_duplicates
+from .forms import FormPolicy
 from .names import (
     BUILTIN_FIELDS,
     AppId,
     DeclaredFieldCode,
     FieldCode,
     FieldType,
-    FormFieldName,
     MatchKey,
     MatchSource,
     RouteName,
@@ -52,19 +52,6 @@ CLAIM_PREFIX = "claim:"
 Section = Literal["views", "forms", "webhooks"]
 SECTIONS: tuple[Section, ...] = ("views", "forms", "webhooks")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-
-def _no_duplicates(values: tuple[Any, ...]) -> tuple[Any, ...]:
-    seen: set[Any] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{value} is listed twice")
-        seen.add(value)
-    return values
 
 
 # ------------------------------------------------------------------------------ kintone
@@ -185,57 +172,6 @@ class ViewPolicy(_Strict):
             raise ConfigurationError(f"field {code!r} is not declared in app {self.app}") from None
 
 
-# ------------------------------------------------------------------------------- forms
-
-
-class FormField(_Strict):
-    """A field a browser may send. Later issues widen this; unknown keys stay errors."""
-
-    code: FieldCode
-    type: Literal["text", "email", "number", "date", "choice", "file"]
-    required: bool = False
-    max_length: int | None = Field(None, ge=1, le=65_535)
-    pattern: re.Pattern[str] | None = None
-    min: float | None = None
-    max: float | None = None
-    options: Annotated[tuple[str, ...], Field(strict=False, min_length=1)] | None = None
-    max_bytes: int | None = Field(None, ge=1)
-    content_types: Annotated[tuple[str, ...], Field(strict=False, min_length=1)] | None = None
-
-    @model_validator(mode="after")
-    def _options_fit_the_type(self) -> FormField:
-        applies = {
-            "max_length": ("text", "email"),
-            "pattern": ("text", "email"),
-            "min": ("number",),
-            "max": ("number",),
-            "options": ("choice",),
-            "max_bytes": ("file",),
-            "content_types": ("file",),
-        }
-        for option, types in applies.items():
-            if getattr(self, option) is not None and self.type not in types:
-                raise ValueError(f"{option} does not apply to a {self.type} field")
-        if self.type == "choice" and self.options is None:
-            raise ValueError("a choice field needs options")
-        if self.type == "file" and self.max_bytes is None:
-            raise ValueError("a file field needs max_bytes")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError("min is greater than max")
-        return self
-
-
-class FormPolicy(_Strict):
-    """An intake form: browser fields, server presets and a unique receipt field."""
-
-    app: AppId
-    token_secret: SecretName
-    receipt_field: FieldCode
-    fields: dict[FormFieldName, FormField] = Field(min_length=1)
-    # `set` in the file; a browser cannot override these values.
-    presets: dict[FieldCode, str] = Field(default_factory=dict, alias="set")
-
-
 # ---------------------------------------------------------------------------- webhooks
 
 
@@ -312,7 +248,9 @@ class Policy(_Strict):
         if section == "views":
             return frozenset(view.token_secret for view in self.views.values())
         if section == "forms":
-            return frozenset(form.token_secret for form in self.forms.values())
+            names = {form.token_secret for form in self.forms.values()}
+            names.update(f.captcha.secret for f in self.forms.values() if f.captcha)
+            return frozenset(names)
         if section == "webhooks":
             names = {hook.secret for hook in self.webhooks.values()}
             names.update(h.refetch.token_secret for h in self.webhooks.values() if h.refetch)

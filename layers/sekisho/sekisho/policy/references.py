@@ -14,14 +14,34 @@ from typing import TYPE_CHECKING
 from sekisho.kintone.condition import parse_condition
 from sekisho.kintone.query import MATCHABLE_TYPES, QueryDeclarationError
 
+from .forms import KINTONE_TYPES
+
 if TYPE_CHECKING:
-    from .models import AppPolicy, FormPolicy, Policy, ViewPolicy
+    from .forms import FormPolicy
+    from .models import AppPolicy, Policy, ViewPolicy
 
 Location = tuple[str | int, ...]
 Issue = tuple[Location, str]
 
 # A receipt is a UUID stored in a field kintone keeps unique ("値の重複を禁止する").
 RECEIPT_TYPES = frozenset({"SINGLE_LINE_TEXT"})
+# Types a record add can write one string to, and those that take a list of options.
+LIST_TYPES = frozenset({"CHECK_BOX", "MULTI_SELECT"})
+PRESET_TYPES = frozenset(
+    {
+        "SINGLE_LINE_TEXT",
+        "MULTI_LINE_TEXT",
+        "RICH_TEXT",
+        "NUMBER",
+        "DATE",
+        "TIME",
+        "DATETIME",
+        "LINK",
+        "DROP_DOWN",
+        "RADIO_BUTTON",
+        *LIST_TYPES,
+    }
+)
 
 
 def reference_issues(policy: Policy) -> list[Issue]:
@@ -74,35 +94,77 @@ def _view_issues(loc: Location, view: ViewPolicy, apps: Mapping[int, AppPolicy])
 
 
 def _form_issues(loc: Location, form: FormPolicy, apps: Mapping[int, AppPolicy]) -> list[Issue]:
+    issues = _form_name_issues(loc, form)
     app = apps.get(form.app)
     if app is None:
-        return [((*loc, "app"), _undeclared_app(form.app))]
-    types = app.fields
-    issues: list[Issue] = []
-    receipt_type = types.get(form.receipt_field)
+        return [((*loc, "app"), _undeclared_app(form.app)), *issues]
+    receipt_type = app.fields.get(form.receipt_field)
     if receipt_type is None:
         issues.append(((*loc, "receipt_field"), _undeclared_field(form.receipt_field, form.app)))
     elif receipt_type not in RECEIPT_TYPES:
         issues.append(
             ((*loc, "receipt_field"), f"field {form.receipt_field} must be SINGLE_LINE_TEXT")
         )
+    issues.extend(_browser_field_issues(loc, form, app.fields))
+    issues.extend(_preset_issues(loc, form, app.fields))
+    return issues
+
+
+def _browser_field_issues(loc: Location, form: FormPolicy, types: Mapping[str, str]) -> list[Issue]:
+    issues: list[Issue] = []
     browser_codes: dict[str, str] = {}
     for name, field in form.fields.items():
         where = (*loc, "fields", name, "code")
-        if field.code not in types:
+        ftype = types.get(field.code)
+        if ftype is None:
             issues.append((where, _undeclared_field(field.code, form.app)))
         elif field.code == form.receipt_field:
             issues.append((where, "the receipt field is set by the relay, never by a browser"))
         elif field.code in browser_codes:
             other = browser_codes[field.code]
             issues.append((where, f"field {field.code} is also sent as {other}"))
+        elif ftype not in KINTONE_TYPES[field.type]:
+            fits = " or ".join(sorted(KINTONE_TYPES[field.type]))
+            issues.append(
+                (
+                    (*loc, "fields", name, "type"),
+                    f"a {field.type} field is stored in {fits}, and {field.code} is {ftype}",
+                )
+            )
         browser_codes.setdefault(field.code, name)
-    for code in form.presets:
+    return issues
+
+
+def _preset_issues(loc: Location, form: FormPolicy, types: Mapping[str, str]) -> list[Issue]:
+    issues: list[Issue] = []
+    browser_codes = {field.code for field in form.fields.values()}
+    for code, value in form.presets.items():
+        if code in form.fields:
+            continue  # named like a browser field: reported once, by _form_name_issues
         where = (*loc, "set", code)
-        if code not in types:
+        ftype = types.get(code)
+        if ftype is None:
             issues.append((where, _undeclared_field(code, form.app)))
         elif code == form.receipt_field:
             issues.append((where, "the receipt field is set by the relay"))
         elif code in browser_codes:
             issues.append((where, f"field {code} is preset and also sent by the browser"))
+        elif ftype not in PRESET_TYPES:
+            issues.append((where, f"field {code} is {ftype}, which a preset cannot set"))
+        elif isinstance(value, tuple) != (ftype in LIST_TYPES):
+            shape = "a list of options" if ftype in LIST_TYPES else "one value, not a list"
+            issues.append((where, f"field {code} is {ftype}: its preset is {shape}"))
+    return issues
+
+
+def _form_name_issues(loc: Location, form: FormPolicy) -> list[Issue]:
+    """Clashes between the names a browser sends and the rest of the form."""
+    issues: list[Issue] = []
+    if form.honeypot is not None and form.honeypot in form.fields:
+        issues.append(((*loc, "honeypot"), f"{form.honeypot} is also a browser field"))
+    for code in form.presets:
+        if code in form.fields:
+            # kintone would not mind, but a reviewer reading `set` must never have to
+            # wonder whether the browser's value or the preset wins.
+            issues.append(((*loc, "set", code), f"preset {code} is named like a browser field"))
     return issues

@@ -1,0 +1,285 @@
+"""Delivery: a queued submission becomes its kintone record, exactly once.
+
+DeliverFunction hands each SQS record of a batch to :meth:`DeliverService.deliver_record`
+(Powertools' batch processor reports the failed ones back to SQS). A record is parsed and
+checked against the current policy, its attachments are read back from the bucket and
+verified, and the record is added with its receipt. kintone's unique violation on the
+receipt means an earlier attempt already wrote it: success. After a success the
+attachments are deleted, leaving a small "delivered" marker so a duplicate delivery that
+finds no files knows they were delivered, not lost.
+
+Failures are never swallowed: a malformed message fails every time and reaches the
+dead-letter queue after the queue's maxReceiveCount; a transient failure (kintone busy,
+down or slow, the breaker open, the bucket unavailable) also stretches the message's
+invisibility with exponential backoff, so a kintone in maintenance is not hammered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sekisho.audit import audit
+from sekisho.errors import NotFound, SekishoError, UpstreamUnavailable
+from sekisho.kintone import (
+    KintoneCircuitOpen,
+    KintoneClient,
+    RetryPolicy,
+    Timeouts,
+    TokenSource,
+)
+from sekisho.kintone.breaker import CircuitBreaker
+from sekisho.kintone.client import breaker_for
+from sekisho.policy import FormPolicy, Policy
+
+from .errors import AttachmentMissing, AttachmentsUnavailable, MalformedMessage, OutOfTime
+from .message import QueuedSubmission, delivered_marker_key
+from .queue import AttachmentStore, VisibilityControl, error_code
+from .writer import AttachmentFile, undeclared_codes, write_submission
+
+logger = logging.getLogger(__name__)
+
+# A few quick attempts per call: the queue's backoff is the long-term retry.
+DELIVER_RETRY = RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=1.0, budget=3.0)
+DELIVER_TIMEOUTS = Timeouts(connect=3.05, read=10.0)
+# A message is started only with this much of the invocation left: a slow upload and
+# add must finish before Lambda's timeout (30 s), or the whole batch would fail.
+MIN_REMAINING_MS = 15_000
+MIN_BACKOFF_SECONDS = 5
+MAX_VISIBILITY_SECONDS = 15 * 60
+# Each failure puts a message out of sight for a tenth of the time it has waited so far.
+# Tied to the message's age rather than its receive count, the wait stays short while a
+# short maintenance ends (the queue drains soon after kintone is back) and grows to the
+# 15-minute cap over hours, so a long outage costs about four receives an hour and the
+# queue's maxReceiveCount (300) is reached after some two and a half days, well inside
+# its four-day retention: a message ends in the dead-letter queue, never expires unseen.
+BACKOFF_FRACTION = 0.1
+
+
+def backoff_seconds(
+    age_seconds: float,
+    rand: Callable[[float, float], float],
+    minimum: float = MIN_BACKOFF_SECONDS,
+) -> int:
+    """A tenth of ``age_seconds``, at least ``minimum``, at most 15 min; the upper half
+    is jittered so messages that failed together do not all come back together."""
+    ceiling = min(MAX_VISIBILITY_SECONDS, max(minimum, age_seconds * BACKOFF_FRACTION))
+    return max(1, int(ceiling / 2 + rand(0, ceiling / 2)))
+
+
+def _default_client(
+    base_url: str, token: TokenSource, breaker: CircuitBreaker | None = None
+) -> KintoneClient:
+    return KintoneClient(
+        base_url, token, retry=DELIVER_RETRY, timeouts=DELIVER_TIMEOUTS, breaker=breaker
+    )
+
+
+class DeliverService:
+    def __init__(
+        self,
+        policy: Policy,
+        token_sources: Callable[[str], TokenSource],
+        kintone_base_url: str,
+        *,
+        attachments: AttachmentStore,
+        visibility: VisibilityControl,
+        client_factory: Callable[..., KintoneClient] = _default_client,
+        breaker: CircuitBreaker | None = None,
+        min_remaining_ms: int = MIN_REMAINING_MS,
+        min_backoff_seconds: float = MIN_BACKOFF_SECONDS,
+        rand: Callable[[float, float], float] = random.uniform,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._policy = policy
+        self._token_sources = token_sources
+        self._base_url = kintone_base_url
+        self._attachments = attachments
+        self._visibility = visibility
+        self._breaker = breaker or breaker_for(kintone_base_url)
+        self._client_factory = client_factory
+        self._min_remaining_ms = min_remaining_ms
+        self._min_backoff = min_backoff_seconds
+        self._clock = clock
+        self._rand = rand
+        self._clients: dict[str, KintoneClient] = {}
+        self._lock = threading.Lock()
+
+    # -- public API ----------------------------------------------------------------
+
+    def deliver_record(self, record: SQSRecord | dict[str, Any], lambda_context: Any = None) -> str:
+        """Deliver one SQS record; raise to report it as a batch item failure.
+
+        Returns ``recorded`` or ``duplicate`` (already in kintone).
+        """
+        if isinstance(record, dict):
+            record = SQSRecord(record)
+        trail: dict[str, Any] = {"outcome": "failed", "form": None, "receipt": None}
+        try:
+            message = self._parse(record)
+            trail.update(form=message.form, receipt=message.receipt)
+            trail["outcome"] = self.deliver(message, lambda_context)
+            return trail["outcome"]
+        except UpstreamUnavailable as exc:
+            trail["outcome"] = "deferred"
+            self._back_off(record)
+            logger.warning(
+                "delivery deferred",
+                extra={"message_id": record.message_id, "error": type(exc).__name__}
+                | getattr(exc, "log_fields", dict)(),
+            )
+            raise
+        except SekishoError as exc:
+            # Permanent refusals back off too: they end in the DLQ without hammering.
+            self._back_off(record)
+            logger.error(
+                "delivery failed",
+                extra={"message_id": record.message_id, "error": type(exc).__name__}
+                | getattr(exc, "log_fields", dict)(),
+            )
+            raise
+        except Exception as exc:
+            # A bug: the message fails (and reaches the DLQ in the end), never vanishes.
+            self._back_off(record)
+            logger.exception("delivery crashed", extra={"message_id": record.message_id})
+            raise SekishoError("delivery crashed") from exc
+        finally:
+            audit(
+                "deliver",
+                form=trail["form"],
+                receipt=trail["receipt"],
+                outcome=trail["outcome"],
+                message_id=record.message_id,
+                receive_count=record.attributes.approximate_receive_count,
+            )
+
+    def deliver(self, message: QueuedSubmission, lambda_context: Any = None) -> str:
+        form = self._form(message)
+        if self._breaker.state == "open":
+            # kintone failed again and again moments ago: fail fast, touch nothing.
+            raise KintoneCircuitOpen("kintone circuit is open")
+        self._check_time(lambda_context)
+        marker = delivered_marker_key(message.receipt)
+        if message.attachments:
+            with self._bucket("read"):
+                if self._attachments.exists(marker):
+                    self._clean_up(message, marker_written=True)
+                    return "duplicate"
+        files = self._files(message)
+        written = write_submission(
+            self._client(form),
+            app=form.app,
+            receipt_field=form.receipt_field,
+            receipt=message.receipt,
+            record=message.record,
+            files=files,
+            before_call=functools.partial(self._check_time, lambda_context),
+        )
+        if message.attachments:
+            self._clean_up(message, marker_written=False)
+        return "recorded" if written else "duplicate"
+
+    # -- steps -----------------------------------------------------------------------
+
+    @staticmethod
+    def _parse(record: SQSRecord) -> QueuedSubmission:
+        message = QueuedSubmission.from_json(record.body)
+        attributes = record.raw_event.get("messageAttributes") or {}
+        attribute = attributes.get("receipt") if isinstance(attributes, dict) else None
+        if attribute is not None and (
+            not isinstance(attribute, dict) or attribute.get("stringValue") != message.receipt
+        ):
+            raise MalformedMessage("the receipt attribute differs from the body's")
+        return message
+
+    def _form(self, message: QueuedSubmission) -> FormPolicy:
+        try:
+            form = self._policy.form(message.form)
+        except NotFound:
+            raise MalformedMessage("the message names a form the policy does not have") from None
+        wrong = undeclared_codes(form, message.record, (a.field for a in message.attachments))
+        if wrong:
+            # Never written, whatever put them in the message: kintone would store them.
+            raise MalformedMessage(f"the message sets fields the form does not declare: {wrong}")
+        return form
+
+    def _files(self, message: QueuedSubmission) -> list[AttachmentFile]:
+        files = []
+        for item in message.attachments:
+            with self._bucket("read"):
+                data = self._attachments.get(item.s3_key)
+            if data is None or hashlib.sha256(data).hexdigest() != item.sha256:
+                # Gone or altered, and no marker says it was delivered: never write a
+                # record with other files than the browser sent.
+                raise AttachmentMissing(f"attachment {item.s3_key} is missing or altered")
+            files.append(AttachmentFile(item.field, item.filename, item.content_type, data))
+        return files
+
+    def _clean_up(self, message: QueuedSubmission, *, marker_written: bool) -> None:
+        """Best effort: the record is in kintone; the lifecycle rule removes leftovers."""
+        marker = delivered_marker_key(message.receipt)
+        try:
+            if not marker_written:
+                self._attachments.put(marker, b"")
+            self._attachments.delete([a.s3_key for a in message.attachments])
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning(
+                "attachments not cleaned up after delivery",
+                extra={"receipt": message.receipt, "error_code": error_code(exc)},
+            )
+
+    def _check_time(self, lambda_context: Any) -> None:
+        if lambda_context is None:
+            return
+        if lambda_context.get_remaining_time_in_millis() < self._min_remaining_ms:
+            raise OutOfTime("too little time left in this invocation")
+
+    def _back_off(self, record: SQSRecord) -> None:
+        seconds = backoff_seconds(
+            _age_seconds(record, self._clock()), self._rand, self._min_backoff
+        )
+        try:
+            self._visibility.delay(record.event_source_arn, record.receipt_handle, seconds)
+        except (ClientError, BotoCoreError, ValueError) as exc:
+            # The queue's own visibility timeout still applies.
+            logger.warning(
+                "message visibility not extended",
+                extra={"message_id": record.message_id, "error": type(exc).__name__},
+            )
+
+    @contextlib.contextmanager
+    def _bucket(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except (ClientError, BotoCoreError) as exc:
+            raise AttachmentsUnavailable(
+                f"the attachment bucket could not {action} ({error_code(exc)})"
+            ) from exc
+
+    def _client(self, form: FormPolicy) -> KintoneClient:
+        with self._lock:
+            client = self._clients.get(form.token_secret)
+            if client is None:
+                client = self._client_factory(
+                    self._base_url, self._token_sources(form.token_secret), breaker=self._breaker
+                )
+                self._clients[form.token_secret] = client
+            return client
+
+
+def _age_seconds(record: SQSRecord, now: float) -> float:
+    """How long ago the message was first sent (0 when SQS did not say)."""
+    try:
+        return max(0.0, now - int(record.attributes.sent_timestamp) / 1000)
+    except (TypeError, ValueError):
+        return 0.0

@@ -1,0 +1,160 @@
+"""The queued form of an accepted submission: what IntakeQueue carries to the deliverer.
+
+Attachments travel through the attachment bucket, not the message: a 2 MB file as base64
+does not fit an SQS message. The message names each object and its SHA-256, so the
+deliverer writes exactly the bytes the browser sent or nothing.
+
+The deliverer reads every message as untrusted input: the version, every type, the
+receipt's shape and that each object key lies under the receipt's own prefix are checked,
+so a forged or damaged message can neither reach other objects nor slip a value through.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import MalformedMessage
+
+VERSION = 1
+ATTACHMENT_PREFIX = "attachments/"
+_MESSAGE_KEYS = frozenset({"v", "receipt", "form", "record", "attachments", "accepted_at"})
+_ATTACHMENT_KEYS = frozenset({"field", "filename", "content_type", "size", "sha256", "s3_key"})
+
+KintoneValue = str | list[str]
+
+
+def attachment_key(receipt: str, index: int) -> str:
+    return f"{ATTACHMENT_PREFIX}{receipt}/{index}"
+
+
+def delivered_marker_key(receipt: str) -> str:
+    """An object written once the record is in kintone, so a later duplicate delivery
+    knows without reading kintone (the add-only token cannot) that the attachments it
+    no longer finds were delivered, not lost."""
+    return f"{ATTACHMENT_PREFIX}{receipt}/delivered"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class QueuedAttachment:
+    field: str  # kintone field code
+    filename: str
+    content_type: str
+    size: int
+    sha256: str  # hex
+    s3_key: str
+
+
+@dataclass(frozen=True)
+class QueuedSubmission:
+    receipt: str
+    form: str
+    record: Mapping[str, KintoneValue]
+    attachments: tuple[QueuedAttachment, ...]
+    accepted_at: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "v": VERSION,
+                "receipt": self.receipt,
+                "form": self.form,
+                "record": dict(self.record),
+                "attachments": [
+                    {
+                        "field": a.field,
+                        "filename": a.filename,
+                        "content_type": a.content_type,
+                        "size": a.size,
+                        "sha256": a.sha256,
+                        "s3_key": a.s3_key,
+                    }
+                    for a in self.attachments
+                ],
+                "accepted_at": self.accepted_at,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> QueuedSubmission:
+        """Parse and check a message body; :class:`MalformedMessage` says what is wrong
+        without repeating any value."""
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError, RecursionError):
+            # NOTE: not chained: the decode error holds the whole body, record values included.
+            raise MalformedMessage("the message body is not JSON") from None
+        if not isinstance(data, dict) or set(data) != _MESSAGE_KEYS:
+            raise MalformedMessage("the message does not have the expected keys")
+        if data["v"] != VERSION or isinstance(data["v"], bool):
+            raise MalformedMessage("the message has an unknown version")
+        receipt = _receipt(data["receipt"])
+        form = _string(data["form"], "form")
+        accepted_at = _string(data["accepted_at"], "accepted_at")
+        if not isinstance(data["attachments"], list):
+            raise MalformedMessage("attachments must be a list")
+        attachments = tuple(
+            _attachment(item, receipt, index) for index, item in enumerate(data["attachments"])
+        )
+        return cls(receipt, form, _record(data["record"]), attachments, accepted_at)
+
+
+def _string(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise MalformedMessage(f"{what} must be a non-empty string")
+    return value
+
+
+def _receipt(value: Any) -> str:
+    try:
+        parsed = uuid.UUID(_string(value, "receipt"))
+    except ValueError:
+        raise MalformedMessage("receipt must be a UUID") from None
+    if str(parsed) != value:
+        raise MalformedMessage("receipt must be a UUID in canonical form")
+    return value
+
+
+def _record(value: Any) -> dict[str, KintoneValue]:
+    if not isinstance(value, dict):
+        raise MalformedMessage("record must be an object")
+    for code, cell in value.items():
+        if isinstance(cell, str):
+            continue
+        if isinstance(cell, list) and all(isinstance(item, str) for item in cell):
+            continue
+        raise MalformedMessage(f"record field {code!r} must be a string or a list of strings")
+    return value
+
+
+def _attachment(item: Any, receipt: str, index: int) -> QueuedAttachment:
+    if not isinstance(item, dict) or set(item) != _ATTACHMENT_KEYS:
+        raise MalformedMessage(f"attachment {index} does not have the expected keys")
+    size = item["size"]
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise MalformedMessage(f"attachment {index} has no usable size")
+    digest = _string(item["sha256"], "sha256")
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise MalformedMessage(f"attachment {index} has no usable sha256")
+    # Only the receipt's own objects: a forged message cannot make the deliverer read or
+    # delete anything else in the bucket.
+    if item["s3_key"] != attachment_key(receipt, index):
+        raise MalformedMessage(f"attachment {index} names an object outside its receipt")
+    return QueuedAttachment(
+        field=_string(item["field"], "field"),
+        filename=_string(item["filename"], "filename"),
+        content_type=_string(item["content_type"], "content_type"),
+        size=size,
+        sha256=digest,
+        s3_key=item["s3_key"],
+    )
