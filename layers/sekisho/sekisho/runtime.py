@@ -58,23 +58,32 @@ def kintone_base_url() -> str:
     return settings().kintone_base_url or str(policy().kintone.base_url)
 
 
+def _required(**values: str | None) -> None:
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise ConfigurationError(f"{', '.join(missing)} not set")
+
+
+def _guard(store: SecretStore, current: Settings) -> Guard:
+    """The guard over GUARD_TABLE, keyed by the hash key secret (read on first use)."""
+    hash_key = store.get(current.guard_hash_key_secret).get("key")
+    if not isinstance(hash_key, str) or len(hash_key) < 32:
+        raise ConfigurationError("the guard hash key secret holds no usable key")
+    return Guard(DynamoGuardStore(current.guard_table), hash_key=hash_key.encode())
+
+
 @functools.cache
 def lookup_service() -> LookupService:
     current = settings()
-    if not current.guard_table:
-        raise ConfigurationError("GUARD_TABLE is not set")
+    _required(GUARD_TABLE=current.guard_table)
     store = SecretStore(
         SecretsManagerBackend(),
         allowed=policy().secret_names("views") | {current.guard_hash_key_secret},
     )
-    hash_key = store.get(current.guard_hash_key_secret).get("key")
-    if not isinstance(hash_key, str) or len(hash_key) < 32:
-        raise ConfigurationError("the guard hash key secret holds no usable key")
-    guard = Guard(DynamoGuardStore(current.guard_table), hash_key=hash_key.encode())
     return LookupService(
         policy(),
         store.token_source,
-        guard,
+        _guard(store, current),
         kintone_base_url(),
         not_found_floor=current.not_found_floor_ms / 1000,
     )
@@ -90,18 +99,10 @@ def intake_http_settings() -> HttpSettings:
     )
 
 
-def _required(**values: str | None) -> None:
-    missing = [name for name, value in values.items() if not value]
-    if missing:
-        raise ConfigurationError(f"{', '.join(missing)} not set")
-
-
 def _intake_secret_names(current: Settings) -> frozenset[str]:
-    """The add-only token secrets and CAPTCHA secrets the forms name, and the guard's
-    hash key: nothing else, least of all a view's token."""
-    forms = policy().forms.values()
-    captcha = {form.captcha.secret for form in forms if form.captcha is not None}
-    return policy().secret_names("forms") | captcha | {current.guard_hash_key_secret}
+    """The add-only token secrets and CAPTCHA secrets the forms name (``secret_names``
+    lists both), and the guard's hash key: nothing else, least of all a view's token."""
+    return policy().secret_names("forms") | {current.guard_hash_key_secret}
 
 
 @functools.cache
@@ -114,17 +115,13 @@ def intake_service() -> IntakeService:
         IDEMPOTENCY_TABLE=current.idempotency_table,
     )
     store = SecretStore(SecretsManagerBackend(), allowed=_intake_secret_names(current))
-    hash_key = store.get(current.guard_hash_key_secret).get("key")
-    if not isinstance(hash_key, str) or len(hash_key) < 32:
-        raise ConfigurationError("the guard hash key secret holds no usable key")
-    guard = Guard(DynamoGuardStore(current.guard_table), hash_key=hash_key.encode())
     persistence = DynamoDBPersistenceLayer(
         table_name=current.idempotency_table, boto_config=_IDEMPOTENCY_CONFIG
     )
     return IntakeService(
         policy(),
         store.token_source,
-        guard,
+        _guard(store, current),
         kintone_base_url(),
         outbox=Outbox(
             SqsQueue(current.intake_queue_url), S3AttachmentStore(current.attachment_bucket)
