@@ -10,7 +10,6 @@ is the same 404, answered no sooner than a fixed floor.
 
 from __future__ import annotations
 
-import threading
 import time
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -21,6 +20,7 @@ from sekisho.audit import audit
 from sekisho.errors import NotFound, RateLimited, SekishoError, ValidationFailed
 from sekisho.guard import Guard
 from sekisho.kintone import KintoneClient, Predicate, TokenSource, compile_query
+from sekisho.kintone.clients import ClientsByToken
 from sekisho.policy import Policy, ViewPolicy
 
 
@@ -65,12 +65,12 @@ class LookupService:
         self._token_sources = token_sources
         self._guard = guard
         self._base_url = kintone_base_url
-        self._client_factory = client_factory
         self._floor = not_found_floor
         self._clock = clock
         self._sleep = sleep
-        self._clients: dict[str, KintoneClient] = {}
-        self._lock = threading.Lock()
+        self._clients = ClientsByToken(
+            lambda name: client_factory(kintone_base_url, token_sources(name))
+        )
 
     def lookup(self, request: LookupRequest) -> list[dict[str, Any]]:
         started = self._clock()
@@ -166,7 +166,7 @@ class LookupService:
         query = compile_query(predicates, where=view.where, limit=view.limit)
         # The predicate fields come back too, only so the relay can re-check them below.
         wanted = list(dict.fromkeys([*view.fields, *(r.code for r in view.match.values())]))
-        page = self._client(view).get_records(view.app, query, fields=wanted)
+        page = self._clients(view.token_secret).get_records(view.app, query, fields=wanted)
         # kintone's own comparison may fold case, width or trailing spaces; the relay
         # keeps only records whose every predicate field equals the value exactly.
         return [
@@ -176,16 +176,6 @@ class LookupService:
                 _equals(record.get(rule.code), values[name]) for name, rule in view.match.items()
             )
         ]
-
-    def _client(self, view: ViewPolicy) -> KintoneClient:
-        with self._lock:
-            client = self._clients.get(view.token_secret)
-            if client is None:
-                client = self._client_factory(
-                    self._base_url, self._token_sources(view.token_secret)
-                )
-                self._clients[view.token_secret] = client
-            return client
 
     def _pad(self, started: float) -> None:
         remaining = self._floor - (self._clock() - started)

@@ -21,7 +21,6 @@ import functools
 import hashlib
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -40,6 +39,7 @@ from sekisho.kintone import (
 )
 from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.client import breaker_for
+from sekisho.kintone.clients import ClientsByToken
 from sekisho.policy import FormPolicy, Policy
 
 from .errors import AttachmentMissing, AttachmentsUnavailable, MalformedMessage, OutOfTime
@@ -107,13 +107,15 @@ class DeliverService:
         self._attachments = attachments
         self._visibility = visibility
         self._breaker = breaker or breaker_for(kintone_base_url)
-        self._client_factory = client_factory
         self._min_remaining_ms = min_remaining_ms
         self._min_backoff = min_backoff_seconds
         self._clock = clock
         self._rand = rand
-        self._clients: dict[str, KintoneClient] = {}
-        self._lock = threading.Lock()
+        self._clients = ClientsByToken(
+            lambda name: client_factory(
+                self._base_url, self._token_sources(name), breaker=self._breaker
+            )
+        )
 
     # -- public API ----------------------------------------------------------------
 
@@ -177,7 +179,7 @@ class DeliverService:
                     return "duplicate"
         files = self._files(message)
         written = write_submission(
-            self._client(form),
+            self._clients(form.token_secret),
             app=form.app,
             receipt_field=form.receipt_field,
             receipt=message.receipt,
@@ -265,16 +267,6 @@ class DeliverService:
             raise AttachmentsUnavailable(
                 f"the attachment bucket could not {action} ({error_code(exc)})"
             ) from exc
-
-    def _client(self, form: FormPolicy) -> KintoneClient:
-        with self._lock:
-            client = self._clients.get(form.token_secret)
-            if client is None:
-                client = self._client_factory(
-                    self._base_url, self._token_sources(form.token_secret), breaker=self._breaker
-                )
-                self._clients[form.token_secret] = client
-            return client
 
 
 def _age_seconds(record: SQSRecord, now: float) -> float:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -37,6 +36,7 @@ from sekisho.kintone import (
     Timeouts,
     TokenSource,
 )
+from sekisho.kintone.clients import ClientsByToken
 from sekisho.kintone.retry import NO_RETRY
 from sekisho.policy import FormPolicy, Policy
 from sekisho.secrets import SecretUnavailable
@@ -119,11 +119,11 @@ class IntakeService:
         self._outbox = outbox
         self._idempotency = idempotency
         self._captcha = captcha
-        self._client_factory = client_factory
         self._call_reserve_ms = call_reserve_ms
         self._clock = clock
-        self._clients: dict[str, KintoneClient] = {}
-        self._lock = threading.Lock()
+        self._clients = ClientsByToken(
+            lambda name: client_factory(self._base_url, self._token_sources(name))
+        )
 
     def submit(self, request: IntakeRequest) -> IntakeResult:
         started = self._clock()
@@ -200,7 +200,7 @@ class IntakeService:
         trail.receipt, trail.attachments = receipt, len(submission.attachments)
         try:
             write_submission(
-                self._client(form),
+                self._clients(form.token_secret),
                 app=form.app,
                 receipt_field=form.receipt_field,
                 receipt=receipt,
@@ -236,16 +236,6 @@ class IntakeService:
     def _check_time(self, request: IntakeRequest) -> None:
         if request.remaining_ms is not None and request.remaining_ms() < self._call_reserve_ms:
             raise OutOfTime("too little time left to wait for kintone")
-
-    def _client(self, form: FormPolicy) -> KintoneClient:
-        with self._lock:
-            client = self._clients.get(form.token_secret)
-            if client is None:
-                client = self._client_factory(
-                    self._base_url, self._token_sources(form.token_secret)
-                )
-                self._clients[form.token_secret] = client
-            return client
 
 
 def _as_stored(result: IntakeResult) -> dict[str, Any]:
