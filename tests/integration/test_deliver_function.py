@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from devstack.sqs_event import sqs_record
 from sekisho import runtime
 from sekisho.intake import queue as intake_queue
 from sekisho.kintone import KintoneClient, TokenSource
@@ -70,23 +71,7 @@ class Queues:
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
-        return [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m["Attributes"],
-                "messageAttributes": {
-                    name: {"stringValue": v.get("StringValue"), "dataType": v["DataType"]}
-                    for name, v in m.get("MessageAttributes", {}).items()
-                },
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": self.queue_arn,
-                "awsRegion": "ap-northeast-1",
-            }
-            for m in answer.get("Messages", [])
-        ]
+        return [sqs_record(m, self.queue_arn) for m in answer.get("Messages", [])]
 
     def settle(self, records: list[dict], response: dict) -> None:
         """What Lambda does with a partial batch response: delete the successes and let

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from devstack.sqs_event import sqs_record
 from sekisho import runtime
 from sekisho.intake import queue as intake_queue
 from sekisho.kintone import client as kintone_client
@@ -141,28 +142,7 @@ class Stack:
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
-        return [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m["Attributes"],
-                "messageAttributes": {
-                    name: {
-                        "stringValue": value.get("StringValue"),
-                        "stringListValues": [],
-                        "binaryListValues": [],
-                        "dataType": value["DataType"],
-                    }
-                    for name, value in m.get("MessageAttributes", {}).items()
-                },
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": self.queue_arn,
-                "awsRegion": "ap-northeast-1",
-            }
-            for m in answer.get("Messages", [])
-        ]
+        return [sqs_record(m, self.queue_arn) for m in answer.get("Messages", [])]
 
     def deliver(self, records: list[dict]) -> dict:
         """One DeliverFunction invocation; successes are deleted as Lambda would."""
