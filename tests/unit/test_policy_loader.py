@@ -61,7 +61,22 @@ def test_the_shipped_policy_loads():
     assert (str(view.guard.per_ip), str(view.guard.failures_per_key)) == ("30/hour", "5/hour")
     assert policy.secret_names("views") == {"sekisho/kintone/deals-view"}
     assert set(policy.forms) == {"seminar-apply"}
-    assert not policy.webhooks
+    assert set(policy.webhooks) == {
+        f"demo-{s}" for s in ("standard", "stripe", "github", "box", "slack", "kintone")
+    }
+    assert {hook.scheme for hook in policy.webhooks.values()} == {
+        "standard",
+        "stripe",
+        "github",
+        "box",
+        "slack",
+        "kintone",
+    }
+    refetch = policy.webhook("demo-kintone").refetch
+    assert refetch is not None
+    assert (refetch.app, refetch.token_secret) == (1, "sekisho/kintone/deals-refetch")
+    # The lookup's token is not the refetch token: one secret, one purpose.
+    assert "sekisho/kintone/deals-view" not in policy.secret_names("webhooks")
 
 
 def test_the_shipped_seminar_form_is_the_demo_form():

@@ -273,6 +273,9 @@ INVALID = [
     # webhooks
     case("webhooks.box-files.scheme", "gitlab", "'standard'"),
     case("webhooks.deals.allow_ips", ["10.0.0.1/8"], "network", at="webhooks.deals.allow_ips.0"),
+    case("webhooks.deals.grace_seconds", -1, "greater than or equal to 0"),
+    case("webhooks.deals.grace_seconds", 8 * 86_400, "less than or equal to 604800"),
+    case("webhooks.deals.scheme", "github", "only scheme kintone", at="webhooks.deals"),
 ]
 
 

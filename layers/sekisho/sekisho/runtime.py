@@ -26,10 +26,23 @@ from sekisho.intake import (
     SqsQueue,
     SqsVisibility,
 )
+from sekisho.kintone import KintoneClient
+from sekisho.kintone.clients import ClientsByToken
 from sekisho.lookup import LookupService
+from sekisho.once import RunOnce
 from sekisho.policy import Policy, load_policy
 from sekisho.secrets import SecretsManagerBackend, SecretStore
 from sekisho.settings import Settings
+from sekisho.webhooks import (
+    DEDUPE_SECONDS,
+    KEY_PREFIX,
+    REFETCH_RETRY,
+    REFETCH_TIMEOUTS,
+    Refetcher,
+    SigningKeys,
+    SqsEventQueue,
+    WebhookService,
+)
 
 # The idempotency table is read and written on every intake request: fail fast.
 _IDEMPOTENCY_CONFIG = Config(
@@ -145,4 +158,36 @@ def deliver_service() -> DeliverService:
         attachments=S3AttachmentStore(current.attachment_bucket),
         visibility=SqsVisibility(),
         min_backoff_seconds=current.deliver_min_backoff_seconds,
+    )
+
+
+# ------------------------------------------------------------------------------ webhook
+
+
+@functools.cache
+def webhook_service() -> WebhookService:
+    current = settings()
+    _required(GUARD_TABLE=current.guard_table, WEBHOOK_QUEUE_URL=current.webhook_queue_url)
+    # The sources' own secrets and the refetch sources' view-only tokens: nothing else.
+    store = SecretStore(SecretsManagerBackend(), allowed=policy().secret_names("webhooks"))
+    # The dedupe records are Powertools idempotency records in the GuardTable, under
+    # their own key prefix (the role may touch no other item there).
+    persistence = DynamoDBPersistenceLayer(
+        table_name=current.guard_table,
+        key_attr="pk",
+        expiry_attr="expires_at",
+        boto_config=_IDEMPOTENCY_CONFIG,
+    )
+    base_url = kintone_base_url()
+    clients = ClientsByToken(
+        lambda name: KintoneClient(
+            base_url, store.token_source(name), retry=REFETCH_RETRY, timeouts=REFETCH_TIMEOUTS
+        )
+    )
+    return WebhookService(
+        policy(),
+        SigningKeys(store),
+        SqsEventQueue(current.webhook_queue_url),
+        RunOnce(persistence, key_prefix=KEY_PREFIX, expires_after_seconds=DEDUPE_SECONDS),
+        Refetcher(clients),
     )

@@ -32,6 +32,8 @@ class Settings(BaseModel):
     # each receive up to 15 minutes (the local stack and the burst bench shorten it).
     # The shortest wait before a failed delivery is tried again (see intake.delivery).
     deliver_min_backoff_seconds: float = Field(default=5, gt=0, le=900)
+    # Webhook receipt: where verified events wait for their consumer.
+    webhook_queue_url: str | None = None
 
     @field_validator("allowed_origins")
     @classmethod
@@ -44,11 +46,11 @@ class Settings(BaseModel):
                 raise ValueError(f"allowed origin {origin!r} must not have a path")
         return origins
 
-    @field_validator("intake_queue_url")
+    @field_validator("intake_queue_url", "webhook_queue_url")
     @classmethod
     def _queue_url(cls, url: str | None) -> str | None:
         if url is not None and urlsplit(url).scheme not in ("http", "https"):
-            raise ValueError("INTAKE_QUEUE_URL must be an http(s) URL")
+            raise ValueError("a queue URL must be an http(s) URL")
         return url
 
     @field_validator("kintone_base_url")
@@ -68,6 +70,7 @@ class Settings(BaseModel):
             "intake_queue_url": env.get("INTAKE_QUEUE_URL") or None,
             "attachment_bucket": env.get("ATTACHMENT_BUCKET") or None,
             "idempotency_table": env.get("IDEMPOTENCY_TABLE") or None,
+            "webhook_queue_url": env.get("WEBHOOK_QUEUE_URL") or None,
             "allowed_origins": tuple(
                 o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()
             ),

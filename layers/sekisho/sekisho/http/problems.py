@@ -13,8 +13,9 @@ PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8"
 
 def problem_response(error: SekishoError) -> Response:
     headers = {}
-    if error.status == 429:
-        headers["Retry-After"] = "60"
+    retry_after = getattr(error, "retry_after", None) or (60 if error.status == 429 else None)
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
     return Response(
         status_code=error.status,
         content_type=PROBLEM_CONTENT_TYPE,

@@ -187,6 +187,15 @@ class WebhookPolicy(_Strict):
     secret: SecretName
     refetch: WebhookRefetch | None = None
     allow_ips: Annotated[tuple[IPvAnyNetwork, ...], Field(strict=False, min_length=1)] | None = None
+    # How long after a rotation (the current secret's ``rotated_at``) a delivery signed
+    # with the previous version still passes; senders retry for up to three days.
+    grace_seconds: int = Field(default=86_400, ge=0, le=7 * 86_400)
+
+    @model_validator(mode="after")
+    def _refetch_is_kintone(self) -> WebhookPolicy:
+        if self.refetch is not None and self.scheme != "kintone":
+            raise ValueError("refetch re-reads kintone records: only scheme kintone has it")
+        return self
 
     @property
     def networks(self) -> tuple[IPv4Network | IPv6Network, ...]:

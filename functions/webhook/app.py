@@ -1,0 +1,34 @@
+"""POST /webhooks/{source}: a verified, deduplicated event on WebhookQueue, then 2xx."""
+
+import json
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sekisho import runtime
+from sekisho.errors import PayloadTooLarge
+from sekisho.http import create_resolver
+from sekisho.webhooks import Delivery
+
+logger = Logger(service="sekisho")  # the library logs under sekisho.*
+settings = runtime.settings()
+runtime.policy()  # validated at cold start: a bad policy fails the deployment, not a request
+app = create_resolver(runtime.http_settings())  # server to server: no origin is allowed
+
+
+@app.post("/webhooks/<source>")
+def receive(source: str) -> Response:
+    delivery = Delivery.from_event(app.current_event.raw_event)
+    if len(delivery.body) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"the body must be at most {settings.max_body_bytes} bytes")
+    receipt = runtime.webhook_service().receive(
+        source, delivery, remaining_ms=app.lambda_context.get_remaining_time_in_millis
+    )
+    return Response(status_code=200, content_type="application/json", body=json.dumps(receipt.body))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
