@@ -26,7 +26,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= ap-northeast-1
 
-.PHONY: help venv lint lint-template check test bench burst build dev queues kintone clean
+.PHONY: help venv lint lint-template check test bench burst build dev queues webhooks kintone clean
 
 help:
 	@echo "make dev      run the bundle locally: API and demo page on http://127.0.0.1:$(SEKISHO_PORT)"
@@ -35,6 +35,7 @@ help:
 	@echo "make build    sekisho check, bundle the policy into the layer, sam build (no container)"
 	@echo "make bench    measure the lookup relay against a bare route (figures, not a test)"
 	@echo "make queues   counts of the local queues; dead letters by receipt"
+	@echo "make webhooks the verified webhook events waiting on the local WebhookQueue"
 	@echo "make kintone  run the local kintone emulator with demo data on 127.0.0.1:$(KINTONE_PORT)"
 
 $(STAMP): requirements/dev.txt requirements/constraints.txt layers/sekisho/requirements.txt pyproject.toml
@@ -103,6 +104,9 @@ dev: $(STAMP)
 
 queues: $(STAMP)
 	$(BIN)/python -m devstack queues --moto-port $(MOTO_PORT)
+
+webhooks: $(STAMP)
+	$(BIN)/python -m devstack webhooks --moto-port $(MOTO_PORT)
 
 kintone: $(STAMP)
 	$(BIN)/kintone-emulator --host 127.0.0.1 --port $(KINTONE_PORT)

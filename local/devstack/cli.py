@@ -1,5 +1,5 @@
 """The terminal side of `make dev`: options, the how-to banner, and a clean stop on signals;
-and `python -m devstack queues`, a look into a running stack's queues."""
+and the commands that look into or talk to a running stack: `queues`, `webhooks`, `send`."""
 
 from __future__ import annotations
 
@@ -9,19 +9,25 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from kintone_emulator.__main__ import is_loopback
+from sekisho.policy.loader import PolicyError, read_policy
 
 from .aws import moto_client
 from .errors import DevstackError
+from .kintone_webhooks import read_secret
 from .queue_report import queue_report
 from .routing import RouteTable
+from .send import send
 from .stack import RunningStack, start
+from .webhook_report import WEBHOOK_QUEUE, queue_name, webhook_report
 
 DEMO_METHOD, DEMO_PATH = "POST", "/views/deal-status"
 DEMO_BODY = '{"match": {"owner_id": "A1", "deal_id": "D000001"}}'
@@ -99,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="override a template parameter, e.g. KintoneBaseUrl=https://example.cybozu.com",
     )  # fmt: skip
-    commands = parser.add_subparsers(dest="command", metavar="{queues}")
+    commands = parser.add_subparsers(dest="command", metavar="{queues,webhooks,send}")
     queues = commands.add_parser(
         "queues",
         help="show a running stack's queues: counts, and the dead letters' receipts",
@@ -108,14 +114,72 @@ def _parser() -> argparse.ArgumentParser:
             "a dead-letter queue (never a message body)."
         ),
     )
-    queues.add_argument("--host", default="127.0.0.1", help="moto's address (default: %(default)s)")
-    queues.add_argument(
-        "--moto-port",
+    _moto_options(queues)
+    webhooks = commands.add_parser(
+        "webhooks",
+        help="show the verified webhook events waiting on the local WebhookQueue",
+        description=(
+            "Every event on WebhookQueue and its dead-letter queue: source, scheme, event "
+            "type, dedupe key, and the body (or kintone's refetched record). Nothing is "
+            "deleted, but every look counts as a receive."
+        ),
+    )
+    _moto_options(webhooks)
+    webhooks.add_argument(
+        "--template",
+        type=Path,
+        default=Path("template.yaml"),
+        help="the template that names the queue (default: %(default)s)",
+    )
+    webhooks.add_argument("--queue", help=f"the queue's name (default: {WEBHOOK_QUEUE}'s name)")
+    sender = commands.add_parser(
+        "send",
+        help="sign a demo delivery with a source's local secret and POST it to the router",
+        description=(
+            "Reads the source's scheme from the policy and its secret from the local "
+            "Secrets Manager, signs a demo payload (or --body) as that sender would and "
+            "POSTs it to /webhooks/SOURCE. Sending the same --event-id again is a "
+            "redelivery."
+        ),
+    )
+    sender.add_argument("source", help="a source of the policy's webhooks: section")
+    sender.add_argument("--body", type=Path, metavar="FILE", help="send these exact bytes")
+    sender.add_argument(
+        "--event-id", metavar="ID", help="the sender's event id (default: a fresh one)"
+    )
+    sender.add_argument(
+        "--age",
         type=int,
-        default=env("MOTO_PORT", "5000"),
-        help="moto's port (default: $MOTO_PORT or 5000)",
+        default=0,
+        metavar="SECONDS",
+        help="sign as if sent this long ago (negative: in the future); default 0",
+    )
+    sender.add_argument(
+        "--policy",
+        type=Path,
+        default=Path("policy.yaml"),
+        help="the policy naming the source (default: %(default)s)",
+    )
+    _moto_options(sender)
+    sender.add_argument(
+        "--port",
+        type=int,
+        default=env("SEKISHO_PORT", "3000"),
+        help="the router's port (default: $SEKISHO_PORT or 3000)",
     )
     return parser
+
+
+def _moto_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--host", default="127.0.0.1", help="the stack's address (default: %(default)s)"
+    )
+    command.add_argument(
+        "--moto-port",
+        type=int,
+        default=os.environ.get("MOTO_PORT", "5000"),
+        help="moto's port (default: $MOTO_PORT or 5000)",
+    )
 
 
 def _queue_line(stack: RunningStack, name: str) -> str:
@@ -144,6 +208,10 @@ def banner(stack: RunningStack) -> str:
         # Names only: a value, even a demo one, never reaches a terminal or a log.
         "  secrets: " + (", ".join(stack.secret_names) or "none"),
     ]
+    if stack.webhook_sources:
+        lines.append("  webhook sources: " + ", ".join(stack.webhook_sources))
+    # The URL the emulator posts to holds the token: only where it comes from is shown.
+    lines += [f"  kintone webhooks: {hook.describe()}" for hook in stack.kintone_webhooks]
     table = RouteTable(stack.routes)
     tries = [
         f"    curl -s -X {method} {stack.router_url}{path} "
@@ -157,6 +225,14 @@ def banner(stack: RunningStack) -> str:
     if stack.queues:
         port = stack.moto_url.rsplit(":", 1)[1]
         tries.append(f"    python -m devstack queues --moto-port {port}")
+    if stack.webhook_sources:
+        moto_port = stack.moto_url.rsplit(":", 1)[1]
+        router_port = stack.router_url.rsplit(":", 1)[1]
+        tries += [
+            f"    python -m devstack send {stack.webhook_sources[0]} --port {router_port} "
+            f"--moto-port {moto_port}",
+            f"    python -m devstack webhooks --moto-port {moto_port}",
+        ]
     if tries:
         lines += ["  try:", *tries]
     lines.append("  stop with Ctrl-C")
@@ -169,8 +245,12 @@ def _isolate_from_real_aws() -> None:
     os.environ.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
 
 
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def show_queues(host: str, moto_port: int) -> int:
-    url = f"http://[{host}]:{moto_port}" if ":" in host else f"http://{host}:{moto_port}"
+    url = _url(host, moto_port)
     try:
         print(queue_report(moto_client(url, "sqs")))
     except (BotoCoreError, ClientError) as exc:
@@ -179,14 +259,79 @@ def show_queues(host: str, moto_port: int) -> int:
     return 0
 
 
+def show_webhooks(host: str, moto_port: int, template: Path, queue: str | None) -> int:
+    url = _url(host, moto_port)
+    try:
+        name = queue or queue_name(template)
+    except DevstackError as exc:
+        print(f"cannot tell which queue to read: {exc} (name it with --queue)", file=sys.stderr)
+        return 1
+    try:
+        print(webhook_report(moto_client(url, "sqs"), name))
+    except (BotoCoreError, ClientError) as exc:
+        print(f"cannot read {name} at {url} (is the stack running?): {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def send_delivery(args: argparse.Namespace) -> int:
+    try:
+        hook = read_policy(args.policy).webhooks.get(args.source)
+    except PolicyError as exc:
+        print(f"cannot read the policy: {exc}", file=sys.stderr)
+        return 1
+    if hook is None:
+        print(f"{args.policy} declares no webhook source {args.source!r}", file=sys.stderr)
+        return 2
+    try:
+        body = args.body.read_bytes() if args.body is not None else None
+    except OSError as exc:
+        print(f"cannot read {args.body}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    moto_url = _url(args.host, args.moto_port)
+    try:
+        secret = read_secret(moto_client(moto_url, "secretsmanager"), hook.secret)
+    except DevstackError as exc:
+        print(f"{exc}; is the stack running with moto at {moto_url}?", file=sys.stderr)
+        return 1
+    router_url = _url(args.host, args.port)
+    try:
+        sent = send(
+            router_url,
+            args.source,
+            hook,
+            secret,
+            now=int(time.time()) - args.age,
+            body=body,
+            event_id=args.event_id,
+        )
+    except requests.RequestException as exc:
+        # Not the error's text: it repeats the URL, and kintone's URL holds the token.
+        print(
+            f"cannot reach the router at {router_url} ({type(exc).__name__}): "
+            "is the stack running?",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"POST {sent.path} ({hook.scheme}, event id {sent.event_id}) -> {sent.status}")
+    if "Retry-After" in sent.headers:
+        print(f"Retry-After: {sent.headers['Retry-After']}")
+    print(sent.answer_text())
+    return 0 if 200 <= sent.status < 300 else 1
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "queues":
+    if args.command is not None:
         if not is_loopback(args.host):
             print(f"refusing {args.host}: the local stack serves loopback only", file=sys.stderr)
             return 2
         _isolate_from_real_aws()
-        return show_queues(args.host, args.moto_port)
+        if args.command == "queues":
+            return show_queues(args.host, args.moto_port)
+        if args.command == "webhooks":
+            return show_webhooks(args.host, args.moto_port, args.template, args.queue)
+        return send_delivery(args)
     if not is_loopback(args.host):
         # moto would hand the demo secrets to anyone who can reach it.
         print(

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kintone_emulator.schema import Seed
+from webhook_senders import demo_secret
 
 from .errors import SecretsFileError
 
@@ -51,9 +52,24 @@ class HmacSource(BaseModel):
         return {"kind": "hmac", "key": secrets.token_urlsafe(self.generate)}
 
 
+class WebhookSource(BaseModel):
+    """A webhook source's signing secret (or kintone's URL token), fresh on every start and
+    shaped as its scheme's verifier reads it, so `python -m devstack send` can sign with it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["webhook"]
+    scheme: Literal["standard", "stripe", "github", "box", "slack", "kintone"]
+
+    def value(self, seed: Seed) -> dict[str, str]:
+        return dict(demo_secret(self.scheme))
+
+
 class SecretsFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    secrets: dict[str, Annotated[KintoneTokenSource | HmacSource, Field(discriminator="kind")]]
+    secrets: dict[
+        str,
+        Annotated[KintoneTokenSource | HmacSource | WebhookSource, Field(discriminator="kind")],
+    ]
 
 
 def load_secrets_file(path: Path = DEFAULT_SECRETS_FILE) -> SecretsFile:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 # How long a peeked message stays hidden while the report collects a queue's messages;
@@ -56,20 +56,26 @@ def _name(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def dead_letters(sqs: Any, url: str, limit: int = MAX_LISTED) -> list[str]:
-    """One line per message, by receipt; every message is visible again afterwards."""
-    described: dict[str, str] = {}
+def peek(
+    sqs: Any, url: str, limit: int = MAX_LISTED, attribute_names: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Up to `limit` messages of a queue, each once; every one is visible again afterwards.
+
+    A peek is a receive to SQS: it raises each message's receive count, and past a
+    redrive policy's maxReceiveCount the next receive moves the message on.
+    """
+    peeked: dict[str, dict[str, Any]] = {}
     handles: list[str] = []
     try:
-        while len(described) < limit:
+        while len(peeked) < limit:
             messages = (
                 sqs.receive_message(
                     QueueUrl=url,
                     MaxNumberOfMessages=10,
                     VisibilityTimeout=PEEK_SECONDS,
                     WaitTimeSeconds=0,
-                    MessageAttributeNames=[RECEIPT_ATTRIBUTE],
-                    MessageSystemAttributeNames=["SentTimestamp"],
+                    MessageAttributeNames=list(attribute_names),
+                    MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
                 ).get("Messages")
                 or []
             )
@@ -77,7 +83,7 @@ def dead_letters(sqs: Any, url: str, limit: int = MAX_LISTED) -> list[str]:
                 break
             for message in messages:
                 handles.append(message["ReceiptHandle"])
-                described.setdefault(message["MessageId"], _describe(message))
+                peeked.setdefault(message["MessageId"], message)
     finally:
         for start in range(0, len(handles), 10):
             sqs.change_message_visibility_batch(
@@ -87,18 +93,26 @@ def dead_letters(sqs: Any, url: str, limit: int = MAX_LISTED) -> list[str]:
                     for index, handle in enumerate(handles[start : start + 10])
                 ],
             )
-    lines = list(described.values())
-    if len(described) >= limit:
+    return list(peeked.values())[:limit]
+
+
+def dead_letters(sqs: Any, url: str, limit: int = MAX_LISTED) -> list[str]:
+    """One line per message, by receipt; every message is visible again afterwards."""
+    messages = peek(sqs, url, limit, [RECEIPT_ATTRIBUTE])
+    lines = [_describe(message) for message in messages]
+    if len(messages) >= limit:
         lines.append(f"(the first {limit} only)")
     return lines or ["(none)"]
+
+
+def queued_at(message: Mapping[str, Any]) -> str:
+    sent = int((message.get("Attributes") or {}).get("SentTimestamp", "0")) / 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sent))
 
 
 def _describe(message: Mapping[str, Any]) -> str:
     attribute = (message.get("MessageAttributes") or {}).get(RECEIPT_ATTRIBUTE) or {}
     receipt = attribute.get("StringValue")
     who = f"receipt {receipt}" if receipt else f"message {message['MessageId']} (no receipt)"
-    system = message.get("Attributes") or {}
-    sent = int(system.get("SentTimestamp", "0")) / 1000
-    queued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sent))
     # No receive count: every peek, this one included, raises it.
-    return f"{who}  queued {queued}"
+    return f"{who}  queued {queued_at(message)}"

@@ -14,7 +14,7 @@ from typing import Any
 from . import gateway
 from .pool import FunctionPool, Outcome
 from .proxy import HttpAnswer, HttpRequest, MalformedResponse, http_answer, proxy_event
-from .resource_policy import refuses
+from .resource_policy import invoke_arn, refuses
 from .routing import RouteTable
 from .sam import ApiSpec
 from .static import static_answer
@@ -52,7 +52,10 @@ class Router:
                     return page
             return self.gateway(gateway.MISSING_AUTHENTICATION_TOKEN, request, request_id)
         api = match.route.api
-        if refuses(api.policy, request.peer_ip):
+        # Path-scoped statements (the browser routes' allowlist, a webhook source's own)
+        # are matched against the ARN API Gateway would evaluate.
+        resource = invoke_arn(api.api_id, api.stage, request.method, request.path)
+        if refuses(api.policy, request.peer_ip, resource):
             return gateway.gateway_answer(gateway.ACCESS_DENIED, api, request, request_id)
         # Lambda's request id is its own, distinct from API Gateway's.
         invocation = self._pools[match.route.function].invoke(

@@ -18,12 +18,20 @@ from typing import Any, TypeVar
 from kintone_emulator import server as kintone_server
 from kintone_emulator.schema import DEFAULT_SEED
 from kintone_emulator.server import RunningEmulator
+from sekisho.policy.loader import PolicyError, read_policy
+from sekisho.policy.models import Policy
 
 from .aws import Moto
 from .buckets import create_buckets
 from .cfn import Resolver, load_template, parameter_values
 from .demo_secrets import DEFAULT_SECRETS_FILE, load_secrets_file, secret_strings
 from .errors import TemplateError
+from .kintone_webhooks import (
+    KintoneWebhook,
+    kintone_webhooks,
+    register_kintone_webhooks,
+    routed_sources,
+)
 from .pool import FunctionPool
 from .provision import arn, create_secrets, create_tables, register_resources
 from .pump import BatchOutcome, SqsPump
@@ -68,6 +76,8 @@ class RunningStack:
         queues: Sequence[QueueInfo] = (),
         buckets: Sequence[str] = (),
         pumps: Sequence[SqsPump] = (),
+        kintone_webhooks: Sequence[KintoneWebhook] = (),
+        webhook_sources: Sequence[str] = (),
     ) -> None:
         self.router_url = router_url
         self.kintone = kintone
@@ -78,6 +88,10 @@ class RunningStack:
         self.queues = tuple(queues)
         self.buckets = tuple(buckets)
         self._pumps = tuple(pumps)
+        # The emulator's webhooks into the router (their URLs hold a secret: not kept here).
+        self.kintone_webhooks = tuple(kintone_webhooks)
+        # The policy's webhook sources that the template routes.
+        self.webhook_sources = tuple(webhook_sources)
         self._cleanup = cleanup
 
     @property
@@ -171,6 +185,18 @@ def lambda_environment(spec: FunctionSpec, moto: Moto, policy: Path) -> dict[str
     if spec.runtime:
         environment["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{spec.runtime}"
     return environment
+
+
+def _policy(path: Path) -> Policy | None:
+    """The policy, for what the stack itself wires from it; the functions read it anyway and
+    fail loudly when it is missing or wrong, so here that only turns the wiring off."""
+    if not path.is_file():
+        return None
+    try:
+        return read_policy(path)
+    except PolicyError as exc:
+        log.warning("%s; no kintone webhooks are registered", exc)
+        return None
 
 
 def _default_api(api_specs: Mapping[str, ApiSpec], table: RouteTable) -> ApiSpec:
@@ -357,6 +383,12 @@ def start(
         serving.start()
         cleanup.callback(serving.join, 5)
         cleanup.callback(httpd.shutdown)
+        policy_model = _policy(policy_path)
+        webhook_sources = routed_sources(policy_model, table) if policy_model else []
+        hooks = kintone_webhooks(policy_model, table) if policy_model else []
+        register_kintone_webhooks(
+            kintone.emulator.webhooks, moto.client("secretsmanager"), router_url, hooks
+        )
     except BaseException:
         cleanup.close()
         raise
@@ -371,4 +403,6 @@ def start(
         queues=queues,
         buckets=buckets,
         pumps=pumps,
+        kintone_webhooks=hooks,
+        webhook_sources=webhook_sources,
     )

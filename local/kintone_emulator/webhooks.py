@@ -2,6 +2,9 @@
 
 Delivery happens on one background thread so a slow receiver never delays the kintone
 answer. Like kintone, nothing is signed and a failed delivery is not retried.
+
+A receiver authenticates kintone by a secret in the URL's query, so the emulator never logs
+a URL's query (nor a requests error, whose text repeats the URL).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -31,6 +34,9 @@ class Registration:
     events: tuple[str, ...]
     delivered: int = 0
     failed: int = 0
+    # Set up by whoever started the emulator (the dev stack), not by a test: a reset
+    # returns to that state rather than dropping it.
+    keep_on_reset: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +46,17 @@ class Registration:
             "delivered": self.delivered,
             "failed": self.failed,
         }
+
+
+def without_query(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def failure_reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"HTTP {exc.response.status_code}"
+    return type(exc).__name__
 
 
 def record_title(app: AppDef, record: dict[str, Any]) -> str:
@@ -75,14 +92,18 @@ class Webhooks:
         self._worker = threading.Thread(target=self._deliver_all, name="webhooks", daemon=True)
         self._worker.start()
 
-    def register(self, app: int, url: str, events: tuple[str, ...]) -> Registration:
+    def register(
+        self, app: int, url: str, events: tuple[str, ...], *, keep_on_reset: bool = False
+    ) -> Registration:
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValueError("url must be an absolute http(s) URL")
         unknown = set(events) - set(EVENTS)
         if not events or unknown:
             raise ValueError(f"events must be a non-empty subset of {list(EVENTS)}")
-        registration = Registration(app, url, tuple(dict.fromkeys(events)))
+        registration = Registration(
+            app, url, tuple(dict.fromkeys(events)), keep_on_reset=keep_on_reset
+        )
         with self._lock:
             self._registrations.append(registration)
         return registration
@@ -102,7 +123,9 @@ class Webhooks:
 
     def reset(self) -> None:
         with self._lock:
-            self._registrations = []
+            self._registrations = [r for r in self._registrations if r.keep_on_reset]
+            for registration in self._registrations:
+                registration.delivered = registration.failed = 0
             self._generation += 1
 
     def close(self) -> None:
@@ -124,6 +147,11 @@ class Webhooks:
             answer.raise_for_status()
         except requests.RequestException as exc:
             registration.failed += 1
-            log.warning("webhook %s to %s failed: %s", message["type"], registration.url, exc)
+            log.warning(
+                "webhook %s to %s failed: %s",
+                message["type"],
+                without_query(registration.url),
+                failure_reason(exc),
+            )
         else:
             registration.delivered += 1

@@ -23,6 +23,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
 CANARY = "DEVSTACK_SHELL_CANARY"
 
+WEBHOOK_SCHEMES = ("standard", "stripe", "github", "box", "slack", "kintone")
+
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[RunningStack]:
@@ -119,8 +121,10 @@ def test_template_secret_that_secrets_yaml_does_not_cover_gets_its_secret_string
     assert secret_value(aws, "fixture/dev/placeholder") == {"kind": "placeholder"}
     assert stack.secret_names == (
         "sekisho/kintone/deals-view",
+        "sekisho/kintone/deals-refetch",
         "sekisho/kintone/seminar-add",
         "sekisho/guard/hash-key",
+        *(f"sekisho/webhook/demo-{s}" for s in WEBHOOK_SCHEMES),
         "fixture/dev/placeholder",
     )
 

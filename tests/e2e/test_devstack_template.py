@@ -481,8 +481,13 @@ def test_shipped_secrets_file_names_no_value() -> None:
 
     assert set(spec.secrets) == {
         "sekisho/kintone/deals-view",
+        "sekisho/kintone/deals-refetch",
         "sekisho/kintone/seminar-add",
         "sekisho/guard/hash-key",
+        *(
+            f"sekisho/webhook/demo-{s}"
+            for s in ("standard", "stripe", "github", "box", "slack", "kintone")
+        ),
     }
     assert all(token.token not in text for token in load_seed().tokens)
 
@@ -491,6 +496,7 @@ def test_shipped_secrets_file_names_no_value() -> None:
     ("secret", "app", "permissions"),
     [
         ("sekisho/kintone/deals-view", 1, {"view"}),
+        ("sekisho/kintone/deals-refetch", 1, {"view"}),
         # The intake path's only kintone token: it can add a record and do nothing else.
         ("sekisho/kintone/seminar-add", 2, {"add"}),
     ],

@@ -12,7 +12,6 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.config import Config
-from webhook_senders import sign
 
 from sekisho.once import RunOnce
 from sekisho.policy import Policy
@@ -27,6 +26,7 @@ from sekisho.webhooks import (
     WebhookQueueUnavailable,
     WebhookService,
 )
+from webhook_senders import sign
 
 REGION = "ap-northeast-1"
 SECRET = {"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from webhook_senders import sign
 
 from sekisho.kintone import KintoneClient, TokenSource
 from sekisho.kintone.clients import ClientsByToken
@@ -26,6 +25,7 @@ from sekisho.webhooks import (
     SigningKeys,
     WebhookService,
 )
+from webhook_senders import sign
 
 pytestmark = pytest.mark.emulator
 

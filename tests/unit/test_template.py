@@ -72,6 +72,16 @@ def captcha_secret_names(policy: Mapping[str, Any]) -> set[str]:
     return {form["captcha"]["secret"] for form in forms if form.get("captcha")}
 
 
+def webhook_secret_names(policy: Mapping[str, Any]) -> set[str]:
+    """The sources' own secrets and the view tokens of their refetches."""
+    names = set()
+    for hook in (policy.get("webhooks") or {}).values():
+        names.add(hook["secret"])
+        if hook.get("refetch"):
+            names.add(hook["refetch"]["token_secret"])
+    return names
+
+
 def record_reading_secret_names(policy: Mapping[str, Any]) -> set[str]:
     """Secrets of tokens that can read records: the views' and the webhooks' refetch ones."""
     names = view_secret_names(policy)
@@ -88,6 +98,7 @@ EXPECTED_SECRETS = {
         form_token_secret_names(policy) | captcha_secret_names(policy) | {GUARD_HASH_KEY_SECRET}
     ),
     "DeliverFunction": form_token_secret_names,
+    "WebhookFunction": webhook_secret_names,
 }
 
 
@@ -379,6 +390,7 @@ def frozen(node: Any) -> str:
 GUARD_TABLE = frozen({"Fn::GetAtt": ["GuardTable", "Arn"]})
 IDEMPOTENCY_TABLE = frozen({"Fn::GetAtt": ["IdempotencyTable", "Arn"]})
 INTAKE_QUEUE = frozen({"Fn::GetAtt": ["IntakeQueue", "Arn"]})
+WEBHOOK_QUEUE = frozen({"Fn::GetAtt": ["WebhookQueue", "Arn"]})
 ATTACHMENT_PREFIX = "attachments/"
 ATTACHMENT_OBJECTS = frozen({"Fn::Sub": "${AttachmentBucket.Arn}/" + ATTACHMENT_PREFIX + "*"})
 GUARD_TABLE_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem")
@@ -408,6 +420,12 @@ EXPECTED_GRANTS = {
         # The "delivered" marker that stands in for a delivered submission's files.
         ("s3:PutObject", ATTACHMENT_OBJECTS),
     },
+    # The table grants hold only for the dedupe records' keys (see
+    # test_template_webhooks.py); Powertools' idempotency calls the same four actions.
+    "WebhookFunction": (
+        {(action, GUARD_TABLE) for action in IDEMPOTENCY_ACTIONS}
+        | {("sqs:SendMessage", WEBHOOK_QUEUE)}
+    ),
 }
 
 
@@ -496,6 +514,18 @@ def test_each_function_reads_exactly_the_secrets_its_policy_section_names(
                 }
             },
         ),
+        (
+            "WebhookFunction",
+            {
+                "webhooks": {
+                    "demo-kintone": {
+                        "scheme": "kintone",
+                        "secret": "sekisho/webhook/demo-kintone",
+                        "refetch": {"app": 2, "token_secret": "sekisho/kintone/seminar-view"},
+                    }
+                }
+            },
+        ),
     ],
 )
 def test_a_secret_the_function_cannot_read_is_detected(
@@ -542,11 +572,13 @@ def test_every_queue_poller_is_fenced_to_its_own_queues(functions):
 
 
 def test_kintone_token_placeholders_hold_no_value(resources):
+    # The webhook secrets' placeholders are checked in test_template_webhooks.py.
     placeholders = [
         resource["Properties"]
         for resource in resources.values()
         if resource["Type"] == "AWS::SecretsManager::Secret"
         and "SecretString" in resource["Properties"]
+        and resource["Properties"]["Name"].startswith("sekisho/kintone/")
     ]
     assert {p["Name"] for p in placeholders} >= {
         "sekisho/kintone/deals-view",
@@ -833,12 +865,15 @@ def test_every_queue_refuses_plain_http(resources):
     for resource in resources.values():
         if resource["Type"] == "AWS::SQS::QueuePolicy":
             document = resource["Properties"]["PolicyDocument"]
+            # Each queue policy covers exactly the queues it is attached to.
+            here = []
             for statement in statements_of(document):
                 if denies_insecure_transport(statement):
                     assert as_list(statement["Action"]) == ["sqs:*"]
-                    covered += [arn["Fn::GetAtt"][0] for arn in as_list(statement["Resource"])]
+                    here += [arn["Fn::GetAtt"][0] for arn in as_list(statement["Resource"])]
             queues_named = [ref["Ref"] for ref in resource["Properties"]["Queues"]]
-            assert sorted(queues_named) == sorted(covered)
+            assert sorted(queues_named) == sorted(here)
+            covered += here
     assert sorted(covered) == sorted(queues(resources))
 
 
@@ -989,6 +1024,8 @@ def test_source_ip_allowlist_denies_other_addresses_only_when_set(
     else:
         (deny,) = denies
         assert deny["Condition"] == {"NotIpAddress": {"aws:SourceIp": denied_outside}}
+        # The browser routes only: webhook senders call from their own ranges.
+        assert deny["Resource"] == ["execute-api:/*/*/views/*", "execute-api:/*/*/forms/*"]
 
 
 GATEWAY_RESPONSES = [

@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from webhook_senders import sign
 
 from sekisho.errors import PayloadTooLarge
 from sekisho.once import InMemoryPersistenceLayer, RunOnce
@@ -28,6 +27,7 @@ from sekisho.webhooks import (
     WebhookService,
 )
 from sekisho.webhooks.queue import MAX_MESSAGE_BYTES
+from webhook_senders import sign
 
 NOW = 1_795_000_000
 GITHUB = {"secret": "github-test-secret"}

@@ -1,0 +1,35 @@
+"""GitHub (https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries).
+
+``X-Hub-Signature-256: sha256=<hex>`` is HMAC-SHA256 of the body under the webhook secret
+as UTF-8. GitHub signs no timestamp, so there is no window: replays are stopped by the
+dedupe key alone, the hook's id with ``X-GitHub-Delivery`` (a GUID GitHub keeps when it
+redelivers). The legacy SHA-1 ``X-Hub-Signature`` header is never consulted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..delivery import Delivery, Verified, dedupe_key
+from ..errors import MalformedDelivery, SignatureMismatch
+from ._common import any_matches, hex_digest, hmac_sha256, required_header, secret_text
+
+PREFIX = "sha256="
+
+
+def verify(delivery: Delivery, secret: Mapping[str, Any], *, now: float) -> Verified:
+    key = secret_text(secret, "secret").encode("utf-8")
+    header = required_header(delivery, "x-hub-signature-256")
+    if not header.startswith(PREFIX):
+        raise MalformedDelivery("X-Hub-Signature-256 does not start with sha256=")
+    signature = hex_digest(header.removeprefix(PREFIX), "X-Hub-Signature-256")
+    hook_id = required_header(delivery, "x-github-hook-id")
+    delivery_id = required_header(delivery, "x-github-delivery")
+    event = delivery.header("x-github-event") or None
+
+    if not any_matches(hmac_sha256(key, delivery.body), [signature]):
+        raise SignatureMismatch("X-Hub-Signature-256 did not match")
+
+    delivery.text()  # the event is handed on as text: a body that is not UTF-8 stops here
+    return Verified(dedupe_key(f"{hook_id}:{delivery_id}", "the GitHub delivery id"), event)

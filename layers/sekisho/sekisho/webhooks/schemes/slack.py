@@ -1,0 +1,71 @@
+"""Slack (https://api.slack.com/authentication/verifying-requests-from-slack).
+
+``X-Slack-Signature: v0=<hex>`` is HMAC-SHA256 of ``v0:{X-Slack-Request-Timestamp}:{body}``
+under the app's signing secret as UTF-8; the timestamp must be within five minutes. Events
+API deliveries are JSON with an ``event_id`` that Slack keeps on retries; slash commands
+and interactions are form-encoded and carry none, so their key is the signed timestamp
+and a digest of the body (a retry of those is signed afresh and treated as new).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ..delivery import Delivery, Verified, dedupe_key
+from ..errors import MalformedDelivery, SignatureMismatch
+from ._common import (
+    any_matches,
+    hex_digest,
+    hmac_sha256,
+    json_field,
+    required_header,
+    secret_text,
+    text_or_none,
+    unix_seconds,
+    within_window,
+)
+
+TOLERANCE_SECONDS = 300
+PREFIX = "v0="
+
+
+def verify(delivery: Delivery, secret: Mapping[str, Any], *, now: float) -> Verified:
+    key = secret_text(secret, "secret").encode("utf-8")
+    timestamp_text = required_header(delivery, "x-slack-request-timestamp")
+    timestamp = unix_seconds(timestamp_text, "X-Slack-Request-Timestamp")
+    header = required_header(delivery, "x-slack-signature")
+    if not header.startswith(PREFIX):
+        raise MalformedDelivery("X-Slack-Signature does not start with v0=")
+    signature = hex_digest(header.removeprefix(PREFIX), "X-Slack-Signature")
+
+    expected = hmac_sha256(key, b"v0:", timestamp_text.encode("ascii"), b":", delivery.body)
+    if not any_matches(expected, [signature]):
+        raise SignatureMismatch("X-Slack-Signature did not match")
+    within_window(timestamp, now, past=TOLERANCE_SECONDS, future=TOLERANCE_SECONDS)
+
+    body = _json_object_or_none(delivery.text())
+    if body is not None and "event_id" in body:
+        return Verified(dedupe_key(body["event_id"], "event_id"), _event_type(body))
+    digest = hashlib.sha256(delivery.body).hexdigest()
+    return Verified(
+        dedupe_key(f"ts:{timestamp_text}:{digest}", "the Slack request"), _event_type(body)
+    )
+
+
+def _json_object_or_none(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None  # form-encoded: a slash command or an interaction
+    if not isinstance(value, dict):
+        raise MalformedDelivery("the body is JSON but not an object")
+    return value
+
+
+def _event_type(body: Mapping[str, Any] | None) -> str | None:
+    if body is None:
+        return None
+    return text_or_none(json_field(body, "event", "type")) or text_or_none(body.get("type"))

@@ -1,0 +1,66 @@
+"""Stripe (https://docs.stripe.com/webhooks#verify-manually).
+
+``Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...][,v0=<hex>]``: HMAC-SHA256 in hex of
+``{t}.{body}`` keyed by the whole endpoint secret as UTF-8 (``whsec_`` prefix included).
+Only ``v1`` counts: ``v0`` is a test-mode scheme, and trusting it would let a forger
+downgrade. Several ``v1`` entries appear while a secret rolls over. The rules follow
+stripe-python's ``WebhookSignature.verify_header``, made stricter where it is lenient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..delivery import Delivery, Verified, dedupe_key
+from ..errors import MalformedDelivery, SignatureMismatch
+from ._common import (
+    any_matches,
+    hex_digest,
+    hmac_sha256,
+    json_field,
+    required_header,
+    secret_text,
+    text_or_none,
+    unix_seconds,
+    within_window,
+)
+
+TOLERANCE_SECONDS = 300
+
+
+def verify(delivery: Delivery, secret: Mapping[str, Any], *, now: float) -> Verified:
+    key = secret_text(secret, "secret").encode("utf-8")
+    timestamp_text, signatures = _parse(required_header(delivery, "stripe-signature"))
+    timestamp = unix_seconds(timestamp_text, "the Stripe-Signature timestamp")
+
+    expected = hmac_sha256(key, timestamp_text.encode("ascii"), b".", delivery.body)
+    if not any_matches(expected, signatures):
+        raise SignatureMismatch("no v1 signature matched")
+    # Stripe's library only refuses old timestamps; one from the future is refused too,
+    # or a delivery captured with a forward-dated clock could be replayed for longer.
+    within_window(timestamp, now, past=TOLERANCE_SECONDS, future=TOLERANCE_SECONDS)
+
+    body = delivery.json_object()
+    return Verified(
+        dedupe_key(body.get("id"), "the event id"), text_or_none(json_field(body, "type"))
+    )
+
+
+def _parse(header: str) -> tuple[str, list[bytes]]:
+    timestamps: list[str] = []
+    signatures: list[bytes] = []
+    for item in header.split(","):
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise MalformedDelivery("Stripe-Signature is not a list of key=value items")
+        if name == "t":
+            timestamps.append(value)
+        elif name == "v1":
+            signatures.append(hex_digest(value, "a Stripe v1 signature"))
+        # Any other scheme (v0, or one Stripe adds later) is ignored, never trusted.
+    if len(timestamps) != 1:
+        raise MalformedDelivery("Stripe-Signature needs exactly one t=")
+    if not signatures:
+        raise MalformedDelivery("Stripe-Signature has no v1 signature")
+    return timestamps[0], signatures

@@ -1,0 +1,179 @@
+"""`python -m devstack send <source>`: a signed delivery to the local router, as the source's
+sender would make it, so every demo source can be tried without writing a signer.
+
+The secret is read from the local Secrets Manager and used only to sign; neither it nor a
+URL holding it (kintone's token travels in the query) is ever printed.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from sekisho.policy.models import WebhookPolicy
+from webhook_senders import sign
+
+TIMEOUT_SECONDS = 30
+DEFAULT_KINTONE_RECORD = "1"
+
+
+@dataclass(frozen=True)
+class Sent:
+    path: str
+    event_id: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def answer_text(self) -> str:
+        try:
+            return json.dumps(json.loads(self.body), ensure_ascii=False, indent=2)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return self.body.decode("utf-8", "replace")
+
+
+def _standard(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
+    # The id travels in the webhook-id header; the body is the application's own.
+    return {
+        "type": "invoice.paid",
+        "timestamp": "2026-04-01T09:00:00Z",
+        "data": {"invoice": "INV-0001", "customer": "山田 花子", "amount": 120000},
+    }
+
+
+def _stripe(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "livemode": False,
+        "data": {
+            "object": {
+                "id": "pi_demo",
+                "object": "payment_intent",
+                "amount": 120000,
+                "currency": "jpy",
+                "description": "倉庫管理システム更改",
+            }
+        },
+    }
+
+
+def _github(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
+    # The id travels in X-GitHub-Delivery; the body is a push event's (X-GitHub-Event).
+    return {
+        "ref": "refs/heads/main",
+        "repository": {"full_name": "example/sekisho"},
+        "head_commit": {"id": "0" * 40, "message": "見積テンプレートを更新"},
+    }
+
+
+def _box(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
+    return {
+        "type": "webhook_event",
+        "id": event_id,
+        "created_at": "2026-04-01T09:00:00+09:00",
+        "trigger": "FILE.UPLOADED",
+        "webhook": {"id": "1234", "type": "webhook"},
+        "source": {"id": "5678", "type": "file", "name": "見積書.pdf"},
+    }
+
+
+def _slack(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
+    return {
+        "type": "event_callback",
+        "team_id": "T0DEMO",
+        "api_app_id": "A0DEMO",
+        "event_id": event_id,
+        "event_time": 1775000000,
+        "event": {
+            "type": "app_mention",
+            "user": "U0DEMO",
+            "channel": "C0DEMO",
+            "text": "<@U0SEKISHO> 見積の状況は?",
+            "ts": "1775000000.000100",
+        },
+    }
+
+
+def _kintone(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
+    # What kintone posts after an edit; a refetch source reads the record itself and
+    # trusts none of this but the app and the record id.
+    app = hook.refetch.app if hook.refetch else 1
+    return {
+        "id": event_id,
+        "type": "UPDATE_RECORD",
+        "app": {"id": str(app), "name": "deals"},
+        "record": {
+            "$id": {"type": "__ID__", "value": DEFAULT_KINTONE_RECORD},
+            "取引名": {"type": "SINGLE_LINE_TEXT", "value": "送信者が書いた値 (信用しない)"},
+        },
+        "recordTitle": "送信者が書いた値 (信用しない)",
+        "url": f"https://example.cybozu.com/k/{app}/show#record={DEFAULT_KINTONE_RECORD}",
+    }
+
+
+_PAYLOADS: dict[str, Callable[[str, WebhookPolicy], dict[str, Any]]] = {
+    "standard": _standard,
+    "stripe": _stripe,
+    "github": _github,
+    "box": _box,
+    "slack": _slack,
+    "kintone": _kintone,
+}
+
+
+def new_event_id(scheme: str) -> str:
+    """A fresh id shaped like the sender's own."""
+    if scheme == "stripe":
+        return f"evt_{secrets.token_hex(12)}"
+    if scheme == "slack":
+        return f"Ev{secrets.token_hex(5).upper()}"
+    if scheme == "standard":
+        return f"msg_{uuid.uuid4().hex}"
+    return str(uuid.uuid4())
+
+
+def demo_body(scheme: str, event_id: str, hook: WebhookPolicy) -> bytes:
+    """A sensible delivery for the scheme; the same for the same event id (a redelivery)."""
+    return json.dumps(_PAYLOADS[scheme](event_id, hook), ensure_ascii=False).encode("utf-8")
+
+
+def send(
+    router_url: str,
+    source: str,
+    hook: WebhookPolicy,
+    secret: Mapping[str, Any],
+    *,
+    now: int,
+    body: bytes | None = None,
+    event_id: str | None = None,
+) -> Sent:
+    """Sign `body` (or the scheme's demo body) and POST it to `/webhooks/<source>`.
+
+    `event_id` is the sender's id of the event: in the demo body, and as the delivery id
+    where the scheme has one (webhook-id, X-GitHub-Delivery), so sending it again is a
+    redelivery of the same event.
+    """
+    event_id = event_id or new_event_id(hook.scheme)
+    payload = body if body is not None else demo_body(hook.scheme, event_id, hook)
+    signed = sign(hook.scheme, payload, secret, now=now, delivery_id=event_id)
+    path = f"/webhooks/{quote(source, safe='')}"
+    with requests.Session() as http:
+        # Loopback only: a proxy from the environment must not see the signed delivery.
+        http.trust_env = False
+        answer = http.post(
+            router_url + path,
+            params=signed.query,
+            data=payload,
+            headers=signed.headers,
+            timeout=TIMEOUT_SECONDS,
+        )
+    return Sent(path, event_id, answer.status_code, dict(answer.headers), answer.content)

@@ -1,0 +1,445 @@
+"""The local stack's webhook tooling: demo secrets, the emulator's webhooks into the router,
+`python -m devstack send` deliveries and the `webhooks` report, without starting a stack."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import pytest
+import yaml
+from moto import mock_aws
+
+from devstack.__main__ import main
+from devstack.demo_secrets import SecretsFile, load_secrets_file, secret_strings
+from devstack.errors import SecretsFileError
+from devstack.kintone_webhooks import (
+    KintoneWebhook,
+    kintone_webhooks,
+    read_secret,
+    register_kintone_webhooks,
+    routed_sources,
+)
+from devstack.routing import RouteTable
+from devstack.sam import ApiSpec, Route
+from devstack.send import demo_body, new_event_id
+from devstack.webhook_report import describe_event, queue_name, webhook_report
+from kintone_emulator.schema import load_seed
+from kintone_emulator.webhooks import EVENTS, Webhooks
+from sekisho.policy.loader import read_policy
+from sekisho.policy.models import WebhookPolicy
+from sekisho.webhooks import Delivery
+from sekisho.webhooks.schemes import VERIFIERS
+from webhook_senders import demo_secret, sign
+from webhook_senders.signing import DEMO_GITHUB_HOOK_ID
+
+REPO = Path(__file__).resolve().parents[2]
+NOW = 1_775_000_000
+SCHEMES = ("standard", "stripe", "github", "box", "slack", "kintone")
+API = ApiSpec("Api", "Prod", (), {})
+
+
+def hook(scheme: str) -> WebhookPolicy:
+    return WebhookPolicy.model_validate({"scheme": scheme, "secret": f"demo/{scheme}"})
+
+
+def verified(scheme: str, body: bytes, secret: dict[str, str], event_id: str) -> Any:
+    signed = sign(scheme, body, secret, now=NOW, delivery_id=event_id)
+    delivery = Delivery.build(body, signed.headers, signed.query, "127.0.0.1")
+    return VERIFIERS[scheme](delivery, secret, now=NOW)
+
+
+# -- secrets.yaml ------------------------------------------------------------------------
+
+
+def shipped_webhook_secrets() -> dict[str, str]:
+    spec = load_secrets_file()
+    webhooks = {name: source for name, source in spec.secrets.items() if source.kind == "webhook"}
+    return secret_strings(SecretsFile(secrets=webhooks), load_seed())
+
+
+def test_every_webhook_source_of_the_policy_has_a_demo_secret_of_its_scheme() -> None:
+    policy = read_policy(REPO / "policy.yaml")
+    spec = load_secrets_file()
+
+    declared = {
+        name: source.scheme for name, source in spec.secrets.items() if source.kind == "webhook"
+    }
+    assert declared == {hook.secret: hook.scheme for hook in policy.webhooks.values()}
+    for hook_policy in policy.webhooks.values():
+        if hook_policy.refetch:
+            assert hook_policy.refetch.token_secret in spec.secrets
+
+
+def test_webhook_secrets_are_fresh_on_every_start_and_written_nowhere() -> None:
+    first, second = shipped_webhook_secrets(), shipped_webhook_secrets()
+    text = (REPO / "local" / "devstack" / "secrets.yaml").read_text(encoding="utf-8")
+
+    for name in first:
+        assert first[name] != second[name]
+        assert all(value not in text for value in json.loads(first[name]).values())
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_shipped_webhook_secret_signs_deliveries_its_scheme_verifies(scheme: str) -> None:
+    secret = json.loads(shipped_webhook_secrets()[f"sekisho/webhook/demo-{scheme}"])
+    event_id = new_event_id(scheme)
+
+    assert verified(scheme, demo_body(scheme, event_id, hook(scheme)), secret, event_id)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"kind": "webhook", "scheme": "gitlab"},
+        {"kind": "webhook"},
+        {"kind": "webhook", "scheme": "github", "secret": "written-down"},
+    ],
+)
+def test_webhook_entry_of_an_unknown_scheme_or_with_a_value_is_rejected(
+    tmp_path: Path, entry: dict[str, Any]
+) -> None:
+    path = tmp_path / "secrets.yaml"
+    path.write_text(yaml.safe_dump({"secrets": {"sekisho/webhook/x": entry}}), encoding="utf-8")
+
+    with pytest.raises(SecretsFileError):
+        load_secrets_file(path)
+
+
+# -- send's demo deliveries --------------------------------------------------------------
+
+
+def expected_dedupe_key(scheme: str, event_id: str) -> str:
+    return f"{DEMO_GITHUB_HOOK_ID}:{event_id}" if scheme == "github" else event_id
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_demo_delivery_is_deduplicated_by_its_event_id(scheme: str) -> None:
+    secret = demo_secret(scheme)
+    event_id = new_event_id(scheme)
+
+    first = demo_body(scheme, event_id, hook(scheme))
+    again = demo_body(scheme, event_id, hook(scheme))
+
+    assert first == again
+    assert verified(scheme, first, secret, event_id).dedupe_key == expected_dedupe_key(
+        scheme, event_id
+    )
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_demo_bodies_are_utf8_json_with_non_ascii_text(scheme: str) -> None:
+    body = demo_body(scheme, new_event_id(scheme), hook(scheme))
+
+    assert isinstance(json.loads(body.decode("utf-8")), dict)
+    assert not body.isascii()
+
+
+def test_the_kintone_demo_delivery_names_the_refetch_app() -> None:
+    source = WebhookPolicy.model_validate(
+        {
+            "scheme": "kintone",
+            "secret": "demo/kintone",
+            "refetch": {"app": 7, "token_secret": "demo/view"},
+        }
+    )
+
+    body = json.loads(demo_body("kintone", "e1", source))
+
+    assert (body["id"], body["app"]["id"], body["record"]["$id"]["value"]) == ("e1", "7", "1")
+
+
+# -- the emulator's webhooks into the router ---------------------------------------------
+
+
+def table(*paths: str) -> RouteTable:
+    return RouteTable(Route(API, path, "POST", "WebhookFunction") for path in paths)
+
+
+def test_only_routed_kintone_sources_that_refetch_get_an_emulator_webhook() -> None:
+    policy = read_policy(REPO / "policy.yaml")
+    kintone_sources = [s for s, h in policy.webhooks.items() if h.scheme == "kintone"]
+
+    assert kintone_webhooks(policy, table()) == []
+    assert routed_sources(policy, table()) == []
+    assert routed_sources(policy, table("/webhooks/{source}")) == list(policy.webhooks)
+    assert [hook.source for hook in kintone_webhooks(policy, table("/webhooks/{source}"))] == [
+        source for source in kintone_sources if policy.webhooks[source].refetch
+    ]
+
+
+class FakeSecrets:
+    """The one Secrets Manager call the registration makes."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    def get_secret_value(self, SecretId: str) -> dict[str, str]:  # noqa: N803 - boto3's name
+        if SecretId not in self.values:
+            raise KeyError(SecretId)
+        return {"SecretString": self.values[SecretId]}
+
+
+@pytest.fixture
+def webhooks() -> Iterator[Webhooks]:
+    registry = Webhooks()
+    yield registry
+    registry.close()
+
+
+def test_registration_points_at_the_router_with_the_token_and_survives_a_reset(
+    webhooks: Webhooks,
+) -> None:
+    secret = demo_secret("kintone")
+    hook_spec = KintoneWebhook("demo-kintone", 1, "sekisho/webhook/demo-kintone")
+    secrets = FakeSecrets({hook_spec.secret_name: json.dumps(secret)})
+
+    register_kintone_webhooks(webhooks, secrets, "http://127.0.0.1:3000", [hook_spec])
+    webhooks.reset()
+
+    (registration,) = webhooks.registrations()
+    url = urlsplit(registration["url"])
+    assert (registration["app"], tuple(registration["events"])) == (1, EVENTS)
+    assert f"{url.scheme}://{url.netloc}{url.path}" == "http://127.0.0.1:3000/webhooks/demo-kintone"
+    assert parse_qs(url.query) == {"token": [secret["secret"]]}
+    assert secret["secret"] not in hook_spec.describe()
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        pytest.param(None, id="missing"),
+        pytest.param("not json", id="not_json"),
+        pytest.param('["a list"]', id="not_an_object"),
+        pytest.param('{"token": "wrong-key"}', id="wrong_shape"),
+    ],
+)
+def test_a_missing_or_malformed_kintone_token_secret_stops_the_start_without_its_value(
+    webhooks: Webhooks, stored: str | None
+) -> None:
+    hook_spec = KintoneWebhook("demo-kintone", 1, "sekisho/webhook/demo-kintone")
+    secrets = FakeSecrets({} if stored is None else {hook_spec.secret_name: stored})
+
+    with pytest.raises(SecretsFileError) as raised:
+        register_kintone_webhooks(webhooks, secrets, "http://127.0.0.1:3000", [hook_spec])
+
+    assert hook_spec.secret_name in str(raised.value)
+    assert "wrong-key" not in str(raised.value)
+    assert webhooks.registrations() == []
+
+
+def test_read_secret_returns_the_parsed_current_value() -> None:
+    secrets = FakeSecrets({"s": '{"secret": "x"}'})
+
+    assert read_secret(secrets, "s") == {"secret": "x"}
+
+
+# -- the emulator never logs a webhook URL's query ---------------------------------------
+
+
+class Refusing(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(401)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def refusing_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def dead_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("receiver", ["refusing", "dead"])
+def test_a_failed_webhook_is_logged_without_the_token_in_its_url(
+    receiver: str, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = request.getfixturevalue("refusing_url") if receiver == "refusing" else dead_url()
+    app = load_seed().apps[1]
+    record = {
+        "$id": {"type": "__ID__", "value": "1"},
+        **{code: {"value": "x"} for code in app.fields},
+    }
+    registry = Webhooks()
+    registration = registry.register(app.id, f"{base}/webhooks/demo?token=s3cr3t-token", EVENTS)
+
+    with caplog.at_level(logging.WARNING, logger="kintone_emulator.webhooks"):
+        registry.notify("ADD_RECORD", app, record, "http://kintone.invalid")
+        registry.close()  # delivers what is queued, then stops
+
+    assert registration.failed == 1
+    assert f"{base}/webhooks/demo" in caplog.text
+    assert "s3cr3t-token" not in caplog.text
+
+
+# -- python -m devstack webhooks ---------------------------------------------------------
+
+
+def message(body: Any, receives: str = "1") -> dict[str, Any]:
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+    return {
+        "MessageId": "m-1",
+        "Body": text,
+        "Attributes": {"ApproximateReceiveCount": receives, "SentTimestamp": "0"},
+    }
+
+
+EVENT = {
+    "source": "demo-stripe",
+    "scheme": "stripe",
+    "dedupe_key": "evt_1",
+    "event_type": "payment_intent.succeeded",
+    "received_at": "2026-11-22T02:00:00Z",
+    "content_type": "application/json",
+    "body": '{"id": "evt_1", "data": {"description": "倉庫"}}',
+}
+REFETCHED = {
+    "source": "demo-kintone",
+    "scheme": "kintone",
+    "dedupe_key": "n-1",
+    "event_type": "ADD_RECORD",
+    "received_at": "2026-11-22T02:00:00Z",
+    "content_type": "application/json",
+    "refetched": True,
+    "app": 1,
+    "record_id": "5",
+    "record": {"取引名": {"type": "SINGLE_LINE_TEXT", "value": "新規"}},
+}
+
+
+def test_an_event_shows_what_was_verified_and_its_body_pretty_printed() -> None:
+    lines = describe_event(message(EVENT, receives="3"))
+
+    assert lines[0] == "- demo-stripe (stripe)  payment_intent.succeeded  dedupe key evt_1"
+    assert lines[1] == "  received 2026-11-22T02:00:00Z  receives 3"
+    assert json.loads("\n".join(lines[3:])) == json.loads(EVENT["body"])
+    assert '        "description": "倉庫"' in lines
+
+
+def test_a_refetched_event_shows_kintones_record_and_a_deleted_one_says_so() -> None:
+    shown = describe_event(message(REFETCHED))
+    deleted = describe_event(message({**REFETCHED, "event_type": "DELETE_RECORD", "record": None}))
+
+    assert shown[2] == "  record 5 of app 1, as kintone holds it now:"
+    assert json.loads("\n".join(shown[3:])) == REFETCHED["record"]
+    assert deleted[2] == "  record 5 of app 1: gone from kintone (deleted)"
+    assert len(deleted) == 3
+
+
+def test_an_event_kintone_could_not_be_read_for_shows_no_record() -> None:
+    deferred = describe_event(message({**REFETCHED, "refetched": False, "record": None}))
+
+    assert deferred[2:] == [
+        "  record 5 of app 1: not read (kintone was unavailable); its consumer reads it"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        ("text=hello&ts=1", "    text=hello&ts=1"),
+        ('{"a": 1}', '      "a": 1'),
+    ],
+)
+def test_a_body_is_pretty_printed_when_it_is_json_and_shown_as_is_otherwise(
+    body: str, shown: str
+) -> None:
+    assert shown in describe_event(message({**EVENT, "body": body}))
+
+
+@pytest.mark.parametrize("body", ["not json", "[1, 2]", '"text"'])
+def test_a_message_that_is_not_an_event_is_named_not_shown(body: str) -> None:
+    assert describe_event(message(body)) == ["- message m-1: not a webhook event"]
+
+
+def test_the_webhook_queue_is_named_from_the_template() -> None:
+    assert queue_name(REPO / "template.yaml") == "WebhookQueue"
+
+
+@pytest.fixture
+def sqs() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("sqs", region_name="ap-northeast-1")
+
+
+def test_the_report_lists_both_queues_and_leaves_every_event_where_it_was(sqs: Any) -> None:
+    dead = sqs.create_queue(QueueName="WebhookDeadLetterQueue")["QueueUrl"]
+    dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])
+    url = sqs.create_queue(
+        QueueName="WebhookQueue",
+        Attributes={
+            "RedrivePolicy": json.dumps(
+                {
+                    "deadLetterTargetArn": dead_arn["Attributes"]["QueueArn"],
+                    "maxReceiveCount": 10,
+                }
+            )
+        },
+    )["QueueUrl"]
+    for index in range(12):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({**EVENT, "dedupe_key": f"e{index}"}))
+    sqs.send_message(QueueUrl=dead, MessageBody=json.dumps(REFETCHED))
+
+    report = webhook_report(sqs, "WebhookQueue")
+    again = webhook_report(sqs, "WebhookQueue")
+
+    assert report.splitlines()[0] == (
+        "WebhookQueue: 12 events (every look is a receive: after 10 an event moves to "
+        "WebhookDeadLetterQueue)"
+    )
+    assert "WebhookDeadLetterQueue: 1 event" in report.splitlines()
+    assert all(f"dedupe key e{index}" in again for index in range(12))
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert counts["ApproximateNumberOfMessages"] == "12"
+    assert counts["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+# -- the commands' refusals --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["webhooks"], ["send", "demo-github"]])
+def test_the_webhook_commands_talk_to_loopback_only(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*command, "--host", "192.0.2.10"]) == 2
+    assert "loopback" in capsys.readouterr().err
+
+
+def test_send_to_a_source_the_policy_does_not_declare_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status = main(["send", "no-such-source", "--policy", str(REPO / "policy.yaml")])
+
+    assert status == 2
+    assert "no-such-source" in capsys.readouterr().err
+
+
+def test_send_without_a_running_stack_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    port = int(dead_url().rsplit(":", 1)[1])
+    status = main(
+        ["send", "demo-github", "--policy", str(REPO / "policy.yaml"), "--moto-port", str(port)]
+    )
+
+    assert status == 1
+    assert "is the stack running" in capsys.readouterr().err

@@ -1,0 +1,476 @@
+"""template.yaml's webhook receipt: WebhookFunction's least privilege, WebhookQueue and its
+alarms, the webhook secrets, and IP allowlists that keep browsers out without locking
+webhook senders out.
+
+The template is read as written (cfn-lint's loader); where a parameter decides the result,
+the local stack's resolver evaluates it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cfnlint.decode import cfn_yaml
+
+from devstack import cfn, provision
+
+REPO = Path(__file__).resolve().parents[2]
+DAY = 86_400
+SQS_MAX_MESSAGE_BYTES = 256 * 1024
+DEDUPE_KEY_PREFIX = "sekisho.webhook#"
+BROWSER_ROUTES = ["execute-api:/*/*/views/*", "execute-api:/*/*/forms/*"]
+KINTONE_ROUTE = "execute-api:/*/POST/webhooks/demo-kintone"
+# Names, never values: where each demo source's key lives, and the shape stored there.
+SENDER_ISSUED = {
+    "sekisho/webhook/demo-standard": {"secret": ""},
+    "sekisho/webhook/demo-stripe": {"secret": ""},
+    "sekisho/webhook/demo-github": {"secret": ""},
+    "sekisho/webhook/demo-box": {"primary": "", "secondary": ""},
+    "sekisho/webhook/demo-slack": {"secret": ""},
+}
+KINTONE_SOURCE_SECRET = "sekisho/webhook/demo-kintone"
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return cfn_yaml.load(str(REPO / "template.yaml"))
+
+
+@pytest.fixture(scope="module")
+def resources(template) -> dict[str, Any]:
+    return template["Resources"]
+
+
+@pytest.fixture(scope="module")
+def function(resources) -> Mapping[str, Any]:
+    return resources["WebhookFunction"]["Properties"]
+
+
+@pytest.fixture(scope="module")
+def policy() -> dict[str, Any]:
+    # Plain YAML: this test must not trust the policy loader it cross-checks.
+    return yaml.safe_load((REPO / "policy.yaml").read_text(encoding="utf-8"))
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(function: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [s for entry in as_list(function["Policies"]) for s in as_list(entry["Statement"])]
+
+
+def touching(function: Mapping[str, Any], service: str) -> list[Mapping[str, Any]]:
+    return [
+        s
+        for s in statements(function)
+        if any(str(a).lower().startswith(service) for a in as_list(s["Action"]))
+    ]
+
+
+def secret_names(resources: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        logical_id: resource["Properties"]["Name"]
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::SecretsManager::Secret"
+    }
+
+
+def resolved(template: Mapping[str, Any], node: Any, **overrides: str) -> Any:
+    resolver = cfn.Resolver(template, cfn.parameter_values(template, overrides))
+    provision.register_resources(template, resolver, "http://127.0.0.1:5000")
+    return resolver.resolve(node)
+
+
+# ---------------------------------------------------------------- the function
+
+
+def test_webhook_function_is_a_thin_handler_answering_only_post_webhooks_source(function):
+    assert (function["CodeUri"], function["Handler"]) == (
+        "functions/webhook/",
+        "app.lambda_handler",
+    )
+    routes = [
+        (e["Properties"]["Path"], e["Properties"]["Method"], e["Properties"]["RestApiId"])
+        for e in function["Events"].values()
+    ]
+    # No preflight: no browser calls it.
+    assert routes == [("/webhooks/{source}", "post", {"Ref": "Api"})]
+
+
+def test_webhook_function_answers_well_inside_the_senders_patience(function):
+    assert function["Timeout"] == 12
+    assert function["MemorySize"] == 512
+
+
+def test_webhook_function_logs_to_its_own_group(function, resources):
+    group = resources[function["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
+    assert group["LogGroupName"] == {"Fn::Sub": "/sekisho/${AWS::StackName}/webhook"}
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_webhook_environment_names_only_the_table_the_queue_and_the_body_cap(function):
+    assert function["Environment"]["Variables"] == {
+        "GUARD_TABLE": {"Ref": "GuardTable"},
+        "WEBHOOK_QUEUE_URL": {"Ref": "WebhookQueue"},
+        "MAX_BODY_BYTES": "196608",
+    }
+
+
+def test_the_body_cap_leaves_room_for_the_queue_messages_envelope(function):
+    cap = int(function["Environment"]["Variables"]["MAX_BODY_BYTES"])
+    assert 64 * 1024 <= cap <= SQS_MAX_MESSAGE_BYTES - 64 * 1024
+
+
+def test_webhook_function_reads_exactly_the_sources_secrets_and_the_refetch_token(
+    function, resources, policy
+):
+    names = secret_names(resources)
+    (statement,) = touching(function, "secretsmanager:")
+    assert statement["Effect"] == "Allow"
+    assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
+    assert "Condition" not in statement
+    readable = set()
+    for resource in as_list(statement["Resource"]):
+        assert set(resource) == {"Ref"}, f"secret granted by pattern: {resource!r}"
+        readable.add(names[resource["Ref"]])
+    refetch = policy["webhooks"]["demo-kintone"]["refetch"]["token_secret"]
+    assert readable == {*SENDER_ISSUED, KINTONE_SOURCE_SECRET, refetch}
+
+
+def test_webhook_function_holds_no_token_that_writes_to_kintone(function, resources):
+    names = secret_names(resources)
+    (statement,) = touching(function, "secretsmanager:")
+    readable = {names[r["Ref"]] for r in as_list(statement["Resource"])}
+    assert not [name for name in readable if re.search(r"-(add|edit|delete)$", name)]
+    assert "sekisho/guard/hash-key" not in readable
+
+
+def test_webhook_function_touches_only_dedupe_records_of_the_guard_table(function):
+    (statement,) = touching(function, "dynamodb:")
+    assert statement["Effect"] == "Allow"
+    # What Powertools' idempotency layer calls: no Query, Scan or batch.
+    assert sorted(as_list(statement["Action"])) == [
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ]
+    assert statement["Resource"] == {"Fn::GetAtt": ["GuardTable", "Arn"]}
+    # The lookup counters and lockouts share the table: this role cannot reach them.
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [DEDUPE_KEY_PREFIX + "*"]}
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "allowed"),
+    [
+        ("sekisho.webhook#5d41402abc4b2a76b9719d911017c592", True),
+        ("sekisho.webhook#", True),
+        ("guard#ip#203.0.113.7", False),
+        ("lockout#deal-status#abc", False),
+        ("sekisho.webhooks#x", False),
+        ("Sekisho.webhook#x", False),
+        ("x#sekisho.webhook#y", False),
+    ],
+)
+def test_the_leading_keys_pattern_admits_only_dedupe_records(function, key, allowed):
+    (statement,) = touching(function, "dynamodb:")
+    (pattern,) = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    # StringLike: `*` any run of characters, `?` one; case-sensitive.
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    assert (re.fullmatch(regex, key) is not None) is allowed
+
+
+def test_webhook_function_may_only_send_to_the_webhook_queue(function):
+    (statement,) = touching(function, "sqs:")
+    assert statement["Effect"] == "Allow"
+    assert as_list(statement["Action"]) == ["sqs:SendMessage"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["WebhookQueue", "Arn"]}
+
+
+def test_webhook_function_grants_no_wildcard_action_and_nothing_else(function):
+    services = set()
+    for statement in statements(function):
+        assert statement["Effect"] == "Allow"
+        assert "NotAction" not in statement
+        assert "NotResource" not in statement
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, action
+            services.add(action.split(":")[0])
+        for resource in as_list(statement["Resource"]):
+            assert resource != "*"
+    assert services == {"secretsmanager", "dynamodb", "sqs"}
+
+
+def test_webhook_function_gets_its_permissions_only_from_inline_statements(function):
+    assert "Role" not in function
+    for entry in as_list(function["Policies"]):
+        assert set(entry) <= {"Version", "Statement"}
+
+
+# ---------------------------------------------------------------- the queue
+
+
+@pytest.fixture(scope="module")
+def queue(resources) -> Mapping[str, Any]:
+    return resources["WebhookQueue"]["Properties"]
+
+
+@pytest.fixture(scope="module")
+def dead_letters(resources) -> Mapping[str, Any]:
+    return resources["WebhookDeadLetterQueue"]["Properties"]
+
+
+def test_webhook_queues_are_encrypted(queue, dead_letters):
+    assert queue["SqsManagedSseEnabled"] is True
+    assert dead_letters["SqsManagedSseEnabled"] is True
+
+
+def test_verified_events_wait_as_long_as_sqs_allows_for_a_consumer(queue, dead_letters):
+    assert queue["MessageRetentionPeriod"] == 14 * DAY
+    assert dead_letters["MessageRetentionPeriod"] == 14 * DAY
+    assert queue["VisibilityTimeout"] == 60
+    assert "FifoQueue" not in queue  # dedupe is the GuardTable's, for days, not 5 minutes
+
+
+def test_an_event_its_consumer_keeps_failing_goes_to_the_dead_letter_queue(queue):
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 10,
+    }
+
+
+def test_webhook_queues_refuse_plain_http(resources):
+    policy = resources["WebhookQueuePolicy"]["Properties"]
+    assert policy["Queues"] == [{"Ref": "WebhookQueue"}, {"Ref": "WebhookDeadLetterQueue"}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+        "Deny",
+        "*",
+        "sqs:*",
+    )
+    assert statement["Resource"] == [
+        {"Fn::GetAtt": ["WebhookQueue", "Arn"]},
+        {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]},
+    ]
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def alarm_on(resources, queue: str, metric: str) -> Mapping[str, Any]:
+    (alarm,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        and r["Properties"]["MetricName"] == metric
+        and r["Properties"]["Dimensions"]
+        == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+    ]
+    return alarm
+
+
+def test_a_webhook_dead_letter_raises_an_alarm(resources):
+    alarm = alarm_on(resources, "WebhookDeadLetterQueue", "ApproximateNumberOfMessagesVisible")
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert (alarm["Statistic"], alarm["ComparisonOperator"]) == (
+        "Maximum",
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert (alarm["Threshold"], alarm["EvaluationPeriods"]) == (1, 1)
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_events_nobody_consumes_raise_an_alarm_long_before_they_expire(resources, queue):
+    alarm = alarm_on(resources, "WebhookQueue", "ApproximateAgeOfOldestMessage")
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert (alarm["Statistic"], alarm["ComparisonOperator"]) == (
+        "Maximum",
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert DAY <= alarm["Threshold"] <= 3 * DAY
+    # Time to deploy or fix a consumer before the first event expires.
+    assert queue["MessageRetentionPeriod"] - alarm["Threshold"] >= 7 * DAY
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("alarm_name", ["WebhookDeadLetterAlarm", "WebhookQueueAgeAlarm"])
+@pytest.mark.parametrize(
+    ("topic", "actions"),
+    [
+        ("", None),
+        (
+            "arn:aws:sns:ap-northeast-1:123456789012:ops",
+            ["arn:aws:sns:ap-northeast-1:123456789012:ops"],
+        ),
+    ],
+)
+def test_webhook_alarms_notify_the_topic_only_when_one_is_given(
+    template, resources, alarm_name, topic, actions
+):
+    alarm = resolved(template, resources[alarm_name]["Properties"], AlarmTopicArn=topic)
+    assert alarm.get("AlarmActions") == actions
+    assert alarm.get("OKActions") == actions
+
+
+# ---------------------------------------------------------------- the secrets
+
+
+def secret(resources, name: str) -> Mapping[str, Any]:
+    (found,) = [
+        r
+        for r in resources.values()
+        if r["Type"] == "AWS::SecretsManager::Secret" and r["Properties"]["Name"] == name
+    ]
+    return found
+
+
+def test_every_webhook_secret_the_policy_names_is_declared(resources, policy):
+    declared = set(secret_names(resources).values())
+    named = {hook["secret"] for hook in policy["webhooks"].values()}
+    named |= {h["refetch"]["token_secret"] for h in policy["webhooks"].values() if h.get("refetch")}
+    assert named <= declared
+    assert {*SENDER_ISSUED, KINTONE_SOURCE_SECRET} <= named
+
+
+@pytest.mark.parametrize(("name", "shape"), SENDER_ISSUED.items())
+def test_sender_issued_keys_ship_as_empty_placeholders_that_outlive_the_stack(
+    resources, name, shape
+):
+    found = secret(resources, name)
+    # The sender made the key; an operator stored it by hand.
+    assert (found["DeletionPolicy"], found["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    props = found["Properties"]
+    assert json.loads(props["SecretString"]) == shape
+    assert "GenerateSecretString" not in props
+    # The description tells the operator what to store.
+    for key in shape:
+        assert f'"{key}"' in props["Description"], key
+
+
+def test_the_kintone_url_token_is_generated_by_sekisho_without_punctuation(resources):
+    props = secret(resources, KINTONE_SOURCE_SECRET)["Properties"]
+    assert "SecretString" not in props
+    spec = props["GenerateSecretString"]
+    assert json.loads(spec["SecretStringTemplate"]) == {"kind": "hmac"}
+    assert spec["GenerateStringKey"] == "secret"
+    assert spec["PasswordLength"] == 48
+    # It travels in a URL query: letters and digits need no escaping.
+    assert spec["ExcludePunctuation"] is True
+    assert '"secret"' in props["Description"]
+
+
+def test_the_refetch_token_is_a_view_token_placeholder_that_outlives_the_stack(resources, policy):
+    name = policy["webhooks"]["demo-kintone"]["refetch"]["token_secret"]
+    found = secret(resources, name)
+    assert (found["DeletionPolicy"], found["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert json.loads(found["Properties"]["SecretString"]) == {"kind": "kintone-token", "token": ""}
+    assert "VIEW permission only" in found["Properties"]["Description"]
+
+
+# ---------------------------------------------------------------- IP allowlists
+
+
+def api_routes(resources) -> Iterator[tuple[str, str, str]]:
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in (resource["Properties"].get("Events") or {}).values():
+            if event["Type"] == "Api":
+                yield name, event["Properties"]["Path"], event["Properties"]["Method"]
+
+
+def deny_statements(template, resources, **overrides: str) -> list[Mapping[str, Any]]:
+    policy = resolved(template, resources["Api"]["Properties"]["Policy"], **overrides)
+    return [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+
+
+def test_the_browser_allowlist_covers_every_browser_route_and_no_webhook(resources):
+    covered = {pattern.split("/")[3] for pattern in BROWSER_ROUTES}
+    routes = list(api_routes(resources))
+    assert ("WebhookFunction", "/webhooks/{source}", "post") in routes
+    for function, path, _ in routes:
+        first = path.split("/")[1]
+        # A new browser route must be added to the Deny, or outsiders reach it.
+        assert (first in covered) is (first != "webhooks"), (function, path)
+
+
+@pytest.mark.parametrize(
+    ("browser_ips", "kintone_ips", "expected"),
+    [
+        ("", "", []),
+        ("203.0.113.0/24", "", [(BROWSER_ROUTES, ["203.0.113.0/24"])]),
+        ("", "192.0.2.0/28", [(KINTONE_ROUTE, ["192.0.2.0/28"])]),
+        (
+            "203.0.113.0/24,2001:db8::/32",
+            "192.0.2.0/28,198.51.100.0/28",
+            [
+                (BROWSER_ROUTES, ["203.0.113.0/24", "2001:db8::/32"]),
+                (KINTONE_ROUTE, ["192.0.2.0/28", "198.51.100.0/28"]),
+            ],
+        ),
+    ],
+)
+def test_each_allowlist_denies_other_addresses_on_its_own_routes_only_when_set(
+    template, resources, browser_ips, kintone_ips, expected
+):
+    denies = deny_statements(
+        template, resources, AllowedSourceIps=browser_ips, KintoneWebhookSourceIps=kintone_ips
+    )
+    assert [
+        (s["Resource"], s["Condition"]["NotIpAddress"]["aws:SourceIp"]) for s in denies
+    ] == expected
+    for statement in denies:
+        assert set(statement["Condition"]) == {"NotIpAddress"}
+        assert (statement["Principal"], statement["Action"]) == ("*", "execute-api:Invoke")
+
+
+def test_the_kintone_allowlist_guards_a_kintone_source_of_the_policy(policy):
+    source = KINTONE_ROUTE.rsplit("/", 1)[1]
+    assert policy["webhooks"][source]["scheme"] == "kintone"
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("", True),
+        ("192.0.2.0/28", True),
+        ("192.0.2.0/28,2001:db8::/32", True),
+        ("192.0.2.1", False),
+        ("0.0.0.0/0 or 1=1", False),
+        ("*", False),
+    ],
+)
+def test_the_kintone_source_ips_parameter_takes_only_cidrs(template, value, accepted):
+    spec = template["Parameters"]["KintoneWebhookSourceIps"]
+    assert spec["Type"] == "CommaDelimitedList"
+    assert spec["Default"] == ""
+    ok = all(re.fullmatch(spec["AllowedPattern"], item) for item in value.split(","))
+    assert ok is accepted
+
+
+# ---------------------------------------------------------------- outputs
+
+
+@pytest.mark.parametrize(
+    ("output", "value"),
+    [
+        ("WebhookQueueUrl", {"Ref": "WebhookQueue"}),
+        ("WebhookDeadLetterQueueUrl", {"Ref": "WebhookDeadLetterQueue"}),
+        ("DealsRefetchTokenSecretArn", {"Ref": "DealsRefetchTokenSecret"}),
+        (
+            "WebhookUrl",
+            {
+                "Fn::Sub": "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}/webhooks"
+            },
+        ),
+    ],
+)
+def test_outputs_name_the_webhook_queues_and_where_senders_post(template, output, value):
+    assert template["Outputs"][output]["Value"] == value
