@@ -6,8 +6,8 @@ Manager (moto). Event files hold signatures made with these keys, never a key, w
 exception that kintone forces: kintone signs nothing, so its "signature" is the URL token
 itself, and the kintone events carry this module's test token in their query string.
 
-Each source has two versions: ``current`` (AWSCURRENT, rotated in two days before the
-events were sent, longer ago than the default grace period of one day) and ``previous``
+Each source has two versions: ``current`` (AWSCURRENT, rotated in eight days before the
+events were sent, longer ago than any grace period, at most seven days) and ``previous``
 (AWSPREVIOUS, the rotated-away key that GitHub's and kintone's "stale" events use).
 """
 
@@ -21,8 +21,8 @@ from typing import Literal
 # When the events were sent: 2026-11-22T02:00:00Z (11:00 in Tokyo).
 EVENT_TIME = 1_795_312_800
 DAY = 86_400
-# When the current keys replaced the previous ones: outside the one-day grace period.
-ROTATED_AT = EVENT_TIME - 2 * DAY
+# When the current keys replaced the previous ones: outside any grace period (at most 7 days).
+ROTATED_AT = EVENT_TIME - 8 * DAY
 
 # The demo sources of policy.yaml and their schemes.
 SOURCES = {

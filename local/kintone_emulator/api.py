@@ -26,8 +26,14 @@ Route = Callable[[Emulator, Request], Response]
 MAX_DELETE_IDS = 100
 
 
+# kintone's reference for "Get Form Fields": the live settings need record view, record
+# add or app management; the pre-live (preview) settings need app management.
+LIVE_SETTINGS_READ = frozenset({"view", "add", "manage"})
+PREVIEW_SETTINGS_READ = "manage"
+
+
 def _app_for(
-    emulator: Emulator, request: Request, params: dict[str, Any], permission: str | None
+    emulator: Emulator, request: Request, params: dict[str, Any], permission: str | frozenset[str]
 ) -> AppDef:
     # kintone rejects a bad token before it validates the parameters.
     tokens = auth.valid_tokens(emulator.store, request.header(auth.TOKEN_HEADER))
@@ -111,8 +117,20 @@ def download_file(emulator: Emulator, request: Request) -> Response:
 
 
 def form_fields(emulator: Emulator, request: Request) -> Response:
+    return _form_fields(emulator, request, LIVE_SETTINGS_READ)
+
+
+def preview_form_fields(emulator: Emulator, request: Request) -> Response:
+    # The emulator has no pending settings: the pre-live form is the live one. What the
+    # route adds is kintone's check, app management, which the token probe relies on.
+    return _form_fields(emulator, request, PREVIEW_SETTINGS_READ)
+
+
+def _form_fields(
+    emulator: Emulator, request: Request, permission: str | frozenset[str]
+) -> Response:
     params = request.params()
-    app = _app_for(emulator, request, params, None)
+    app = _app_for(emulator, request, params, permission)
     properties = {
         code: _field_property(spec)
         for code, spec in app.fields.items()
@@ -153,6 +171,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/k/v1/file.json"): upload_file,
     ("GET", "/k/v1/file.json"): download_file,
     ("GET", "/k/v1/app/form/fields.json"): form_fields,
+    ("GET", "/k/v1/preview/app/form/fields.json"): preview_form_fields,
 }
 
 

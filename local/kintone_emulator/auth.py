@@ -48,16 +48,20 @@ def valid_tokens(store: Store, header: str | None) -> list[TokenDef]:
     return tokens
 
 
-def authorize(store: Store, tokens: list[TokenDef], app_id: int, permission: str | None) -> AppDef:
-    """The app, if one of `tokens` belongs to it and carries `permission` (None: any).
+def authorize(
+    store: Store, tokens: list[TokenDef], app_id: int, permission: str | frozenset[str]
+) -> AppDef:
+    """The app, if one of `tokens` belongs to it and carries `permission` (a set: any of it).
 
-    The tokens come from `valid_tokens`, checked before the request's parameters are.
+    The tokens come from `valid_tokens`, checked before the request's parameters are; the
+    caller checks the rest of its parameters (ids, record values) only after this, so a
+    token without the permission gets GAIA_NO01 whatever else is wrong with the request.
     """
     app = store.app(app_id)
     if app is None:
         raise app_not_found(app_id)
+    needed = frozenset({permission}) if isinstance(permission, str) else permission
     for token in tokens:
-        granted = token.permissions if permission is None else permission in token.permissions
-        if token.app == app_id and granted:
+        if token.app == app_id and needed & token.permissions:
             return app
     raise not_permitted()

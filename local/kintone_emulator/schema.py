@@ -25,7 +25,9 @@ USER_TYPES = frozenset(
         "FILE",
     }
 )
-PERMISSIONS = frozenset({"view", "add", "edit", "delete"})
+# An API token's permissions as kintone's settings screen offers them: record view, add,
+# edit, delete, and app management ("manage").
+PERMISSIONS = frozenset({"view", "add", "edit", "delete", "manage"})
 
 # Every kintone app has these; the emulator fills them in.
 SYSTEM_FIELDS: dict[str, str] = {

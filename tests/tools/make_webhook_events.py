@@ -17,7 +17,7 @@ The scenarios, per source:
   record id, so the notification names a record that does not exist).
 - stale: the same delivery signed an hour before it arrives. GitHub and kintone put no
   time in what they sign, so theirs is a redelivery authenticated with the key that was
-  rotated away two days earlier, past the grace period.
+  rotated away eight days earlier, past any grace period.
 - replayed: the sender's retry of the valid delivery a minute later: the same event id,
   re-signed with a fresh timestamp where the sender re-signs (Standard Webhooks, Stripe,
   Box, Slack), byte for byte the same where it does not (GitHub, kintone).

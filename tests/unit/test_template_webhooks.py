@@ -27,12 +27,13 @@ DEDUPE_KEY_PREFIX = "sekisho.webhook#"
 BROWSER_ROUTES = ["execute-api:/*/*/views/*", "execute-api:/*/*/forms/*"]
 KINTONE_ROUTE = "execute-api:/*/POST/webhooks/demo-kintone"
 # Names, never values: where each demo source's key lives, and the shape stored there.
+# "kind" tells the rotation function how to rotate it: staged by an operator.
 SENDER_ISSUED = {
-    "sekisho/webhook/demo-standard": {"secret": ""},
-    "sekisho/webhook/demo-stripe": {"secret": ""},
-    "sekisho/webhook/demo-github": {"secret": ""},
-    "sekisho/webhook/demo-box": {"primary": "", "secondary": ""},
-    "sekisho/webhook/demo-slack": {"secret": ""},
+    "sekisho/webhook/demo-standard": {"kind": "webhook-key", "secret": ""},
+    "sekisho/webhook/demo-stripe": {"kind": "webhook-key", "secret": ""},
+    "sekisho/webhook/demo-github": {"kind": "webhook-key", "secret": ""},
+    "sekisho/webhook/demo-box": {"kind": "webhook-key", "primary": "", "secondary": ""},
+    "sekisho/webhook/demo-slack": {"kind": "webhook-key", "secret": ""},
 }
 KINTONE_SOURCE_SECRET = "sekisho/webhook/demo-kintone"
 

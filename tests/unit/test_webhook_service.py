@@ -315,3 +315,14 @@ def test_every_receipt_is_audited_without_the_secret_or_the_body(harness, caplog
     text = "\n".join(json.dumps(r.__dict__, default=str, ensure_ascii=False) for r in records)
     assert GITHUB["secret"] not in text
     assert "秘密" not in text
+
+
+def test_a_delivery_verified_with_the_previous_key_is_logged_so_the_sender_gets_updated(
+    harness, caplog
+):
+    caplog.set_level(logging.INFO, logger="sekisho")
+    harness.rotate("sekisho/webhook/std", STANDARD, OLD_STANDARD, at=NOW - 60)
+    harness.service.receive("std", _delivery("standard", OLD_STANDARD, {"type": "a"}))
+    [verified] = [r for r in caplog.records if getattr(r, "outcome", None) == "verified"]
+    assert verified.stage == "AWSPREVIOUS"
+    assert any("previous key" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")

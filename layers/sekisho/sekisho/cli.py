@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TextIO
 
 from sekisho.policy import POLICY_ENV, PolicyError, lint_policy, read_policy
+from sekisho.rotation.cli import add_rotate, add_token
+from sekisho.tokens.cli import add_probe
 
 DEFAULT_POLICY_FILE = "policy.yaml"
 
@@ -68,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     add_check(commands)
+    add_probe(commands)
+    add_token(commands)
+    add_rotate(commands)
     return parser
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -178,8 +178,56 @@ class KintoneClient:
             raise KintoneError("file.json answered without a fileKey")
         return key
 
+    def update_record(
+        self,
+        app: int,
+        record_id: int,
+        record: Mapping[str, Any],
+        *,
+        revision: int | None = None,
+    ) -> str:
+        """PUT /k/v1/record.json with ``{code: value}``; returns the new revision.
+
+        Needs edit permission. With ``revision``, kintone refuses (GAIA_CO02) unless the
+        record is at that revision; a retry after a timeout can therefore be told apart
+        from someone else's edit.
+        """
+        payload: dict[str, Any] = {
+            "app": app,
+            "id": record_id,
+            "record": {code: {"value": v} for code, v in record.items()},
+        }
+        if revision is not None:
+            payload["revision"] = revision
+        body = self._call("PUT", "/k/v1/record.json", json=payload)
+        new_revision = body.get("revision")
+        if new_revision is None:
+            raise KintoneError("record.json answered without a revision")
+        return str(new_revision)
+
+    def delete_records(
+        self, app: int, ids: Sequence[int], *, revisions: Sequence[int] | None = None
+    ) -> None:
+        """DELETE /k/v1/records.json; all or nothing, at most 100 ids.
+
+        Needs delete permission. ``revisions`` (one per id) makes kintone refuse with
+        GAIA_CO02 if any record has changed since it was read.
+        """
+        payload: dict[str, Any] = {"app": app, "ids": list(ids)}
+        if revisions is not None:
+            payload["revisions"] = list(revisions)
+        self._call("DELETE", "/k/v1/records.json", json=payload)
+
     def get_form_fields(self, app: int) -> dict[str, dict[str, Any]]:
-        body = self._call("GET", "/k/v1/app/form/fields.json", params={"app": app})
+        """The live form's fields (needs record view, record add or app management)."""
+        return self._form_fields("/k/v1/app/form/fields.json", app)
+
+    def get_preview_form_fields(self, app: int) -> dict[str, dict[str, Any]]:
+        """The pre-live (preview) form's fields: a read that needs app management."""
+        return self._form_fields("/k/v1/preview/app/form/fields.json", app)
+
+    def _form_fields(self, path: str, app: int) -> dict[str, dict[str, Any]]:
+        body = self._call("GET", path, params={"app": app})
         properties = body.get("properties")
         if not isinstance(properties, dict):
             raise KintoneError("form/fields.json answered without properties")

@@ -38,7 +38,7 @@ from .errors import (
     UnknownSource,
     WebhookQueueUnavailable,
 )
-from .keys import SigningKeys
+from .keys import CURRENT, SigningKeys
 from .queue import MAX_MESSAGE_BYTES, EventQueue
 from .refetch import Refetcher
 from .schemes import VERIFIERS
@@ -126,6 +126,12 @@ class WebhookService:
         verified = verification.result
         fields["dedupe_key"] = verified.dedupe_key
         audit("webhook.receipt", **fields, outcome="verified", stage=verification.stage)
+        if verification.stage != CURRENT:
+            # Passes only until the grace period ends: the sender must get the new key.
+            logger.warning(
+                "webhook delivery verified with the previous key",
+                extra={"source": source, "scheme": hook.scheme},
+            )
         if hook.scheme == "slack" and (challenge := _slack_challenge(delivery)) is not None:
             audit("webhook.receipt", **fields, outcome="challenge")
             return Receipt("challenge", {"challenge": challenge})

@@ -1,0 +1,166 @@
+"""``sekisho token stage`` and ``sekisho rotate``: the operator's side of rotation.
+
+Registered on the ``sekisho`` command by :func:`add_token` and :func:`add_rotate`, in the
+style of ``add_check``: each handler takes the parsed arguments and an output stream and
+returns the exit status. No value read or stored here is ever printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import boto3
+
+from sekisho.errors import SekishoError
+from sekisho.policy import POLICY_ENV, PolicyError, read_policy
+from sekisho.settings import Settings
+
+from .driver import ensure_rotation_enabled, rotate
+from .errors import StageInputInvalid, TokenPrivilegeMismatch
+from .least_privilege import describe
+from .staging import MAX_VALUE_CHARS, clean_input, stage
+from .steps import FINISH, STEPS, StepOutcome
+from .versions import SecretVersions
+from .wiring import build_rotator
+
+DEFAULT_POLICY_FILE = "policy.yaml"
+FIELDS = ("token", "secret", "primary", "secondary")
+
+
+def _versions() -> SecretVersions:
+    # A fresh client per command: boto3 honours AWS_ENDPOINT_URL (moto in `make dev`).
+    return SecretVersions(boto3.client("secretsmanager"))
+
+
+def _fail(out: TextIO, exc: SekishoError, prefix: str = "error") -> int:
+    print(f"{prefix}: {exc.code}: {exc.detail or exc.title}", file=out)
+    return 1
+
+
+# ------------------------------------------------------------------------ token stage
+
+
+def _read_value() -> str:
+    stdin = sys.stdin
+    if stdin is None or stdin.closed:
+        raise StageInputInvalid("standard input is closed: pipe the value in")
+    if stdin.isatty():
+        # Typed by hand: not echoed, not in the terminal's scrollback.
+        return getpass.getpass("value (not echoed): ")
+    # A little more than the limit, so an over-long value is refused rather than cut.
+    return stdin.read(MAX_VALUE_CHARS + 3)
+
+
+def _stage(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        value = clean_input(_read_value())
+        staged = stage(_versions(), args.secret, value, field=args.field)
+    except SekishoError as exc:
+        return _fail(out, exc)
+    print(
+        f"staged a new {staged.field} for {staged.secret} (version {staged.version_id}); "
+        f"rotate it in with `sekisho rotate {staged.secret}`",
+        file=out,
+    )
+    return 0
+
+
+def add_token(commands: argparse._SubParsersAction) -> None:
+    token = commands.add_parser(
+        "token",
+        help="hand over the next kintone token or webhook sender key",
+        description="Operator tasks on the secrets sekisho cannot generate itself.",
+    )
+    actions = token.add_subparsers(title="actions", metavar="ACTION", required=True)
+    staging = actions.add_parser(
+        "stage",
+        help="stage the next value of a secret for its rotation (read from stdin)",
+        description=(
+            "Read the new kintone API token (or webhook sender key) from standard input, "
+            "never from the command line, and store it as a new version of the secret "
+            "labelled SEKISHO_STAGED. `sekisho rotate` (or the scheduled rotation) then "
+            "tests it and makes it current. Example: "
+            "`pbpaste | sekisho token stage sekisho/kintone/deals-view`."
+        ),
+    )
+    staging.add_argument("secret", help="the secret's name (e.g. sekisho/kintone/deals-view)")
+    staging.add_argument(
+        "--field",
+        choices=FIELDS,
+        help="which key to replace (Box keeps two: primary and secondary)",
+    )
+    staging.set_defaults(handler=_stage)
+
+
+# ----------------------------------------------------------------------------- rotate
+
+
+def _print_outcome(outcome: StepOutcome, out: TextIO) -> None:
+    print(f"{outcome.step}: {outcome.action}", file=out)
+    for line in outcome.details:
+        print(f"    {line}", file=out)
+
+
+def _rotate(args: argparse.Namespace, out: TextIO) -> int:
+    path = Path(args.policy or os.environ.get(POLICY_ENV) or DEFAULT_POLICY_FILE)
+    try:
+        policy = read_policy(path)
+    except PolicyError as exc:
+        for issue in exc.issues:
+            print(f"error: {issue}", file=out)
+        return 1
+    where = "rotation"
+    try:
+        base_url = Settings.from_env().kintone_base_url or str(policy.kintone.base_url)
+        versions = _versions()
+        rotator = build_rotator(policy, base_url, versions)
+        if ensure_rotation_enabled(versions, args.secret):
+            print(
+                f"rotation enabled for {args.secret} (local Secrets Manager: the current "
+                "value was copied to a new version, nothing changed)",
+                file=out,
+            )
+        print(f"rotating {args.secret}", file=out)
+        steps = iter(STEPS)
+        where = next(steps)
+        for outcome in rotate(rotator, args.secret):
+            _print_outcome(outcome, out)
+            where = next(steps, "rotation")
+    except SekishoError as exc:
+        _fail(out, exc, prefix=f"{where}: failed")
+        if isinstance(exc, TokenPrivilegeMismatch):
+            for line in describe(exc.report):
+                print(f"    {line}", file=out)
+        if where == FINISH:
+            # Promotion is two label moves: the first may have happened.
+            print(f"check the labels of {args.secret}: describe-secret", file=out)
+        else:
+            print(f"{args.secret} was not rotated: AWSCURRENT is unchanged", file=out)
+        return 1
+    print(f"rotated {args.secret}", file=out)
+    return 0
+
+
+def add_rotate(commands: argparse._SubParsersAction) -> None:
+    rotation = commands.add_parser(
+        "rotate",
+        help="rotate a secret now: the four steps of the rotation function, in this process",
+        description=(
+            "Run createSecret, setSecret, testSecret and finishSecret for a fresh "
+            "ClientRequestToken against the configured Secrets Manager (AWS_ENDPOINT_URL: "
+            "moto in `make dev`) and kintone (KINTONE_BASE_URL, else the policy's), exactly "
+            "as the rotation function would. Exits 1 at the first failing step, with "
+            "AWSCURRENT unchanged. On AWS, use `aws secretsmanager rotate-secret` instead."
+        ),
+    )
+    rotation.add_argument("secret", help="the secret's name or ARN")
+    rotation.add_argument(
+        "--policy",
+        help=f"the policy file (default: ${POLICY_ENV}, else ./{DEFAULT_POLICY_FILE})",
+    )
+    rotation.set_defaults(handler=_rotate)

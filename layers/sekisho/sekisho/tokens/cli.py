@@ -1,0 +1,209 @@
+"""``sekisho probe``: the least-privilege proof for every kintone token the policy names.
+
+Each token is read from Secrets Manager (AWSCURRENT; ``AWS_ENDPOINT_URL`` points boto3 at
+the local stack's moto) and probed against the configured kintone. The table shows one
+row per route and permission; a token value is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError
+
+from sekisho.errors import ConfigurationError, SekishoError
+from sekisho.policy import POLICY_ENV, Policy, PolicyError, read_policy
+from sekisho.secrets import SecretsManagerBackend, SecretStore
+
+from .declared import DeclaredToken, declared_tokens
+from .probe import DENIED, INVALID_TOKEN, UNKNOWN, ProbeReport, probe_client, probe_token
+
+DEFAULT_POLICY_FILE = "policy.yaml"
+BASE_URL_ENV = "KINTONE_BASE_URL"
+TOKEN_KIND = "kintone-token"  # noqa: S105 - a secret's kind, not a secret
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+HEADER = ("route", "secret", "app", "permission", "expected", "observed", "ok")
+
+_SECRETS_CONFIG = Config(
+    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
+)
+
+
+class _TokenUnusable(ConfigurationError):
+    """A token secret that cannot be probed (absent, unreadable, or not a kintone token)."""
+
+
+def _secrets_client() -> Any:
+    # A client of its own, not the relay's cached one: a command runs once, and tests
+    # start moto before calling it.
+    return boto3.client("secretsmanager", config=_SECRETS_CONFIG)
+
+
+def _token(store: SecretStore, name: str) -> str:
+    secret = store.get(name)
+    kind = secret.get("kind", TOKEN_KIND)
+    token = secret.get("token")
+    if kind != TOKEN_KIND or not isinstance(token, str) or not token:
+        raise _TokenUnusable(f"secret {name!r} is not a {TOKEN_KIND} with a non-empty token")
+    return token
+
+
+def _rows(declared: DeclaredToken, report: ProbeReport) -> list[tuple[str, ...]]:
+    return [
+        (
+            route,
+            report.secret,
+            str(report.app),
+            row.permission,
+            "allowed" if row.expected else "denied",
+            row.observed,
+            "ok" if row.ok else "FAIL",
+        )
+        for route in declared.routes
+        for row in report.rows
+    ]
+
+
+def _print_table(rows: Sequence[tuple[str, ...]], out: TextIO) -> None:
+    widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
+
+    def line(cells: Sequence[str]) -> str:
+        return " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+
+    print(line(HEADER).rstrip(), file=out)
+    print("-+-".join("-" * width for width in widths), file=out)
+    for row in rows:
+        print(line(row).rstrip(), file=out)
+
+
+def _summary(report: ProbeReport) -> str | None:
+    if report.ok:
+        return None
+    if all(row.observed == INVALID_TOKEN for row in report.rows):
+        problem = "kintone says the token is invalid or not yet active (GAIA_IA02)"
+    else:
+        denied = [r.permission for r in report.rows if r.expected and r.observed == DENIED]
+        unknown = [r.permission for r in report.rows if r.observed.startswith(UNKNOWN)]
+        parts = [
+            f"{label} {', '.join(permissions)}"
+            for label, permissions in (
+                ("excess", report.excess),
+                ("missing", denied),
+                ("not established", unknown),
+            )
+            if permissions
+        ]
+        problem = "; ".join(parts)
+    return f"FAIL: {report.secret} (app {report.app}): {problem}"
+
+
+def _base_url(args: argparse.Namespace, policy: Policy) -> str:
+    return args.base_url or os.environ.get(BASE_URL_ENV) or str(policy.kintone.base_url)
+
+
+def _load(args: argparse.Namespace, out: TextIO) -> tuple[Policy, dict[str, DeclaredToken]] | None:
+    path = Path(args.policy or os.environ.get(POLICY_ENV) or DEFAULT_POLICY_FILE)
+    try:
+        policy = read_policy(path)
+        return policy, declared_tokens(policy)
+    except PolicyError as exc:
+        for issue in exc.issues:
+            print(f"error: {issue}", file=out)
+    except SekishoError as exc:
+        print(f"error: {exc}", file=out)
+    return None
+
+
+@dataclass
+class _Run:
+    """What one ``sekisho probe`` found, printed at the end."""
+
+    base_url: str
+    total: int
+    rows: list[tuple[str, ...]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)
+
+    def add(self, declared: DeclaredToken, report: ProbeReport) -> None:
+        self.rows += _rows(declared, report)
+        if (summary := _summary(report)) is not None:
+            self.failures.append(summary)
+
+    def finish(self, out: TextIO) -> int:
+        if self.rows:
+            _print_table(self.rows, out)
+            print(file=out)
+        for message in [*self.unread, *self.failures]:
+            print(message, file=out)
+        probed = self.total - len(self.unread)
+        if self.failures:
+            print(f"{len(self.failures)} of {probed} tokens FAILED at {self.base_url}", file=out)
+        if self.unread:
+            print(f"{len(self.unread)} of {self.total} token secrets were not probed", file=out)
+            return EXIT_USAGE
+        if self.failures:
+            return EXIT_FAILED
+        print(
+            f"ok: {probed} tokens have exactly the declared permissions at {self.base_url}",
+            file=out,
+        )
+        return EXIT_OK
+
+
+def _probe(args: argparse.Namespace, out: TextIO) -> int:
+    loaded = _load(args, out)
+    if loaded is None:
+        return EXIT_USAGE
+    policy, tokens = loaded
+    base_url = _base_url(args, policy)
+    try:
+        secrets = SecretStore(
+            SecretsManagerBackend(_secrets_client()), allowed=frozenset(tokens), ttl=0
+        )
+    except BotoCoreError as exc:
+        print(f"error: Secrets Manager cannot be reached ({type(exc).__name__})", file=out)
+        return EXIT_USAGE
+    run = _Run(base_url, len(tokens))
+    for declared in tokens.values():
+        try:
+            client = probe_client(base_url, _token(secrets, declared.secret))
+        except SekishoError as exc:
+            run.unread.append(f"error: {exc}")
+            continue
+        except ValueError as exc:
+            print(f"error: kintone base URL {base_url!r}: {exc}", file=out)
+            return EXIT_USAGE
+        run.add(declared, probe_token(client, declared, policy.apps[declared.app]))
+    return run.finish(out)
+
+
+def add_probe(commands: argparse._SubParsersAction) -> None:
+    probe = commands.add_parser(
+        "probe",
+        help="prove each kintone token has exactly the permissions the policy declares",
+        description=(
+            "Read every kintone token the policy names from Secrets Manager (AWSCURRENT) and "
+            "ask kintone, with requests it refuses before writing, which of view, add, "
+            "edit, delete and app management each token has. Exits 0 when every token has "
+            "exactly its declared permissions, 1 on any excess or missing permission or "
+            "unclear answer, 2 on a policy, secret or configuration error."
+        ),
+    )
+    probe.add_argument(
+        "policy",
+        nargs="?",
+        help=f"the policy file (default: ${POLICY_ENV}, else ./{DEFAULT_POLICY_FILE})",
+    )
+    probe.add_argument(
+        "--base-url",
+        help=f"the kintone to probe (default: ${BASE_URL_ENV}, else the policy's base_url)",
+    )
+    probe.set_defaults(handler=_probe)

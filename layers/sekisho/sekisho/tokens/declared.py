@@ -1,0 +1,75 @@
+"""What each kintone token may do, as the policy declares it.
+
+The policy, not the secret, is the statement of least privilege: a view's token reads
+records of the view's app, a form's token adds records to the form's app, a kintone
+webhook's refetch token reads records of the refetch app, and each may do nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sekisho.errors import ConfigurationError
+from sekisho.policy import Policy
+
+# An API token's permissions as kintone's token settings offer them, in that order:
+# record view, add, edit, delete, and app management.
+PERMISSIONS: tuple[str, ...] = ("view", "add", "edit", "delete", "manage")
+
+
+@dataclass(frozen=True)
+class DeclaredToken:
+    """One token secret: the app its token belongs to, what it may do, and who uses it."""
+
+    secret: str
+    app: int
+    permissions: frozenset[str]
+    routes: tuple[str, ...]  # policy locations, e.g. "views.deal-status"
+
+
+def _uses(policy: Policy) -> list[tuple[str, int, str, str]]:
+    """(secret, app, permission, route) for every token secret the policy names."""
+    uses = [
+        (view.token_secret, view.app, "view", f"views.{name}")
+        for name, view in policy.views.items()
+    ]
+    uses += [
+        (form.token_secret, form.app, "add", f"forms.{name}") for name, form in policy.forms.items()
+    ]
+    uses += [
+        (hook.refetch.token_secret, hook.refetch.app, "view", f"webhooks.{name}.refetch")
+        for name, hook in policy.webhooks.items()
+        if hook.refetch is not None
+    ]
+    return uses
+
+
+def declared_tokens(policy: Policy) -> dict[str, DeclaredToken]:
+    """Every kintone token secret of ``policy``, by secret name, in policy order.
+
+    A secret several routes share declares what all of them need together (``sekisho
+    check`` already flags sharing across kinds). One secret for two apps cannot be
+    probed, since a kintone token belongs to one app: that is a
+    :class:`~sekisho.errors.ConfigurationError`.
+    """
+    apps: dict[str, int] = {}
+    permissions: dict[str, set[str]] = {}
+    routes: dict[str, list[str]] = {}
+    for secret, app, permission, route in _uses(policy):
+        known = apps.setdefault(secret, app)
+        if known != app:
+            raise ConfigurationError(
+                f"token secret {secret} is used for apps {sorted({known, app})} "
+                f"({', '.join([*routes[secret], route])}); a kintone API token belongs to one app"
+            )
+        permissions.setdefault(secret, set()).add(permission)
+        routes.setdefault(secret, []).append(route)
+    return {
+        secret: DeclaredToken(
+            secret=secret,
+            app=apps[secret],
+            permissions=frozenset(permissions[secret]),
+            routes=tuple(routes[secret]),
+        )
+        for secret in apps
+    }

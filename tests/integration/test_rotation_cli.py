@@ -1,0 +1,204 @@
+"""`sekisho token stage` and `sekisho rotate` on the local stack: moto's server (reached
+through AWS_ENDPOINT_URL, as in `make dev`) and the kintone emulator, probed for real."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from sekisho.kintone import client as kintone_client
+from sekisho.rotation import STAGED
+from sekisho.rotation.cli import add_rotate, add_token
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.emulator
+
+
+class Stdin(io.StringIO):
+    def isatty(self) -> bool:
+        return False
+
+
+class Local:
+    """Unique secret names per test (moto's server lives for the whole session), a policy
+    naming them, and the sekisho command wired as `sekisho.cli` wires it."""
+
+    def __init__(self, moto_url: str, kintone, tmp_path: Path) -> None:
+        suffix = uuid.uuid4().hex[:8]
+        self.kintone = kintone
+        self.add = f"sekisho/kintone/seminar-add-{suffix}"
+        self.view = f"sekisho/kintone/deals-view-{suffix}"
+        self.hash_key = f"sekisho/guard/hash-key-{suffix}"
+        policy = (ROOT / "policy.yaml").read_text(encoding="utf-8")
+        policy = policy.replace("sekisho/kintone/seminar-add", self.add)
+        policy = policy.replace("sekisho/kintone/deals-view", self.view)
+        self.policy = tmp_path / "policy.yaml"
+        self.policy.write_text(policy, encoding="utf-8")
+        self.sm = boto3.client("secretsmanager", endpoint_url=moto_url)
+        self.sm.create_secret(
+            Name=self.add,
+            SecretString=json.dumps({"kind": "kintone-token", "token": "seminar-add-token"}),
+        )
+        self.sm.create_secret(
+            Name=self.hash_key, SecretString=json.dumps({"kind": "hmac", "key": "h" * 64})
+        )
+
+    def sekisho(self, *argv: str, stdin: str = "") -> tuple[int, str]:
+        parser = argparse.ArgumentParser(prog="sekisho")
+        commands = parser.add_subparsers(required=True)
+        add_token(commands)
+        add_rotate(commands)
+        args = parser.parse_args(argv)
+        out = io.StringIO()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("sys.stdin", Stdin(stdin))
+            status = args.handler(args, out)
+        return status, out.getvalue()
+
+    def rotate(self, name: str) -> tuple[int, str]:
+        return self.sekisho("rotate", name, "--policy", str(self.policy))
+
+    def kintone_token(
+        self, token: str, app: int, permissions: list[str], *, active: bool = True
+    ) -> str:
+        answer = requests.post(
+            f"{self.kintone.url}/_emulator/tokens",
+            json={"token": token, "app": app, "permissions": permissions, "active": active},
+            timeout=5,
+        )
+        answer.raise_for_status()
+        return token
+
+    def value(self, name: str, stage: str) -> dict[str, Any]:
+        answer = self.sm.get_secret_value(SecretId=name, VersionStage=stage)
+        return json.loads(answer["SecretString"])
+
+    def labelled(self, name: str, stage: str) -> list[str]:
+        versions = self.sm.describe_secret(SecretId=name)["VersionIdsToStages"]
+        return [version for version, labels in versions.items() if stage in labels]
+
+
+@pytest.fixture
+def local(moto_url, kintone, tmp_path, monkeypatch) -> Local:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    monkeypatch.setenv("KINTONE_BASE_URL", kintone.url)
+    monkeypatch.setattr(kintone_client, "_breakers", {})
+    return Local(moto_url, kintone, tmp_path)
+
+
+def test_a_staged_add_token_is_proved_and_made_current(local):
+    token = local.kintone_token("seminar-add-token-next", 2, ["add"])
+    assert local.sekisho("token", "stage", local.add, stdin=token + "\n")[0] == 0
+    status, out = local.rotate(local.add)
+    assert status == 0, out
+    assert out.splitlines()[0] == f"rotation enabled for {local.add} (local Secrets Manager: " + (
+        "the current value was copied to a new version, nothing changed)"
+    )
+    for line in (
+        "createSecret: created",
+        "setSecret: nothing to set",
+        "testSecret: tested",
+        "    add: expected allowed, observed allowed",
+        "    view: expected denied, observed denied",
+        "finishSecret: promoted",
+        f"rotated {local.add}",
+    ):
+        assert line in out.splitlines()
+    assert token not in out
+    assert local.value(local.add, "AWSCURRENT")["token"] == token
+    assert local.value(local.add, "AWSPREVIOUS")["token"] == "seminar-add-token"
+    assert local.labelled(local.add, "AWSPENDING") == []
+    assert local.labelled(local.add, STAGED) == []
+
+
+def test_an_add_token_that_can_also_view_fails_and_never_becomes_current(local):
+    token = local.kintone_token("seminar-add-and-view-token", 2, ["add", "view"])
+    local.sekisho("token", "stage", local.add, stdin=token)
+    status, out = local.rotate(local.add)
+    assert status == 1
+    assert "testSecret: failed: token_privilege_mismatch: " in out
+    assert "    view: expected denied, observed allowed  <-- MISMATCH" in out.splitlines()
+    assert f"{local.add} was not rotated: AWSCURRENT is unchanged" in out
+    assert "finishSecret" not in out
+    assert token not in out
+    assert local.value(local.add, "AWSCURRENT")["token"] == "seminar-add-token"
+    # As AWS leaves a failed rotation: the tested value dangles at AWSPENDING.
+    assert local.value(local.add, "AWSPENDING")["token"] == token
+
+
+def test_a_token_kintone_has_not_activated_yet_is_refused_with_a_hint(local):
+    token = local.kintone_token("seminar-add-token-inactive", 2, ["add"], active=False)
+    local.sekisho("token", "stage", local.add, stdin=token)
+    status, out = local.rotate(local.add)
+    assert status == 1
+    assert "testSecret: failed: token_invalid: " in out
+    assert "the app was updated after the token was created" in out
+    assert local.value(local.add, "AWSCURRENT")["token"] == "seminar-add-token"
+
+
+def test_a_rotation_after_a_failed_one_works(local):
+    bad = local.kintone_token("seminar-add-and-view-token-2", 2, ["add", "view"])
+    local.sekisho("token", "stage", local.add, stdin=bad)
+    assert local.rotate(local.add)[0] == 1
+    good = local.kintone_token("seminar-add-token-fixed", 2, ["add"])
+    local.sekisho("token", "stage", local.add, stdin=good)
+    status, out = local.rotate(local.add)
+    assert status == 0, out
+    assert local.value(local.add, "AWSCURRENT")["token"] == good
+    assert len(local.labelled(local.add, "AWSCURRENT")) == 1
+    assert len(local.labelled(local.add, "AWSPREVIOUS")) == 1
+    assert local.labelled(local.add, "AWSPENDING") == []
+
+
+def test_nothing_staged_fails_with_the_operators_reminder(local):
+    status, out = local.rotate(local.add)
+    assert status == 1
+    assert (
+        f"createSecret: failed: nothing_staged: no token staged for {local.add}: "
+        f"stage one with `sekisho token stage {local.add}`"
+    ) in out.splitlines()
+    assert local.value(local.add, "AWSCURRENT")["token"] == "seminar-add-token"
+
+
+def test_a_token_of_a_route_the_policy_does_not_name_is_not_rotated(local):
+    stray = f"sekisho/kintone/stray-{uuid.uuid4().hex[:8]}"
+    local.sm.create_secret(
+        Name=stray, SecretString=json.dumps({"kind": "kintone-token", "token": "seminar-add-token"})
+    )
+    token = local.kintone_token("stray-next-token", 2, ["add"])
+    local.sekisho("token", "stage", stray, stdin=token)
+    status, out = local.rotate(stray)
+    assert status == 1
+    assert "testSecret: failed: token_not_declared: " in out
+    assert local.value(stray, "AWSCURRENT")["token"] == "seminar-add-token"
+
+
+def test_an_hmac_key_is_generated_and_the_old_one_kept_as_previous(local):
+    status, out = local.rotate(local.hash_key)
+    assert status == 0, out
+    new = local.value(local.hash_key, "AWSCURRENT")
+    assert new["key"] != "h" * 64
+    assert new["key"] not in out
+    assert local.value(local.hash_key, "AWSPREVIOUS")["key"] == "h" * 64
+    status, out = local.rotate(local.hash_key)
+    assert status == 0, out
+    assert "rotation enabled" not in out, "enabled once, on the first rotation"
+    assert local.value(local.hash_key, "AWSPREVIOUS")["key"] == new["key"]
+
+
+def test_a_policy_that_does_not_load_stops_before_any_step(local, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kintone: {}\n", encoding="utf-8")
+    status, out = local.sekisho("rotate", local.hash_key, "--policy", str(broken))
+    assert status == 1
+    assert out.startswith("error: ")
+    assert local.value(local.hash_key, "AWSCURRENT")["key"] == "h" * 64

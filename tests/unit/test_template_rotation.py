@@ -1,0 +1,503 @@
+"""template.yaml's rotation: RotateFunction's least privilege, who may invoke it, one
+schedule per secret, the kind each secret declares, and the alarms that say a rotation
+failed (including the one that fails on purpose because nothing was staged).
+
+The template is read as written (cfn-lint's loader); where a parameter or a name decides
+the result, the local stack's resolver evaluates it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+import yaml
+from botocore import xform_name
+from cfnlint.decode import cfn_yaml
+
+from devstack import cfn, provision
+from sekisho.rotation.kinds import HMAC, KINTONE_TOKEN, WEBHOOK_KEY, default_kinds
+
+REPO = Path(__file__).resolve().parents[2]
+ROTATION_LIBRARY = REPO / "layers/sekisho/sekisho/rotation"
+GUARD_HASH_KEY_SECRET = "sekisho/guard/hash-key"  # a secret's name, not a value
+ROTATION_CALLS = [
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+]
+# Calls the rotation library makes only from the local driver (moto cannot invoke a
+# function, so `sekisho rotate` turns rotation on itself), never from the Lambda.
+LOCAL_DRIVER_ONLY = {"RotateSecret"}
+FAILURE_EVENTS = {"RotationFailed", "TestRotationFailed", "RotationAbandoned"}
+TOPIC = "arn:aws:sns:ap-northeast-1:123456789012:sekisho-alarms"
+# The events Secrets Manager hands to EventBridge, as CloudTrail records them.
+SEKISHO_SECRET_ARN = (
+    f"arn:aws:secretsmanager:{cfn.REGION}:{cfn.ACCOUNT_ID}:secret:sekisho/kintone/deals-view-Ab12Cd"
+)
+OTHER_SECRET_ARN = f"arn:aws:secretsmanager:{cfn.REGION}:{cfn.ACCOUNT_ID}:secret:billing/db-Zz99Yy"
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return cfn_yaml.load(str(REPO / "template.yaml"))
+
+
+@pytest.fixture(scope="module")
+def resources(template) -> dict[str, Any]:
+    return template["Resources"]
+
+
+@pytest.fixture(scope="module")
+def function(resources) -> Mapping[str, Any]:
+    return resources["RotateFunction"]["Properties"]
+
+
+@pytest.fixture(scope="module")
+def policy() -> dict[str, Any]:
+    # Plain YAML: this test must not trust the policy loader it cross-checks.
+    return yaml.safe_load((REPO / "policy.yaml").read_text(encoding="utf-8"))
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def of_type(resources: Mapping[str, Any], kind: str) -> dict[str, Mapping[str, Any]]:
+    return {name: r for name, r in resources.items() if r["Type"] == kind}
+
+
+def secret_names(resources: Mapping[str, Any]) -> dict[str, str]:
+    """Logical id -> Name of every Secrets Manager secret the template declares."""
+    return {
+        logical_id: secret["Properties"]["Name"]
+        for logical_id, secret in of_type(resources, "AWS::SecretsManager::Secret").items()
+    }
+
+
+def statements(function: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [s for entry in as_list(function["Policies"]) for s in as_list(entry["Statement"])]
+
+
+def resolved(template: Mapping[str, Any], node: Any, **overrides: str) -> Any:
+    resolver = cfn.Resolver(template, cfn.parameter_values(template, overrides))
+    provision.register_resources(template, resolver, "http://127.0.0.1:5000")
+    return resolver.resolve(node)
+
+
+def holds(template: Mapping[str, Any], condition: str, **overrides: str) -> bool:
+    resolver = cfn.Resolver(template, cfn.parameter_values(template, overrides))
+    return resolver.condition(condition)
+
+
+def stored_kind(secret: Mapping[str, Any]) -> str | None:
+    """The kind a secret holds from the start: its placeholder's, or its generator's."""
+    props = secret["Properties"]
+    if "SecretString" in props:
+        return json.loads(props["SecretString"]).get("kind")
+    return json.loads(props["GenerateSecretString"]["SecretStringTemplate"]).get("kind")
+
+
+# ---------------------------------------------------------------- the function
+
+
+def test_rotate_function_has_an_explicit_name_its_role_can_name_without_a_cycle(template, function):
+    assert function["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-rotate"}
+    (statement,) = statements(function)
+    allowed = statement["Condition"]["StringEquals"][
+        "secretsmanager:resource/AllowRotationLambdaArn"
+    ]
+    # The role spells the ARN out from the name instead of !GetAtt, which would need the
+    # function (and so the role) to exist first.
+    assert "Fn::GetAtt" not in json.dumps(allowed)
+    assert resolved(template, allowed) == resolved(
+        template, {"Fn::GetAtt": ["RotateFunction", "Arn"]}
+    )
+
+
+def test_rotate_function_is_a_thin_handler_only_secrets_manager_invokes(function):
+    assert (function["CodeUri"], function["Handler"]) == ("functions/rotate/", "app.lambda_handler")
+    assert "Events" not in function
+    assert (REPO / function["CodeUri"] / "app.py").is_file()
+
+
+def test_rotate_function_has_time_for_a_kintone_probe(function):
+    # Up to about six kintone requests with the new token, each with its own timeouts.
+    assert function["Timeout"] == 60
+    assert function["MemorySize"] == 512
+
+
+def test_rotate_function_logs_to_its_own_group(function, resources):
+    group = resources[function["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
+    assert group["LogGroupName"] == {"Fn::Sub": "/sekisho/${AWS::StackName}/rotate"}
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_rotate_function_reads_the_bundled_policy_and_the_global_kintone_url(template, function):
+    # The policy says what each token may do: it must be the layer's, as for every function.
+    assert "Environment" not in function
+    globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert globals_env["KINTONE_BASE_URL"] == {"Ref": "KintoneBaseUrl"}
+    assert "SEKISHO_POLICY" not in globals_env
+
+
+# ---------------------------------------------------------------- its role
+
+
+def test_the_role_rotates_exactly_every_secret_of_the_template(function, resources, policy):
+    (statement,) = statements(function)
+    names = secret_names(resources)
+    granted = []
+    for resource in as_list(statement["Resource"]):
+        assert set(resource) == {"Ref"}, f"secret granted by pattern: {resource!r}"
+        granted.append(resource["Ref"])
+    assert sorted(granted) == sorted(names)
+    # Cross-check with the policy: every secret it names, and the guard's key.
+    named = {view["token_secret"] for view in policy["views"].values()}
+    named |= {form["token_secret"] for form in policy["forms"].values()}
+    for hook in policy["webhooks"].values():
+        named.add(hook["secret"])
+        if hook.get("refetch"):
+            named.add(hook["refetch"]["token_secret"])
+    assert {names[logical_id] for logical_id in granted} == named | {GUARD_HASH_KEY_SECRET}
+
+
+def test_the_role_grants_only_the_four_calls_of_the_rotation_steps(function):
+    (statement,) = statements(function)
+    assert statement["Effect"] == "Allow"
+    assert sorted(as_list(statement["Action"])) == ROTATION_CALLS
+    assert "NotAction" not in statement
+    assert "NotResource" not in statement
+    assert "*" not in json.dumps(statement["Resource"])
+
+
+def test_the_role_reaches_a_secret_only_while_it_names_this_function_for_rotation(function):
+    (statement,) = statements(function)
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "secretsmanager:resource/AllowRotationLambdaArn": {
+                "Fn::Sub": (
+                    "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:"
+                    "function:${AWS::StackName}-rotate"
+                )
+            }
+        }
+    }
+
+
+def test_the_role_gets_its_permissions_only_from_inline_statements(function):
+    assert "Role" not in function
+    for entry in as_list(function["Policies"]):
+        assert isinstance(entry, Mapping), f"managed policy {entry!r}"
+        assert set(entry) <= {"Version", "Statement"}, f"policy template {entry!r}"
+
+
+def secrets_manager_calls(package: Path) -> set[str]:
+    """The Secrets Manager operations a package's code calls, by their API names."""
+    model = botocore.session.get_session().get_service_model("secretsmanager")
+    by_method = {xform_name(name): name for name in model.operation_names}
+    called = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in by_method:
+                called.add(by_method[node.attr])
+    return called
+
+
+def test_the_role_grants_what_the_rotation_library_calls_and_nothing_more(function):
+    (statement,) = statements(function)
+    granted = {action.split(":", 1)[1] for action in as_list(statement["Action"])}
+    called = secrets_manager_calls(ROTATION_LIBRARY)
+    assert called, "the rotation library should call Secrets Manager"
+    # GetRandomPassword, should the library start calling it, needs a statement on "*".
+    assert granted == called - LOCAL_DRIVER_ONLY
+
+
+def test_the_call_scanner_finds_a_client_call_in_code(tmp_path):
+    (tmp_path / "mod.py").write_text(
+        "def f(client):\n    client.get_random_password(PasswordLength=64)\n", encoding="utf-8"
+    )
+    assert secrets_manager_calls(tmp_path) == {"GetRandomPassword"}
+
+
+# ---------------------------------------------------------------- who may invoke it
+
+
+def test_only_secrets_manager_of_this_account_may_invoke_the_function(resources):
+    permissions = [
+        p["Properties"]
+        for p in of_type(resources, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": ["RotateFunction", "Arn"]}
+    ]
+    assert permissions == [
+        {
+            "FunctionName": {"Fn::GetAtt": ["RotateFunction", "Arn"]},
+            "Action": "lambda:InvokeFunction",
+            "Principal": "secretsmanager.amazonaws.com",
+            # Another account's Secrets Manager cannot use it as a confused deputy.
+            "SourceAccount": {"Ref": "AWS::AccountId"},
+        }
+    ]
+
+
+# ---------------------------------------------------------------- schedules
+
+
+def schedules(resources: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return of_type(resources, "AWS::SecretsManager::RotationSchedule")
+
+
+def test_every_secret_has_exactly_one_rotation_schedule(resources):
+    rotated = Counter(s["Properties"]["SecretId"]["Ref"] for s in schedules(resources).values())
+    assert rotated == Counter(list(secret_names(resources)))
+
+
+def test_every_schedule_is_rotated_by_the_function_on_the_parameter_without_rotating_on_deploy(
+    resources,
+):
+    assert schedules(resources)
+    for name, schedule in schedules(resources).items():
+        props = schedule["Properties"]
+        assert props["RotationLambdaARN"] == {"Fn::GetAtt": ["RotateFunction", "Arn"]}, name
+        # A deploy must not rotate: a kintone token with nothing staged would fail at once.
+        assert props["RotateImmediatelyOnUpdate"] is False, name
+        assert props["RotationRules"] == {
+            "ScheduleExpression": {"Ref": "RotationSchedule"},
+            "Duration": "3h",
+        }, name
+        # Secrets Manager checks it may invoke the function when the schedule is set.
+        assert as_list(schedule["DependsOn"]) == ["RotateFunctionPermission"], name
+
+
+def test_the_default_schedule_is_every_third_month_in_a_window_inside_the_utc_day(
+    template, resources
+):
+    spec = template["Parameters"]["RotationSchedule"]
+    assert spec["Type"] == "String"
+    assert spec["Default"] == "cron(0 3 1 */3 ? *)"
+    minute, hour, day, month, weekday, year = spec["Default"][5:-1].split(" ")
+    assert (minute, hour, day, month, weekday, year) == ("0", "3", "1", "*/3", "?", "*")
+    (duration,) = {
+        s["Properties"]["RotationRules"]["Duration"] for s in schedules(resources).values()
+    }
+    # Secrets Manager refuses a window that crosses midnight UTC.
+    assert int(hour) + int(duration.removesuffix("h")) <= 24
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("cron(0 3 1 */3 ? *)", True),
+        ("cron(0 16 1,15 * ? *)", True),
+        ("cron(0 8 ? * MON-FRI *)", True),
+        ("cron(0 0 L * ? *)", True),
+        ("rate(90 days)", True),
+        ("rate(12 hours)", True),
+        ("rate(0 days)", False),
+        ("rate(90 minutes)", False),
+        ("cron(0 3 1 */3 ?)", False),
+        ("0 3 1 */3 ? *", False),
+        ("cron(0 3 1 */3 ? *) ", False),
+        ("90", False),
+        ("", False),
+    ],
+)
+def test_the_schedule_parameter_takes_only_secrets_manager_expressions(template, value, accepted):
+    pattern = template["Parameters"]["RotationSchedule"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, value) is not None) is accepted
+
+
+def test_the_schedule_parameter_says_a_rotation_with_nothing_staged_fails_on_purpose(template):
+    description = " ".join(template["Parameters"]["RotationSchedule"]["Description"].split())
+    assert "sekisho token stage" in description
+    assert "fails on purpose" in description
+    assert "alarm" in description
+
+
+# ---------------------------------------------------------------- the kind of each secret
+
+
+def expected_kinds(policy: Mapping[str, Any]) -> dict[str, str]:
+    """The kind each secret name must hold, from what the policy uses it for."""
+    kinds = {GUARD_HASH_KEY_SECRET: HMAC}
+    for section in ("views", "forms"):
+        for route in policy[section].values():
+            kinds[route["token_secret"]] = KINTONE_TOKEN
+    for hook in policy["webhooks"].values():
+        # kintone signs nothing: sekisho issues its URL token; other senders issue theirs.
+        kinds[hook["secret"]] = HMAC if hook["scheme"] == "kintone" else WEBHOOK_KEY
+        if hook.get("refetch"):
+            kinds[hook["refetch"]["token_secret"]] = KINTONE_TOKEN
+    return kinds
+
+
+def test_every_secret_starts_with_the_kind_its_use_calls_for(resources, policy):
+    held = {
+        secret["Properties"]["Name"]: stored_kind(secret)
+        for secret in of_type(resources, "AWS::SecretsManager::Secret").values()
+    }
+    assert held == expected_kinds(policy)
+
+
+def test_every_kind_the_template_ships_is_one_the_rotation_function_rotates(resources):
+    known = set(default_kinds(lambda name, value: ()))
+    for name, secret in of_type(resources, "AWS::SecretsManager::Secret").items():
+        assert stored_kind(secret) in known, name
+
+
+def test_only_generated_keys_are_generated_by_the_template(resources):
+    for name, secret in of_type(resources, "AWS::SecretsManager::Secret").items():
+        generated = "GenerateSecretString" in secret["Properties"]
+        assert generated is (stored_kind(secret) == HMAC), name
+
+
+def test_staged_secrets_tell_the_operator_to_stage_the_next_value(resources):
+    for name, secret in of_type(resources, "AWS::SecretsManager::Secret").items():
+        if stored_kind(secret) in (KINTONE_TOKEN, WEBHOOK_KEY):
+            description = " ".join(secret["Properties"]["Description"].split())
+            assert f"sekisho token stage {secret['Properties']['Name']}" in description, name
+
+
+# ---------------------------------------------------------------- failures
+
+
+def matches(pattern: Any, event: Any) -> bool:
+    """EventBridge's matching, for the parts a rule here uses: literal lists, prefix, nesting."""
+    if isinstance(pattern, Mapping):
+        return isinstance(event, Mapping) and all(
+            key in event and matches(sub, event[key]) for key, sub in pattern.items()
+        )
+    return any(
+        str(event).startswith(option["prefix"]) if isinstance(option, Mapping) else event == option
+        for option in pattern
+    )
+
+
+def cloudtrail_event(name: str, secret_arn: str, detail_type: str) -> dict[str, Any]:
+    return {
+        "source": "aws.secretsmanager",
+        "detail-type": detail_type,
+        "detail": {
+            "eventSource": "secretsmanager.amazonaws.com",
+            "eventName": name,
+            "errorMessage": "Error when executing lambda during createSecret step",
+            "additionalEventData": {"SecretId": secret_arn},
+            "eventType": "AwsServiceEvent",
+        },
+    }
+
+
+SERVICE_EVENT = "AWS Service Event via CloudTrail"
+
+
+@pytest.mark.parametrize(
+    ("event", "raises_the_alarm"),
+    [
+        (cloudtrail_event("RotationFailed", SEKISHO_SECRET_ARN, SERVICE_EVENT), True),
+        (cloudtrail_event("TestRotationFailed", SEKISHO_SECRET_ARN, SERVICE_EVENT), True),
+        (cloudtrail_event("RotationAbandoned", SEKISHO_SECRET_ARN, SERVICE_EVENT), True),
+        (cloudtrail_event("RotationSucceeded", SEKISHO_SECRET_ARN, SERVICE_EVENT), False),
+        (cloudtrail_event("RotationStarted", SEKISHO_SECRET_ARN, SERVICE_EVENT), False),
+        # Another team's secret in the same account is not sekisho's alarm.
+        (cloudtrail_event("RotationFailed", OTHER_SECRET_ARN, SERVICE_EVENT), False),
+        (
+            cloudtrail_event("RotationFailed", SEKISHO_SECRET_ARN, "AWS API Call via CloudTrail"),
+            False,
+        ),
+        ({"source": "aws.secretsmanager", "detail-type": SERVICE_EVENT, "detail": {}}, False),
+    ],
+)
+def test_the_rule_matches_failed_rotations_of_sekishos_secrets_only(
+    template, resources, event, raises_the_alarm
+):
+    pattern = resolved(template, resources["RotationFailureRule"]["Properties"]["EventPattern"])
+    assert matches(pattern, event) is raises_the_alarm
+
+
+def test_the_rule_pattern_names_the_documented_rotation_failure_events(resources):
+    pattern = resources["RotationFailureRule"]["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.secretsmanager"]
+    assert pattern["detail-type"] == [SERVICE_EVENT]
+    assert pattern["detail"]["eventSource"] == ["secretsmanager.amazonaws.com"]
+    assert set(pattern["detail"]["eventName"]) == FAILURE_EVENTS
+    assert resources["RotationFailureRule"]["Properties"]["State"] == "ENABLED"
+
+
+def test_the_rules_secret_prefix_covers_every_secret_of_the_template(template, resources):
+    pattern = resolved(template, resources["RotationFailureRule"]["Properties"]["EventPattern"])
+    ((prefix,),) = [
+        [option["prefix"] for option in pattern["detail"]["additionalEventData"]["SecretId"]]
+    ]
+    base = f"arn:aws:secretsmanager:{cfn.REGION}:{cfn.ACCOUNT_ID}:secret:"
+    for name in secret_names(resources).values():
+        assert (base + name + "-Ab12Cd").startswith(prefix), name
+
+
+@pytest.mark.parametrize(
+    ("topic", "targets"),
+    [("", None), (TOPIC, [{"Id": "AlarmTopic", "Arn": TOPIC}])],
+)
+def test_the_rule_sends_the_event_to_the_topic_only_when_one_is_given(
+    template, resources, topic, targets
+):
+    rule = resolved(template, resources["RotationFailureRule"]["Properties"], AlarmTopicArn=topic)
+    assert rule.get("Targets") == targets
+
+
+@pytest.mark.parametrize(("topic", "alarm_exists"), [("", True), (TOPIC, False)])
+def test_a_rule_without_a_target_is_watched_by_an_alarm_on_its_matches(
+    template, resources, topic, alarm_exists
+):
+    alarm = resources["RotationFailureAlarm"]
+    # Exactly one of the two says a rotation failed: the rule's notification or this alarm.
+    assert holds(template, alarm["Condition"], AlarmTopicArn=topic) is alarm_exists
+    assert holds(template, "HasAlarmTopic", AlarmTopicArn=topic) is not alarm_exists
+    props = alarm["Properties"]
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/Events", "TriggeredRules")
+    assert props["Dimensions"] == [{"Name": "RuleName", "Value": {"Ref": "RotationFailureRule"}}]
+    assert (props["Statistic"], props["ComparisonOperator"]) == (
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert (props["Threshold"], props["EvaluationPeriods"]) == (1, 1)
+    assert props["TreatMissingData"] == "notBreaching"
+
+
+def test_a_failing_rotation_step_raises_an_alarm_of_its_own(resources):
+    props = resources["RotateFunctionErrorsAlarm"]["Properties"]
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "RotateFunction"}}]
+    assert (props["Statistic"], props["ComparisonOperator"]) == (
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert (props["Threshold"], props["EvaluationPeriods"]) == (1, 1)
+    assert props["TreatMissingData"] == "notBreaching"
+    # The reminder to stage a new token is this alarm's first job.
+    assert "sekisho token stage" in " ".join(props["AlarmDescription"].split())
+
+
+@pytest.mark.parametrize(("topic", "actions"), [("", None), (TOPIC, [TOPIC])])
+def test_the_errors_alarm_notifies_the_topic_only_when_one_is_given_and_never_says_ok(
+    template, resources, topic, actions
+):
+    alarm = resolved(
+        template, resources["RotateFunctionErrorsAlarm"]["Properties"], AlarmTopicArn=topic
+    )
+    assert alarm.get("AlarmActions") == actions
+    # The metric falls silent after a failure, which does not mean anyone fixed it.
+    assert "OKActions" not in alarm
+
+
+def test_outputs_name_the_rotation_function(template):
+    assert template["Outputs"]["RotateFunctionArn"]["Value"] == {
+        "Fn::GetAtt": ["RotateFunction", "Arn"]
+    }
