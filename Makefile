@@ -26,7 +26,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= ap-northeast-1
 
-.PHONY: help venv lint lint-template check test bench burst build dev queues webhooks kintone clean
+.PHONY: help venv lint lint-template check test bench burst build dev queues webhooks probe stage rotate kintone clean
 
 help:
 	@echo "make dev      run the bundle locally: API and demo page on http://127.0.0.1:$(SEKISHO_PORT)"
@@ -36,6 +36,9 @@ help:
 	@echo "make bench    measure the lookup relay against a bare route (figures, not a test)"
 	@echo "make queues   counts of the local queues; dead letters by receipt"
 	@echo "make webhooks the verified webhook events waiting on the local WebhookQueue"
+	@echo "make probe    with make dev running: every kintone token's permissions, as declared?"
+	@echo "make stage    with make dev running: stage SECRET=<name>'s next value, read from stdin"
+	@echo "make rotate   with make dev running: rotate SECRET=<name> now (the four steps)"
 	@echo "make kintone  run the local kintone emulator with demo data on 127.0.0.1:$(KINTONE_PORT)"
 
 $(STAMP): requirements/dev.txt requirements/constraints.txt layers/sekisho/requirements.txt pyproject.toml
@@ -107,6 +110,29 @@ queues: $(STAMP)
 
 webhooks: $(STAMP)
 	$(BIN)/python -m devstack webhooks --moto-port $(MOTO_PORT)
+
+# Operator commands against a running `make dev` (from another terminal): sekisho's own
+# commands, pointed at moto and the emulator by `python -m devstack env` (addresses, the
+# policy and moto's fake credentials; never a secret value). SECRET is taken from the
+# command line only: a variable of that name in the environment could hold a secret,
+# and it would be repeated in an error message.
+DEVSTACK_ENV = $(BIN)/python -m devstack env --moto-port $(MOTO_PORT) --kintone-port $(KINTONE_PORT)
+define secret_from_command_line
+	@test "$(origin SECRET)" = "command line" || \
+	  { echo "usage: make $@ SECRET=<secret name>" >&2; exit 2; }
+endef
+
+probe: $(STAMP)
+	@lines="$$($(DEVSTACK_ENV))" && eval "$$lines" && $(BIN)/sekisho probe
+
+stage: $(STAMP)
+	$(secret_from_command_line)
+	@lines="$$($(DEVSTACK_ENV))" && eval "$$lines" && \
+	  $(BIN)/sekisho token stage '$(SECRET)' $(if $(FIELD),--field '$(FIELD)')
+
+rotate: $(STAMP)
+	$(secret_from_command_line)
+	@lines="$$($(DEVSTACK_ENV))" && eval "$$lines" && $(BIN)/sekisho rotate '$(SECRET)'
 
 kintone: $(STAMP)
 	$(BIN)/kintone-emulator --host 127.0.0.1 --port $(KINTONE_PORT)

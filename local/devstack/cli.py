@@ -1,5 +1,6 @@
 """The terminal side of `make dev`: options, the how-to banner, and a clean stop on signals;
-and the commands that look into or talk to a running stack: `queues`, `webhooks`, `send`."""
+and the commands that look into or talk to a running stack: `queues`, `webhooks`, `send`,
+and for rotation `env`, `kintone-token` and `retire-token` (devstack.rotation_commands)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ from sekisho.policy.loader import PolicyError, read_policy
 from .aws import moto_client
 from .errors import DevstackError
 from .kintone_webhooks import read_secret
+from .operator_env import AWS_IDENTITY_VARIABLES
 from .queue_report import queue_report
+from .rotation_commands import COMMANDS as ROTATION_COMMANDS
+from .rotation_commands import add_rotation_commands, banner_lines
 from .routing import RouteTable
 from .send import send
 from .stack import RunningStack, start
@@ -33,13 +37,6 @@ DEMO_METHOD, DEMO_PATH = "POST", "/views/deal-status"
 DEMO_BODY = '{"match": {"owner_id": "A1", "deal_id": "D000001"}}'
 FORM_METHOD, FORM_PATH = "POST", "/forms/seminar-apply"
 FORM_BODY = '{"fields": {"name": "山田 花子", "email": "hanako@example.com", "seats": 2}}'
-# Set in this process too, so nothing it runs can reach a real AWS account.
-_AWS_IDENTITY_VARIABLES = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-)
 
 
 def _parameter(text: str) -> tuple[str, str]:
@@ -105,7 +102,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="override a template parameter, e.g. KintoneBaseUrl=https://example.cybozu.com",
     )  # fmt: skip
-    commands = parser.add_subparsers(dest="command", metavar="{queues,webhooks,send}")
+    commands = parser.add_subparsers(
+        dest="command",
+        metavar="{" + ",".join(("queues", "webhooks", "send", *ROTATION_COMMANDS)) + "}",
+    )
     queues = commands.add_parser(
         "queues",
         help="show a running stack's queues: counts, and the dead letters' receipts",
@@ -167,6 +167,7 @@ def _parser() -> argparse.ArgumentParser:
         default=env("SEKISHO_PORT", "3000"),
         help="the router's port (default: $SEKISHO_PORT or 3000)",
     )
+    add_rotation_commands(commands)
     return parser
 
 
@@ -235,12 +236,13 @@ def banner(stack: RunningStack) -> str:
         ]
     if tries:
         lines += ["  try:", *tries]
+    lines += banner_lines(stack)
     lines.append("  stop with Ctrl-C")
     return "\n".join(lines)
 
 
 def _isolate_from_real_aws() -> None:
-    for name in _AWS_IDENTITY_VARIABLES:
+    for name in AWS_IDENTITY_VARIABLES:
         os.environ.pop(name, None)
     os.environ.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
 
@@ -327,6 +329,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             print(f"refusing {args.host}: the local stack serves loopback only", file=sys.stderr)
             return 2
         _isolate_from_real_aws()
+        if args.command in ROTATION_COMMANDS:
+            return int(args.handler(args))
         if args.command == "queues":
             return show_queues(args.host, args.moto_port)
         if args.command == "webhooks":

@@ -16,6 +16,12 @@ from webhook_senders import demo_secret
 from .errors import SecretsFileError
 
 DEFAULT_SECRETS_FILE = Path(__file__).with_name("secrets.yaml")
+# Each value says its `kind`, the word sekisho.rotation.kinds rotates it by; spelled out
+# here because importing the rotation would cost every `python -m devstack` command half a
+# second (a test keeps the two in step).
+KINTONE_TOKEN = "kintone-token"  # noqa: S105 - a kind, not a value
+HMAC = "hmac"
+WEBHOOK_KEY = "webhook-key"
 
 
 class KintoneTokenSource(BaseModel):
@@ -38,7 +44,7 @@ class KintoneTokenSource(BaseModel):
                 f"the seed has {len(matching)} active tokens for app {self.app} with exactly "
                 f"{sorted(self.permissions)}; exactly one is needed"
             )
-        return {"kind": "kintone-token", "token": matching[0].token}
+        return {"kind": KINTONE_TOKEN, "token": matching[0].token}
 
 
 class HmacSource(BaseModel):
@@ -49,19 +55,30 @@ class HmacSource(BaseModel):
     generate: int = Field(ge=16, le=256)
 
     def value(self, seed: Seed) -> dict[str, str]:
-        return {"kind": "hmac", "key": secrets.token_urlsafe(self.generate)}
+        return {"kind": HMAC, "key": secrets.token_urlsafe(self.generate)}
+
+
+# kintone signs nothing: the token in its webhook URL is one sekisho makes up and kintone is
+# merely given, so the rotation generates the next one. Every other sender issues its key.
+GENERATED_BY_SEKISHO = frozenset({"kintone"})
+
+
+def rotation_kind(scheme: str) -> str:
+    """The secret kind (the rotation's word) of a webhook source's secret."""
+    return HMAC if scheme in GENERATED_BY_SEKISHO else WEBHOOK_KEY
 
 
 class WebhookSource(BaseModel):
     """A webhook source's signing secret (or kintone's URL token), fresh on every start and
-    shaped as its scheme's verifier reads it, so `python -m devstack send` can sign with it."""
+    shaped as its scheme's verifier reads it, so `python -m devstack send` can sign with it;
+    its `kind` tells `sekisho rotate` whether to generate the next one or take it staged."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     kind: Literal["webhook"]
     scheme: Literal["standard", "stripe", "github", "box", "slack", "kintone"]
 
     def value(self, seed: Seed) -> dict[str, str]:
-        return dict(demo_secret(self.scheme))
+        return {"kind": rotation_kind(self.scheme), **demo_secret(self.scheme)}
 
 
 class SecretsFile(BaseModel):

@@ -18,8 +18,10 @@ from typing import Any, TypeVar
 from kintone_emulator import server as kintone_server
 from kintone_emulator.schema import DEFAULT_SEED
 from kintone_emulator.server import RunningEmulator
+from sekisho.errors import ConfigurationError
 from sekisho.policy.loader import PolicyError, read_policy
 from sekisho.policy.models import Policy
+from sekisho.tokens.declared import DeclaredToken, declared_tokens
 
 from .aws import Moto
 from .buckets import create_buckets
@@ -78,6 +80,7 @@ class RunningStack:
         pumps: Sequence[SqsPump] = (),
         kintone_webhooks: Sequence[KintoneWebhook] = (),
         webhook_sources: Sequence[str] = (),
+        kintone_tokens: Sequence[DeclaredToken] = (),
     ) -> None:
         self.router_url = router_url
         self.kintone = kintone
@@ -92,6 +95,8 @@ class RunningStack:
         self.kintone_webhooks = tuple(kintone_webhooks)
         # The policy's webhook sources that the template routes.
         self.webhook_sources = tuple(webhook_sources)
+        # The policy's kintone token secrets and what each may do (names, never values).
+        self.kintone_tokens = tuple(kintone_tokens)
         self._cleanup = cleanup
 
     @property
@@ -197,6 +202,17 @@ def _policy(path: Path) -> Policy | None:
     except PolicyError as exc:
         log.warning("%s; no kintone webhooks are registered", exc)
         return None
+
+
+def _kintone_tokens(policy: Policy | None) -> list[DeclaredToken]:
+    if policy is None:
+        return []
+    try:
+        return list(declared_tokens(policy).values())
+    except ConfigurationError as exc:
+        # `sekisho probe` and `sekisho check` say the same; the stack serves regardless.
+        log.warning("%s", exc)
+        return []
 
 
 def _default_api(api_specs: Mapping[str, ApiSpec], table: RouteTable) -> ApiSpec:
@@ -405,4 +421,5 @@ def start(
         pumps=pumps,
         kintone_webhooks=hooks,
         webhook_sources=webhook_sources,
+        kintone_tokens=_kintone_tokens(policy_model),
     )

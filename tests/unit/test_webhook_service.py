@@ -276,7 +276,7 @@ def test_without_rotated_at_the_previous_secret_is_never_tried(harness):
     harness.backend.put("sekisho/webhook/std", json.dumps(OLD_STANDARD), stage="AWSPREVIOUS")
     with pytest.raises(SignatureInvalid):
         harness.service.receive("std", _delivery("standard", OLD_STANDARD, {"type": "a"}))
-    assert harness.backend.calls == 1  # AWSCURRENT only
+    assert harness.backend.calls == 2  # AWSCURRENT and its one forced re-read, no AWSPREVIOUS
 
 
 def test_slack_url_verification_is_answered_with_its_challenge_and_not_queued(harness):
@@ -326,3 +326,21 @@ def test_a_delivery_verified_with_the_previous_key_is_logged_so_the_sender_gets_
     [verified] = [r for r in caplog.records if getattr(r, "outcome", None) == "verified"]
     assert verified.stage == "AWSPREVIOUS"
     assert any("previous key" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+
+
+def test_a_key_rotated_since_it_was_cached_is_read_again_at_once(harness):
+    harness.service.receive("gh", _delivery("github", GITHUB, PUSH))  # caches the key
+    new = {"secret": "github-rotated-secret", "rotated_at": NOW}
+    harness.backend.put("sekisho/webhook/gh", json.dumps(new))
+    receipt = harness.service.receive("gh", _delivery("github", new, PUSH, delivery_id="d-2"))
+    assert receipt.status == "queued"
+
+
+def test_forged_deliveries_cannot_make_each_a_secrets_manager_read(harness):
+    harness.service.receive("gh", _delivery("github", GITHUB, PUSH))
+    before = harness.backend.calls
+    for n in range(20):
+        forged = _delivery("github", {"secret": "guess"}, PUSH, delivery_id=f"f-{n}")
+        with pytest.raises(SignatureInvalid):
+            harness.service.receive("gh", forged)
+    assert harness.backend.calls - before == 1  # one forced re-read per 30 s, not twenty

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TextIO
 
 import boto3
+from botocore.exceptions import BotoCoreError
 
-from sekisho.errors import SekishoError
+from sekisho.errors import ConfigurationError, SekishoError
 from sekisho.policy import POLICY_ENV, PolicyError, read_policy
 from sekisho.settings import Settings
 
@@ -34,7 +35,10 @@ FIELDS = ("token", "secret", "primary", "secondary")
 
 def _versions() -> SecretVersions:
     # A fresh client per command: boto3 honours AWS_ENDPOINT_URL (moto in `make dev`).
-    return SecretVersions(boto3.client("secretsmanager"))
+    try:
+        return SecretVersions(boto3.client("secretsmanager"))
+    except BotoCoreError as exc:  # no region, a broken profile: say so, no traceback
+        raise ConfigurationError(f"cannot reach Secrets Manager: {type(exc).__name__}") from exc
 
 
 def _fail(out: TextIO, exc: SekishoError, prefix: str = "error") -> int:

@@ -167,13 +167,16 @@ class StagedKey:
         self.name = name
         self.fields = fields
         self._check = check
+        # What the operator's reminder asks for.
+        self.staged_noun = "token" if name == "kintone-token" else "key"
 
     def create(self, ctx: StepContext, current: Value) -> Value:
         keys = _key_fields(current, self.fields, ctx.name)
         staged = ctx.versions.read(ctx.secret_id, STAGED)
         if staged is None:
             raise NothingStaged(
-                f"no token staged for {ctx.name}: stage one with `sekisho token stage {ctx.name}`"
+                f"no {self.staged_noun} staged for {ctx.name}: stage one with "
+                f"`sekisho token stage {ctx.name}`"
             )
         _check_keys(staged, self.name, keys, ctx.name, STAGED)
         if _same_keys(staged, current, keys):

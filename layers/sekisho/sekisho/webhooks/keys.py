@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+from sekisho.errors import SekishoError
 from sekisho.policy import WebhookPolicy
 from sekisho.secrets import SecretStageMissing
 
@@ -27,6 +28,8 @@ class SecretReader(Protocol):
     def get(self, name: str) -> dict[str, Any]: ...
 
     def get_stage(self, name: str, stage: str) -> dict[str, Any]: ...
+
+    def refresh(self, name: str, stage: str = ...) -> bool: ...
 
 
 def rotated_at(secret: dict[str, Any]) -> float | None:
@@ -53,3 +56,17 @@ class SigningKeys:
         except SecretStageMissing:
             return
         yield PREVIOUS, previous
+
+    def refresh(self, hook: WebhookPolicy) -> bool:
+        """Re-read the current version now; True when it changed.
+
+        A sender switched to a new key as soon as it was rotated in must not be refused
+        for the cache's lifetime (kintone, for one, never retries). The store allows one
+        forced read per secret every 30 s, so forged deliveries cannot turn this into a
+        Secrets Manager call each.
+        """
+        try:
+            return self._secrets.refresh(hook.secret)
+        except SekishoError:
+            logger.warning("webhook secret refresh failed", extra={"secret": hook.secret})
+            return False

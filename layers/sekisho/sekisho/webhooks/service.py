@@ -159,6 +159,15 @@ class WebhookService:
             raise SourceForbidden("the source address is not allowed")
 
     def _verify(self, hook: WebhookPolicy, delivery: Delivery) -> _Verification:
+        try:
+            return self._verify_cached(hook, delivery)
+        except SignatureMismatch:
+            # Perhaps the key was rotated since this container cached it: look once.
+            if not self._keys.refresh(hook):
+                raise
+        return self._verify_cached(hook, delivery)
+
+    def _verify_cached(self, hook: WebhookPolicy, delivery: Delivery) -> _Verification:
         verify = VERIFIERS[hook.scheme]
         mismatch: SignatureMismatch | None = None
         for stage, secret in self._keys.versions(hook):

@@ -1,0 +1,227 @@
+"""`python -m devstack env | kintone-token | retire-token`: rotation on the local stack.
+
+`sekisho probe`, `sekisho token stage` and `sekisho rotate` are the operator's commands,
+the same against AWS as here; these three only supply what the local stack lacks: the
+environment that points them at moto and the emulator, and the kintone administrator who
+creates a token and, after the rotation, deletes the old one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import requests
+
+from sekisho.tokens.declared import PERMISSIONS, DeclaredToken
+
+from .aws import moto_client
+from .errors import DevstackError
+from .kintone_tokens import PREVIOUS, create_token, retire_token
+from .operator_env import operator_environment, shell_lines
+
+if TYPE_CHECKING:
+    from .stack import RunningStack
+
+COMMANDS = ("env", "kintone-token", "retire-token")
+# The ports `make dev` uses unless told otherwise; the banner names a port only when the
+# stack runs on another one.
+DEFAULT_MOTO_PORT = 5000
+DEFAULT_KINTONE_PORT = 9100
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _permissions(text: str) -> list[str]:
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = sorted(set(chosen) - set(PERMISSIONS))
+    if not chosen or unknown:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(PERMISSIONS)} (got {text!r})")
+    return chosen
+
+
+def _ports(command: argparse.ArgumentParser, *, moto: bool, kintone: bool) -> None:
+    env = os.environ.get
+    command.add_argument(
+        "--host", default="127.0.0.1", help="the stack's address (default: %(default)s)"
+    )
+    if moto:
+        command.add_argument(
+            "--moto-port",
+            type=int,
+            default=env("MOTO_PORT", str(DEFAULT_MOTO_PORT)),
+            help=f"moto's port (default: $MOTO_PORT or {DEFAULT_MOTO_PORT})",
+        )
+    if kintone:
+        command.add_argument(
+            "--kintone-port",
+            type=int,
+            default=env("KINTONE_PORT", str(DEFAULT_KINTONE_PORT)),
+            help=f"the emulator's port (default: $KINTONE_PORT or {DEFAULT_KINTONE_PORT})",
+        )
+
+
+def add_rotation_commands(commands: argparse._SubParsersAction) -> None:
+    env = commands.add_parser(
+        "env",
+        help="print the shell lines that point sekisho probe/token stage/rotate at the stack",
+        description=(
+            "Print `export` lines (moto as Secrets Manager with its fake credentials, the "
+            "emulator as kintone, the policy) and an `unset` of every AWS profile or session "
+            'variable, for `eval "$(python -m devstack env)"` in a shell of its own. No '
+            "secret value is part of them."
+        ),
+    )
+    _ports(env, moto=True, kintone=True)
+    env.add_argument(
+        "--policy",
+        type=Path,
+        default=Path("policy.yaml"),
+        help="the policy the stack serves (default: %(default)s)",
+    )
+    env.set_defaults(handler=print_environment)
+
+    token = commands.add_parser(
+        "kintone-token",
+        help="create an API token in the emulator and print it once, for sekisho token stage",
+        description=(
+            "Do what a kintone administrator does in an app's settings: create an active API "
+            "token of APP with exactly PERMISSIONS. The token is printed once, on standard "
+            "output, to be piped on: python -m devstack kintone-token --app 2 --permissions "
+            "add | sekisho token stage sekisho/kintone/seminar-add. It is a demo token that "
+            "works only against this emulator. Give more permissions than the policy "
+            "declares (add,view) to watch the rotation refuse it."
+        ),
+    )
+    _ports(token, moto=False, kintone=True)
+    token.add_argument("--app", type=int, required=True, help="the kintone app's id")
+    token.add_argument(
+        "--permissions",
+        type=_permissions,
+        required=True,
+        metavar="LIST",
+        help=f"comma-separated, of {', '.join(PERMISSIONS)}",
+    )
+    token.set_defaults(handler=make_token)
+
+    retire = commands.add_parser(
+        "retire-token",
+        help="delete from the emulator the kintone token a rotation retired (AWSPREVIOUS)",
+        description=(
+            "The last step of a token renewal: read the token SECRET holds at --stage "
+            "(AWSPREVIOUS: the one the last rotation replaced) from moto and delete it in "
+            "the emulator, as an administrator deletes the old token in kintone. Refused "
+            "while any secret still holds that token as AWSCURRENT. The token is never shown."
+        ),
+    )
+    _ports(retire, moto=True, kintone=True)
+    retire.add_argument("secret", help="the kintone token secret, e.g. sekisho/kintone/deals-view")
+    retire.add_argument(
+        "--stage", default=PREVIOUS, help="the version whose token goes (default: %(default)s)"
+    )
+    retire.set_defaults(handler=retire_previous)
+
+
+def print_environment(args: argparse.Namespace) -> int:
+    environment = operator_environment(
+        _url(args.host, args.moto_port), _url(args.host, args.kintone_port), args.policy
+    )
+    print(shell_lines(environment))
+    return 0
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    # Loopback only: a proxy from the environment must not see a token.
+    session.trust_env = False
+    return session
+
+
+def make_token(args: argparse.Namespace) -> int:
+    kintone_url = _url(args.host, args.kintone_port)
+    try:
+        with _session() as http:
+            token = create_token(http, kintone_url, args.app, args.permissions)
+    except DevstackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    # Standard output is the pipe into `sekisho token stage`: the token and nothing else.
+    print(token, flush=True)
+    print(
+        f"created an active API token of app {args.app} with {', '.join(args.permissions)} in "
+        f"the emulator at {kintone_url}; stage it with `sekisho token stage <secret>`",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def retire_previous(args: argparse.Namespace) -> int:
+    kintone_url = _url(args.host, args.kintone_port)
+    try:
+        with _session() as http:
+            retired = retire_token(
+                moto_client(_url(args.host, args.moto_port), "secretsmanager"),
+                http,
+                kintone_url,
+                args.secret,
+                stage=args.stage,
+            )
+    except DevstackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if retired.deleted:
+        print(f"deleted the {retired.stage} token of {retired.secret} in the emulator")
+    else:
+        print(f"the {retired.stage} token of {retired.secret} was already gone from the emulator")
+    print(
+        "    in kintone: delete the old token only once the secret cache TTL (300 s) has "
+        "passed since the rotation, then update the app"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------- banner
+
+
+def _example(tokens: Sequence[DeclaredToken]) -> DeclaredToken:
+    # An add-only form token makes the best demo: renewing it touches no other route.
+    singles = [token for token in tokens if token.permissions == frozenset({"add"})]
+    return (singles or list(tokens))[0]
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def banner_lines(stack: RunningStack) -> list[str]:
+    """How to probe, renew and rotate on this stack: the banner's `rotation:` section."""
+    if not stack.kintone_tokens:
+        return []
+    moto, kintone = _port(stack.moto_url), _port(stack.kintone.url)
+    ports = f"--moto-port {moto} --kintone-port {kintone}"
+    make_vars = "".join(
+        f" {name}={port}"
+        for name, port, default in (
+            ("MOTO_PORT", moto, DEFAULT_MOTO_PORT),
+            ("KINTONE_PORT", kintone, DEFAULT_KINTONE_PORT),
+        )
+        if port != default
+    )
+    token = _example(stack.kintone_tokens)
+    permissions = ",".join(sorted(token.permissions))
+    return [
+        "  rotation (README: Rotation, On the local stack; run with the stack up):",
+        f"    make probe{make_vars}",
+        f"    python -m devstack kintone-token --app {token.app} --permissions {permissions} "
+        f"--kintone-port {kintone} | make stage{make_vars} SECRET={token.secret}",
+        f"    make rotate{make_vars} SECRET={token.secret}",
+        f"    python -m devstack retire-token {token.secret} {ports}",
+        f'    or in a shell of its own: eval "$(python -m devstack env {ports})", then '
+        "sekisho probe / token stage / rotate",
+    ]
