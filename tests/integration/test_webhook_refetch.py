@@ -29,7 +29,9 @@ from webhook_senders import sign
 
 pytestmark = pytest.mark.emulator
 
-REFETCH = WebhookRefetch(app=1, token_secret="sekisho/kintone/deals-refetch")
+REFETCH = WebhookRefetch(
+    app=1, token_secret="sekisho/kintone/deals-refetch", fields=("取引ID", "取引名")
+)
 URL_TOKEN = {"kind": "hmac", "secret": "kintone-url-token-for-tests-0123456789"}
 
 
@@ -70,6 +72,11 @@ def test_an_add_record_event_carries_kintones_current_record_not_the_posted_one(
     assert (event["app"], event["record_id"]) == (1, "1")
     assert event["record"]["$id"]["value"] == "1"
     assert event["record"]["取引名"]["value"] != "偽の取引"
+
+
+def test_the_refetched_record_carries_only_the_declared_fields(kintone):
+    record = _refetcher(kintone).event(REFETCH, _event())["record"]
+    assert set(record) == {"取引ID", "取引名", "$id", "$revision"}  # no 社内メモ, no 金額
 
 
 def test_a_forged_add_record_for_a_record_that_does_not_exist_is_refused(kintone):
@@ -123,12 +130,21 @@ def _service(kintone) -> tuple[WebhookService, InMemoryEventQueue]:
     policy = Policy.model_validate(
         {
             "kintone": {"base_url": kintone.url},
-            "apps": {1: {"name": "deals", "fields": {"取引ID": "SINGLE_LINE_TEXT"}}},
+            "apps": {
+                1: {
+                    "name": "deals",
+                    "fields": {"取引ID": "SINGLE_LINE_TEXT", "取引名": "SINGLE_LINE_TEXT"},
+                }
+            },
             "webhooks": {
                 "deals": {
                     "scheme": "kintone",
                     "secret": "sekisho/webhook/deals",
-                    "refetch": {"app": 1, "token_secret": "sekisho/kintone/deals-refetch"},
+                    "refetch": {
+                        "app": 1,
+                        "token_secret": "sekisho/kintone/deals-refetch",
+                        "fields": ["取引ID", "取引名"],
+                    },
                 }
             },
         }

@@ -178,7 +178,7 @@ SHARED_BY_REFETCH = {
         "w": {
             "scheme": "kintone",
             "secret": "sekisho/webhook/w",
-            "refetch": {"app": 1, "token_secret": SHARED},
+            "refetch": {"app": 1, "token_secret": SHARED, "fields": ["取引ID"]},
         }
     }
 }

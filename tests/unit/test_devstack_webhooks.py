@@ -150,7 +150,7 @@ def test_the_kintone_demo_delivery_names_the_refetch_app() -> None:
         {
             "scheme": "kintone",
             "secret": "demo/kintone",
-            "refetch": {"app": 7, "token_secret": "demo/view"},
+            "refetch": {"app": 7, "token_secret": "demo/view", "fields": ["取引ID"]},
         }
     )
 

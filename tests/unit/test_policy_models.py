@@ -96,7 +96,11 @@ def full_policy() -> dict:
             "deals": {
                 "scheme": "kintone",
                 "secret": "sekisho/webhook/kintone-deals",
-                "refetch": {"app": 1, "token_secret": "sekisho/kintone/deals-refetch"},
+                "refetch": {
+                    "app": 1,
+                    "token_secret": "sekisho/kintone/deals-refetch",
+                    "fields": ["取引ID", "ステータス"],
+                },
                 "allow_ips": ["203.0.113.0/24", "2001:db8::/32"],
             },
         },
@@ -156,7 +160,13 @@ INVALID = [
     case(f"{V}.filter", "x", "Extra inputs"),
     case(f"{M}.patern", "x", "Extra inputs"),
     case(f"{V}.guard.burst", "1/second", "Extra inputs"),
-    case("webhooks.deals.refetch.fields", ["a"], "Extra inputs"),
+    case("webhooks.deals.refetch.fields", [], "at least 1 item"),
+    case(
+        "webhooks.deals.refetch.fields",
+        ["未宣言"],
+        "not declared",
+        at="webhooks.deals.refetch.fields.0",
+    ),
     # names
     rename(V, "Deal_Status", "route name", at="views.Deal_Status.[key]"),
     rename(V, "deal/status", "route name", at="views.deal/status.[key]"),

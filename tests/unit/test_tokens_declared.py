@@ -40,7 +40,7 @@ def refetching_hook(app: int = 1, name: str = "tokens/deals-refetch") -> dict[st
     return {
         "scheme": "kintone",
         "secret": "webhook/deals",
-        "refetch": {"app": app, "token_secret": name},
+        "refetch": {"app": app, "token_secret": name, "fields": ["取引ID"]},
     }
 
 

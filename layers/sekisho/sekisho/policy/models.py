@@ -176,10 +176,16 @@ class ViewPolicy(_Strict):
 
 
 class WebhookRefetch(_Strict):
-    """Re-read the notified record with a view token and trust only that (kintone)."""
+    """Re-read the notified record with a view token and trust only that (kintone).
+
+    ``fields`` is what the queued event carries of the record (plus ``$id`` and
+    ``$revision``): a view token reads every field, so the slice is declared here, as a
+    view's projection is.
+    """
 
     app: AppId
     token_secret: SecretName
+    fields: Annotated[tuple[FieldCode, ...], Field(strict=False, min_length=1)]
 
 
 class WebhookPolicy(_Strict):

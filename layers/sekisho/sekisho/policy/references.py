@@ -51,9 +51,16 @@ def reference_issues(policy: Policy) -> list[Issue]:
     for name, form in policy.forms.items():
         issues.extend(_form_issues(("forms", name), form, policy.apps))
     for name, hook in policy.webhooks.items():
-        if hook.refetch is not None and hook.refetch.app not in policy.apps:
-            loc = ("webhooks", name, "refetch", "app")
-            issues.append((loc, _undeclared_app(hook.refetch.app)))
+        if hook.refetch is None:
+            continue
+        loc = ("webhooks", name, "refetch")
+        app = policy.apps.get(hook.refetch.app)
+        if app is None:
+            issues.append(((*loc, "app"), _undeclared_app(hook.refetch.app)))
+            continue
+        for index, code in enumerate(hook.refetch.fields):
+            if code not in app.fields:
+                issues.append(((*loc, "fields", index), _undeclared_field(code, hook.refetch.app)))
     return issues
 
 

@@ -1,9 +1,9 @@
 """kintone refetch: hand on kintone's current record, never the posted body.
 
 kintone signs nothing, so a body that passed the URL token is still only a claim that
-"record N of app A changed". The receiver re-reads record N with a view-only token and
-trusts that: a forged ADD_RECORD for a record that does not exist is refused, and a
-forged DELETE_RECORD for a record that still exists too. While kintone cannot answer,
+"record N of app A changed". The receiver re-reads record N (its declared fields only)
+with a view-only token and trusts that: a forged ADD_RECORD for a record that does not
+exist is refused, and a forged DELETE_RECORD for a record that still exists too. While kintone cannot answer,
 the event is handed on as an identity only (``refetched: false``, no record): the
 consumer must read the record itself, and no unverified content travels.
 """
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sekisho.kintone import KintoneClient, Timeouts
-from sekisho.kintone.errors import KintoneNotFound, KintoneTransientError
+from sekisho.kintone.errors import KintoneTransientError
 from sekisho.kintone.retry import RetryPolicy
 from sekisho.policy import WebhookRefetch
 
@@ -65,16 +65,22 @@ class Refetcher:
         record_id = _record_id(body)
         identity = {"app": refetch.app, "record_id": record_id}
         try:
-            record = self._clients(refetch.token_secret).get_record(refetch.app, record_id)
-        except KintoneNotFound:
-            if kind == _DELETED:
-                return {"refetched": True, **identity, "record": None}
-            raise RecordMissing("the notified record does not exist") from None
+            # One read of the declared fields only: the view token could read them all.
+            page = self._clients(refetch.token_secret).get_records(
+                refetch.app,
+                f"$id = {record_id}",
+                fields=(*refetch.fields, "$id", "$revision"),
+            )
         except KintoneTransientError as exc:
             logger.warning(
                 "kintone refetch deferred", extra={"app": refetch.app, "error": type(exc).__name__}
             )
             return {"refetched": False, **identity, "record": None}
+        found = [r for r in page.records if r.get("$id", {}).get("value") == record_id]
         if kind == _DELETED:
-            raise RecordMismatch("a deleted record still exists")
-        return {"refetched": True, **identity, "record": record}
+            if found:
+                raise RecordMismatch("a deleted record still exists")
+            return {"refetched": True, **identity, "record": None}
+        if not found:
+            raise RecordMissing("the notified record does not exist")
+        return {"refetched": True, **identity, "record": found[0]}
