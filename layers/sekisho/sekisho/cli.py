@@ -8,28 +8,21 @@ function and runs from a handler returning the exit status, so later commands
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TextIO
 
-from sekisho.policy import POLICY_ENV, PolicyError, lint_policy, read_policy
+from sekisho.policy import lint_policy
+from sekisho.policy.arguments import POLICY_HELP, read_policy_or_report
 from sekisho.rotation.cli import add_rotate, add_token
 from sekisho.tokens.cli import add_probe
-
-DEFAULT_POLICY_FILE = "policy.yaml"
 
 Handler = Callable[[argparse.Namespace, TextIO], int]
 
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:
-    path = Path(args.policy or os.environ.get(POLICY_ENV) or DEFAULT_POLICY_FILE)
-    try:
-        policy = read_policy(path)
-    except PolicyError as exc:
-        for issue in exc.issues:
-            print(f"error: {issue}", file=out)
+    policy = read_policy_or_report(args.policy, out)
+    if policy is None:
         return 1
     findings = lint_policy(policy)
     for finding in findings:
@@ -58,7 +51,7 @@ def add_check(commands: argparse._SubParsersAction) -> None:
     check.add_argument(
         "policy",
         nargs="?",
-        help=f"the policy file (default: ${POLICY_ENV}, else ./{DEFAULT_POLICY_FILE})",
+        help=POLICY_HELP,
     )
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check.set_defaults(handler=_check)

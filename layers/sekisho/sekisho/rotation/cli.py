@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
-from pathlib import Path
 from typing import TextIO
 
 import boto3
 from botocore.exceptions import BotoCoreError
 
 from sekisho.errors import ConfigurationError, SekishoError
-from sekisho.policy import POLICY_ENV, PolicyError, read_policy
+from sekisho.policy.arguments import POLICY_HELP, read_policy_or_report
 from sekisho.settings import Settings
 
 from .driver import ensure_rotation_enabled, rotate
@@ -29,7 +27,6 @@ from .steps import FINISH, STEPS, StepOutcome
 from .versions import SecretVersions
 from .wiring import build_rotator
 
-DEFAULT_POLICY_FILE = "policy.yaml"
 FIELDS = ("token", "secret", "primary", "secondary")
 
 
@@ -111,12 +108,8 @@ def _print_outcome(outcome: StepOutcome, out: TextIO) -> None:
 
 
 def _rotate(args: argparse.Namespace, out: TextIO) -> int:
-    path = Path(args.policy or os.environ.get(POLICY_ENV) or DEFAULT_POLICY_FILE)
-    try:
-        policy = read_policy(path)
-    except PolicyError as exc:
-        for issue in exc.issues:
-            print(f"error: {issue}", file=out)
+    policy = read_policy_or_report(args.policy, out)
+    if policy is None:
         return 1
     where = "rotation"
     try:
@@ -165,6 +158,6 @@ def add_rotate(commands: argparse._SubParsersAction) -> None:
     rotation.add_argument("secret", help="the secret's name or ARN")
     rotation.add_argument(
         "--policy",
-        help=f"the policy file (default: ${POLICY_ENV}, else ./{DEFAULT_POLICY_FILE})",
+        help=POLICY_HELP,
     )
     rotation.set_defaults(handler=_rotate)

@@ -11,7 +11,6 @@ import argparse
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
 import boto3
@@ -19,13 +18,13 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
 from sekisho.errors import ConfigurationError, SekishoError
-from sekisho.policy import POLICY_ENV, Policy, PolicyError, read_policy
+from sekisho.policy import Policy
+from sekisho.policy.arguments import POLICY_HELP, read_policy_or_report
 from sekisho.secrets import SecretsManagerBackend, SecretStore
 
 from .declared import DeclaredToken, declared_tokens
 from .probe import DENIED, INVALID_TOKEN, UNKNOWN, ProbeReport, probe_client, probe_token
 
-DEFAULT_POLICY_FILE = "policy.yaml"
 BASE_URL_ENV = "KINTONE_BASE_URL"
 TOKEN_KIND = "kintone-token"  # noqa: S105 - a secret's kind, not a secret
 
@@ -110,13 +109,11 @@ def _base_url(args: argparse.Namespace, policy: Policy) -> str:
 
 
 def _load(args: argparse.Namespace, out: TextIO) -> tuple[Policy, dict[str, DeclaredToken]] | None:
-    path = Path(args.policy or os.environ.get(POLICY_ENV) or DEFAULT_POLICY_FILE)
+    policy = read_policy_or_report(args.policy, out)
+    if policy is None:
+        return None
     try:
-        policy = read_policy(path)
         return policy, declared_tokens(policy)
-    except PolicyError as exc:
-        for issue in exc.issues:
-            print(f"error: {issue}", file=out)
     except SekishoError as exc:
         print(f"error: {exc}", file=out)
     return None
@@ -200,7 +197,7 @@ def add_probe(commands: argparse._SubParsersAction) -> None:
     probe.add_argument(
         "policy",
         nargs="?",
-        help=f"the policy file (default: ${POLICY_ENV}, else ./{DEFAULT_POLICY_FILE})",
+        help=POLICY_HELP,
     )
     probe.add_argument(
         "--base-url",

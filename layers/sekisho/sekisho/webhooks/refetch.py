@@ -3,9 +3,9 @@
 kintone signs nothing, so a body that passed the URL token is still only a claim that
 "record N of app A changed". The receiver re-reads record N (its declared fields only)
 with a view-only token and trusts that: a forged ADD_RECORD for a record that does not
-exist is refused, and a forged DELETE_RECORD for a record that still exists too. While kintone cannot answer,
-the event is handed on as an identity only (``refetched: false``, no record): the
-consumer must read the record itself, and no unverified content travels.
+exist is refused, and a forged DELETE_RECORD for a record that still exists too. While
+kintone cannot answer, the event is handed on as an identity only (``refetched: false``,
+no record): the consumer must read the record itself, and no unverified content travels.
 """
 
 from __future__ import annotations

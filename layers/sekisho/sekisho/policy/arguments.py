@@ -1,0 +1,28 @@
+"""The policy file of an operator command: which one, and its load errors, printed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TextIO
+
+from .loader import POLICY_ENV, PolicyError, read_policy
+from .models import Policy
+
+DEFAULT_POLICY_FILE = "policy.yaml"
+POLICY_HELP = f"the policy file (default: ${POLICY_ENV}, else ./{DEFAULT_POLICY_FILE})"
+
+
+def policy_path(given: str | None) -> Path:
+    """The file named on the command line, else $SEKISHO_POLICY, else ./policy.yaml."""
+    return Path(given or os.environ.get(POLICY_ENV) or DEFAULT_POLICY_FILE)
+
+
+def read_policy_or_report(given: str | None, out: TextIO) -> Policy | None:
+    """The policy, or None after printing each load error as ``error: <issue>``."""
+    try:
+        return read_policy(policy_path(given))
+    except PolicyError as exc:
+        for issue in exc.issues:
+            print(f"error: {issue}", file=out)
+        return None
