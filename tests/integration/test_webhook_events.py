@@ -168,10 +168,39 @@ def stack(kintone, moto_url, monkeypatch):
 # --------------------------------------------------------------------------- the files
 
 
+# Every file, by name: the tests above invoke each through event_file(scheme, scenario).
+EVENT_FILES = (
+    "webhook_standard_valid.json",
+    "webhook_standard_tampered.json",
+    "webhook_standard_stale.json",
+    "webhook_standard_replayed.json",
+    "webhook_stripe_valid.json",
+    "webhook_stripe_tampered.json",
+    "webhook_stripe_stale.json",
+    "webhook_stripe_replayed.json",
+    "webhook_github_valid.json",
+    "webhook_github_tampered.json",
+    "webhook_github_stale.json",
+    "webhook_github_replayed.json",
+    "webhook_box_valid.json",
+    "webhook_box_tampered.json",
+    "webhook_box_stale.json",
+    "webhook_box_replayed.json",
+    "webhook_slack_valid.json",
+    "webhook_slack_tampered.json",
+    "webhook_slack_stale.json",
+    "webhook_slack_replayed.json",
+    "webhook_kintone_valid.json",
+    "webhook_kintone_tampered.json",
+    "webhook_kintone_stale.json",
+    "webhook_kintone_replayed.json",
+)
+
+
 def test_every_webhook_event_file_is_what_the_generator_makes():
     generated = make_webhook_events.events()
     on_disk = {path.name for path in EVENTS.glob("webhook_*.json")}
-    assert on_disk == set(generated)
+    assert on_disk == set(generated) == set(EVENT_FILES)
     for name, event in generated.items():
         text = (EVENTS / name).read_text(encoding="utf-8")
         assert text == make_webhook_events.render(event), f"{name}: run make_webhook_events"
