@@ -8,9 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sekisho import runtime
-from sekisho.errors import PayloadTooLarge
 from sekisho.http import create_resolver
-from sekisho.webhooks import Delivery
 
 logger = Logger(service="sekisho")  # the library logs under sekisho.*
 settings = runtime.settings()
@@ -20,11 +18,11 @@ app = create_resolver(runtime.http_settings())  # server to server: no origin is
 
 @app.post("/webhooks/<source>")
 def receive(source: str) -> Response:
-    delivery = Delivery.from_event(app.current_event.raw_event)
-    if len(delivery.body) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"the body must be at most {settings.max_body_bytes} bytes")
-    receipt = runtime.webhook_service().receive(
-        source, delivery, remaining_ms=app.lambda_context.get_remaining_time_in_millis
+    receipt = runtime.webhook_service().receive_event(
+        source,
+        app.current_event.raw_event,
+        max_body_bytes=settings.max_body_bytes,
+        remaining_ms=app.lambda_context.get_remaining_time_in_millis,
     )
     return Response(status_code=200, content_type="application/json", body=json.dumps(receipt.body))
 

@@ -7,6 +7,7 @@ URL holding it (kintone's token travels in the query) is ever printed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import uuid
@@ -67,11 +68,17 @@ def _stripe(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
 
 
 def _github(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
-    # The id travels in X-GitHub-Delivery; the body is a push event's (X-GitHub-Event).
+    # A push event's body (X-GitHub-Event). GitHub's delivery headers are unsigned, so the
+    # relay tells events apart by their body: the commit id derives from the event id, and
+    # the same --event-id again is a redelivery.
     return {
         "ref": "refs/heads/main",
+        "after": hashlib.sha1(event_id.encode(), usedforsecurity=False).hexdigest(),
         "repository": {"full_name": "example/sekisho"},
-        "head_commit": {"id": "0" * 40, "message": "見積テンプレートを更新"},
+        "head_commit": {
+            "id": hashlib.sha1(event_id.encode(), usedforsecurity=False).hexdigest(),
+            "message": "見積テンプレートを更新",
+        },
     }
 
 

@@ -11,6 +11,7 @@ EVENT_TIME, or a minute later for a retry.
 from __future__ import annotations
 
 import base64
+import hashlib
 import importlib.util
 import json
 import uuid
@@ -33,11 +34,15 @@ EVENTS = ROOT / "events"
 SCHEMES = list(SOURCES.values())
 DEMO_VIEW_TOKEN = "deals-view-token"  # the emulator seed's view-only token for app 1
 
+GITHUB_BODY = json.loads((EVENTS / "webhook_github_valid.json").read_text(encoding="utf-8"))[
+    "body"
+].encode("utf-8")
 # What each valid event must be queued as: its dedupe key and event type.
 EXPECTED = {
     "standard": ("msg_2pTqSekishoDemoInvoicePaid01", "invoice.paid"),
     "stripe": ("evt_3QSekishoDemo0001", "payment_intent.succeeded"),
-    "github": ("424242:72d3162e-cc78-11e3-81ab-4c9367dc0958", "push"),
+    # GitHub's delivery headers are unsigned: the key is its signed body's digest.
+    "github": (f"sha256:{hashlib.sha256(GITHUB_BODY).hexdigest()}", "push"),
     "box": ("0f46a6ca-86bf-44ab-8cf5-f08e1e02876b", "FILE.UPLOADED"),
     "slack": ("Ev0SEKISHO0001", "message"),
     "kintone": ("01934f6e-2b1a-7c3d-9e8f-0a1b2c3d4e5f", "ADD_RECORD"),

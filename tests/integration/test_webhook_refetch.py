@@ -111,6 +111,14 @@ def test_a_comment_event_refetches_the_record_it_names(kintone):
         (_event(record_id="9" * 30), MalformedDelivery),
         (_event("UPDATE_APP"), MalformedDelivery),
         ({"type": "ADD_RECORD", "app": {"id": "1"}}, MalformedDelivery),
+        # Signed-looking garbage after the token matched: a 401, never a 500.
+        (_event() | {"type": []}, MalformedDelivery),
+        (_event() | {"type": {"x": 1}}, MalformedDelivery),
+        (_event() | {"record": {"$id": "1"}}, MalformedDelivery),
+        (_event() | {"record": {"$id": None}}, MalformedDelivery),
+        (_event() | {"record": []}, MalformedDelivery),
+        (_event() | {"app": "1"}, RecordMismatch),
+        (_event() | {"app": {"id": [1]}}, RecordMismatch),
     ],
 )
 def test_an_event_that_names_no_usable_record_of_the_app_is_refused(kintone, body, error):

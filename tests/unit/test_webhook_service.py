@@ -135,8 +135,16 @@ def test_a_redelivery_of_the_same_event_answers_duplicate_and_is_not_queued_agai
 
 def test_another_event_of_the_same_source_is_queued_too(harness):
     harness.service.receive("gh", _delivery("github", GITHUB, PUSH))
-    harness.service.receive("gh", _delivery("github", GITHUB, PUSH, delivery_id="d-2"))
+    other = PUSH | {"ref": "refs/heads/release"}
+    harness.service.receive("gh", _delivery("github", GITHUB, other, delivery_id="d-2"))
     assert len(harness.queue.messages) == 2
+
+
+def test_a_captured_github_delivery_replayed_under_a_new_guid_is_a_duplicate(harness):
+    harness.service.receive("gh", _delivery("github", GITHUB, PUSH))
+    replay = _delivery("github", GITHUB, PUSH, delivery_id="forged-new-guid")
+    assert harness.service.receive("gh", replay).status == "duplicate"
+    assert len(harness.queue.messages) == 1
 
 
 def test_the_same_event_id_from_two_sources_is_two_events(harness):
@@ -332,7 +340,8 @@ def test_a_key_rotated_since_it_was_cached_is_read_again_at_once(harness):
     harness.service.receive("gh", _delivery("github", GITHUB, PUSH))  # caches the key
     new = {"secret": "github-rotated-secret", "rotated_at": NOW}
     harness.backend.put("sekisho/webhook/gh", json.dumps(new))
-    receipt = harness.service.receive("gh", _delivery("github", new, PUSH, delivery_id="d-2"))
+    later = PUSH | {"ref": "refs/heads/after-rotation"}
+    receipt = harness.service.receive("gh", _delivery("github", new, later, delivery_id="d-2"))
     assert receipt.status == "queued"
 
 
@@ -344,3 +353,35 @@ def test_forged_deliveries_cannot_make_each_a_secrets_manager_read(harness):
         with pytest.raises(SignatureInvalid):
             harness.service.receive("gh", forged)
     assert harness.backend.calls - before == 1  # one forced re-read per 30 s, not twenty
+
+
+def test_characters_sqs_refuses_travel_escaped_and_arrive_unchanged(harness):
+    body = {"ref": "refs/heads/x\ufffey\uffff", "pusher": {"name": "山田"}}
+    harness.service.receive("gh", _delivery("github", GITHUB, body))
+    [message] = harness.queue.messages
+    assert "\ufffe" not in message["body"]
+    assert "\uffff" not in message["body"]
+    assert "山田" in message["body"]  # non-ASCII text stays UTF-8 (a third of the escapes)
+    assert json.loads(json.loads(message["body"])["body"]) == body
+
+
+@pytest.mark.parametrize(
+    ("event", "max_bytes", "refusal"),
+    [
+        (
+            {"body": "!!not base64!!", "isBase64Encoded": True},
+            1000,
+            (SignatureInvalid, "signature_invalid"),
+        ),
+        ({"body": "x" * 50, "isBase64Encoded": False}, 10, (PayloadTooLarge, "payload_too_large")),
+    ],
+)
+def test_a_refusal_before_verification_is_audited_too(harness, caplog, event, max_bytes, refusal):
+    error, outcome = refusal
+    caplog.set_level(logging.INFO, logger="sekisho.audit")
+    event = event | {"requestContext": {"identity": {"sourceIp": "198.51.100.7"}}}
+    with pytest.raises(error):
+        harness.service.receive_event("gh", event, max_body_bytes=max_bytes)
+    [record] = [r for r in caplog.records if getattr(r, "audit", False)]
+    assert (record.outcome, record.source, record.client_ip) == (outcome, "gh", "198.51.100.7")
+    assert harness.queue.messages == []

@@ -78,6 +78,10 @@ def _run_once(claim: dict[str, Any], action: Callable[[], dict[str, Any]]) -> di
 
 
 class RunOnce:
+    """One per persistence layer: Powertools configures a layer once, from the first
+    config it sees, so a second RunOnce on the same layer would silently run with the
+    first one's expiry."""
+
     def __init__(
         self,
         persistence: BasePersistenceLayer,

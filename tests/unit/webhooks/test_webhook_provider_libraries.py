@@ -276,3 +276,27 @@ def test_stripe_verifier_differs_from_stripe_python_only_as_listed(
 
     assert _stripe_accepts(value, STRIPE_BODY) is not we_accept
     assert _accepts("stripe", delivery, STRIPE_SECRET, now) is we_accept
+
+
+def _as_svix(headers: dict[str, str]) -> dict[str, str]:
+    return {name.replace("webhook-", "svix-"): value for name, value in headers.items()}
+
+
+def test_svixs_default_header_names_verify_too() -> None:
+    headers = _as_svix(_standard_headers(STANDARD_SECRET, "msg_svix", NOW, JAPANESE))
+
+    verified = VERIFIERS["standard"](
+        Delivery.build(JAPANESE.encode(), headers), {"secret": STANDARD_SECRET}, now=NOW
+    )
+
+    assert verified.dedupe_key == "msg_svix"
+
+
+def test_a_delivery_mixing_webhook_and_svix_headers_is_refused() -> None:
+    headers = _standard_headers(STANDARD_SECRET, "msg_mix", NOW, JAPANESE)
+    headers["svix-id"] = headers.pop("webhook-id")
+
+    with pytest.raises(SignatureInvalid):
+        VERIFIERS["standard"](
+            Delivery.build(JAPANESE.encode(), headers), {"secret": STANDARD_SECRET}, now=NOW
+        )

@@ -5,6 +5,7 @@ with Japanese payloads, and while a key rotates."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from typing import Any
 
@@ -30,7 +31,7 @@ JAPANESE = json.dumps(
 EXPECTED_KEYS = {
     "standard": "msg_japanese",
     "stripe": "通知-0001",
-    "github": "424242:msg_japanese",
+    "github": f"sha256:{hashlib.sha256(JAPANESE).hexdigest()}",  # GitHub's headers are unsigned
     "box": "通知-0001",
     "slack": "Ev日本",
     "kintone": "通知-0001",

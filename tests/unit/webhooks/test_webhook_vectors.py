@@ -9,6 +9,7 @@ clock moved past the window is *stale*; a wrong key is a *mismatch*.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 import pytest
@@ -42,7 +43,8 @@ def _github(signature: str) -> Delivery:
 def test_github_documented_example_verifies() -> None:
     verified = VERIFIERS["github"](_github(GITHUB_SIGNATURE), GITHUB_SECRET, now=0)
 
-    assert verified == Verified("1:72d3162e-cc78-11e3-81ab-4c9367dc0958", "ping")
+    digest = hashlib.sha256(GITHUB_BODY).hexdigest()
+    assert verified == Verified(f"sha256:{digest}", "ping")
 
 
 def test_github_documented_example_with_another_secret_is_a_mismatch() -> None:

@@ -21,6 +21,7 @@ from sekisho.kintone.retry import RetryPolicy
 from sekisho.policy import WebhookRefetch
 
 from .errors import MalformedDelivery, RecordMismatch, RecordMissing
+from .schemes._common import json_field
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ _DELETED = "DELETE_RECORD"
 
 def _record_id(body: dict[str, Any]) -> str:
     record = body.get("record")
-    raw = record.get("$id", {}).get("value") if isinstance(record, dict) else body.get("recordId")
+    raw = json_field(record, "$id", "value") if isinstance(record, dict) else body.get("recordId")
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
     if not isinstance(raw, str) or not _RECORD_ID.fullmatch(raw):
@@ -46,8 +47,7 @@ def _record_id(body: dict[str, Any]) -> str:
 
 
 def _app_id(body: dict[str, Any]) -> str | None:
-    app = body.get("app")
-    value = app.get("id") if isinstance(app, dict) else None
+    value = json_field(body, "app", "id")
     return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
@@ -58,7 +58,7 @@ class Refetcher:
     def event(self, refetch: WebhookRefetch, body: dict[str, Any]) -> dict[str, Any]:
         """The fields of the queued event that replace the posted body."""
         kind = body.get("type")
-        if kind not in _EXISTING and kind != _DELETED:
+        if not isinstance(kind, str) or (kind not in _EXISTING and kind != _DELETED):
             raise MalformedDelivery("the event type is not one kintone sends")
         if _app_id(body) != str(refetch.app):
             raise RecordMismatch("the event names another app")

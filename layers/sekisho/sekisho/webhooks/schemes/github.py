@@ -2,12 +2,18 @@
 
 ``X-Hub-Signature-256: sha256=<hex>`` is HMAC-SHA256 of the body under the webhook secret
 as UTF-8. GitHub signs no timestamp, so there is no window: replays are stopped by the
-dedupe key alone, the hook's id with ``X-GitHub-Delivery`` (a GUID GitHub keeps when it
-redelivers). The legacy SHA-1 ``X-Hub-Signature`` header is never consulted.
+dedupe key alone. That key is the SHA-256 of the body, not the hook id with
+``X-GitHub-Delivery`` (WEBHOOKS.md's choice): those headers are not signed, so whoever
+captured one delivery could resend it under a fresh GUID, again and again. A redelivery
+carries the same body, and GitHub's payloads name their own objects and times, so two
+distinct events do not share a body. ``X-GitHub-Event`` is unsigned too: the event type
+handed on is a hint (the body says what happened). The legacy SHA-1 ``X-Hub-Signature``
+header is never consulted.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,12 +30,14 @@ def verify(delivery: Delivery, secret: Mapping[str, Any], *, now: float) -> Veri
     if not header.startswith(PREFIX):
         raise MalformedDelivery("X-Hub-Signature-256 does not start with sha256=")
     signature = hex_digest(header.removeprefix(PREFIX), "X-Hub-Signature-256")
-    hook_id = required_header(delivery, "x-github-hook-id")
-    delivery_id = required_header(delivery, "x-github-delivery")
+    # Required as GitHub always sends them (and for the audit trail), though unsigned.
+    required_header(delivery, "x-github-hook-id")
+    required_header(delivery, "x-github-delivery")
     event = delivery.header("x-github-event") or None
 
     if not any_matches(hmac_sha256(key, delivery.body), [signature]):
         raise SignatureMismatch("X-Hub-Signature-256 did not match")
 
     delivery.text()  # the event is handed on as text: a body that is not UTF-8 stops here
-    return Verified(dedupe_key(f"{hook_id}:{delivery_id}", "the GitHub delivery id"), event)
+    digest = hashlib.sha256(delivery.body).hexdigest()
+    return Verified(dedupe_key(f"sha256:{digest}", "the GitHub body digest"), event)

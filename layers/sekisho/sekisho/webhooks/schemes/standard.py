@@ -6,6 +6,11 @@ space-separated list of ``<version>,<base64>`` entries, of which only ``v1`` cou
 than one lets the sender sign with two keys while it rotates). The timestamp must be
 within five minutes either way. The rules follow the spec and the reference library
 (standard-webhooks/standard-webhooks, libraries/python/standardwebhooks/webhooks.py).
+
+Svix sends the same three headers as ``svix-id``, ``svix-timestamp`` and
+``svix-signature`` unless its account is set to the ``webhook-*`` names, and its own
+libraries accept either set: so does this verifier, one set per delivery (a mix of the
+two is refused, since a sender never sends one).
 """
 
 from __future__ import annotations
@@ -37,13 +42,14 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - a format marker, not a secret
 
 def verify(delivery: Delivery, secret: Mapping[str, Any], *, now: float) -> Verified:
     key = signing_key(secret_text(secret, "secret"))
-    msg_id = required_header(delivery, "webhook-id")
-    timestamp_text = required_header(delivery, "webhook-timestamp")
-    timestamp = unix_seconds(timestamp_text, "webhook-timestamp")
-    signatures = _v1_signatures(required_header(delivery, "webhook-signature"))
+    prefix = _header_prefix(delivery)
+    msg_id = required_header(delivery, f"{prefix}-id")
+    timestamp_text = required_header(delivery, f"{prefix}-timestamp")
+    timestamp = unix_seconds(timestamp_text, f"{prefix}-timestamp")
+    signatures = _v1_signatures(required_header(delivery, f"{prefix}-signature"))
 
     expected = hmac_sha256(
-        key, utf8(msg_id, "webhook-id"), b".", timestamp_text.encode("ascii"), b".", delivery.body
+        key, utf8(msg_id, f"{prefix}-id"), b".", timestamp_text.encode("ascii"), b".", delivery.body
     )
     if not any_matches(expected, signatures):
         raise SignatureMismatch("no v1 signature matched")
@@ -51,6 +57,21 @@ def verify(delivery: Delivery, secret: Mapping[str, Any], *, now: float) -> Veri
 
     key_value = dedupe_key(msg_id, "webhook-id")
     return Verified(key_value, _event_type(delivery.text()))
+
+
+_PARTS = ("id", "timestamp", "signature")
+
+
+def _header_prefix(delivery: Delivery) -> str:
+    """``webhook`` or ``svix``: whichever set the delivery carries, never both."""
+    present = {
+        prefix
+        for prefix in ("webhook", "svix")
+        if any(f"{prefix}-{part}" in delivery.headers for part in _PARTS)
+    }
+    if len(present) > 1:
+        raise MalformedDelivery("both webhook-* and svix-* headers were sent")
+    return present.pop() if present else "webhook"
 
 
 def signing_key(secret: str) -> bytes:
