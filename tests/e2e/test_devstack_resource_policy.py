@@ -10,6 +10,7 @@ import pytest
 
 from devstack import cfn, provision, resource_policy, sam
 from devstack.resource_policy import invoke_arn, refuses
+from devstack.routing import RouteTable
 
 REPO = Path(__file__).resolve().parents[2]
 API = "abcdef1234"
@@ -138,11 +139,16 @@ def test_without_the_request_arn_every_statement_covers_it():
 # -- template.yaml's own policy ----------------------------------------------------------
 
 
-def template_api(**overrides: str) -> sam.ApiSpec:
+def template_stack(**overrides: str) -> tuple[sam.ApiSpec, RouteTable]:
     template = cfn.load_template(REPO / "template.yaml")
     resolver = cfn.Resolver(template, cfn.parameter_values(template, overrides))
     provision.register_resources(template, resolver, "http://127.0.0.1:5000")
-    return sam.apis(template, resolver)["Api"]
+    api_specs = sam.apis(template, resolver)
+    return api_specs["Api"], RouteTable(sam.routes(template, resolver, api_specs))
+
+
+def template_api(**overrides: str) -> sam.ApiSpec:
+    return template_stack(**overrides)[0]
 
 
 def on(api: sam.ApiSpec, method: str, path: str) -> str:
@@ -180,6 +186,29 @@ def test_the_templates_browser_allowlist_refuses_browsers_but_not_webhook_sender
 def test_the_templates_kintone_allowlist_guards_only_the_kintone_source(source_ip, path, refused):
     api = template_api(KintoneWebhookSourceIps="192.0.2.0/28")
     assert refuses(api.policy, source_ip, on(api, "POST", path)) is refused
+
+
+@pytest.mark.parametrize(
+    ("path", "refused"),
+    [
+        ("/webhooks/demo-kintone", True),
+        ("/webhooks/demo-kintone/", True),
+        # Other sources, even one whose name starts with kintone's, keep their own senders.
+        ("/webhooks/demo-kintone-2", False),
+        ("/webhooks/demo-kintonex", False),
+    ],
+)
+def test_every_spelling_that_reaches_the_kintone_source_is_refused_outside_its_ranges(
+    path, refused
+):
+    api, table = template_stack(KintoneWebhookSourceIps="192.0.2.0/28")
+    match = table.match("POST", path)
+    assert match is not None
+    assert match.route.function == "WebhookFunction"
+    # The route the request reaches and the Deny agree: the kintone source is refused.
+    assert (match.path_parameters == {"source": "demo-kintone"}) is refused
+    assert refuses(api.policy, OUTSIDE, on(api, "POST", path)) is refused
+    assert refuses(api.policy, "192.0.2.9", on(api, "POST", path)) is False
 
 
 def test_the_template_without_allowlists_refuses_no_one():

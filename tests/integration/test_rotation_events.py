@@ -212,6 +212,7 @@ def test_an_over_privileged_kintone_token_fails_test_secret_and_never_becomes_cu
     assert "deals-view-and-add-token" not in str(caught.value)
     assert aws.value(name, "AWSCURRENT")["token"] == "deals-view-token"
     assert len(aws.labelled(name, STAGED)) == 1, "the operator's staged token stays for review"
+    assert aws.labelled(name, "AWSPENDING") == [], "a retry must not test it again"
 
 
 def test_an_event_that_is_not_a_rotation_event_fails_the_invocation(aws, handler):

@@ -47,7 +47,7 @@ views:
     guard: {per_ip: 1000/hour, failures_per_key: 5/hour}
 """
 OLD_TOKEN = "deals-view-token"
-NEW_TOKEN = "deals-view-token-after-rotation"
+NEW_TOKEN = "DealsViewTokenAfterRotation"
 EXPECTED = [{"取引名": "倉庫管理システム更改", "金額": "1200000", "ステータス": "商談中"}]
 
 

@@ -174,13 +174,6 @@ def test_an_over_privileged_token_names_its_excess(kintone: RunningEmulator) -> 
     assert (report.excess, report.missing) == (("add",), ())
 
 
-def test_a_record_with_the_probe_id_cannot_exist(kintone: RunningEmulator) -> None:
-    # The probe's edit and delete rely on no app ever reaching this record id.
-    ids = [int(r["$id"]["value"]) for app in (DEALS, SEMINAR) for r in stored(kintone)[app]]
-
-    assert max(ids) < PROBE_RECORD_ID
-
-
 def test_maintenance_leaves_every_row_unknown_and_each_request_is_sent_once(
     kintone: RunningEmulator, http: requests.Session
 ) -> None:
@@ -363,6 +356,22 @@ def test_sekisho_probe_fails_on_an_invalid_token(
     assert status == 1
     assert "GAIA_IA02" in output
     assert "revoked-seminar-token" not in output
+
+
+def test_sekisho_probe_fails_on_a_token_that_cannot_be_sent_in_a_header(
+    kintone: RunningEmulator, secretsmanager: Any, http: requests.Session
+) -> None:
+    put_token(secretsmanager, SEMINAR_ADD, "トークン1")
+    served_before = http.get(f"{kintone.url}/_emulator/stats").json()["requests"]
+
+    status, output = sekisho_probe(str(REPO_POLICY), "--base-url", kintone.url)
+
+    served = http.get(f"{kintone.url}/_emulator/stats").json()["requests"] - served_before
+    assert status == 1, output
+    assert {row[5] for row in table_rows(output) if row[1] == SEMINAR_ADD} == {"invalid_token"}
+    assert f"FAIL: {SEMINAR_ADD} (app 2): " in output
+    assert "トークン1" not in output
+    assert served == 2 * 6, "the two other tokens only: view, live form, add, edit, delete, manage"
 
 
 def test_sekisho_probe_takes_kintone_from_the_environment(

@@ -1,9 +1,12 @@
 """`sekisho rotate`'s driver: it turns rotation on only where no rotation function can
-(moto on this machine), never on AWS."""
+(moto on this machine), and `sekisho rotate` refuses to run the steps against AWS."""
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -15,6 +18,10 @@ from sekisho.rotation import (
     ensure_rotation_enabled,
     is_local_endpoint,
 )
+from sekisho.rotation.cli import add_rotate
+
+POLICY = Path(__file__).resolve().parents[2] / "policy.yaml"
+HASH_KEY = "sekisho/guard/hash-key"
 
 
 @pytest.mark.parametrize(
@@ -39,10 +46,45 @@ def test_only_a_loopback_secrets_manager_is_local(url, local):
 def test_rotation_is_not_turned_on_against_aws():
     with mock_aws():
         client = boto3.client("secretsmanager")  # the AWS endpoint, answered by moto
-        client.create_secret(Name="sekisho/guard/hash-key", SecretString=json.dumps({"k": 1}))
+        client.create_secret(Name=HASH_KEY, SecretString=json.dumps({"k": 1}))
         with pytest.raises(RotationNotEnabled) as caught:
-            ensure_rotation_enabled(SecretVersions(client), "sekisho/guard/hash-key")
+            ensure_rotation_enabled(SecretVersions(client), HASH_KEY)
         assert "RotationSchedule" in str(caught.value)
-        answer = client.describe_secret(SecretId="sekisho/guard/hash-key")
+        answer = client.describe_secret(SecretId=HASH_KEY)
         assert answer.get("RotationEnabled") is not True
         assert len(answer["VersionIdsToStages"]) == 1
+
+
+def sekisho_rotate(secret: str) -> tuple[int, str]:
+    parser = argparse.ArgumentParser(prog="sekisho")
+    add_rotate(parser.add_subparsers(required=True))
+    args = parser.parse_args(["rotate", secret, "--policy", str(POLICY)])
+    out = io.StringIO()
+    return args.handler(args, out), out.getvalue()
+
+
+@pytest.mark.parametrize("rotation_on", [True, False], ids=["rotation_on", "rotation_off"])
+def test_sekisho_rotate_refuses_aws_before_any_step(monkeypatch, rotation_on):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("secretsmanager")  # the AWS endpoint, answered by moto
+        client.create_secret(
+            Name=HASH_KEY, SecretString=json.dumps({"kind": "hmac", "key": "k" * 64})
+        )
+        if rotation_on:
+            client.rotate_secret(
+                SecretId=HASH_KEY,
+                RotationRules={"AutomaticallyAfterDays": 90},
+                RotateImmediately=False,
+            )
+        before = client.describe_secret(SecretId=HASH_KEY)["VersionIdsToStages"]
+
+        status, out = sekisho_rotate(HASH_KEY)
+
+        assert status == 1
+        assert out.startswith("error: rotation_not_local: ")
+        assert f"on AWS use `aws secretsmanager rotate-secret --secret-id {HASH_KEY}`" in out
+        assert "createSecret" not in out
+        assert client.describe_secret(SecretId=HASH_KEY)["VersionIdsToStages"] == before
+        current = client.get_secret_value(SecretId=HASH_KEY, VersionStage="AWSCURRENT")
+        assert json.loads(current["SecretString"])["key"] == "k" * 64

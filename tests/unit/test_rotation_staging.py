@@ -19,6 +19,7 @@ VIEW_TOKEN = "sekisho/kintone/deals-view"
 HASH_KEY = "sekisho/guard/hash-key"
 BOX = "sekisho/webhook/demo-box"
 STRIPE = "sekisho/webhook/demo-stripe"
+OLD_TOKEN = "OldTokenFromTheKintoneSettings9876543210"
 NEW_TOKEN = "NewTokenFromTheKintoneSettings0123456789"
 
 
@@ -46,7 +47,7 @@ def client() -> Iterator[Any]:
     with mock_aws():
         sm = boto3.client("secretsmanager")
         for name, value in {
-            VIEW_TOKEN: {"kind": "kintone-token", "token": "old-token"},
+            VIEW_TOKEN: {"kind": "kintone-token", "token": OLD_TOKEN},
             HASH_KEY: {"kind": "hmac", "key": "k" * 64},
             BOX: {"kind": "webhook-key", "primary": "p-old", "secondary": "s-old"},
             STRIPE: {"kind": "webhook-key", "secret": "whsec_old", "rotated_at": 1},
@@ -69,7 +70,7 @@ def stage(monkeypatch, text: str, *argv: str, tty: bool = False) -> tuple[int, s
 
 @pytest.mark.parametrize(
     ("raw", "value"),
-    [("tok", "tok"), ("tok\n", "tok"), ("tok\r\n", "tok"), ("トークン1\n", "トークン1")],
+    [("tok", "tok"), ("tok\n", "tok"), ("tok\r\n", "tok"), ("whsec_a1+b/2=\n", "whsec_a1+b/2=")],
 )
 def test_one_line_with_or_without_its_newline_is_a_value(raw, value):
     assert clean_input(raw) == value
@@ -108,7 +109,7 @@ def test_a_token_piped_in_is_staged_from_the_current_version(client, monkeypatch
     assert staged(client, VIEW_TOKEN) == {"kind": "kintone-token", "token": NEW_TOKEN}
     assert f"sekisho rotate {VIEW_TOKEN}" in out
     current = client.get_secret_value(SecretId=VIEW_TOKEN, VersionStage="AWSCURRENT")
-    assert json.loads(current["SecretString"])["token"] == "old-token"
+    assert json.loads(current["SecretString"])["token"] == OLD_TOKEN
 
 
 def test_the_staged_value_is_never_printed(client, monkeypatch, capsys):
@@ -153,8 +154,13 @@ def test_a_terminal_is_asked_without_echo(client, monkeypatch):
     [
         ("", (VIEW_TOKEN,), "stage_input_invalid"),
         ("a\nb\n", (VIEW_TOKEN,), "stage_input_invalid"),
-        ("old-token\n", (VIEW_TOKEN,), "stage_input_invalid"),  # that is the current one
+        (OLD_TOKEN + "\n", (VIEW_TOKEN,), "stage_input_invalid"),  # that is the current one
         ("tok1,tok2\n", (VIEW_TOKEN,), "stage_input_invalid"),  # kintone splits on commas
+        ("トークン1\n", (VIEW_TOKEN,), "stage_input_invalid"),  # cannot be sent in a header
+        ("ｔｏｋｅｎ１\n", (VIEW_TOKEN,), "stage_input_invalid"),  # full-width: not ASCII
+        ("tökén1\n", (VIEW_TOKEN,), "stage_input_invalid"),  # latin-1, still no kintone token
+        ("new-token\n", (VIEW_TOKEN,), "stage_input_invalid"),  # kintone's are letters, digits
+        ("new_token\n", (VIEW_TOKEN,), "stage_input_invalid"),
         ("new-key\n", (HASH_KEY,), "staging_refused"),  # sekisho generates hmac keys
         ("new-key\n", (BOX,), "staging_refused"),  # two keys: which one?
         ("new-key\n", (BOX, "--field", "secret"), "staging_refused"),
@@ -165,11 +171,9 @@ def test_a_terminal_is_asked_without_echo(client, monkeypatch):
 def test_a_value_that_cannot_be_staged_is_refused_and_nothing_is_stored(
     client, monkeypatch, text, argv, code
 ):
-    before = len(client.list_secrets()["SecretList"])
     status, out = stage(monkeypatch, text, *argv)
     assert status == 1
     assert out.startswith(f"error: {code}: ")
-    assert len(client.list_secrets()["SecretList"]) == before
     for name in (VIEW_TOKEN, HASH_KEY, BOX):
         with pytest.raises(client.exceptions.ResourceNotFoundException):
             client.get_secret_value(SecretId=name, VersionStage=STAGED)
@@ -197,9 +201,9 @@ def test_a_staged_sender_key_drops_the_old_rotation_time(client, monkeypatch):
 
 
 def test_staging_again_moves_the_label_to_the_newer_value(client, monkeypatch):
-    stage(monkeypatch, "first-new-token\n", VIEW_TOKEN)
-    stage(monkeypatch, "second-new-token\n", VIEW_TOKEN)
-    assert staged(client, VIEW_TOKEN)["token"] == "second-new-token"
+    assert stage(monkeypatch, "FirstNewToken\n", VIEW_TOKEN)[0] == 0
+    assert stage(monkeypatch, "SecondNewToken\n", VIEW_TOKEN)[0] == 0
+    assert staged(client, VIEW_TOKEN)["token"] == "SecondNewToken"
     labelled = [
         v
         for v in client.list_secret_version_ids(SecretId=VIEW_TOKEN)["Versions"]

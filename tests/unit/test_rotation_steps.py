@@ -426,6 +426,71 @@ def test_an_over_privileged_token_fails_the_test_and_never_becomes_current(secre
     assert len(secrets.labelled(VIEW_TOKEN, STAGED)) == 1
 
 
+def test_a_failed_test_takes_the_pending_label_off_so_a_corrected_token_rotates_next(
+    secrets, rotator, check, caplog
+):
+    secrets.create(VIEW_TOKEN, {"kind": "kintone-token", "token": "old-token"})
+    secrets.stage(VIEW_TOKEN, {"kind": "kintone-token", "token": "view-and-add-token"})
+    check.excess = ("add",)
+    token = secrets.start_rotation(VIEW_TOKEN)
+    current = secrets.labelled(VIEW_TOKEN, "AWSCURRENT")
+    run(rotator, VIEW_TOKEN, token, CREATE, SET)
+    with caplog.at_level("INFO", logger="sekisho.rotation"), pytest.raises(TokenPrivilegeMismatch):
+        run(rotator, VIEW_TOKEN, token, TEST)
+    assert "removed AWSPENDING from the version that failed testSecret" in caplog.messages
+    assert secrets.labelled(VIEW_TOKEN, "AWSPENDING") == []
+    assert secrets.labelled(VIEW_TOKEN, "AWSCURRENT") == current
+    assert secrets.value(VIEW_TOKEN, "AWSCURRENT")["token"] == "old-token"
+
+    # Secrets Manager retrying that rotation (same token) no longer tests the rejected value.
+    # (AWS leaves a version without labels out of DescribeSecret; moto lists it.)
+    with pytest.raises((RotationVersionNotPending, RotationVersionUnknown)):
+        run(rotator, VIEW_TOKEN, token, CREATE)
+    assert check.calls == [(VIEW_TOKEN, "view-and-add-token")]
+
+    # The operator stages a corrected token; the next rotation takes it.
+    check.excess = ()
+    secrets.stage(VIEW_TOKEN, {"kind": "kintone-token", "token": "view-token"})
+    fresh = secrets.start_rotation(VIEW_TOKEN)
+    assert run(rotator, VIEW_TOKEN, fresh, *STEPS)[-1] == "promoted"
+    assert secrets.value(VIEW_TOKEN, "AWSCURRENT")["token"] == "view-token"
+    assert secrets.value(VIEW_TOKEN, "AWSPREVIOUS")["token"] == "old-token"
+    assert secrets.labelled(VIEW_TOKEN, "AWSCURRENT") == [fresh]
+    assert secrets.labelled(VIEW_TOKEN, "AWSPENDING") == []
+    assert check.calls[-1] == (VIEW_TOKEN, "view-token")
+
+
+def test_a_failed_test_is_reported_even_when_its_pending_label_cannot_be_removed(
+    secrets, check, caplog
+):
+    class NoLabelMoves:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+        def update_secret_version_stage(self, **params: Any) -> Any:
+            raise secrets.client.exceptions.InternalServiceError(
+                {"Error": {"Code": "InternalServiceError", "Message": "down"}},
+                "UpdateSecretVersionStage",
+            )
+
+    secrets.create(VIEW_TOKEN, {"kind": "kintone-token", "token": "old-token"})
+    secrets.stage(VIEW_TOKEN, {"kind": "kintone-token", "token": "view-and-add-token"})
+    check.excess = ("add",)
+    token = secrets.start_rotation(VIEW_TOKEN)
+    rotator = Rotator(SecretVersions(NoLabelMoves(secrets.client)), default_kinds(check))
+    run(rotator, VIEW_TOKEN, token, CREATE, SET)
+    with caplog.at_level("INFO", logger="sekisho.rotation"), pytest.raises(TokenPrivilegeMismatch):
+        run(rotator, VIEW_TOKEN, token, TEST)
+    assert "could not remove AWSPENDING from the version that failed testSecret" in (
+        caplog.messages
+    )
+    assert secrets.labelled(VIEW_TOKEN, "AWSPENDING") == [token]
+    assert secrets.value(VIEW_TOKEN, "AWSCURRENT")["token"] == "old-token"
+
+
 def test_a_token_staged_during_the_rotation_keeps_its_label_for_the_next_one(secrets, rotator):
     secrets.create(VIEW_TOKEN, {"kind": "kintone-token", "token": "old-token"})
     secrets.stage(VIEW_TOKEN, {"kind": "kintone-token", "token": "new-token"})
@@ -459,6 +524,25 @@ def test_a_staged_box_key_replaces_one_key_and_keeps_the_other(secrets, rotator,
 def test_a_staged_box_value_missing_a_key_fails(secrets, rotator):
     secrets.create(BOX, {"kind": "webhook-key", "primary": "p-old", "secondary": "s-old"})
     secrets.stage(BOX, {"kind": "webhook-key", "primary": "p-new"})
+    token = secrets.start_rotation(BOX)
+    with pytest.raises(SecretShapeInvalid):
+        run(rotator, BOX, token, CREATE)
+
+
+def test_a_box_app_using_only_its_primary_key_rotates_from_the_template_placeholder(
+    secrets, rotator
+):
+    # The template's placeholder has both keys empty; Box may be set up with one.
+    secrets.create(BOX, {"kind": "webhook-key", "primary": "", "secondary": ""})
+    secrets.stage(BOX, {"kind": "webhook-key", "primary": "p-new", "secondary": ""})
+    token = secrets.start_rotation(BOX)
+    assert run(rotator, BOX, token, *STEPS)[-1] == "promoted"
+    assert secrets.value(BOX, "AWSCURRENT")["primary"] == "p-new"
+
+
+def test_a_staged_box_value_with_both_keys_empty_fails(secrets, rotator):
+    secrets.create(BOX, {"kind": "webhook-key", "primary": "p-old", "secondary": ""})
+    secrets.stage(BOX, {"kind": "webhook-key", "primary": "", "secondary": ""})
     token = secrets.start_rotation(BOX)
     with pytest.raises(SecretShapeInvalid):
         run(rotator, BOX, token, CREATE)

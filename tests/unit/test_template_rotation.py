@@ -1,6 +1,7 @@
 """template.yaml's rotation: RotateFunction's least privilege, who may invoke it, one
-schedule per secret, the kind each secret declares, and the alarms that say a rotation
-failed (including the one that fails on purpose because nothing was staged).
+schedule per secret, the kind each secret declares, the alarms that say a rotation
+failed (including the one that fails on purpose because nothing was staged), and the one
+that says kintone must be given its renewed webhook URL token.
 
 The template is read as written (cfn-lint's loader); where a parameter or a name decides
 the result, the local stack's resolver evaluates it.
@@ -39,6 +40,7 @@ ROTATION_CALLS = [
 LOCAL_DRIVER_ONLY = {"RotateSecret"}
 FAILURE_EVENTS = {"RotationFailed", "TestRotationFailed", "RotationAbandoned"}
 TOPIC = "arn:aws:sns:ap-northeast-1:123456789012:sekisho-alarms"
+DAY = 86_400
 # The events Secrets Manager hands to EventBridge, as CloudTrail records them.
 SEKISHO_SECRET_ARN = (
     f"arn:aws:secretsmanager:{cfn.REGION}:{cfn.ACCOUNT_ID}:secret:sekisho/kintone/deals-view-Ab12Cd"
@@ -91,11 +93,6 @@ def resolved(template: Mapping[str, Any], node: Any, **overrides: str) -> Any:
     resolver = cfn.Resolver(template, cfn.parameter_values(template, overrides))
     provision.register_resources(template, resolver, "http://127.0.0.1:5000")
     return resolver.resolve(node)
-
-
-def holds(template: Mapping[str, Any], condition: str, **overrides: str) -> bool:
-    resolver = cfn.Resolver(template, cfn.parameter_values(template, overrides))
-    return resolver.condition(condition)
 
 
 def stored_kind(secret: Mapping[str, Any]) -> str | None:
@@ -300,8 +297,24 @@ def test_the_default_schedule_is_every_third_month_in_a_window_inside_the_utc_da
         ("cron(0 8 ? * MON-FRI *)", True),
         ("cron(0 0 L * ? *)", True),
         ("rate(90 days)", True),
+        ("rate(1 days)", True),
+        ("rate(9999 days)", True),
         ("rate(12 hours)", True),
+        ("rate(4 hours)", True),
+        ("rate(9 hours)", True),
+        ("rate(10 hours)", True),
+        ("rate(9999 hours)", True),
+        # Secrets Manager rotates at most every 4 hours: the stack would fail to deploy.
+        ("rate(1 hours)", False),
+        ("rate(2 hours)", False),
+        ("rate(3 hours)", False),
+        ("rate(0 hours)", False),
+        ("rate(04 hours)", False),
+        ("rate(10000 hours)", False),
         ("rate(0 days)", False),
+        ("rate(01 days)", False),
+        ("rate(10000 days)", False),
+        ("rate(4 hour)", False),
         ("rate(90 minutes)", False),
         ("cron(0 3 1 */3 ?)", False),
         ("0 3 1 */3 ? *", False),
@@ -452,23 +465,30 @@ def test_the_rule_sends_the_event_to_the_topic_only_when_one_is_given(
     assert rule.get("Targets") == targets
 
 
-@pytest.mark.parametrize(("topic", "alarm_exists"), [("", True), (TOPIC, False)])
-def test_a_rule_without_a_target_is_watched_by_an_alarm_on_its_matches(
-    template, resources, topic, alarm_exists
-):
-    alarm = resources["RotationFailureAlarm"]
-    # Exactly one of the two says a rotation failed: the rule's notification or this alarm.
-    assert holds(template, alarm["Condition"], AlarmTopicArn=topic) is alarm_exists
-    assert holds(template, "HasAlarmTopic", AlarmTopicArn=topic) is not alarm_exists
-    props = alarm["Properties"]
-    assert (props["Namespace"], props["MetricName"]) == ("AWS/Events", "TriggeredRules")
-    assert props["Dimensions"] == [{"Name": "RuleName", "Value": {"Ref": "RotationFailureRule"}}]
-    assert (props["Statistic"], props["ComparisonOperator"]) == (
+def assert_counts_every_match_of(alarm: Mapping[str, Any], rule: str) -> None:
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Events", "TriggeredRules")
+    assert alarm["Dimensions"] == [{"Name": "RuleName", "Value": {"Ref": rule}}]
+    assert (alarm["Statistic"], alarm["ComparisonOperator"]) == (
         "Sum",
         "GreaterThanOrEqualToThreshold",
     )
-    assert (props["Threshold"], props["EvaluationPeriods"]) == (1, 1)
-    assert props["TreatMissingData"] == "notBreaching"
+    assert (alarm["Threshold"], alarm["EvaluationPeriods"]) == (1, 1)
+    # EventBridge reports nothing until the rule matches: no data is nothing to say.
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize(("topic", "actions"), [("", None), (TOPIC, [TOPIC])])
+def test_a_failed_rotation_raises_an_alarm_with_or_without_a_topic(
+    template, resources, topic, actions
+):
+    alarm = resources["RotationFailureAlarm"]
+    # Without a topic the alarm is the only sign; with one it is a second to the rule's.
+    assert "Condition" not in alarm
+    assert_counts_every_match_of(alarm["Properties"], "RotationFailureRule")
+    props = resolved(template, alarm["Properties"], AlarmTopicArn=topic)
+    assert props.get("AlarmActions") == actions
+    # The metric falls silent after a failure, which does not mean anyone fixed it.
+    assert "OKActions" not in props
 
 
 def test_a_failing_rotation_step_raises_an_alarm_of_its_own(resources):
@@ -495,6 +515,132 @@ def test_the_errors_alarm_notifies_the_topic_only_when_one_is_given_and_never_sa
     assert alarm.get("AlarmActions") == actions
     # The metric falls silent after a failure, which does not mean anyone fixed it.
     assert "OKActions" not in alarm
+
+
+# ---------------------------------------------------------------- a renewed kintone URL token
+
+KINTONE_SOURCE = "demo-kintone"
+SECRET_ARN_BASE = f"arn:aws:secretsmanager:{cfn.REGION}:{cfn.ACCOUNT_ID}:secret:"
+KINTONE_TOKEN_ARN = SECRET_ARN_BASE + "sekisho/webhook/demo-kintone-Ab12Cd"
+STRIPE_KEY_ARN = SECRET_ARN_BASE + "sekisho/webhook/demo-stripe-Ab12Cd"
+
+
+@pytest.fixture(scope="module")
+def kintone_source(policy) -> Mapping[str, Any]:
+    source = policy["webhooks"][KINTONE_SOURCE]
+    assert source["scheme"] == "kintone"
+    return source
+
+
+def grace_days(source: Mapping[str, Any]) -> int:
+    days, rest = divmod(source["grace_seconds"], DAY)
+    assert rest == 0, "a grace period of whole days, as the alarm tells it"
+    return days
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    ("event", "announced"),
+    [
+        (cloudtrail_event("RotationSucceeded", KINTONE_TOKEN_ARN, SERVICE_EVENT), True),
+        # A deploy tests the configuration on a copy: the token kintone holds is unchanged.
+        (cloudtrail_event("TestRotationSucceeded", KINTONE_TOKEN_ARN, SERVICE_EVENT), False),
+        (cloudtrail_event("RotationStarted", KINTONE_TOKEN_ARN, SERVICE_EVENT), False),
+        # A failure is the failure rule's: the old token is still current.
+        (cloudtrail_event("RotationFailed", KINTONE_TOKEN_ARN, SERVICE_EVENT), False),
+        # Other secrets renew without anyone touching kintone's webhook settings.
+        (cloudtrail_event("RotationSucceeded", SEKISHO_SECRET_ARN, SERVICE_EVENT), False),
+        (cloudtrail_event("RotationSucceeded", STRIPE_KEY_ARN, SERVICE_EVENT), False),
+        (cloudtrail_event("RotationSucceeded", OTHER_SECRET_ARN, SERVICE_EVENT), False),
+        (
+            cloudtrail_event("RotationSucceeded", KINTONE_TOKEN_ARN, "AWS API Call via CloudTrail"),
+            False,
+        ),
+    ],
+)
+def test_the_renewal_rule_matches_only_a_completed_rotation_of_the_kintone_url_token(
+    template, resources, event, announced
+):
+    rule = resources["KintoneWebhookTokenRenewedRule"]["Properties"]
+    assert rule["State"] == "ENABLED"
+    assert matches(resolved(template, rule["EventPattern"]), event) is announced
+
+
+def test_the_renewal_rule_names_the_secret_the_kintone_source_uses_and_no_other(
+    template, resources, kintone_source
+):
+    pattern = resolved(
+        template, resources["KintoneWebhookTokenRenewedRule"]["Properties"]["EventPattern"]
+    )
+    (option,) = pattern["detail"]["additionalEventData"]["SecretId"]
+    # Secrets Manager ends the ARN with "-" and six random characters.
+    assert option == {"prefix": SECRET_ARN_BASE + kintone_source["secret"] + "-"}
+    covered = [
+        name
+        for name in secret_names(resources).values()
+        if (SECRET_ARN_BASE + name + "-Ab12Cd").startswith(option["prefix"])
+    ]
+    assert covered == [kintone_source["secret"]]
+
+
+def test_the_kintone_url_token_keeps_its_schedule(resources, kintone_source):
+    (logical_id,) = [k for k, v in secret_names(resources).items() if v == kintone_source["secret"]]
+    assert [
+        name
+        for name, schedule in schedules(resources).items()
+        if schedule["Properties"]["SecretId"] == {"Ref": logical_id}
+    ] == ["DemoKintoneWebhookRotation"]
+
+
+@pytest.mark.parametrize(
+    ("topic", "targets"),
+    [("", None), (TOPIC, [{"Id": "AlarmTopic", "Arn": TOPIC}])],
+)
+def test_the_renewal_rule_sends_the_event_to_the_topic_only_when_one_is_given(
+    template, resources, topic, targets
+):
+    rule = resolved(
+        template, resources["KintoneWebhookTokenRenewedRule"]["Properties"], AlarmTopicArn=topic
+    )
+    assert rule.get("Targets") == targets
+
+
+@pytest.mark.parametrize(("topic", "actions"), [("", None), (TOPIC, [TOPIC])])
+def test_a_renewed_kintone_url_token_raises_an_alarm_with_or_without_a_topic(
+    template, resources, topic, actions
+):
+    alarm = resources["KintoneWebhookTokenRenewedAlarm"]
+    assert "Condition" not in alarm
+    assert_counts_every_match_of(alarm["Properties"], "KintoneWebhookTokenRenewedRule")
+    props = resolved(template, alarm["Properties"], AlarmTopicArn=topic)
+    assert props.get("AlarmActions") == actions
+    # The metric falls silent long before anyone has updated kintone.
+    assert "OKActions" not in props
+
+
+def test_the_renewal_alarm_says_what_to_do_and_by_when(resources, kintone_source):
+    description = flat(
+        resources["KintoneWebhookTokenRenewedAlarm"]["Properties"]["AlarmDescription"]
+    )
+    assert kintone_source["secret"] in description
+    assert "put the new URL into the kintone app's webhook settings" in description
+    assert f"within {grace_days(kintone_source)} days" in description
+
+
+def test_the_kintone_url_tokens_description_tells_of_the_alarm_and_the_deadline(
+    resources, kintone_source
+):
+    (secret,) = [
+        r["Properties"]
+        for r in of_type(resources, "AWS::SecretsManager::Secret").values()
+        if r["Properties"]["Name"] == kintone_source["secret"]
+    ]
+    description = flat(secret["Description"])
+    assert "KintoneWebhookTokenRenewedAlarm" in description
+    assert f"within {grace_days(kintone_source)} days" in description
 
 
 def test_outputs_name_the_rotation_function(template):

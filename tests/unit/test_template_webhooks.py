@@ -25,7 +25,13 @@ DAY = 86_400
 SQS_MAX_MESSAGE_BYTES = 256 * 1024
 DEDUPE_KEY_PREFIX = "sekisho.webhook#"
 BROWSER_ROUTES = ["execute-api:/*/*/views/*", "execute-api:/*/*/forms/*"]
-KINTONE_ROUTE = "execute-api:/*/POST/webhooks/demo-kintone"
+KINTONE_SOURCE = "demo-kintone"
+# The source's path as sent, and with a trailing slash (or anything after one), which API
+# Gateway routes to the same source.
+KINTONE_ROUTES = [
+    "execute-api:/*/POST/webhooks/demo-kintone",
+    "execute-api:/*/POST/webhooks/demo-kintone/*",
+]
 # Names, never values: where each demo source's key lives, and the shape stored there.
 # "kind" tells the rotation function how to rotate it: staged by an operator.
 SENDER_ISSUED = {
@@ -407,13 +413,13 @@ def test_the_browser_allowlist_covers_every_browser_route_and_no_webhook(resourc
     [
         ("", "", []),
         ("203.0.113.0/24", "", [(BROWSER_ROUTES, ["203.0.113.0/24"])]),
-        ("", "192.0.2.0/28", [(KINTONE_ROUTE, ["192.0.2.0/28"])]),
+        ("", "192.0.2.0/28", [(KINTONE_ROUTES, ["192.0.2.0/28"])]),
         (
             "203.0.113.0/24,2001:db8::/32",
             "192.0.2.0/28,198.51.100.0/28",
             [
                 (BROWSER_ROUTES, ["203.0.113.0/24", "2001:db8::/32"]),
-                (KINTONE_ROUTE, ["192.0.2.0/28", "198.51.100.0/28"]),
+                (KINTONE_ROUTES, ["192.0.2.0/28", "198.51.100.0/28"]),
             ],
         ),
     ],
@@ -433,8 +439,48 @@ def test_each_allowlist_denies_other_addresses_on_its_own_routes_only_when_set(
 
 
 def test_the_kintone_allowlist_guards_a_kintone_source_of_the_policy(policy):
-    source = KINTONE_ROUTE.rsplit("/", 1)[1]
-    assert policy["webhooks"][source]["scheme"] == "kintone"
+    assert {route.split("/")[4] for route in KINTONE_ROUTES} == {KINTONE_SOURCE}
+    assert policy["webhooks"][KINTONE_SOURCE]["scheme"] == "kintone"
+
+
+def iam_glob(pattern: str) -> re.Pattern[str]:
+    # IAM's wildcards: `*` any run of characters, `/` included; `?` one character.
+    return re.compile(
+        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "denied"),
+    [
+        ("POST", "/webhooks/demo-kintone", True),
+        # API Gateway routes the trailing slash to the same source.
+        ("POST", "/webhooks/demo-kintone/", True),
+        ("POST", "/webhooks/demo-kintone//", True),
+        ("POST", "/webhooks/demo-kintone/x", True),
+        # Another source's name may start with this one's: it keeps its own senders.
+        ("POST", "/webhooks/demo-kintone-2", False),
+        ("POST", "/webhooks/demo-kintonex", False),
+        ("POST", "/webhooks/demo-github", False),
+        ("POST", "/views/deal-status", False),
+        ("GET", "/webhooks/demo-kintone", False),  # no such route: API Gateway's 403
+    ],
+)
+def test_the_kintone_allowlist_covers_every_spelling_of_the_source_path_and_nothing_else(
+    template, resources, method, path, denied
+):
+    (statement,) = deny_statements(template, resources, KintoneWebhookSourceIps="192.0.2.0/28")
+    arn = f"execute-api:/v1/{method}{path}"
+    covered = any(iam_glob(pattern).fullmatch(arn) for pattern in as_list(statement["Resource"]))
+    assert covered is denied
+
+
+def test_the_kintone_ips_parameter_asks_for_the_same_cidrs_in_the_sources_allow_ips(template):
+    # The gateway matches the path as spelled; the function's allow_ips holds whatever the
+    # spelling, but only when it is set.
+    description = " ".join(template["Parameters"]["KintoneWebhookSourceIps"]["Description"].split())
+    assert "allow_ips" in description
+    assert "same CIDRs" in description
 
 
 @pytest.mark.parametrize(

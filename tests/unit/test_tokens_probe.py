@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 import pytest
+import requests
 
 from sekisho.kintone import (
     AddedRecord,
@@ -31,6 +32,7 @@ from sekisho.tokens import (
     DeclaredToken,
     ProbeReport,
     ProbeRow,
+    probe_client,
     probe_token,
 )
 
@@ -288,6 +290,51 @@ def test_an_invalid_token_found_later_still_marks_every_row() -> None:
     report = probe(ScriptedKintone(delete_records=invalid_token()))
 
     assert set(observed(report).values()) == {"invalid_token"}
+
+
+class UnreachableKintone(requests.Session):
+    """Records every request, then sends it to a port nothing listens on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+        self.sent: list[str] = []
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        self.sent.append(f"{method!s} {url!s}")
+        return super().request(method, url, *args, **kwargs)
+
+
+UNSENDABLE_TOKENS = [
+    pytest.param("トークン1", id="japanese"),
+    pytest.param("ｔｏｋｅｎ１", id="full_width"),
+    pytest.param("tökén1", id="latin_1"),
+    pytest.param("tok\nen", id="line_break"),
+    pytest.param("tok en", id="space"),
+    pytest.param("", id="empty"),
+]
+
+
+@pytest.mark.parametrize("token", UNSENDABLE_TOKENS)
+def test_a_token_that_cannot_be_sent_in_a_header_is_invalid_and_never_sent(token: str) -> None:
+    session = UnreachableKintone()
+    client = probe_client("http://127.0.0.1:9", token, session=session)
+
+    report = probe_token(client, VIEW_TOKEN, DEALS)
+
+    assert set(observed(report).values()) == {"invalid_token"}
+    assert not report.ok
+    assert session.sent == []
+
+
+def test_a_visible_ascii_token_is_sent_as_is() -> None:
+    session = UnreachableKintone()
+    client = probe_client("http://127.0.0.1:9", "deals-view-token", session=session)
+
+    report = probe_token(client, VIEW_TOKEN, DEALS)
+
+    assert observed(report)["view"] == "unknown:KintoneConnectionError"
+    assert session.sent[0].startswith("GET http://127.0.0.1:9/k/v1/records.json")
 
 
 # -- the probe field --------------------------------------------------------------------

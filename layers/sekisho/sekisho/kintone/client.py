@@ -178,27 +178,16 @@ class KintoneClient:
             raise KintoneError("file.json answered without a fileKey")
         return key
 
-    def update_record(
-        self,
-        app: int,
-        record_id: int,
-        record: Mapping[str, Any],
-        *,
-        revision: int | None = None,
-    ) -> str:
+    def update_record(self, app: int, record_id: int, record: Mapping[str, Any]) -> str:
         """PUT /k/v1/record.json with ``{code: value}``; returns the new revision.
 
-        Needs edit permission. With ``revision``, kintone refuses (GAIA_CO02) unless the
-        record is at that revision; a retry after a timeout can therefore be told apart
-        from someone else's edit.
+        Needs edit permission.
         """
         payload: dict[str, Any] = {
             "app": app,
             "id": record_id,
             "record": {code: {"value": v} for code, v in record.items()},
         }
-        if revision is not None:
-            payload["revision"] = revision
         body = self._call("PUT", "/k/v1/record.json", json=payload)
         new_revision = body.get("revision")
         if new_revision is None:

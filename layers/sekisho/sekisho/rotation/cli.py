@@ -19,8 +19,8 @@ from sekisho.errors import ConfigurationError, SekishoError
 from sekisho.policy.arguments import POLICY_HELP, read_policy_or_report
 from sekisho.settings import Settings
 
-from .driver import ensure_rotation_enabled, rotate
-from .errors import StageInputInvalid, TokenPrivilegeMismatch
+from .driver import ensure_rotation_enabled, is_local_endpoint, rotate
+from .errors import RotationNotLocal, StageInputInvalid, TokenPrivilegeMismatch
 from .least_privilege import describe
 from .staging import MAX_VALUE_CHARS, clean_input, stage
 from .steps import FINISH, STEPS, StepOutcome
@@ -107,14 +107,34 @@ def _print_outcome(outcome: StepOutcome, out: TextIO) -> None:
         print(f"    {line}", file=out)
 
 
+def _local_versions(secret: str) -> SecretVersions:
+    """Secrets Manager, provided it is the local one (moto).
+
+    On AWS the deployed rotation function rotates: Secrets Manager invokes it, retries it
+    and alarms on it, under the function's role. This process would run the same steps
+    under an operator's credentials, outside all of that.
+    """
+    versions = _versions()
+    if not is_local_endpoint(versions.endpoint_url):
+        raise RotationNotLocal(
+            f"Secrets Manager at {versions.endpoint_url} is not local (moto): on AWS use "
+            f"`aws secretsmanager rotate-secret --secret-id {secret}`, which runs the "
+            "deployed rotation function"
+        )
+    return versions
+
+
 def _rotate(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        versions = _local_versions(args.secret)
+    except SekishoError as exc:
+        return _fail(out, exc)
     policy = read_policy_or_report(args.policy, out)
     if policy is None:
         return 1
     where = "rotation"
     try:
         base_url = Settings.from_env().kintone_base_url or str(policy.kintone.base_url)
-        versions = _versions()
         rotator = build_rotator(policy, base_url, versions)
         if ensure_rotation_enabled(versions, args.secret):
             print(
@@ -152,7 +172,8 @@ def add_rotate(commands: argparse._SubParsersAction) -> None:
             "ClientRequestToken against the configured Secrets Manager (AWS_ENDPOINT_URL: "
             "moto in `make dev`) and kintone (KINTONE_BASE_URL, else the policy's), exactly "
             "as the rotation function would. Exits 1 at the first failing step, with "
-            "AWSCURRENT unchanged. On AWS, use `aws secretsmanager rotate-secret` instead."
+            "AWSCURRENT unchanged. Refuses any Secrets Manager but a local one: on AWS, "
+            "use `aws secretsmanager rotate-secret` instead."
         ),
     )
     rotation.add_argument("secret", help="the secret's name or ARN")

@@ -63,8 +63,9 @@ def rotate(
     new_token: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> Iterator[StepOutcome]:
     """Run the four steps for a fresh token, yielding each outcome; the first failure
-    propagates and leaves the secret as Secrets Manager would (AWSCURRENT unchanged, a
-    new value possibly dangling at AWSPENDING until the next rotation moves the label)."""
+    propagates and leaves the secret as Secrets Manager would: AWSCURRENT unchanged (a
+    value stored before a later step other than testSecret failed stays at AWSPENDING
+    until the next rotation moves the label)."""
     token = new_token()
     for step in STEPS:
         yield rotator.handle(RotationEvent(secret_id, token, step), version_created=False)

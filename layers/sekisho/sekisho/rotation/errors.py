@@ -35,6 +35,15 @@ class RotationNotEnabled(RotationError):
     title = "Rotation is not enabled for the secret"
 
 
+class RotationNotLocal(RotationError):
+    """``sekisho rotate`` pointed at AWS: there the deployed rotation function rotates, on
+    Secrets Manager's schedule and retries, never an operator's process."""
+
+    status = 409
+    code = "rotation_not_local"
+    title = "sekisho rotate runs against a local Secrets Manager only"
+
+
 class RotationVersionUnknown(RotationError):
     """The event's ClientRequestToken names no version of the secret."""
 

@@ -98,13 +98,27 @@ def _key_fields(current: Value, fields: tuple[str, ...], name: str) -> tuple[str
     return present
 
 
-def _check_keys(candidate: Value, kind: str, keys: tuple[str, ...], name: str, where: str) -> None:
+def _check_keys(
+    candidate: Value,
+    kind: str,
+    keys: tuple[str, ...],
+    name: str,
+    where: str,
+    *,
+    all_required: bool = True,
+) -> None:
+    """Every key field a string; all of them non-empty, or (``all_required`` false: Box
+    keeps a primary and a secondary key and may use one) at least one."""
     if candidate.get("kind") != kind:
         raise SecretShapeInvalid(f"secret {name!r} ({where}) is not of kind {kind!r}")
+    filled = 0
     for key in keys:
         value = candidate.get(key)
-        if not isinstance(value, str) or not value:
+        if not isinstance(value, str) or (all_required and not value):
             raise SecretShapeInvalid(f"secret {name!r} ({where}) has no non-empty {key!r}")
+        filled += bool(value)
+    if not filled:
+        raise SecretShapeInvalid(f"secret {name!r} ({where}) has no non-empty key")
 
 
 def _same_keys(one: Value, other: Value, keys: tuple[str, ...]) -> bool:
@@ -167,6 +181,8 @@ class StagedKey:
         self.name = name
         self.fields = fields
         self._check = check
+        # A sender with two keys (Box) may use one of them: the other may stay empty.
+        self._all_required = len(fields) == 1
         # What the operator's reminder asks for.
         self.staged_noun = "token" if name == "kintone-token" else "key"
 
@@ -178,7 +194,7 @@ class StagedKey:
                 f"no {self.staged_noun} staged for {ctx.name}: stage one with "
                 f"`sekisho token stage {ctx.name}`"
             )
-        _check_keys(staged, self.name, keys, ctx.name, STAGED)
+        _check_keys(staged, self.name, keys, ctx.name, STAGED, all_required=self._all_required)
         if _same_keys(staged, current, keys):
             raise StagedValueIsCurrent(
                 f"the value staged for {ctx.name} is the current one: stage the new one"
@@ -187,7 +203,9 @@ class StagedKey:
 
     def test(self, ctx: StepContext, current: Value, pending: Value) -> tuple[str, ...]:
         keys = _key_fields(current, self.fields, ctx.name)
-        _check_keys(pending, self.name, keys, ctx.name, "AWSPENDING")
+        _check_keys(
+            pending, self.name, keys, ctx.name, "AWSPENDING", all_required=self._all_required
+        )
         if _same_keys(pending, current, keys):
             raise PendingValueIsCurrent(f"secret {ctx.name!r}: the new value is the current one")
         lines = tuple(f"{key}: present" for key in keys)

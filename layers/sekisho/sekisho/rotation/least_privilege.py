@@ -23,8 +23,8 @@ from .errors import SecretShapeInvalid, TokenInvalid, TokenNotDeclared, TokenPri
 from .versions import Value
 
 # (base URL, token) -> a client fit for probing: no retries, no token refresh. A busy or
-# unreachable kintone makes a row "unknown", which fails the test; Secrets Manager then
-# retries the step.
+# unreachable kintone makes a row "unknown", which fails the test; the staged token stays
+# staged, and the next rotation tests it again.
 ClientFactory = Callable[[str, str], KintoneClient]
 
 

@@ -49,6 +49,12 @@ def clean_input(raw: str) -> str:
     return value
 
 
+def _is_kintone_token(value: str) -> bool:
+    """kintone's API tokens are ASCII letters and digits (``str.isalnum`` alone would
+    also take ``トークン1``)."""
+    return value.isascii() and value.isalnum()
+
+
 def _field_for(kind: str, current: Value, requested: str | None, name: str) -> str:
     if kind == HMAC:
         raise StagingRefused(
@@ -74,9 +80,11 @@ def stage(versions: SecretVersions, name: str, value: str, *, field: str | None 
         raise StagingRefused(f"{name} has no current version to stage a value for")
     kind = current.get("kind")
     chosen = _field_for(kind if isinstance(kind, str) else "", current, field, name)
-    if kind == KINTONE_TOKEN and "," in value:
-        # kintone reads a comma in X-Cybozu-API-Token as a list of tokens.
-        raise StageInputInvalid("a kintone API token has no commas")
+    if kind == KINTONE_TOKEN and not _is_kintone_token(value):
+        # Anything else is a paste mistake that would surface much later: kintone reads a
+        # comma as a list of tokens, and a non-ASCII character cannot even be sent in the
+        # X-Cybozu-API-Token header.
+        raise StageInputInvalid("a kintone API token is ASCII letters and digits only")
     if current.get(chosen) == value:
         raise StageInputInvalid(f"that is the current {chosen} of {name}: stage the new one")
     staged = {k: v for k, v in current.items() if k != "rotated_at"}

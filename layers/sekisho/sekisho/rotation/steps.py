@@ -11,7 +11,9 @@ Secrets Manager starts a rotation by giving a new, empty version the label AWSPE
   that had it) and removes AWSPENDING.
 
 Every step may run more than once for one token (Secrets Manager retries a failed step),
-so each is idempotent on the token, and testSecret can run on its own.
+so each is idempotent on the token, and testSecret can run on its own. A value that fails
+testSecret loses its AWSPENDING label, so retries never test it again and the next
+rotation starts from what is staged then.
 """
 
 from __future__ import annotations
@@ -156,7 +158,11 @@ class Rotator:
                 # already current: there is nothing new to prove, and failing would raise
                 # a false alarm on every deployment (and on every secret not yet filled in).
                 return self._outcome(ctx, TEST, "configuration test: value unchanged")
-            details = kind.test(ctx, current, pending)
+            try:
+                details = kind.test(ctx, current, pending)
+            except SekishoError:
+                self._withdraw(ctx)
+                raise
             return self._outcome(ctx, TEST, "tested", details)
         return self._finish(ctx, kind, pending)
 
@@ -185,6 +191,28 @@ class Rotator:
         )
         self._versions.move_stage(ctx.secret_id, PENDING, from_version=ctx.token)
         return self._outcome(ctx, FINISH, "promoted", (f"previous version {current_version}",))
+
+    def _withdraw(self, ctx: StepContext) -> None:
+        """Take AWSPENDING off a version whose value failed testSecret.
+
+        Secrets Manager retries a failed rotation with the same ClientRequestToken:
+        createSecret would find the rejected value "already created" and testSecret would
+        refuse it again, on every retry, even after an operator staged a corrected value.
+        Without the label a retry stops at the guard, and the next rotation starts afresh
+        from what is staged then.
+        """
+        fields = {"secret_id": ctx.secret_id, "version_id": ctx.token}
+        try:
+            self._versions.move_stage(ctx.secret_id, PENDING, from_version=ctx.token)
+        except SekishoError as exc:
+            # The test's failure is the one to report; this one only means a retry of
+            # this rotation will test the rejected value again.
+            logger.warning(
+                "could not remove AWSPENDING from the version that failed testSecret",
+                extra={**fields, "error_code": exc.code},
+            )
+            return
+        logger.info("removed AWSPENDING from the version that failed testSecret", extra=fields)
 
     # -- helpers -------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from .errors import SecretMalformed
 
 # Lambda's default boto3 timeouts are 60 s; a lookup cannot wait that long for a token
 # it may already hold (stale-if-error), so fail fast and let the store decide.
-_CONFIG = Config(
+SECRETS_MANAGER_CONFIG = Config(
     connect_timeout=2,
     read_timeout=5,
     retries={"mode": "standard", "max_attempts": 3},
@@ -22,7 +22,7 @@ _CONFIG = Config(
 @functools.cache
 def secretsmanager_client() -> Any:
     """One client per container. boto3 honours AWS_ENDPOINT_URL (the local stack's moto)."""
-    return boto3.client("secretsmanager", config=_CONFIG)
+    return boto3.client("secretsmanager", config=SECRETS_MANAGER_CONFIG)
 
 
 class SecretsManagerBackend:

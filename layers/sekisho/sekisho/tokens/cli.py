@@ -8,32 +8,28 @@ row per route and permission; a token value is never printed.
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
 from sekisho.errors import ConfigurationError, SekishoError
 from sekisho.policy import Policy
 from sekisho.policy.arguments import POLICY_HELP, read_policy_or_report
 from sekisho.secrets import SecretsManagerBackend, SecretStore
+from sekisho.secrets.aws import SECRETS_MANAGER_CONFIG
+from sekisho.settings import Settings
 
 from .declared import DeclaredToken, declared_tokens
-from .probe import DENIED, INVALID_TOKEN, UNKNOWN, ProbeReport, probe_client, probe_token
+from .probe import INVALID_TOKEN, ProbeReport, probe_client, probe_token
 
 BASE_URL_ENV = "KINTONE_BASE_URL"
 TOKEN_KIND = "kintone-token"  # noqa: S105 - a secret's kind, not a secret
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HEADER = ("route", "secret", "app", "permission", "expected", "observed", "ok")
-
-_SECRETS_CONFIG = Config(
-    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
-)
 
 
 class _TokenUnusable(ConfigurationError):
@@ -43,15 +39,20 @@ class _TokenUnusable(ConfigurationError):
 def _secrets_client() -> Any:
     # A client of its own, not the relay's cached one: a command runs once, and tests
     # start moto before calling it.
-    return boto3.client("secretsmanager", config=_SECRETS_CONFIG)
+    return boto3.client("secretsmanager", config=SECRETS_MANAGER_CONFIG)
 
 
 def _token(store: SecretStore, name: str) -> str:
     secret = store.get(name)
-    kind = secret.get("kind", TOKEN_KIND)
+    kind = secret.get("kind")
+    # As rotation does: a secret must say its kind; one that says none is not taken for
+    # a kintone token, whatever its fields.
+    if kind != TOKEN_KIND:
+        said = f"has kind {kind!r}" if isinstance(kind, str) else "says no kind"
+        raise _TokenUnusable(f"secret {name!r} is not a {TOKEN_KIND}: it {said}")
     token = secret.get("token")
-    if kind != TOKEN_KIND or not isinstance(token, str) or not token:
-        raise _TokenUnusable(f"secret {name!r} is not a {TOKEN_KIND} with a non-empty token")
+    if not isinstance(token, str) or not token:
+        raise _TokenUnusable(f"secret {name!r} is a {TOKEN_KIND} without a non-empty token")
     return token
 
 
@@ -89,14 +90,16 @@ def _summary(report: ProbeReport) -> str | None:
     if all(row.observed == INVALID_TOKEN for row in report.rows):
         problem = "kintone says the token is invalid or not yet active (GAIA_IA02)"
     else:
-        denied = [r.permission for r in report.rows if r.expected and r.observed == DENIED]
-        unknown = [r.permission for r in report.rows if r.observed.startswith(UNKNOWN)]
+        # The report's own verdicts, as the rotation's test states them; what neither
+        # names is an undeclared permission kintone gave no clear answer about.
+        named = {*report.excess, *report.missing}
+        unclear = [r.permission for r in report.rows if not r.ok and r.permission not in named]
         parts = [
             f"{label} {', '.join(permissions)}"
             for label, permissions in (
                 ("excess", report.excess),
-                ("missing", denied),
-                ("not established", unknown),
+                ("missing", report.missing),
+                ("not established", unclear),
             )
             if permissions
         ]
@@ -105,7 +108,8 @@ def _summary(report: ProbeReport) -> str | None:
 
 
 def _base_url(args: argparse.Namespace, policy: Policy) -> str:
-    return args.base_url or os.environ.get(BASE_URL_ENV) or str(policy.kintone.base_url)
+    """--base-url, else the validated KINTONE_BASE_URL, else the policy's."""
+    return args.base_url or Settings.from_env().kintone_base_url or str(policy.kintone.base_url)
 
 
 def _load(args: argparse.Namespace, out: TextIO) -> tuple[Policy, dict[str, DeclaredToken]] | None:
@@ -160,7 +164,11 @@ def _probe(args: argparse.Namespace, out: TextIO) -> int:
     if loaded is None:
         return EXIT_USAGE
     policy, tokens = loaded
-    base_url = _base_url(args, policy)
+    try:
+        base_url = _base_url(args, policy)
+    except SekishoError as exc:
+        print(f"error: {exc}", file=out)
+        return EXIT_USAGE
     try:
         secrets = SecretStore(
             SecretsManagerBackend(_secrets_client()), allowed=frozenset(tokens), ttl=0
@@ -178,7 +186,13 @@ def _probe(args: argparse.Namespace, out: TextIO) -> int:
         except ValueError as exc:
             print(f"error: kintone base URL {base_url!r}: {exc}", file=out)
             return EXIT_USAGE
-        run.add(declared, probe_token(client, declared, policy.apps[declared.app]))
+        try:
+            report = probe_token(client, declared, policy.apps[declared.app])
+        except SekishoError as exc:
+            # No verdict on this token: counted with the secrets that were not probed.
+            run.unread.append(f"error: {declared.secret}: the probe failed: {exc}")
+            continue
+        run.add(declared, report)
     return run.finish(out)
 
 

@@ -61,8 +61,10 @@ of view, add and app management (documented above), so add reads "denied" withou
 add being sent. An app that declares no NUMBER, DATE or DATETIME field gets "unknown:no
 field to probe with" for add, which never passes: the operator declares one of the app's
 fields of such a type under ``apps.<id>.fields`` (declaring a field gives no route access
-to it). GAIA_IA02 at any step makes every row "invalid_token"; a transient or unexpected
-answer makes its row "unknown:<exception name>". Neither is ever ok.
+to it). GAIA_IA02 at any step makes every row "invalid_token", as does a token that cannot be
+sent in a header at all (anything but visible ASCII: kintone issues letters and digits),
+which is then not sent; a transient or unexpected answer makes its row
+"unknown:<exception name>". Neither is ever ok.
 
 Probe with :func:`probe_client`: it never retries (the relay's client retries transient
 failures of every method, writes included) and takes GAIA_IA02 as an answer rather than a
@@ -72,6 +74,7 @@ reason to re-read a secret.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -105,6 +108,11 @@ INVALID_TOKEN = "invalid_token"  # noqa: S105 - an observation, not a secret
 UNKNOWN = "unknown:"
 NO_PROBE_FIELD = UNKNOWN + "no field to probe with"
 NO_MATCHING_FIELD = UNKNOWN + "no declared NUMBER, DATE or DATETIME field matches kintone"
+
+# What X-Cybozu-API-Token can carry as is. Beyond it requests cannot send the header
+# (UnicodeEncodeError past latin-1, InvalidHeader for a line break), and kintone's own
+# tokens are letters and digits: such a value is no token of kintone's.
+_SENDABLE_TOKEN = re.compile(r"[!-~]+")
 
 _RECORD_NOT_FOUND = "GAIA_RE01"
 _REVISION_CONFLICT = "GAIA_CO02"
@@ -149,16 +157,25 @@ def probe_client(
     session: requests.Session | None = None,
     timeouts: Timeouts | None = None,
 ) -> KintoneClient:
-    """A client fit for probing ``token``: no retries, no token refresh, its own breaker."""
+    """A client fit for probing ``token``: no retries, no token refresh, its own breaker.
+
+    A token that cannot be sent in a header is never sent: every request fails as kintone
+    fails an invalid token (:class:`KintoneInvalidToken`), so the probe reads it as one.
+    """
+    sendable = _SENDABLE_TOKEN.fullmatch(token) is not None
     return KintoneClient(
         base_url,
-        TokenSource.fixed(token),
+        TokenSource.fixed(token) if sendable else TokenSource(current=_unsendable_token),
         session=session,
         timeouts=timeouts,
         retry=NO_RETRY,
         # Never opens within one probe, so every row records kintone's own answer.
         breaker=CircuitBreaker(failure_threshold=len(PERMISSIONS) + 2),
     )
+
+
+def _unsendable_token() -> str:
+    raise KintoneInvalidToken("the token is not visible ASCII: it cannot be sent to kintone")
 
 
 def probe_token(client: KintoneClient, declared: DeclaredToken, app: AppPolicy) -> ProbeReport:
