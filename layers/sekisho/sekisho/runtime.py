@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.config import Config
@@ -33,16 +34,9 @@ from sekisho.once import RunOnce
 from sekisho.policy import Policy, load_policy
 from sekisho.secrets import SecretsManagerBackend, SecretStore
 from sekisho.settings import Settings
-from sekisho.webhooks import (
-    DEDUPE_SECONDS,
-    KEY_PREFIX,
-    REFETCH_RETRY,
-    REFETCH_TIMEOUTS,
-    Refetcher,
-    SigningKeys,
-    SqsEventQueue,
-    WebhookService,
-)
+
+if TYPE_CHECKING:
+    from sekisho.webhooks import WebhookService
 
 # The idempotency table is read and written on every intake request: fail fast.
 _IDEMPOTENCY_CONFIG = Config(
@@ -166,6 +160,18 @@ def deliver_service() -> DeliverService:
 
 @functools.cache
 def webhook_service() -> WebhookService:
+    # Imported here: the lookup and intake containers never load the verifiers.
+    from sekisho.webhooks import (  # noqa: PLC0415
+        DEDUPE_SECONDS,
+        KEY_PREFIX,
+        REFETCH_RETRY,
+        REFETCH_TIMEOUTS,
+        Refetcher,
+        SigningKeys,
+        SqsEventQueue,
+        WebhookService,
+    )
+
     current = settings()
     _required(GUARD_TABLE=current.guard_table, WEBHOOK_QUEUE_URL=current.webhook_queue_url)
     # The sources' own secrets and the refetch sources' view-only tokens: nothing else.
