@@ -10,10 +10,8 @@ probed for real.
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from sekisho import runtime
 from sekisho.kintone import client as kintone_client
 from sekisho.rotation import STAGED, STEPS, RotationEventInvalid, TokenPrivilegeMismatch, wiring
 from sekisho.secrets import aws as secrets_aws
+from tests.moto_rotation import noop_rotation_function
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -61,17 +60,7 @@ class SecretsManager:
 
     def __init__(self) -> None:
         self.client = boto3.client("secretsmanager")
-        role = boto3.client("iam").create_role(RoleName="rotate", AssumeRolePolicyDocument="{}")
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as archive:
-            archive.writestr("app.py", "")
-        self.function_arn = boto3.client("lambda").create_function(
-            FunctionName="sekisho-rotate",
-            Runtime="python3.12",
-            Role=role["Role"]["Arn"],
-            Handler="app.lambda_handler",
-            Code={"ZipFile": code.getvalue()},
-        )["FunctionArn"]
+        self.function_arn = noop_rotation_function()
 
     def create_for(self, event: dict[str, Any], value: dict[str, Any]) -> str:
         """The secret the event's ARN names (moto takes the ARN's suffix from a tag)."""

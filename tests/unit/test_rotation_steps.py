@@ -8,10 +8,8 @@ without Docker, where invoking the function is a no-op; the test then plays the 
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,6 +39,7 @@ from sekisho.rotation import (
     default_kinds,
 )
 from sekisho.tokens import ProbeReport, ProbeRow
+from tests.moto_rotation import noop_rotation_function
 
 NOW = 1_763_700_000
 HASH_KEY = "sekisho/guard/hash-key"
@@ -70,17 +69,7 @@ class Secrets:
 
     def __init__(self) -> None:
         self.client = boto3.client("secretsmanager")
-        role = boto3.client("iam").create_role(RoleName="rotate", AssumeRolePolicyDocument="{}")
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as archive:
-            archive.writestr("app.py", "")
-        self.function_arn = boto3.client("lambda").create_function(
-            FunctionName="sekisho-rotate",
-            Runtime="python3.12",
-            Role=role["Role"]["Arn"],
-            Handler="app.lambda_handler",
-            Code={"ZipFile": code.getvalue()},
-        )["FunctionArn"]
+        self.function_arn = noop_rotation_function()
 
     def create(self, name: str, value: dict[str, Any]) -> None:
         self.client.create_secret(Name=name, SecretString=json.dumps(value))

@@ -19,14 +19,21 @@ from typing import Any
 
 import botocore.session
 import pytest
-import yaml
 from botocore import xform_name
-from cfnlint.decode import cfn_yaml
 
-from devstack import cfn, provision
+from devstack import cfn
 from sekisho.rotation.kinds import HMAC, KINTONE_TOKEN, WEBHOOK_KEY, default_kinds
+from tests.template_support import (
+    REPO,
+    as_list,
+    load_policy_yaml,
+    load_template,
+    of_type,
+    resolved,
+    secret_names,
+    statements,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 ROTATION_LIBRARY = REPO / "layers/sekisho/sekisho/rotation"
 GUARD_HASH_KEY_SECRET = "sekisho/guard/hash-key"  # a secret's name, not a value
 ROTATION_CALLS = [
@@ -50,7 +57,7 @@ OTHER_SECRET_ARN = f"arn:aws:secretsmanager:{cfn.REGION}:{cfn.ACCOUNT_ID}:secret
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return cfn_yaml.load(str(REPO / "template.yaml"))
+    return load_template()
 
 
 @pytest.fixture(scope="module")
@@ -65,34 +72,7 @@ def function(resources) -> Mapping[str, Any]:
 
 @pytest.fixture(scope="module")
 def policy() -> dict[str, Any]:
-    # Plain YAML: this test must not trust the policy loader it cross-checks.
-    return yaml.safe_load((REPO / "policy.yaml").read_text(encoding="utf-8"))
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def of_type(resources: Mapping[str, Any], kind: str) -> dict[str, Mapping[str, Any]]:
-    return {name: r for name, r in resources.items() if r["Type"] == kind}
-
-
-def secret_names(resources: Mapping[str, Any]) -> dict[str, str]:
-    """Logical id -> Name of every Secrets Manager secret the template declares."""
-    return {
-        logical_id: secret["Properties"]["Name"]
-        for logical_id, secret in of_type(resources, "AWS::SecretsManager::Secret").items()
-    }
-
-
-def statements(function: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [s for entry in as_list(function["Policies"]) for s in as_list(entry["Statement"])]
-
-
-def resolved(template: Mapping[str, Any], node: Any, **overrides: str) -> Any:
-    resolver = cfn.Resolver(template, cfn.parameter_values(template, overrides))
-    provision.register_resources(template, resolver, "http://127.0.0.1:5000")
-    return resolver.resolve(node)
+    return load_policy_yaml()
 
 
 def stored_kind(secret: Mapping[str, Any]) -> str | None:

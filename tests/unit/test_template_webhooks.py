@@ -11,16 +11,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from cfnlint.decode import cfn_yaml
 
-from devstack import cfn, provision
+from tests.template_support import (
+    as_list,
+    load_policy_yaml,
+    load_template,
+    resolved,
+    secret_names,
+    statements,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 DAY = 86_400
 SQS_MAX_MESSAGE_BYTES = 256 * 1024
 DEDUPE_KEY_PREFIX = "sekisho.webhook#"
@@ -46,7 +49,7 @@ KINTONE_SOURCE_SECRET = "sekisho/webhook/demo-kintone"
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return cfn_yaml.load(str(REPO / "template.yaml"))
+    return load_template()
 
 
 @pytest.fixture(scope="module")
@@ -61,16 +64,7 @@ def function(resources) -> Mapping[str, Any]:
 
 @pytest.fixture(scope="module")
 def policy() -> dict[str, Any]:
-    # Plain YAML: this test must not trust the policy loader it cross-checks.
-    return yaml.safe_load((REPO / "policy.yaml").read_text(encoding="utf-8"))
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def statements(function: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [s for entry in as_list(function["Policies"]) for s in as_list(entry["Statement"])]
+    return load_policy_yaml()
 
 
 def touching(function: Mapping[str, Any], service: str) -> list[Mapping[str, Any]]:
@@ -79,20 +73,6 @@ def touching(function: Mapping[str, Any], service: str) -> list[Mapping[str, Any
         for s in statements(function)
         if any(str(a).lower().startswith(service) for a in as_list(s["Action"]))
     ]
-
-
-def secret_names(resources: Mapping[str, Any]) -> dict[str, str]:
-    return {
-        logical_id: resource["Properties"]["Name"]
-        for logical_id, resource in resources.items()
-        if resource["Type"] == "AWS::SecretsManager::Secret"
-    }
-
-
-def resolved(template: Mapping[str, Any], node: Any, **overrides: str) -> Any:
-    resolver = cfn.Resolver(template, cfn.parameter_values(template, overrides))
-    provision.register_resources(template, resolver, "http://127.0.0.1:5000")
-    return resolver.resolve(node)
 
 
 # ---------------------------------------------------------------- the function
