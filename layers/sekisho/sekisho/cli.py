@@ -31,9 +31,10 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     warnings = len(findings) - errors
     if errors or (args.strict and warnings):
         return 1
+    actions = sum(len(hook.actions) for hook in policy.webhooks.values())
     print(
         f"ok: {len(policy.views)} views, {len(policy.forms)} forms, "
-        f"{len(policy.webhooks)} webhooks",
+        f"{len(policy.webhooks)} webhooks" + (f", {actions} actions" if actions else ""),
         file=out,
     )
     return 0

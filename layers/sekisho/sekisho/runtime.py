@@ -36,6 +36,7 @@ from sekisho.secrets import SecretsManagerBackend, SecretStore
 from sekisho.settings import Settings
 
 if TYPE_CHECKING:
+    from sekisho.actions import ActionService
     from sekisho.webhooks import WebhookService
 
 # The idempotency table is read and written on every intake request: fail fast.
@@ -196,4 +197,52 @@ def webhook_service() -> WebhookService:
         SqsEventQueue(current.webhook_queue_url),
         RunOnce(persistence, key_prefix=KEY_PREFIX, expires_after_seconds=DEDUPE_SECONDS),
         Refetcher(clients),
+    )
+
+
+# ------------------------------------------------------------------------------- action
+
+
+@functools.cache
+def action_service() -> ActionService:
+    # Imported here: only the action container loads the actions and the refetcher.
+    from sekisho.actions import (  # noqa: PLC0415
+        KEY_PREFIX,
+        LEDGER_SECONDS,
+        ActionService,
+        ActionWriter,
+        SqsDeadLetters,
+    )
+    from sekisho.intake.delivery import DELIVER_RETRY, DELIVER_TIMEOUTS  # noqa: PLC0415
+    from sekisho.redelivery import Backoff  # noqa: PLC0415
+    from sekisho.webhooks.refetch import Refetcher  # noqa: PLC0415
+
+    current = settings()
+    _required(
+        GUARD_TABLE=current.guard_table,
+        WEBHOOK_DEAD_LETTER_QUEUE_URL=current.webhook_dead_letter_queue_url,
+    )
+    # The actions' own write and read tokens, and the refetch token of a source with
+    # actions (an event queued while kintone was down is read then): nothing else.
+    store = SecretStore(SecretsManagerBackend(), allowed=policy().secret_names("actions"))
+    persistence = DynamoDBPersistenceLayer(
+        table_name=current.guard_table,
+        key_attr="pk",
+        expiry_attr="expires_at",
+        boto_config=_IDEMPOTENCY_CONFIG,
+    )
+    base_url = kintone_base_url()
+    # A few quick attempts per call, as delivery makes: the queue's backoff is the rest.
+    clients = ClientsByToken(
+        lambda name: KintoneClient(
+            base_url, store.token_source(name), retry=DELIVER_RETRY, timeouts=DELIVER_TIMEOUTS
+        )
+    )
+    return ActionService(
+        policy(),
+        ActionWriter(clients),
+        RunOnce(persistence, key_prefix=KEY_PREFIX, expires_after_seconds=LEDGER_SECONDS),
+        SqsDeadLetters(current.webhook_dead_letter_queue_url),
+        Backoff(SqsVisibility(), min_seconds=current.deliver_min_backoff_seconds),
+        refetcher=Refetcher(clients),
     )

@@ -34,6 +34,8 @@ class Settings(BaseModel):
     deliver_min_backoff_seconds: float = Field(default=5, gt=0, le=900)
     # Webhook receipt: where verified events wait for their consumer.
     webhook_queue_url: str | None = None
+    # Webhook actions: where an event that can never be applied is sent, with its reason.
+    webhook_dead_letter_queue_url: str | None = None
 
     @field_validator("allowed_origins")
     @classmethod
@@ -46,7 +48,7 @@ class Settings(BaseModel):
                 raise ValueError(f"allowed origin {origin!r} must not have a path")
         return origins
 
-    @field_validator("intake_queue_url", "webhook_queue_url")
+    @field_validator("intake_queue_url", "webhook_queue_url", "webhook_dead_letter_queue_url")
     @classmethod
     def _queue_url(cls, url: str | None) -> str | None:
         if url is not None and urlsplit(url).scheme not in ("http", "https"):
@@ -71,6 +73,7 @@ class Settings(BaseModel):
             "attachment_bucket": env.get("ATTACHMENT_BUCKET") or None,
             "idempotency_table": env.get("IDEMPOTENCY_TABLE") or None,
             "webhook_queue_url": env.get("WEBHOOK_QUEUE_URL") or None,
+            "webhook_dead_letter_queue_url": env.get("WEBHOOK_DEAD_LETTER_QUEUE_URL") or None,
             "allowed_origins": tuple(
                 o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()
             ),

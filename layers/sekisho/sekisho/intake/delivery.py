@@ -41,6 +41,12 @@ from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.client import breaker_for
 from sekisho.kintone.clients import ClientsByToken
 from sekisho.policy import FormPolicy, Policy
+from sekisho.redelivery import (  # noqa: F401 - MAX_VISIBILITY_SECONDS, backoff_seconds: API
+    MAX_VISIBILITY_SECONDS,
+    MIN_BACKOFF_SECONDS,
+    Backoff,
+    backoff_seconds,
+)
 
 from .errors import AttachmentMissing, AttachmentsUnavailable, MalformedMessage, OutOfTime
 from .message import QueuedSubmission, delivered_marker_key
@@ -55,26 +61,6 @@ DELIVER_TIMEOUTS = Timeouts(connect=3.05, read=10.0)
 # A message is started only with this much of the invocation left: a slow upload and
 # add must finish before Lambda's timeout (30 s), or the whole batch would fail.
 MIN_REMAINING_MS = 15_000
-MIN_BACKOFF_SECONDS = 5
-MAX_VISIBILITY_SECONDS = 15 * 60
-# Each failure puts a message out of sight for a tenth of the time it has waited so far.
-# Tied to the message's age rather than its receive count, the wait stays short while a
-# short maintenance ends (the queue drains soon after kintone is back) and grows to the
-# 15-minute cap over hours, so a long outage costs about four receives an hour and the
-# queue's maxReceiveCount (300) is reached after some two and a half days, well inside
-# its four-day retention: a message ends in the dead-letter queue, never expires unseen.
-BACKOFF_FRACTION = 0.1
-
-
-def backoff_seconds(
-    age_seconds: float,
-    rand: Callable[[float, float], float],
-    minimum: float = MIN_BACKOFF_SECONDS,
-) -> int:
-    """A tenth of ``age_seconds``, at least ``minimum``, at most 15 min; the upper half
-    is jittered so messages that failed together do not all come back together."""
-    ceiling = min(MAX_VISIBILITY_SECONDS, max(minimum, age_seconds * BACKOFF_FRACTION))
-    return max(1, int(ceiling / 2 + rand(0, ceiling / 2)))
 
 
 def _default_client(
@@ -105,12 +91,11 @@ class DeliverService:
         self._token_sources = token_sources
         self._base_url = kintone_base_url
         self._attachments = attachments
-        self._visibility = visibility
         self._breaker = breaker or breaker_for(kintone_base_url)
         self._min_remaining_ms = min_remaining_ms
-        self._min_backoff = min_backoff_seconds
-        self._clock = clock
-        self._rand = rand
+        self._back_off = Backoff(
+            visibility, min_seconds=min_backoff_seconds, rand=rand, clock=clock
+        )
         self._clients = ClientsByToken(
             lambda name: client_factory(
                 self._base_url, self._token_sources(name), breaker=self._breaker
@@ -246,19 +231,6 @@ class DeliverService:
         if lambda_context.get_remaining_time_in_millis() < self._min_remaining_ms:
             raise OutOfTime("too little time left in this invocation")
 
-    def _back_off(self, record: SQSRecord) -> None:
-        seconds = backoff_seconds(
-            _age_seconds(record, self._clock()), self._rand, self._min_backoff
-        )
-        try:
-            self._visibility.delay(record.event_source_arn, record.receipt_handle, seconds)
-        except (ClientError, BotoCoreError, ValueError) as exc:
-            # The queue's own visibility timeout still applies.
-            logger.warning(
-                "message visibility not extended",
-                extra={"message_id": record.message_id, "error": type(exc).__name__},
-            )
-
     @contextlib.contextmanager
     def _bucket(self, action: str) -> Iterator[None]:
         try:
@@ -267,11 +239,3 @@ class DeliverService:
             raise AttachmentsUnavailable(
                 f"the attachment bucket could not {action} ({error_code(exc)})"
             ) from exc
-
-
-def _age_seconds(record: SQSRecord, now: float) -> float:
-    """How long ago the message was first sent (0 when SQS did not say)."""
-    try:
-        return max(0.0, now - int(record.attributes.sent_timestamp) / 1000)
-    except (TypeError, ValueError):
-        return 0.0

@@ -178,16 +178,27 @@ class KintoneClient:
             raise KintoneError("file.json answered without a fileKey")
         return key
 
-    def update_record(self, app: int, record_id: int, record: Mapping[str, Any]) -> str:
+    def update_record(
+        self,
+        app: int,
+        record_id: int,
+        record: Mapping[str, Any],
+        *,
+        revision: int | str | None = None,
+    ) -> str:
         """PUT /k/v1/record.json with ``{code: value}``; returns the new revision.
 
-        Needs edit permission.
+        Needs edit permission. With ``revision`` kintone refuses (GAIA_CO02,
+        :class:`~sekisho.kintone.errors.KintoneRevisionConflict`) when the record has
+        changed since that revision was read.
         """
         payload: dict[str, Any] = {
             "app": app,
             "id": record_id,
             "record": {code: {"value": v} for code, v in record.items()},
         }
+        if revision is not None:
+            payload["revision"] = str(revision)
         body = self._call("PUT", "/k/v1/record.json", json=payload)
         new_revision = body.get("revision")
         if new_revision is None:

@@ -98,6 +98,10 @@ class KintoneNotFound(KintoneError):
     """GAIA_RE01 (record), GAIA_AP01 (app), GAIA_BL01 (file)."""
 
 
+class KintoneRevisionConflict(KintoneError):
+    """GAIA_CO02: the record changed since the revision the write was made against."""
+
+
 class KintoneQueryError(KintoneError):
     """The query was refused (GAIA_IQ*, GAIA_QU*, or CB_VA01 on `query`)."""
 
@@ -139,6 +143,7 @@ _BY_CODE: dict[str, type[KintoneError]] = {
     "GAIA_RE01": KintoneNotFound,
     "GAIA_AP01": KintoneNotFound,
     "GAIA_BL01": KintoneNotFound,
+    "GAIA_CO02": KintoneRevisionConflict,
     "GAIA_QU01": KintoneQueryError,
     "GAIA_QU02": KintoneQueryError,
 }

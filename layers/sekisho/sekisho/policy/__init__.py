@@ -1,5 +1,6 @@
 """The policy: one reviewed YAML file says who may do what; no rule means deny."""
 
+from .actions import ActionKey, ActionPolicy, FieldSource
 from .forms import (
     CONTENT_TYPE_EXTENSIONS,
     KINTONE_TYPES,
@@ -39,8 +40,11 @@ __all__ = [
     "KINTONE_TYPES",
     "MAX_REQUEST_FILE_BYTES",
     "POLICY_ENV",
+    "ActionKey",
+    "ActionPolicy",
     "AppPolicy",
     "CaptchaPolicy",
+    "FieldSource",
     "Finding",
     "FormField",
     "FormGuardPolicy",

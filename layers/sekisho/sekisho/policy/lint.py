@@ -30,7 +30,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class _SecretUse:
-    kind: str  # "view", "form", "captcha", "webhook", "webhook refetch"
+    kind: str  # "view", "form", "captcha", "webhook", "webhook refetch", "action", "action read"
     location: str
     app: int | None  # the app a kintone token belongs to; None for a webhook's own secret
 
@@ -95,7 +95,18 @@ def _secret_uses(policy: Policy) -> dict[str, list[_SecretUse]]:
         if hook.refetch is not None:
             use = _SecretUse("webhook refetch", f"webhooks.{name}.refetch", hook.refetch.app)
             uses[hook.refetch.token_secret].append(use)
+        for action_name, action in hook.actions.items():
+            loc = f"webhooks.{name}.actions.{action_name}"
+            uses[action.token_secret].append(_SecretUse("action", loc, action.app))
+            if action.read_secret is not None:
+                use = _SecretUse("action read", f"{loc}.read_secret", action.app)
+                uses[action.read_secret].append(use)
     return uses
+
+
+# An action writes with a token of its own: shared, one action's bug or rotation would
+# reach another's records, and the probe could not say which permission is whose.
+_OWN_TOKEN_KINDS = frozenset({"action", "action read"})
 
 
 def _secret_findings(policy: Policy) -> list[Finding]:
@@ -111,6 +122,15 @@ def _secret_findings(policy: Policy) -> list[Finding]:
                     first.location,
                     f"secret {secret} is also used by {others}: one secret, one "
                     "least-privilege purpose (and one function allowed to read it)",
+                )
+            )
+        if kinds <= _OWN_TOKEN_KINDS and len(uses) > 1:
+            others = ", ".join(use.location for use in uses[1:])
+            findings.append(
+                Finding(
+                    "error",
+                    first.location,
+                    f"secret {secret} is also used by {others}: each action has its own token",
                 )
             )
         apps = {use.app for use in uses if use.app is not None}

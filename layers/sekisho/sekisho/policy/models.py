@@ -29,6 +29,7 @@ from sekisho.errors import ConfigurationError, NotFound
 from sekisho.kintone.condition import parse_condition
 from sekisho.kintone.query import MAX_LIMIT, QueryDeclarationError
 
+from .actions import ActionPolicy
 from .base import StrictModel as _Strict
 from .base import no_duplicates as _no_duplicates
 from .forms import FormPolicy
@@ -49,8 +50,8 @@ from .references import reference_issues
 DEFAULT_VIEW_LIMIT = 20
 DEFAULT_MATCH_MAX_LENGTH = 64
 CLAIM_PREFIX = "claim:"
-Section = Literal["views", "forms", "webhooks"]
-SECTIONS: tuple[Section, ...] = ("views", "forms", "webhooks")
+Section = Literal["views", "forms", "webhooks", "actions"]
+SECTIONS: tuple[Section, ...] = ("views", "forms", "webhooks", "actions")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -196,12 +197,39 @@ class WebhookPolicy(_Strict):
     # How long after a rotation (the current secret's ``rotated_at``) a delivery signed
     # with the previous version still passes; senders retry for up to three days.
     grace_seconds: int = Field(default=86_400, ge=0, le=7 * 86_400)
+    # What a verified event of this source changes in kintone (ActionFunction).
+    actions: dict[RouteName, ActionPolicy] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _refetch_is_kintone(self) -> WebhookPolicy:
         if self.refetch is not None and self.scheme != "kintone":
             raise ValueError("refetch re-reads kintone records: only scheme kintone has it")
         return self
+
+    @model_validator(mode="after")
+    def _actions_are_unambiguous(self) -> WebhookPolicy:
+        if not self.actions:
+            return self
+        if self.scheme == "github":
+            # GitHub signs the body but not X-GitHub-Event, the only place its event type is.
+            raise ValueError("github signs no event type: an action could be triggered by a header")
+        if self.scheme == "kintone" and self.refetch is None:
+            # kintone signs nothing; only a record re-read with the relay's token is trusted.
+            raise ValueError("a kintone source with actions needs refetch")
+        taken: dict[str, str] = {}
+        for name, action in self.actions.items():
+            for event_type in action.events:
+                other = taken.setdefault(event_type, name)
+                if other != name:
+                    raise ValueError(f"event type {event_type} is taken by {other} and {name}")
+        return self
+
+    def action_for(self, event_type: str | None) -> tuple[str, ActionPolicy] | None:
+        """The action (name, policy) that takes ``event_type``; None when none does."""
+        for name, action in self.actions.items():
+            if event_type in action.events:
+                return name, action
+        return None
 
     @property
     def networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
@@ -269,5 +297,17 @@ class Policy(_Strict):
         if section == "webhooks":
             names = {hook.secret for hook in self.webhooks.values()}
             names.update(h.refetch.token_secret for h in self.webhooks.values() if h.refetch)
+            return frozenset(names)
+        if section == "actions":
+            # The actions' own tokens, and the refetch token of a source with actions: an
+            # event queued while kintone was down carries no record, so it is read then.
+            names = set()
+            for hook in self.webhooks.values():
+                for action in hook.actions.values():
+                    names.add(action.token_secret)
+                    if action.read_secret is not None:
+                        names.add(action.read_secret)
+                if hook.actions and hook.refetch is not None:
+                    names.add(hook.refetch.token_secret)
             return frozenset(names)
         raise ConfigurationError(f"the policy has no section {section!r}")

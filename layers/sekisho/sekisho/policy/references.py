@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 
 from sekisho.kintone.condition import parse_condition
 from sekisho.kintone.query import MATCHABLE_TYPES, QueryDeclarationError
+from sekisho.kintone.values import KEY_TYPES, WRITABLE_TYPES, ValueMismatch, wire_value
 
 from .forms import KINTONE_TYPES
 
 if TYPE_CHECKING:
+    from .actions import ActionPolicy
     from .forms import FormPolicy
-    from .models import AppPolicy, Policy, ViewPolicy
+    from .models import AppPolicy, Policy, ViewPolicy, WebhookPolicy
 
 Location = tuple[str | int, ...]
 Issue = tuple[Location, str]
@@ -51,6 +53,9 @@ def reference_issues(policy: Policy) -> list[Issue]:
     for name, form in policy.forms.items():
         issues.extend(_form_issues(("forms", name), form, policy.apps))
     for name, hook in policy.webhooks.items():
+        for action_name, action in hook.actions.items():
+            loc = ("webhooks", name, "actions", action_name)
+            issues.extend(_action_issues(loc, action, hook, policy.apps))
         if hook.refetch is None:
             continue
         loc = ("webhooks", name, "refetch")
@@ -61,6 +66,74 @@ def reference_issues(policy: Policy) -> list[Issue]:
         for index, code in enumerate(hook.refetch.fields):
             if code not in app.fields:
                 issues.append(((*loc, "fields", index), _undeclared_field(code, hook.refetch.app)))
+    return issues
+
+
+def _action_issues(
+    loc: Location, action: ActionPolicy, hook: WebhookPolicy, apps: Mapping[int, AppPolicy]
+) -> list[Issue]:
+    app = apps.get(action.app)
+    if app is None:
+        return [((*loc, "app"), _undeclared_app(action.app))]
+    issues: list[Issue] = []
+    receipt = action.receipt_field
+    receipt_type = app.fields.get(receipt)
+    if receipt_type is None:
+        issues.append(((*loc, "receipt_field"), _undeclared_field(receipt, action.app)))
+    elif receipt_type not in RECEIPT_TYPES:
+        issues.append(((*loc, "receipt_field"), f"field {receipt} must be SINGLE_LINE_TEXT"))
+    pointers: list[tuple[Location, str]] = []
+    if action.key is not None:
+        key_type = app.fields.get(action.key.field)
+        if key_type is None:
+            issues.append(((*loc, "key", "field"), _undeclared_field(action.key.field, action.app)))
+        elif key_type not in KEY_TYPES:
+            kinds = " or ".join(sorted(KEY_TYPES))
+            issues.append(((*loc, "key", "field"), f"a key field is {kinds}, not {key_type}"))
+        pointers.append(((*loc, "key", "from"), action.key.pointer))
+    issues.extend(_action_field_issues(loc, action, app.fields))
+    pointers += [
+        ((*loc, "fields", code, "from"), source.pointer)
+        for code, source in action.fields.items()
+        if source.pointer is not None
+    ]
+    if hook.refetch is not None:
+        issues.extend(_refetched_pointer_issues(pointers, hook.refetch.fields))
+    return issues
+
+
+def _action_field_issues(
+    loc: Location, action: ActionPolicy, types: Mapping[str, str]
+) -> list[Issue]:
+    issues: list[Issue] = []
+    for code, source in action.fields.items():
+        where = (*loc, "fields", code)
+        ftype = types.get(code)
+        if ftype is None:
+            issues.append((where, _undeclared_field(code, action.app)))
+        elif ftype not in WRITABLE_TYPES:
+            issues.append((where, f"field {code} is {ftype}, which an action cannot write"))
+        elif source.fixed is not None:
+            try:
+                wire_value(ftype, source.fixed)
+            except ValueMismatch as exc:
+                issues.append(((*where, "set"), f"field {code} is {ftype}: {exc}"))
+    return issues
+
+
+def _refetched_pointer_issues(
+    pointers: list[tuple[Location, str]], refetched: tuple[str, ...]
+) -> list[Issue]:
+    """A refetch source's event carries only the declared fields of the record: a pointer
+    into any other field would be missing in every event."""
+    issues: list[Issue] = []
+    readable = {*refetched, "$id", "$revision"}
+    for where, pointer in pointers:
+        parts = pointer.split("/")
+        if len(parts) > 2 and parts[1] == "record":
+            code = parts[2].replace("~1", "/").replace("~0", "~")
+            if code not in readable:
+                issues.append((where, f"refetch does not read field {code}"))
     return issues
 
 

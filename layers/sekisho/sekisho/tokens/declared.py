@@ -2,7 +2,9 @@
 
 The policy, not the secret, is the statement of least privilege: a view's token reads
 records of the view's app, a form's token adds records to the form's app, a kintone
-webhook's refetch token reads records of the refetch app, and each may do nothing else.
+webhook's refetch token reads records of the refetch app, an action's token adds (add),
+edits (update) or both (upsert) in the action's app and its read token views that app,
+and each may do nothing else.
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ def _uses(policy: Policy) -> list[tuple[str, int, str, str]]:
         for name, hook in policy.webhooks.items()
         if hook.refetch is not None
     ]
+    for name, hook in policy.webhooks.items():
+        for action_name, action in hook.actions.items():
+            route = f"webhooks.{name}.actions.{action_name}"
+            uses += [(action.token_secret, action.app, p, route) for p in action.write_permissions]
+            if action.read_secret is not None:
+                uses.append((action.read_secret, action.app, "view", f"{route}.read_secret"))
     return uses
 
 
@@ -63,7 +71,8 @@ def declared_tokens(policy: Policy) -> dict[str, DeclaredToken]:
                 f"({', '.join([*routes[secret], route])}); a kintone API token belongs to one app"
             )
         permissions.setdefault(secret, set()).add(permission)
-        routes.setdefault(secret, []).append(route)
+        if route not in routes.setdefault(secret, []):
+            routes[secret].append(route)
     return {
         secret: DeclaredToken(
             secret=secret,

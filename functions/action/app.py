@@ -1,0 +1,28 @@
+"""WebhookQueue -> kintone: each verified event becomes its declared write, exactly once."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sekisho import runtime
+
+logger = Logger(service="sekisho")  # the library logs under sekisho.*
+runtime.settings()
+runtime.policy()  # validated at cold start: a bad policy fails the deployment, not a batch
+# Every failed record is reported back (ReportBatchItemFailures), even when all failed:
+# the service has already pushed each one's visibility out with its backoff.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(
+        event=event,
+        record_handler=runtime.action_service().apply_record,
+        processor=processor,
+        context=context,
+    )
