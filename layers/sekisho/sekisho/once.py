@@ -202,6 +202,11 @@ class InMemoryPersistenceLayer(BasePersistenceLayer):
             self._check("DeleteItem")
             self._records.pop(data_record.idempotency_key, None)
 
+    def forget_all(self) -> None:
+        """Drop every record, as an expired or restored table would."""
+        with self._lock:
+            self._records.clear()
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._records)

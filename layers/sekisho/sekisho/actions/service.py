@@ -65,7 +65,7 @@ class _Trail:
     source: str | None = None
     dedupe_key: str | None = None
     event_type: str | None = None
-    action: str | None = None
+    action_name: str | None = None
     outcome: str = "failed"
     reason: str | None = None
     field: str | None = None
@@ -154,7 +154,7 @@ class ActionService:
             # Acknowledged: an event nothing is declared for stays unanswered forever.
             trail.reason = "unknown_source" if hook is None else "no_action"
             return "dropped"
-        trail.action, action = found
+        trail.action_name, action = found
         self._check_time(lambda_context)
 
         def run() -> dict[str, Any]:
@@ -197,7 +197,7 @@ class ActionService:
             "reason": trail.reason,
             "source": trail.source,
             "dedupe_key": trail.dedupe_key,
-            "action": trail.action,
+            "action": trail.action_name,
             "field": trail.field,
         }
         try:

@@ -1,0 +1,348 @@
+"""The action consumer against the local kintone: each verified event is applied exactly
+once, refusals go to the dead-letter queue with their reason, outages are retried."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sekisho.actions import KEY_PREFIX, ActionService, ActionWriter, InMemoryDeadLetters
+from sekisho.errors import SekishoError, UpstreamUnavailable
+from sekisho.intake import InMemoryVisibility
+from sekisho.kintone import KintoneClient, RetryPolicy, TokenSource
+from sekisho.kintone.breaker import CircuitBreaker
+from sekisho.kintone.clients import ClientsByToken
+from sekisho.once import InMemoryPersistenceLayer, RunOnce
+from sekisho.policy import read_policy
+from sekisho.redelivery import Backoff
+from sekisho.webhooks import Refetcher
+from tests.action_support import (
+    DEMO_RECEIPT,
+    checkout_completed,
+    kintone_message,
+    sqs_record,
+    stripe_message,
+)
+
+pytestmark = pytest.mark.emulator
+
+REPO = Path(__file__).resolve().parents[2]
+POLICY = read_policy(REPO / "policy.yaml")
+# The emulator's demo tokens behind each secret the actions name (local/devstack/secrets.yaml).
+TOKENS = {
+    "sekisho/kintone/seminar-edit": "seminar-edit-token",
+    "sekisho/kintone/seminar-payment-view": "seminar-view-token",
+    "sekisho/kintone/audit-add": "audit-add-token",
+    "sekisho/kintone/deals-refetch": "deals-view-token",
+}
+SEMINAR, AUDIT = 2, 3
+
+
+class Harness:
+    def __init__(self, url: str, *, before_update=None) -> None:
+        self.url = url
+        self.persistence = InMemoryPersistenceLayer()
+        self.dead_letters = InMemoryDeadLetters()
+        self.visibility = InMemoryVisibility()
+        breaker = CircuitBreaker(failure_threshold=1000)
+
+        def client(name: str) -> KintoneClient:
+            made = KintoneClient(
+                url,
+                TokenSource.fixed(TOKENS[name]),
+                retry=RetryPolicy(max_attempts=1),
+                breaker=breaker,
+            )
+            if before_update is not None:
+                original = made.update_record
+
+                def update_record(*args, **kwargs):
+                    before_update()
+                    return original(*args, **kwargs)
+
+                made.update_record = update_record  # type: ignore[method-assign]
+            return made
+
+        clients = ClientsByToken(client)
+        self.service = ActionService(
+            POLICY,
+            ActionWriter(clients),
+            RunOnce(self.persistence, key_prefix=KEY_PREFIX, expires_after_seconds=3600),
+            self.dead_letters,
+            Backoff(self.visibility, min_seconds=1),
+            refetcher=Refetcher(clients),
+        )
+
+    def forget(self) -> None:
+        """As if the ledger lost every entry (expired, restored, or a crash after the write)."""
+        self.persistence.forget_all()
+
+    def apply(self, message: dict[str, Any], **record: Any) -> str:
+        return self.service.apply_record(sqs_record(message, **record))
+
+
+@pytest.fixture
+def harness(kintone, http) -> Harness:
+    # The tests read the audit app back with a view token of their own (no route has one).
+    token = {"token": "audit-view-token", "app": AUDIT, "permissions": ["view"], "active": True}
+    http.post(f"{kintone.url}/_emulator/tokens", json=token).raise_for_status()
+    return Harness(kintone.url)
+
+
+def records(url: str, app: int, token: str, query: str = "") -> list[dict[str, Any]]:
+    client = KintoneClient(url, TokenSource.fixed(token))
+    return client.get_records(app, query).records
+
+
+def seminar(url: str, receipt: str = DEMO_RECEIPT) -> dict[str, Any]:
+    (found,) = records(url, SEMINAR, "seminar-view-token", f'受付ID = "{receipt}"')
+    return {code: cell["value"] for code, cell in found.items()}
+
+
+def audit_lines(url: str) -> list[dict[str, Any]]:
+    return [
+        {code: cell["value"] for code, cell in r.items()}
+        for r in records(url, AUDIT, "audit-view-token")
+    ]
+
+
+def add_seminar(url: str, receipt: str, name: str = "佐藤 次郎") -> None:
+    client = KintoneClient(url, TokenSource.fixed("seminar-add-token"))
+    client.add_record(SEMINAR, {"受付ID": receipt, "氏名": name, "メール": "jiro@example.com"})
+
+
+# ------------------------------------------------------------------------- update
+
+
+def test_a_paid_checkout_marks_exactly_the_application_it_names_as_paid(harness, kintone):
+    add_seminar(kintone.url, "receipt-other")
+    before, other = seminar(kintone.url), seminar(kintone.url, "receipt-other")
+
+    assert harness.apply(stripe_message(checkout_completed("evt_paid_1"))) == "applied"
+
+    after = seminar(kintone.url)
+    assert after["支払状況"] == "支払済"
+    assert after["決済額"] == "12000"
+    assert after["決済日時"] == "2025-12-03T00:00:00Z"
+    assert after["決済イベントID"] == "demo-stripe#evt_paid_1"
+    assert int(after["$revision"]) == int(before["$revision"]) + 1
+    assert after["氏名"] == before["氏名"]
+    assert seminar(kintone.url, "receipt-other") == other
+
+
+def test_a_redelivered_message_changes_nothing_more(harness, kintone):
+    message = stripe_message(checkout_completed("evt_paid_2"))
+    assert harness.apply(message) == "applied"
+    revision = seminar(kintone.url)["$revision"]
+
+    assert harness.apply(message, receive_count=2) == "duplicate"
+    assert seminar(kintone.url)["$revision"] == revision
+
+
+def test_an_event_already_in_kintone_is_not_applied_again_when_the_ledger_forgot_it(
+    harness, kintone
+):
+    message = stripe_message(checkout_completed("evt_paid_3"))
+    harness.apply(message)
+    revision = seminar(kintone.url)["$revision"]
+    harness.forget()
+
+    assert harness.apply(message, receive_count=2) == "duplicate"
+    assert seminar(kintone.url)["$revision"] == revision
+
+
+def test_fifty_concurrent_deliveries_of_one_event_advance_the_revision_once(harness, kintone):
+    message = stripe_message(checkout_completed("evt_paid_4"))
+    revision = int(seminar(kintone.url)["$revision"])
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def deliver(_: int) -> None:
+        while True:
+            try:
+                outcome = harness.apply(message)
+            except UpstreamUnavailable:
+                continue  # in progress elsewhere: SQS would deliver it again later
+            with lock:
+                outcomes.append(outcome)
+            return
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(deliver, range(50)))
+
+    assert sorted(set(outcomes)) == ["applied", "duplicate"]
+    assert outcomes.count("applied") == 1
+    assert int(seminar(kintone.url)["$revision"]) == revision + 1
+
+
+def test_a_concurrent_edit_is_read_again_and_kept_not_overwritten(kintone):
+    edits = []
+
+    def someone_edits_first() -> None:
+        if not edits:
+            edits.append(1)
+            (found,) = records(
+                kintone.url, SEMINAR, "seminar-view-token", f'受付ID = "{DEMO_RECEIPT}"'
+            )
+            person = KintoneClient(kintone.url, TokenSource.fixed("seminar-edit-token"))
+            person.update_record(SEMINAR, int(found["$id"]["value"]), {"氏名": "山田 花子（変更）"})
+
+    harness = Harness(kintone.url, before_update=someone_edits_first)
+    revision = int(seminar(kintone.url)["$revision"])
+
+    assert harness.apply(stripe_message(checkout_completed("evt_paid_5"))) == "applied"
+
+    after = seminar(kintone.url)
+    assert after["氏名"] == "山田 花子（変更）"
+    assert after["支払状況"] == "支払済"
+    assert int(after["$revision"]) == revision + 2  # the person's edit, then the event's
+
+
+# ---------------------------------------------------------------------------- add
+
+
+DEAL = {
+    "$id": {"type": "__ID__", "value": "1"},
+    "$revision": {"type": "__REVISION__", "value": "1"},
+    "担当ID": {"type": "SINGLE_LINE_TEXT", "value": "A1"},
+    "取引ID": {"type": "SINGLE_LINE_TEXT", "value": "D000001"},
+    "取引名": {"type": "SINGLE_LINE_TEXT", "value": "倉庫管理システム更改"},
+    "金額": {"type": "NUMBER", "value": "1200000"},
+    "ステータス": {"type": "DROP_DOWN", "value": "商談中"},
+}
+
+
+def test_a_new_deal_adds_one_audit_line_even_when_delivered_twice_and_forgotten(harness, kintone):
+    message = kintone_message("notification-1", DEAL)
+    assert harness.apply(message) == "applied"
+    harness.forget()
+    assert harness.apply(message, receive_count=2) == "duplicate"
+
+    lines = audit_lines(kintone.url)
+    assert len(lines) == 1
+    assert {k: lines[0][k] for k in ("通知ID", "取引ID", "取引名", "金額", "種別")} == {
+        "通知ID": "demo-kintone#notification-1",
+        "取引ID": "D000001",
+        "取引名": "倉庫管理システム更改",
+        "金額": "1200000",
+        "種別": "ADD_RECORD",
+    }
+
+
+def test_an_event_queued_while_kintone_was_down_is_read_from_kintone_first(harness, kintone):
+    message = kintone_message("notification-2", None, record_id="2", refetched=False)
+    assert harness.apply(message) == "applied"
+    (line,) = audit_lines(kintone.url)
+    assert (line["取引ID"], line["取引名"]) == ("D000002", "年間保守契約")
+
+
+def test_an_update_event_of_the_same_source_is_dropped_not_retried(harness, kintone):
+    message = kintone_message("notification-3", DEAL, event_type="UPDATE_RECORD")
+    assert harness.apply(message) == "dropped"
+    assert audit_lines(kintone.url) == []
+    assert harness.dead_letters.messages == []
+
+
+# ---------------------------------------------------------------------- refusals
+
+
+def _dead_letter(harness: Harness) -> dict[str, str]:
+    (letter,) = harness.dead_letters.messages
+    return {name: value["StringValue"] for name, value in letter["attributes"].items()}
+
+
+REFUSALS = [
+    pytest.param(
+        stripe_message(checkout_completed("evt_r1", metadata={})),
+        ("pointer_missing", "受付ID"),
+        id="key-pointer-missing",
+    ),
+    pytest.param(
+        stripe_message(checkout_completed("evt_r2", amount_total="12,000")),
+        ("value_invalid", "決済額"),
+        id="wrong-type",
+    ),
+    pytest.param(
+        stripe_message(checkout_completed("evt_r3", receipt="no-such-receipt")),
+        ("target_missing", "受付ID"),
+        id="no-such-record",
+    ),
+    pytest.param(
+        kintone_message("notification-r4", {**DEAL, "金額": {"type": "NUMBER", "value": "多"}}),
+        ("value_invalid", "金額"),
+        id="refetched-value-wrong",
+    ),
+    pytest.param(
+        kintone_message("notification-r5", None, record_id="999", refetched=False),
+        ("record_gone", None),
+        id="record-gone",
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "refusal"), REFUSALS)
+def test_a_refused_event_goes_to_the_dead_letter_queue_once_with_its_reason(
+    harness, kintone, message, refusal
+):
+    before = seminar(kintone.url)
+    assert harness.apply(message) == "dead_lettered"
+
+    letter = _dead_letter(harness)
+    assert (letter["reason"], letter.get("field")) == refusal
+    assert letter["dedupe_key"] == message["dedupe_key"]
+    assert harness.visibility.delays == []  # acknowledged: never seen again
+    assert seminar(kintone.url) == before
+    assert audit_lines(kintone.url) == []
+
+
+def test_a_message_that_is_not_an_event_is_dead_lettered_as_malformed(harness):
+    record = sqs_record(stripe_message(checkout_completed("evt_m")))
+    record["body"] = "not json"
+    assert harness.service.apply_record(record) == "dead_lettered"
+    assert _dead_letter(harness)["reason"] == "malformed_message"
+
+
+def test_a_refusal_stays_on_the_queue_when_the_dead_letter_queue_is_down(harness):
+    harness.dead_letters.fail = True
+    with pytest.raises(UpstreamUnavailable):
+        harness.apply(stripe_message(checkout_completed("evt_r6", metadata={})))
+    assert len(harness.visibility.delays) == 1
+
+
+# ----------------------------------------------------------------------- outages
+
+
+def test_an_event_during_maintenance_is_backed_off_then_applied_once(harness, kintone, http):
+    message = stripe_message(checkout_completed("evt_down_1"))
+    http.post(f"{kintone.url}/_emulator/maintenance", json={"enabled": True}).raise_for_status()
+    try:
+        with pytest.raises(UpstreamUnavailable):
+            harness.apply(message)
+    finally:
+        http.post(f"{kintone.url}/_emulator/maintenance", json={"enabled": False})
+    assert len(harness.visibility.delays) == 1
+    assert harness.dead_letters.messages == []
+
+    revision = int(seminar(kintone.url)["$revision"])
+    assert harness.apply(message, receive_count=2) == "applied"
+    assert int(seminar(kintone.url)["$revision"]) == revision + 1
+
+
+def test_a_token_kintone_refuses_is_retried_later_not_dead_lettered(harness, kintone, http):
+    http.delete(f"{kintone.url}/_emulator/tokens", json={"token": "seminar-edit-token"})
+    with pytest.raises(SekishoError):
+        harness.apply(stripe_message(checkout_completed("evt_token_1")))
+    assert harness.dead_letters.messages == []
+    assert len(harness.visibility.delays) == 1
+
+
+def test_the_ledger_down_defers_the_event_without_writing(harness, kintone):
+    revision = seminar(kintone.url)["$revision"]
+    harness.persistence.fail = True
+    with pytest.raises(UpstreamUnavailable):
+        harness.apply(stripe_message(checkout_completed("evt_ledger_1")))
+    assert seminar(kintone.url)["$revision"] == revision
