@@ -26,12 +26,13 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= ap-northeast-1
 
-.PHONY: help venv lint lint-template check test bench burst build dev queues webhooks probe stage rotate kintone clean
+.PHONY: help venv lint lint-template check test bench burst burst-actions build dev queues webhooks probe stage rotate kintone clean
 
 help:
 	@echo "make dev      run the bundle locally: API and demo page on http://127.0.0.1:$(SEKISHO_PORT)"
 	@echo "make test     install into $(VENV), lint, and run every check"
 	@echo "make burst    a burst of form submissions through busy, then down, kintone (figures)"
+	@echo "make burst-actions  webhook events through a kintone in maintenance, applied once (figures)"
 	@echo "make build    sekisho check, bundle the policy into the layer, sam build (no container)"
 	@echo "make bench    measure the lookup relay against a bare route (figures, not a test)"
 	@echo "make queues   counts of the local queues; dead letters by receipt"
@@ -88,6 +89,13 @@ bench: $(STAMP)
 BURST_N ?= 10000
 burst: $(STAMP)
 	$(BIN)/python -m tests.bench.burst -n $(BURST_N)
+
+# N signed Stripe events (default 500, every tenth delivered twice) through the local stack
+# while kintone is capped at 10 concurrent requests, refuses 5 % with 429 and is in
+# maintenance for 60 s; ActionFunction must apply each exactly once afterwards.
+ACTIONS_N ?= 500
+burst-actions: $(STAMP)
+	$(BIN)/python -m tests.bench.action_burst -n $(ACTIONS_N)
 
 # No container: sam build needs python3.12 first on PATH and fetches arm64 wheels from PyPI.
 # The policy is checked, then bundled into the layer (a build artefact, gitignored).

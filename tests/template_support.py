@@ -40,6 +40,22 @@ def secret_names(resources: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def action_secret_names(policy: Mapping[str, Any]) -> set[str]:
+    """The kintone tokens ActionFunction may read, from the raw policy: every action's own
+    token and its read token, and the refetch token of every source that has actions (an
+    event queued without its record, because kintone was down, is re-read first)."""
+    names = set()
+    for hook in (policy.get("webhooks") or {}).values():
+        actions = (hook.get("actions") or {}).values()
+        for action in actions:
+            names.add(action["token_secret"])
+            if action.get("read_secret"):
+                names.add(action["read_secret"])
+        if actions and hook.get("refetch"):
+            names.add(hook["refetch"]["token_secret"])
+    return names
+
+
 def statements(function: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The inline statements of a function's ``Policies`` (its Properties)."""
     return [s for entry in as_list(function["Policies"]) for s in as_list(entry["Statement"])]

@@ -1,9 +1,12 @@
-"""`python -m devstack webhooks`: the verified events waiting on the local WebhookQueue.
+"""`python -m devstack webhooks`: the verified events on the local WebhookQueue and its
+dead-letter queue.
 
-Nothing consumes WebhookQueue on this machine, so what the relay accepted stays there to be
-looked at. Looking is a receive (SQS has no other way to read a message): each look raises
-the messages' receive counts, and past the queue's maxReceiveCount the next look moves a
-message to the dead-letter queue, as it would in AWS. That queue is shown too.
+`make dev` pumps WebhookQueue into ActionFunction, so an event stays on it only while it
+waits to be applied (kintone unavailable, backed off); an event its action refused is on
+the dead-letter queue with its `reason` (and `action`, `field`). Looking is a receive (SQS
+has no other way to read a message): each look raises the messages' receive counts, and
+past the queue's maxReceiveCount the next look moves a message to the dead-letter queue,
+as it would in AWS.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from .provision import register_resources
 from .queue_report import MAX_LISTED, peek, queued_at
 
 WEBHOOK_QUEUE = "WebhookQueue"
-# The message attributes the webhook function sets on every event.
-EVENT_ATTRIBUTES = ("source", "dedupe_key")
+# The message attributes the webhook function sets on every event, and those the action
+# function adds to a dead letter.
+EVENT_ATTRIBUTES = ("source", "dedupe_key", "reason", "action", "field")
 _INDENT = "    "
 
 
@@ -75,6 +79,9 @@ def describe_event(message: Mapping[str, Any]) -> list[str]:
         f"  dedupe key {event.get('dedupe_key')}",
         f"  received {event.get('received_at') or queued_at(message)}  receives {receives}",
     ]
+    refusal = _refusal(message)
+    if refusal:
+        lines.append(f"  refused: {refusal}")
     if "refetched" in event:
         where = f"record {event.get('record_id')} of app {event.get('app')}"
         if not event["refetched"]:
@@ -88,6 +95,21 @@ def describe_event(message: Mapping[str, Any]) -> list[str]:
         return lines + _indented(_pretty_json(event["record"]))
     lines.append(f"  body ({event.get('content_type') or 'no content type'}):")
     return lines + _indented(_pretty_body(event.get("body")))
+
+
+def _refusal(message: Mapping[str, Any]) -> str:
+    """Why ActionFunction dead-lettered the event, from the attributes it set."""
+    attributes = message.get("MessageAttributes") or {}
+    said = {
+        name: (attributes.get(name) or {}).get("StringValue")
+        for name in ("reason", "action", "field")
+    }
+    if not said["reason"]:
+        return ""
+    where = ", ".join(
+        f"{name} {value}" for name, value in said.items() if value and name != "reason"
+    )
+    return said["reason"] + (f" ({where})" if where else "")
 
 
 def _pretty_json(value: Any) -> str:

@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import yaml
@@ -21,6 +21,7 @@ from cfnlint.decode import cfn_yaml
 
 from sekisho import errors
 from sekisho.errors import PROBLEM_TYPE_BASE
+from tests.template_support import action_secret_names
 
 REPO = Path(__file__).resolve().parents[2]
 GUARD_HASH_KEY_SECRET = "sekisho/guard/hash-key"  # a secret's name, not a value
@@ -83,11 +84,15 @@ def webhook_secret_names(policy: Mapping[str, Any]) -> set[str]:
 
 
 def record_reading_secret_names(policy: Mapping[str, Any]) -> set[str]:
-    """Secrets of tokens that can read records: the views' and the webhooks' refetch ones."""
+    """Secrets of tokens that can read records: the views', the webhooks' refetch ones and
+    the actions' read ones."""
     names = view_secret_names(policy)
     for hook in (policy.get("webhooks") or {}).values():
         if hook.get("refetch"):
             names.add(hook["refetch"]["token_secret"])
+        for action in (hook.get("actions") or {}).values():
+            if action.get("read_secret"):
+                names.add(action["read_secret"])
     return names
 
 
@@ -95,6 +100,7 @@ def all_secret_names(policy: Mapping[str, Any]) -> set[str]:
     names = record_reading_secret_names(policy)
     names |= form_token_secret_names(policy) | captcha_secret_names(policy)
     names |= {hook["secret"] for hook in (policy.get("webhooks") or {}).values()}
+    names |= action_secret_names(policy)
     return names
 
 
@@ -107,6 +113,7 @@ EXPECTED_SECRETS = {
     ),
     "DeliverFunction": form_token_secret_names,
     "WebhookFunction": webhook_secret_names,
+    "ActionFunction": action_secret_names,
     "RotateFunction": lambda policy: all_secret_names(policy) | {GUARD_HASH_KEY_SECRET},
 }
 READ = ("secretsmanager:GetSecretValue",)
@@ -402,6 +409,7 @@ GUARD_TABLE = frozen({"Fn::GetAtt": ["GuardTable", "Arn"]})
 IDEMPOTENCY_TABLE = frozen({"Fn::GetAtt": ["IdempotencyTable", "Arn"]})
 INTAKE_QUEUE = frozen({"Fn::GetAtt": ["IntakeQueue", "Arn"]})
 WEBHOOK_QUEUE = frozen({"Fn::GetAtt": ["WebhookQueue", "Arn"]})
+WEBHOOK_DEAD_LETTER_QUEUE = frozen({"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]})
 ATTACHMENT_PREFIX = "attachments/"
 ATTACHMENT_OBJECTS = frozen({"Fn::Sub": "${AttachmentBucket.Arn}/" + ATTACHMENT_PREFIX + "*"})
 GUARD_TABLE_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem")
@@ -412,6 +420,14 @@ IDEMPOTENCY_ACTIONS = (
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
 )
+# What a queue consumer needs beyond what SAM's poller policy grants on "*", on its queue:
+# ChangeMessageVisibility backs a failing message off.
+CONSUMER_ACTIONS = (
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ChangeMessageVisibility",
+)
 
 # Everything but secrets (checked against the policy below), as (action, resource).
 EXPECTED_GRANTS = {
@@ -421,11 +437,8 @@ EXPECTED_GRANTS = {
         | {(action, IDEMPOTENCY_TABLE) for action in IDEMPOTENCY_ACTIONS}
         | {("sqs:SendMessage", INTAKE_QUEUE), ("s3:PutObject", ATTACHMENT_OBJECTS)}
     ),
-    "DeliverFunction": {
-        ("sqs:ReceiveMessage", INTAKE_QUEUE),
-        ("sqs:DeleteMessage", INTAKE_QUEUE),
-        ("sqs:GetQueueAttributes", INTAKE_QUEUE),
-        ("sqs:ChangeMessageVisibility", INTAKE_QUEUE),
+    "DeliverFunction": {(action, INTAKE_QUEUE) for action in CONSUMER_ACTIONS}
+    | {
         ("s3:GetObject", ATTACHMENT_OBJECTS),
         ("s3:DeleteObject", ATTACHMENT_OBJECTS),
         # The "delivered" marker that stands in for a delivered submission's files.
@@ -436,6 +449,13 @@ EXPECTED_GRANTS = {
     "WebhookFunction": (
         {(action, GUARD_TABLE) for action in IDEMPOTENCY_ACTIONS}
         | {("sqs:SendMessage", WEBHOOK_QUEUE)}
+    ),
+    # The ledger's keys are fenced like the dedupe records' (test_template_webhooks.py).
+    # The dead-letter queue takes the permanent failures the function sends it itself.
+    "ActionFunction": (
+        {(action, GUARD_TABLE) for action in IDEMPOTENCY_ACTIONS}
+        | {(action, WEBHOOK_QUEUE) for action in CONSUMER_ACTIONS}
+        | {("sqs:SendMessage", WEBHOOK_DEAD_LETTER_QUEUE)}
     ),
     "RotateFunction": set(),
 }
@@ -467,7 +487,7 @@ def readable_secret_names(
     names = secret_resource_names(resources)
     readable = set()
     for statement in function_statements(function):
-        granted = as_list(statement["Action"])
+        granted = as_list(statement.get("Action", []))
         if not any(action.lower().startswith("secretsmanager:") for action in granted):
             continue
         assert sorted(granted) == sorted(actions)
@@ -543,6 +563,36 @@ def test_each_function_reads_exactly_the_secrets_its_policy_section_names(
                 }
             },
         ),
+        (
+            "ActionFunction",
+            {
+                "webhooks": {
+                    "demo-stripe": {
+                        "scheme": "stripe",
+                        "secret": "sekisho/webhook/demo-stripe",
+                        "actions": {
+                            "mark-seminar-paid": {
+                                "token_secret": "sekisho/kintone/seminar-edit",
+                                "read_secret": "sekisho/kintone/seminar-view",
+                            }
+                        },
+                    }
+                }
+            },
+        ),
+        (
+            "ActionFunction",
+            {
+                "webhooks": {
+                    "demo-kintone": {
+                        "scheme": "kintone",
+                        "secret": "sekisho/webhook/demo-kintone",
+                        "refetch": {"app": 1, "token_secret": "sekisho/kintone/deals-view"},
+                        "actions": {"audit": {"token_secret": "sekisho/kintone/audit-add"}},
+                    }
+                }
+            },
+        ),
     ],
 )
 def test_a_secret_the_function_cannot_read_is_detected(
@@ -552,6 +602,41 @@ def test_a_secret_the_function_cannot_read_is_detected(
     path.write_text(yaml.safe_dump(policy), encoding="utf-8")
     expected = EXPECTED_SECRETS[function_name](read_policy(path))
     assert readable_secret_names(functions[function_name], resources) != expected
+
+
+@pytest.mark.parametrize(
+    ("hook", "readable"),
+    [
+        (
+            {"refetch": {"token_secret": "r"}, "actions": {"a": {"token_secret": "w"}}},
+            {"r", "w"},
+        ),
+        (
+            {
+                "actions": {
+                    "a": {"token_secret": "w", "read_secret": "v"},
+                    "b": {"token_secret": "x"},
+                }
+            },
+            {"v", "w", "x"},
+        ),
+        # Its events are never acted on: its refetch token stays WebhookFunction's alone.
+        ({"refetch": {"token_secret": "r"}}, set()),
+        ({"refetch": {"token_secret": "r"}, "actions": {}}, set()),
+        ({}, set()),
+    ],
+)
+def test_action_function_may_read_a_refetch_token_only_of_a_source_with_actions(hook, readable):
+    policy = {"webhooks": {"source": {"scheme": "kintone", "secret": "s", **hook}}}
+    assert action_secret_names(policy) == readable
+
+
+def test_an_actions_read_token_counts_as_one_that_can_read_records():
+    action = {"token_secret": "sekisho/kintone/x-edit", "read_secret": "sekisho/kintone/x-view"}
+    policy = {"webhooks": {"s": {"scheme": "stripe", "secret": "k", "actions": {"a": action}}}}
+    assert record_reading_secret_names(policy) == {"sekisho/kintone/x-view"}
+    # The rotation function, which reads every secret, reads both.
+    assert all_secret_names(policy) == {"k", "sekisho/kintone/x-edit", "sekisho/kintone/x-view"}
 
 
 @pytest.mark.parametrize("function_name", ["IntakeFunction", "DeliverFunction"])
@@ -573,19 +658,57 @@ def sqs_event_queues(function: Mapping[str, Any]) -> list[Any]:
     return [event["Properties"]["Queue"] for event in events if event["Type"] == "SQS"]
 
 
+def queues_granted(function: Mapping[str, Any]) -> list[Any]:
+    """The queues the function's Allow statements name, in order, once each."""
+    named: list[Any] = []
+    for statement in function_statements(function):
+        actions = as_list(statement.get("Action", []))
+        if statement["Effect"] == "Allow" and any(a.startswith("sqs:") for a in actions):
+            named += [q for q in as_list(statement["Resource"]) if q not in named]
+    return named
+
+
+def queue_pollers(functions: Mapping[str, Any]) -> dict[str, list[Any]]:
+    return {name: sqs_event_queues(f) for name, f in functions.items() if sqs_event_queues(f)}
+
+
 def test_every_queue_poller_is_fenced_to_its_own_queues(functions):
     # SAM_SQS_POLLER_POLICY reaches every queue of the account; only an explicit Deny in the
-    # function's own policy takes that reach away.
-    pollers = {name: sqs_event_queues(f) for name, f in functions.items() if sqs_event_queues(f)}
-    assert set(pollers) >= {"DeliverFunction"}
+    # function's own policy takes that reach away. "Its own" are the queues it polls and
+    # those it is granted (ActionFunction's dead-letter queue).
+    pollers = queue_pollers(functions)
+    assert set(pollers) >= {"DeliverFunction", "ActionFunction"}
     for name, queues in pollers.items():
         fences = [
             statement
             for statement in function_statements(functions[name])
-            if statement["Effect"] == "Deny" and as_list(statement["Action"]) == ["sqs:*"]
+            if statement["Effect"] == "Deny" and as_list(statement.get("Action")) == ["sqs:*"]
         ]
-        assert [as_list(fence.get("NotResource")) for fence in fences] == [queues], name
-        assert all("Resource" not in fence and "Condition" not in fence for fence in fences), name
+        (fence,) = fences
+        granted = queues_granted(functions[name])
+        assert set(map(frozen, queues)) <= set(map(frozen, granted)), name
+        assert as_list(fence.get("NotResource")) == granted, name
+        assert "Resource" not in fence, name
+        assert "Condition" not in fence, name
+
+
+def test_a_poller_may_only_send_to_a_queue_it_does_not_poll(functions):
+    # Inside the fence SAM_SQS_POLLER_POLICY still grants ReceiveMessage and DeleteMessage:
+    # on a dead-letter queue a bug could consume the very events a person must look at.
+    checked = 0
+    for name, polled in queue_pollers(functions).items():
+        for queue in queues_granted(functions[name]):
+            if queue in polled:
+                continue
+            denies = [
+                s
+                for s in function_statements(functions[name])
+                if s["Effect"] == "Deny" and as_list(s.get("Resource")) == [queue]
+            ]
+            assert [as_list(s.get("NotAction")) for s in denies] == [["sqs:SendMessage"]], name
+            assert all("Action" not in s and "Condition" not in s for s in denies), name
+            checked += 1
+    assert checked
 
 
 def test_kintone_token_placeholders_hold_no_value(resources):
@@ -600,6 +723,9 @@ def test_kintone_token_placeholders_hold_no_value(resources):
     assert {p["Name"] for p in placeholders} >= {
         "sekisho/kintone/deals-view",
         "sekisho/kintone/seminar-add",
+        "sekisho/kintone/seminar-edit",
+        "sekisho/kintone/seminar-payment-view",
+        "sekisho/kintone/audit-add",
     }
     for placeholder in placeholders:
         assert json.loads(placeholder["SecretString"]) == {"kind": "kintone-token", "token": ""}
@@ -607,7 +733,14 @@ def test_kintone_token_placeholders_hold_no_value(resources):
 
 def test_kintone_tokens_outlive_the_stack(resources):
     # An operator made them by hand in kintone; kintone has no API to make them again.
-    for name in ("DealsViewTokenSecret", "SeminarAddTokenSecret"):
+    tokens = [
+        name
+        for name, secret in resources.items()
+        if secret["Type"] == "AWS::SecretsManager::Secret"
+        and secret["Properties"]["Name"].startswith("sekisho/kintone/")
+    ]
+    assert {"DealsViewTokenSecret", "SeminarAddTokenSecret", "AuditAddTokenSecret"} <= set(tokens)
+    for name in tokens:
         assert resources[name]["DeletionPolicy"] == "Retain", name
         assert resources[name]["UpdateReplacePolicy"] == "Retain", name
 
@@ -654,6 +787,7 @@ def api_routes(function: Mapping[str, Any]) -> set[tuple[str, str]]:
         ("LookupFunction", {("/views/{view}", "post"), ("/views/{view}", "options")}),
         ("IntakeFunction", {("/forms/{form}", "post"), ("/forms/{form}", "options")}),
         ("DeliverFunction", set()),
+        ("ActionFunction", set()),
     ],
 )
 def test_each_function_answers_its_routes_and_their_preflight(functions, function_name, routes):
@@ -666,6 +800,7 @@ def test_each_function_answers_its_routes_and_their_preflight(functions, functio
         ("LookupFunction", "functions/lookup/"),
         ("IntakeFunction", "functions/intake/"),
         ("DeliverFunction", "functions/deliver/"),
+        ("ActionFunction", "functions/action/"),
     ],
 )
 def test_each_function_is_a_thin_handler_in_its_own_directory(functions, function_name, code_uri):
@@ -720,6 +855,18 @@ def test_deliver_environment_names_only_what_delivery_uses(template, functions):
         "POWERTOOLS_SERVICE_NAME": "sekisho",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "ATTACHMENT_BUCKET": {"Ref": "AttachmentBucket"},
+    }
+
+
+def test_action_environment_names_only_the_ledger_and_the_dead_letter_queue(template, functions):
+    # No queue URL to consume: the backoff names each record's own queue (eventSourceARN).
+    env = environment(template, functions["ActionFunction"])
+    assert env == {
+        "KINTONE_BASE_URL": {"Ref": "KintoneBaseUrl"},
+        "POWERTOOLS_SERVICE_NAME": "sekisho",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "GUARD_TABLE": {"Ref": "GuardTable"},
+        "WEBHOOK_DEAD_LETTER_QUEUE_URL": {"Ref": "WebhookDeadLetterQueue"},
     }
 
 
@@ -797,36 +944,69 @@ def test_idempotency_table_has_powertools_default_key_and_ttl(resources):
     assert table["SSESpecification"] == {"SSEEnabled": True}
 
 
-# ---------------------------------------------------------------- delivery to kintone
+# ---------------------------------------------------------------- queue consumers to kintone
+
+KINTONE_CONCURRENT_REQUESTS = 100  # per domain, for everything the customer runs
 
 
-@pytest.fixture(scope="module")
-def deliver_event(functions) -> Mapping[str, Any]:
-    (event,) = functions["DeliverFunction"]["Properties"]["Events"].values()
+class Consumer(NamedTuple):
+    function: str
+    queue: str
+    # Caps how many of the function run at once: its share of kintone's concurrent requests.
+    parameter: str
+    default: int
+    ceiling: int
+
+
+CONSUMERS = [
+    Consumer("DeliverFunction", "IntakeQueue", "DeliverConcurrency", default=5, ceiling=50),
+    Consumer("ActionFunction", "WebhookQueue", "ActionConcurrency", default=2, ceiling=20),
+]
+each_consumer = pytest.mark.parametrize(
+    "consumer", CONSUMERS, ids=[consumer.function for consumer in CONSUMERS]
+)
+
+
+def sqs_event(function: Mapping[str, Any]) -> Mapping[str, Any]:
+    (event,) = function["Properties"]["Events"].values()
     assert event["Type"] == "SQS"
     return event["Properties"]
 
 
-def test_delivery_consumes_intake_queue_in_batches_with_partial_failures(deliver_event):
-    assert deliver_event["Queue"] == {"Fn::GetAtt": ["IntakeQueue", "Arn"]}
-    assert deliver_event["BatchSize"] == 10
-    assert deliver_event["MaximumBatchingWindowInSeconds"] == 5
-    # Without it one failed submission would send the whole batch back to the queue.
-    assert deliver_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert deliver_event.get("Enabled", True) is True
+def test_every_queue_consumer_is_listed_here(functions):
+    assert set(queue_pollers(functions)) == {consumer.function for consumer in CONSUMERS}
 
 
-def test_delivery_concurrency_is_capped_by_one_parameter(template, functions, deliver_event):
-    # kintone allows 100 concurrent requests per domain for everything the customer runs.
-    props = functions["DeliverFunction"]["Properties"]
-    assert props["ReservedConcurrentExecutions"] == {"Ref": "DeliverConcurrency"}
-    assert deliver_event["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "DeliverConcurrency"}}
-    spec = template["Parameters"]["DeliverConcurrency"]
+@each_consumer
+def test_each_consumer_takes_its_queue_in_batches_with_partial_failures(functions, consumer):
+    event = sqs_event(functions[consumer.function])
+    assert event["Queue"] == {"Fn::GetAtt": [consumer.queue, "Arn"]}
+    assert event["BatchSize"] == 10
+    assert event["MaximumBatchingWindowInSeconds"] == 5
+    # Without it one failed message would send the whole batch back to the queue.
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event.get("Enabled", True) is True
+
+
+@each_consumer
+def test_each_consumers_concurrency_is_capped_by_one_parameter(template, functions, consumer):
+    cap = {"Ref": consumer.parameter}
+    assert functions[consumer.function]["Properties"]["ReservedConcurrentExecutions"] == cap
+    # The poller never takes more batches than the function may run: throttled batches
+    # would count as receives.
+    event = sqs_event(functions[consumer.function])
+    assert event["ScalingConfig"] == {"MaximumConcurrency": cap}
+    spec = template["Parameters"][consumer.parameter]
     assert spec["Type"] == "Number"
     # Lambda's SQS poller takes no MaximumConcurrency below 2.
     assert spec["MinValue"] == 2
-    assert spec["Default"] == 5
-    assert spec["MaxValue"] <= 50
+    assert spec["Default"] == consumer.default
+    assert spec["MaxValue"] <= consumer.ceiling
+
+
+def test_the_consumers_together_cannot_take_all_of_kintones_concurrent_requests(template):
+    ceilings = [template["Parameters"][consumer.parameter]["MaxValue"] for consumer in CONSUMERS]
+    assert sum(ceilings) < KINTONE_CONCURRENT_REQUESTS
 
 
 # ---------------------------------------------------------------- queues
@@ -840,12 +1020,17 @@ def queues(resources: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     }
 
 
-def test_intake_queue_hides_a_batch_for_six_function_timeouts(functions, resources, deliver_event):
-    queue = resources["IntakeQueue"]["Properties"]
-    timeout = functions["DeliverFunction"]["Properties"]["Timeout"]
-    window = deliver_event["MaximumBatchingWindowInSeconds"]
-    assert queue["VisibilityTimeout"] >= 6 * timeout + window
-    assert queue["MessageRetentionPeriod"] == 4 * DAY
+@each_consumer
+def test_each_queue_hides_a_batch_for_six_timeouts_of_its_consumer(functions, resources, consumer):
+    # AWS's advice, so a throttled or retried invocation does not see its batch reappear,
+    # plus the batching window the poller holds messages for.
+    timeout = functions[consumer.function]["Properties"]["Timeout"]
+    window = sqs_event(functions[consumer.function])["MaximumBatchingWindowInSeconds"]
+    assert resources[consumer.queue]["Properties"]["VisibilityTimeout"] >= 6 * timeout + window
+
+
+def test_intake_queue_keeps_a_submission_for_four_days(resources):
+    assert resources["IntakeQueue"]["Properties"]["MessageRetentionPeriod"] == 4 * DAY
 
 
 def test_intake_queue_sends_repeated_failures_to_its_dead_letter_queue(resources):
@@ -1144,6 +1329,10 @@ def satisfies(spec: Mapping[str, Any], value: str) -> bool:
         ("DeliverConcurrency", "2", True),
         ("DeliverConcurrency", "50", True),
         ("DeliverConcurrency", "100", False),
+        ("ActionConcurrency", "1", False),
+        ("ActionConcurrency", "2", True),
+        ("ActionConcurrency", "20", True),
+        ("ActionConcurrency", "21", False),
         ("AlarmTopicArn", "", True),
         ("AlarmTopicArn", "arn:aws:sns:ap-northeast-1:123456789012:sekisho-alarms", True),
         ("AlarmTopicArn", "arn:aws:sqs:ap-northeast-1:123456789012:sekisho-alarms", False),
@@ -1194,6 +1383,9 @@ def test_outputs_give_the_api_url_layer_and_table(template):
     [
         ("DealsViewTokenSecretArn", "DealsViewTokenSecret"),
         ("SeminarAddTokenSecretArn", "SeminarAddTokenSecret"),
+        ("SeminarEditTokenSecretArn", "SeminarEditTokenSecret"),
+        ("SeminarPaymentViewTokenSecretArn", "SeminarPaymentViewTokenSecret"),
+        ("AuditAddTokenSecretArn", "AuditAddTokenSecret"),
         ("IdempotencyTableName", "IdempotencyTable"),
         ("IntakeQueueUrl", "IntakeQueue"),
         ("IntakeDeadLetterQueueUrl", "IntakeDeadLetterQueue"),

@@ -25,6 +25,7 @@ from devstack import cfn
 from sekisho.rotation.kinds import HMAC, KINTONE_TOKEN, WEBHOOK_KEY, default_kinds
 from tests.template_support import (
     REPO,
+    action_secret_names,
     as_list,
     load_policy_yaml,
     load_template,
@@ -144,6 +145,7 @@ def test_the_role_rotates_exactly_every_secret_of_the_template(function, resourc
         named.add(hook["secret"])
         if hook.get("refetch"):
             named.add(hook["refetch"]["token_secret"])
+    named |= action_secret_names(policy)
     assert {names[logical_id] for logical_id in granted} == named | {GUARD_HASH_KEY_SECRET}
 
 
@@ -329,6 +331,8 @@ def expected_kinds(policy: Mapping[str, Any]) -> dict[str, str]:
         kinds[hook["secret"]] = HMAC if hook["scheme"] == "kintone" else WEBHOOK_KEY
         if hook.get("refetch"):
             kinds[hook["refetch"]["token_secret"]] = KINTONE_TOKEN
+    # The actions' write and read tokens: staged by an operator, proved by testSecret.
+    kinds |= dict.fromkeys(action_secret_names(policy), KINTONE_TOKEN)
     return kinds
 
 

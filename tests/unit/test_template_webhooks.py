@@ -1,6 +1,7 @@
 """template.yaml's webhook receipt: WebhookFunction's least privilege, WebhookQueue and its
 alarms, the webhook secrets, and IP allowlists that keep browsers out without locking
-webhook senders out.
+webhook senders out; and what acts on the events: ActionFunction's least privilege, its
+tokens and its alarm.
 
 The template is read as written (cfn-lint's loader); where a parameter decides the result,
 the local stack's resolver evaluates it.
@@ -15,7 +16,11 @@ from typing import Any
 
 import pytest
 
+# The backoff DeliverFunction and ActionFunction share: the redrive below is counted with it.
+from sekisho.redelivery import backoff_seconds
 from tests.template_support import (
+    REPO,
+    action_secret_names,
     as_list,
     load_policy_yaml,
     load_template,
@@ -25,8 +30,26 @@ from tests.template_support import (
 )
 
 DAY = 86_400
+HOUR = 3_600
 SQS_MAX_MESSAGE_BYTES = 256 * 1024
 DEDUPE_KEY_PREFIX = "sekisho.webhook#"
+LEDGER_KEY_PREFIX = "sekisho.action#"
+# Each function's records in the GuardTable, which it shares with the guard's counters.
+GUARD_TABLE_KEY_PREFIXES = {
+    "WebhookFunction": DEDUPE_KEY_PREFIX,
+    "ActionFunction": LEDGER_KEY_PREFIX,
+}
+# kintone's scheduled maintenance answers 503 for about this long.
+SHORT_MAINTENANCE_SECONDS = 60
+# The kintone permission each demo action token holds, and nothing else. The policy names
+# them (see test_the_action_tokens_are_the_ones_the_policys_actions_name).
+ACTION_TOKENS = {
+    "sekisho/kintone/seminar-edit": "EDIT",
+    "sekisho/kintone/seminar-payment-view": "VIEW",
+    "sekisho/kintone/audit-add": "ADD",
+}
+OPERATION_PERMISSIONS = {"add": "ADD", "update": "EDIT"}
+TOPIC = "arn:aws:sns:ap-northeast-1:123456789012:ops"
 BROWSER_ROUTES = ["execute-api:/*/*/views/*", "execute-api:/*/*/forms/*"]
 KINTONE_SOURCE = "demo-kintone"
 # The source's path as sent, and with a trailing slash (or anything after one), which API
@@ -67,11 +90,19 @@ def policy() -> dict[str, Any]:
     return load_policy_yaml()
 
 
+@pytest.fixture(scope="module")
+def action(resources) -> Mapping[str, Any]:
+    return resources["ActionFunction"]["Properties"]
+
+
 def touching(function: Mapping[str, Any], service: str) -> list[Mapping[str, Any]]:
     return [
         s
         for s in statements(function)
-        if any(str(a).lower().startswith(service) for a in as_list(s["Action"]))
+        if any(
+            str(a).lower().startswith(service)
+            for a in as_list(s.get("Action", [])) + as_list(s.get("NotAction", []))
+        )
     ]
 
 
@@ -139,8 +170,11 @@ def test_webhook_function_holds_no_token_that_writes_to_kintone(function, resour
     assert "sekisho/guard/hash-key" not in readable
 
 
-def test_webhook_function_touches_only_dedupe_records_of_the_guard_table(function):
-    (statement,) = touching(function, "dynamodb:")
+@pytest.mark.parametrize(("function_name", "prefix"), GUARD_TABLE_KEY_PREFIXES.items())
+def test_each_function_touches_only_its_own_records_of_the_guard_table(
+    resources, function_name, prefix
+):
+    (statement,) = touching(resources[function_name]["Properties"], "dynamodb:")
     assert statement["Effect"] == "Allow"
     # What Powertools' idempotency layer calls: no Query, Scan or batch.
     assert sorted(as_list(statement["Action"])) == [
@@ -152,24 +186,37 @@ def test_webhook_function_touches_only_dedupe_records_of_the_guard_table(functio
     assert statement["Resource"] == {"Fn::GetAtt": ["GuardTable", "Arn"]}
     # The lookup counters and lockouts share the table: this role cannot reach them.
     assert statement["Condition"] == {
-        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [DEDUPE_KEY_PREFIX + "*"]}
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [prefix + "*"]}
     }
 
 
 @pytest.mark.parametrize(
-    ("key", "allowed"),
+    ("function_name", "key", "allowed"),
     [
-        ("sekisho.webhook#5d41402abc4b2a76b9719d911017c592", True),
-        ("sekisho.webhook#", True),
-        ("guard#ip#203.0.113.7", False),
-        ("lockout#deal-status#abc", False),
-        ("sekisho.webhooks#x", False),
-        ("Sekisho.webhook#x", False),
-        ("x#sekisho.webhook#y", False),
+        ("WebhookFunction", "sekisho.webhook#5d41402abc4b2a76b9719d911017c592", True),
+        ("WebhookFunction", "sekisho.webhook#", True),
+        ("WebhookFunction", "guard#ip#203.0.113.7", False),
+        ("WebhookFunction", "lockout#deal-status#abc", False),
+        ("WebhookFunction", "sekisho.webhooks#x", False),
+        ("WebhookFunction", "Sekisho.webhook#x", False),
+        ("WebhookFunction", "x#sekisho.webhook#y", False),
+        # Receipt cannot forget that an action was applied.
+        ("WebhookFunction", "sekisho.action#5d41402abc4b2a76b9719d911017c592", False),
+        ("ActionFunction", "sekisho.action#5d41402abc4b2a76b9719d911017c592", True),
+        ("ActionFunction", "sekisho.action#", True),
+        ("ActionFunction", "guard#ip#203.0.113.7", False),
+        ("ActionFunction", "lockout#deal-status#abc", False),
+        # Acting cannot make a sender's retry look like a new event.
+        ("ActionFunction", "sekisho.webhook#5d41402abc4b2a76b9719d911017c592", False),
+        ("ActionFunction", "sekisho.actions#x", False),
+        ("ActionFunction", "Sekisho.action#x", False),
+        ("ActionFunction", "x#sekisho.action#y", False),
     ],
 )
-def test_the_leading_keys_pattern_admits_only_dedupe_records(function, key, allowed):
-    (statement,) = touching(function, "dynamodb:")
+def test_the_leading_keys_pattern_admits_only_the_functions_own_records(
+    resources, function_name, key, allowed
+):
+    (statement,) = touching(resources[function_name]["Properties"], "dynamodb:")
     (pattern,) = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
     # StringLike: `*` any run of characters, `?` one; case-sensitive.
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
@@ -221,18 +268,41 @@ def test_webhook_queues_are_encrypted(queue, dead_letters):
     assert dead_letters["SqsManagedSseEnabled"] is True
 
 
-def test_verified_events_wait_as_long_as_sqs_allows_for_a_consumer(queue, dead_letters):
+def test_verified_events_wait_as_long_as_sqs_allows(queue, dead_letters):
     assert queue["MessageRetentionPeriod"] == 14 * DAY
     assert dead_letters["MessageRetentionPeriod"] == 14 * DAY
-    assert queue["VisibilityTimeout"] == 60
+    # Six of ActionFunction's timeouts and its batching window (test_template.py checks it).
+    assert queue["VisibilityTimeout"] == 185
     assert "FifoQueue" not in queue  # dedupe is the GuardTable's, for days, not 5 minutes
 
 
 def test_an_event_its_consumer_keeps_failing_goes_to_the_dead_letter_queue(queue):
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]},
-        "maxReceiveCount": 10,
+        "maxReceiveCount": 300,
     }
+
+
+def seconds_until_received(times: int, jitter: str) -> float:
+    """How old a message that fails every time is when it is received for the `times`th
+    time, with the consumers' backoff jittered to its shortest or its longest."""
+    pick = {"shortest": lambda low, high: low, "longest": lambda low, high: high}[jitter]
+    age = 0.0
+    for _ in range(times - 1):
+        age += backoff_seconds(age, pick)
+    return age
+
+
+@pytest.mark.parametrize("jitter", ["shortest", "longest"])
+def test_the_redrive_outlasts_a_kintone_maintenance_and_ends_inside_the_retention(queue, jitter):
+    receives = queue["RedrivePolicy"]["maxReceiveCount"]
+    # Ten receives would be spent in well under a minute.
+    assert seconds_until_received(10, jitter) < SHORT_MAINTENANCE_SECONDS
+    # A message goes to the dead-letter queue after its last receive fails: between about
+    # one and two and a half days, leaving most of its retention for a person to redrive.
+    moved = seconds_until_received(receives, jitter)
+    assert 0.9 * DAY <= moved <= 2.6 * DAY
+    assert queue["MessageRetentionPeriod"] - moved >= 11 * DAY
 
 
 def test_webhook_queues_refuse_plain_http(resources):
@@ -274,17 +344,33 @@ def test_a_webhook_dead_letter_raises_an_alarm(resources):
     assert alarm["TreatMissingData"] == "notBreaching"
 
 
-def test_events_nobody_consumes_raise_an_alarm_long_before_they_expire(resources, queue):
+def test_a_dead_letter_alarm_says_each_messages_reason_tells_why(resources):
+    description = " ".join(
+        resources["WebhookDeadLetterAlarm"]["Properties"]["AlarmDescription"].split()
+    )
+    assert "ActionFunction" in description
+    assert "reason attribute" in description
+    assert "redrive" in description
+
+
+def test_events_waiting_for_hours_raise_an_alarm_before_the_redrive_could_move_one(
+    resources, queue
+):
     alarm = alarm_on(resources, "WebhookQueue", "ApproximateAgeOfOldestMessage")
     assert alarm["Namespace"] == "AWS/SQS"
     assert (alarm["Statistic"], alarm["ComparisonOperator"]) == (
         "Maximum",
         "GreaterThanOrEqualToThreshold",
     )
-    assert DAY <= alarm["Threshold"] <= 3 * DAY
-    # Time to deploy or fix a consumer before the first event expires.
-    assert queue["MessageRetentionPeriod"] - alarm["Threshold"] >= 7 * DAY
+    # Longer than a maintenance window, shorter than a working day.
+    assert 2 * HOUR <= alarm["Threshold"] <= 8 * HOUR
+    # The alarm is heard (one period late at most) before the first event could be moved.
+    receives = queue["RedrivePolicy"]["maxReceiveCount"]
+    heard = alarm["Threshold"] + alarm["Period"] * alarm["EvaluationPeriods"]
+    assert heard < seconds_until_received(receives, "shortest")
     assert alarm["TreatMissingData"] == "notBreaching"
+    description = " ".join(alarm["AlarmDescription"].split())
+    assert "ActionConcurrency" in description
 
 
 @pytest.mark.parametrize("alarm_name", ["WebhookDeadLetterAlarm", "WebhookQueueAgeAlarm"])
@@ -292,10 +378,7 @@ def test_events_nobody_consumes_raise_an_alarm_long_before_they_expire(resources
     ("topic", "actions"),
     [
         ("", None),
-        (
-            "arn:aws:sns:ap-northeast-1:123456789012:ops",
-            ["arn:aws:sns:ap-northeast-1:123456789012:ops"],
-        ),
+        (TOPIC, [TOPIC]),
     ],
 )
 def test_webhook_alarms_notify_the_topic_only_when_one_is_given(
@@ -304,6 +387,130 @@ def test_webhook_alarms_notify_the_topic_only_when_one_is_given(
     alarm = resolved(template, resources[alarm_name]["Properties"], AlarmTopicArn=topic)
     assert alarm.get("AlarmActions") == actions
     assert alarm.get("OKActions") == actions
+
+
+# ---------------------------------------------------------------- the action function
+
+
+def test_action_function_is_a_thin_handler_fed_only_by_webhook_queue(action):
+    assert (action["CodeUri"], action["Handler"]) == ("functions/action/", "app.lambda_handler")
+    assert [(e["Type"], e["Properties"]["Queue"]) for e in action["Events"].values()] == [
+        ("SQS", {"Fn::GetAtt": ["WebhookQueue", "Arn"]})
+    ]
+    assert (REPO / action["CodeUri"] / "app.py").is_file()
+
+
+def test_action_function_has_time_for_a_batch_of_kintone_writes(action):
+    # Ten events, one kintone request at a time; WebhookQueue's visibility derives from it.
+    assert action["Timeout"] == 30
+    assert action["MemorySize"] == 512
+
+
+def test_action_function_logs_to_its_own_group(action, resources):
+    group = resources[action["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
+    assert group["LogGroupName"] == {"Fn::Sub": "/sekisho/${AWS::StackName}/action"}
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_action_function_reads_exactly_the_actions_tokens_and_the_refetch_token(
+    action, resources, policy
+):
+    names = secret_names(resources)
+    (statement,) = touching(action, "secretsmanager:")
+    assert statement["Effect"] == "Allow"
+    assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
+    assert "Condition" not in statement
+    readable = set()
+    for resource in as_list(statement["Resource"]):
+        assert set(resource) == {"Ref"}, f"secret granted by pattern: {resource!r}"
+        readable.add(names[resource["Ref"]])
+    refetch = policy["webhooks"]["demo-kintone"]["refetch"]["token_secret"]
+    assert readable == {*ACTION_TOKENS, refetch} == action_secret_names(policy)
+    # Events were verified on receipt: no sender's key, no guard key.
+    assert not [name for name in readable if name.startswith("sekisho/webhook/")]
+    assert "sekisho/guard/hash-key" not in readable
+
+
+def test_action_function_consumes_only_webhook_queue(action):
+    (consume,) = [s for s in touching(action, "sqs:") if s.get("Sid") == "ConsumeWebhookQueue"]
+    assert consume["Effect"] == "Allow"
+    assert sorted(as_list(consume["Action"])) == [
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+    ]
+    assert consume["Resource"] == {"Fn::GetAtt": ["WebhookQueue", "Arn"]}
+
+
+def test_action_function_may_send_only_to_the_webhook_dead_letter_queue(action):
+    sends = [
+        s
+        for s in touching(action, "sqs:")
+        if s["Effect"] == "Allow" and "sqs:SendMessage" in as_list(s["Action"])
+    ]
+    assert sends == [
+        {
+            "Sid": "DeadLetterPermanentFailures",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]},
+        }
+    ]
+
+
+def test_action_function_can_add_dead_letters_but_never_take_them(action):
+    # SAM's poller policy grants ReceiveMessage and DeleteMessage on every queue; the fence
+    # keeps the dead-letter queue inside, so only this Deny stops a bug consuming it.
+    (deny,) = [
+        s
+        for s in touching(action, "sqs:")
+        if s["Effect"] == "Deny"
+        and s.get("Resource") == {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]}
+    ]
+    assert as_list(deny["NotAction"]) == ["sqs:SendMessage"]
+    assert "Action" not in deny
+    assert "Condition" not in deny
+
+
+def test_action_function_grants_no_wildcard_action_and_nothing_else(action):
+    services = set()
+    for statement in statements(action):
+        if statement["Effect"] == "Deny":
+            continue  # the fences (test_template.py)
+        assert statement["Effect"] == "Allow"
+        assert "NotAction" not in statement
+        assert "NotResource" not in statement
+        for name in as_list(statement["Action"]):
+            assert "*" not in name, name
+            services.add(name.split(":")[0])
+        for resource in as_list(statement["Resource"]):
+            assert resource != "*"
+    assert services == {"secretsmanager", "dynamodb", "sqs"}
+
+
+def test_a_failing_action_function_raises_an_alarm(resources):
+    props = resources["ActionFunctionErrorsAlarm"]["Properties"]
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "ActionFunction"}}]
+    assert (props["Statistic"], props["ComparisonOperator"]) == (
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert (props["Threshold"], props["EvaluationPeriods"]) == (1, 1)
+    assert props["TreatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize(("topic", "actions"), [("", None), (TOPIC, [TOPIC])])
+def test_the_action_errors_alarm_notifies_the_topic_only_when_one_is_given_and_never_says_ok(
+    template, resources, topic, actions
+):
+    alarm = resolved(
+        template, resources["ActionFunctionErrorsAlarm"]["Properties"], AlarmTopicArn=topic
+    )
+    assert alarm.get("AlarmActions") == actions
+    # The metric falls silent when no batch arrives, which does not mean anyone fixed it.
+    assert "OKActions" not in alarm
 
 
 # ---------------------------------------------------------------- the secrets
@@ -359,6 +566,30 @@ def test_the_refetch_token_is_a_view_token_placeholder_that_outlives_the_stack(r
     assert (found["DeletionPolicy"], found["UpdateReplacePolicy"]) == ("Retain", "Retain")
     assert json.loads(found["Properties"]["SecretString"]) == {"kind": "kintone-token", "token": ""}
     assert "VIEW permission only" in found["Properties"]["Description"]
+
+
+def test_the_action_tokens_are_the_ones_the_policys_actions_name(policy):
+    declared = {}
+    for hook in policy["webhooks"].values():
+        for act in (hook.get("actions") or {}).values():
+            declared[act["token_secret"]] = OPERATION_PERMISSIONS[act["operation"]]
+            if act.get("read_secret"):
+                declared[act["read_secret"]] = "VIEW"
+    assert declared == ACTION_TOKENS
+
+
+@pytest.mark.parametrize(("name", "permission"), ACTION_TOKENS.items())
+def test_each_action_token_is_a_placeholder_for_one_permission_that_outlives_the_stack(
+    resources, name, permission
+):
+    found = secret(resources, name)
+    # An operator made it by hand in kintone; kintone has no API to make it again.
+    assert (found["DeletionPolicy"], found["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    props = found["Properties"]
+    assert json.loads(props["SecretString"]) == {"kind": "kintone-token", "token": ""}
+    description = " ".join(props["Description"].split())
+    assert f"record {permission} permission only" in description
+    assert f"sekisho token stage {name}" in description
 
 
 # ---------------------------------------------------------------- IP allowlists
@@ -491,6 +722,9 @@ def test_the_kintone_source_ips_parameter_takes_only_cidrs(template, value, acce
         ("WebhookQueueUrl", {"Ref": "WebhookQueue"}),
         ("WebhookDeadLetterQueueUrl", {"Ref": "WebhookDeadLetterQueue"}),
         ("DealsRefetchTokenSecretArn", {"Ref": "DealsRefetchTokenSecret"}),
+        ("SeminarEditTokenSecretArn", {"Ref": "SeminarEditTokenSecret"}),
+        ("SeminarPaymentViewTokenSecretArn", {"Ref": "SeminarPaymentViewTokenSecret"}),
+        ("AuditAddTokenSecretArn", {"Ref": "AuditAddTokenSecret"}),
         (
             "WebhookUrl",
             {

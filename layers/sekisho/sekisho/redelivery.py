@@ -27,9 +27,10 @@ MIN_BACKOFF_SECONDS = 5
 MAX_VISIBILITY_SECONDS = 15 * 60
 # Tied to the message's age rather than its receive count, the wait stays short while a
 # short maintenance ends (the queue drains soon after kintone is back) and grows to the
-# 15-minute cap over hours, so a long outage costs about four receives an hour and a
-# queue's maxReceiveCount (300) is reached after some two and a half days, well inside
-# its retention: a message ends in the dead-letter queue, never expires unseen.
+# 15-minute cap over hours, so a long outage costs four to eight receives an hour and a
+# queue's maxReceiveCount (300) is reached after one to two and a half days (the jitter
+# decides), well inside its retention: a message ends in the dead-letter queue, never
+# expires unseen.
 BACKOFF_FRACTION = 0.1
 
 
