@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from sekisho.actions import KEY_PREFIX, ActionService, ActionWriter, InMemoryDeadLetters
 from sekisho.errors import SekishoError, UpstreamUnavailable
@@ -17,7 +18,7 @@ from sekisho.kintone import KintoneClient, RetryPolicy, TokenSource
 from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.clients import ClientsByToken
 from sekisho.once import InMemoryPersistenceLayer, RunOnce
-from sekisho.policy import read_policy
+from sekisho.policy import parse_policy, read_policy
 from sekisho.redelivery import Backoff
 from sekisho.webhooks import Refetcher
 from tests.action_support import (
@@ -43,7 +44,7 @@ SEMINAR, AUDIT = 2, 3
 
 
 class Harness:
-    def __init__(self, url: str, *, before_update=None) -> None:
+    def __init__(self, url: str, *, before_update=None, policy=POLICY) -> None:
         self.url = url
         self.persistence = InMemoryPersistenceLayer()
         self.dead_letters = InMemoryDeadLetters()
@@ -69,7 +70,7 @@ class Harness:
 
         clients = ClientsByToken(client)
         self.service = ActionService(
-            POLICY,
+            policy,
             ActionWriter(clients),
             RunOnce(self.persistence, key_prefix=KEY_PREFIX, expires_after_seconds=3600),
             self.dead_letters,
@@ -200,6 +201,95 @@ def test_a_concurrent_edit_is_read_again_and_kept_not_overwritten(kintone):
     assert after["氏名"] == "山田 花子（変更）"
     assert after["支払状況"] == "支払済"
     assert int(after["$revision"]) == revision + 2  # the person's edit, then the event's
+
+
+def test_a_key_kintone_folds_onto_another_record_never_updates_that_record(kintone, http):
+    # Real kintone may compare text ignoring case and width: only an exact key counts.
+    http.post(f"{kintone.url}/_emulator/collation", json={"fold": True}).raise_for_status()
+    add_seminar(kintone.url, "receipt-abc")
+    before = seminar(kintone.url, "receipt-abc")
+    harness = Harness(kintone.url)
+
+    assert harness.apply(stripe_message(checkout_completed("evt_fold", "RECEIPT-ABC"))) == (
+        "dead_lettered"
+    )
+    assert _dead_letter(harness)["reason"] == "target_missing"
+    assert seminar(kintone.url, "receipt-abc") == before
+
+
+# ------------------------------------------------------------------------- upsert
+
+
+def upsert_policy():
+    """The demo's update as an upsert, its token allowed both add and edit."""
+    data = yaml.safe_load((REPO / "policy.yaml").read_text(encoding="utf-8"))
+    action = data["webhooks"]["demo-stripe"]["actions"]["mark-seminar-paid"]
+    action.update(operation="upsert", permissions=["add", "edit"])
+    action["fields"]["氏名"] = {"set": "決済から"}
+    action["fields"]["メール"] = {"set": "stripe@example.com"}
+    return parse_policy(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+
+
+@pytest.fixture
+def upsert(kintone, http) -> Harness:
+    token = {"token": "seminar-add-edit-token", "app": SEMINAR, "permissions": ["add", "edit"]}
+    http.post(f"{kintone.url}/_emulator/tokens", json={**token, "active": True})
+    TOKENS["sekisho/kintone/seminar-edit"] = "seminar-add-edit-token"
+    try:
+        yield Harness(kintone.url, policy=upsert_policy())
+    finally:
+        TOKENS["sekisho/kintone/seminar-edit"] = "seminar-edit-token"
+
+
+def test_an_upsert_adds_the_record_its_key_names_when_there_is_none(upsert, kintone):
+    assert upsert.apply(stripe_message(checkout_completed("evt_up_1", "receipt-new"))) == (
+        "applied"
+    )
+    added = seminar(kintone.url, "receipt-new")
+    assert (added["支払状況"], added["氏名"], added["決済イベントID"]) == (
+        "支払済",
+        "決済から",
+        "demo-stripe#evt_up_1",
+    )
+    upsert.forget()
+    assert upsert.apply(stripe_message(checkout_completed("evt_up_1", "receipt-new"))) == (
+        "duplicate"
+    )
+    assert len(records(kintone.url, SEMINAR, "seminar-view-token", '受付ID = "receipt-new"')) == 1
+
+
+def test_an_upsert_updates_the_record_its_key_names_when_there_is_one(upsert, kintone):
+    revision = int(seminar(kintone.url)["$revision"])
+    assert upsert.apply(stripe_message(checkout_completed("evt_up_2"))) == "applied"
+    after = seminar(kintone.url)
+    assert after["支払状況"] == "支払済"
+    assert int(after["$revision"]) == revision + 1
+
+
+def test_an_upsert_that_loses_the_race_to_add_updates_the_winner(kintone, http):
+    token = {"token": "seminar-add-edit-token", "app": SEMINAR, "permissions": ["add", "edit"]}
+    http.post(f"{kintone.url}/_emulator/tokens", json={**token, "active": True})
+    TOKENS["sekisho/kintone/seminar-edit"] = "seminar-add-edit-token"
+    raced = []
+    try:
+        harness = Harness(kintone.url, policy=upsert_policy())
+        writer = harness.service._writer
+        original = writer._add
+
+        def add_after_someone_else(action, values):
+            if not raced:
+                raced.append(1)
+                add_seminar(kintone.url, "receipt-raced", "先に来た人")
+            return original(action, values)
+
+        writer._add = add_after_someone_else  # type: ignore[method-assign]
+        message = stripe_message(checkout_completed("evt_up_3", "receipt-raced"))
+        assert harness.apply(message) == "applied"
+    finally:
+        TOKENS["sekisho/kintone/seminar-edit"] = "seminar-edit-token"
+    (only,) = records(kintone.url, SEMINAR, "seminar-view-token", '受付ID = "receipt-raced"')
+    assert only["支払状況"]["value"] == "支払済"
+    assert only["氏名"]["value"] == "決済から"
 
 
 # ---------------------------------------------------------------------------- add
