@@ -436,3 +436,44 @@ def test_the_ledger_down_defers_the_event_without_writing(harness, kintone):
     with pytest.raises(UpstreamUnavailable):
         harness.apply(stripe_message(checkout_completed("evt_ledger_1")))
     assert seminar(kintone.url)["$revision"] == revision
+
+
+# ------------------------------------------------------------------------- audit
+
+
+AUDITED = [
+    pytest.param(
+        stripe_message(checkout_completed("evt_a1", metadata={})),
+        ("dead_lettered", "pointer_missing", "受付ID"),
+        id="pointer-missing",
+    ),
+    pytest.param(
+        stripe_message(checkout_completed("evt_a2", amount_total=[12000])),
+        ("dead_lettered", "value_invalid", "決済額"),
+        id="wrong-type",
+    ),
+    pytest.param(
+        stripe_message({"id": "evt_a3", "type": "invoice.paid", "data": {}}),
+        ("dropped", "no_action", None),
+        id="no-action",
+    ),
+    pytest.param(
+        {**stripe_message(checkout_completed("evt_a4")), "source": "gone-source"},
+        ("dropped", "unknown_source", None),
+        id="unknown-source",
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "expected"), AUDITED)
+def test_each_event_that_cannot_be_applied_has_its_own_audit_reason_and_no_retry(
+    harness, caplog, message, expected
+):
+    with caplog.at_level("INFO", logger="sekisho.audit"):
+        harness.apply(message)
+    (line,) = [r for r in caplog.records if getattr(r, "action", None) == "webhook.action"]
+    assert (line.outcome, line.reason, line.field) == expected
+    assert line.dedupe_key == message["dedupe_key"]
+    assert harness.visibility.delays == []
+    # The audit line names the event, never a value from it.
+    assert "12000" not in str(line.__dict__)
