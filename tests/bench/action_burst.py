@@ -26,6 +26,7 @@ from pathlib import Path
 import requests
 
 import devstack
+from devstack.stack import RunningStack
 from tests.action_support import checkout_completed
 from tests.bench.burst import admin, kintone_client
 from webhook_senders import sign
@@ -69,39 +70,33 @@ class ActionBurstReport:
         ]
 
 
-def _applications(url: str, n: int) -> dict[str, str]:
+def _applications(stack: RunningStack, n: int) -> dict[str, str]:
     """N unpaid applications; their receipts and revisions."""
-    client = kintone_client(url, "seminar-add-token")
+    client = kintone_client(stack.kintone.url, "seminar-add-token")
     for i in range(n):
         client.add_record(
             APP, {KEY: f"burst-{i:05d}", "氏名": f"burst {i}", "メール": f"b{i}@example.com"}
         )
-    return {receipt: revision for receipt, (revision, _) in _state(url).items()}
+    return {receipt: revision for receipt, (revision, _) in _state(stack).items()}
 
 
-def _state(url: str) -> dict[str, tuple[str, str]]:
-    """Every burst application: receipt -> (revision, the receipt of the event applied)."""
-    client = kintone_client(url, "seminar-view-token")
-    state, last = {}, 0
-    while True:
-        page = client.get_records(
-            APP,
-            f"$id > {last} order by $id asc limit 500",
-            fields=["$id", "$revision", KEY, RECEIPT],
-        ).records
-        if not page:
-            return state
-        for r in page:
-            if r[KEY]["value"].startswith("burst-"):
-                state[r[KEY]["value"]] = (r["$revision"]["value"], r[RECEIPT]["value"])
-        last = int(page[-1]["$id"]["value"])
+def _state(stack: RunningStack) -> dict[str, tuple[str, str]]:
+    """Every burst application: receipt -> (revision, the receipt of the event applied).
+
+    Read from the emulator's own store (it runs in this process), so it can be read while
+    kintone answers 503 and adds no request to the ones being measured."""
+    return {
+        r[KEY]["value"]: (r["$revision"]["value"], r[RECEIPT]["value"])
+        for r in stack.kintone.emulator.store.records(APP)
+        if r[KEY]["value"].startswith("burst-")
+    }
 
 
-def _seconds_per_action(url: str, samples: int = 20) -> float:
+def _seconds_per_action(stack: RunningStack, samples: int = 20) -> float:
     """One action's kintone work, unloaded: a read of the record, then its update."""
-    view = kintone_client(url, "seminar-view-token")
-    edit = kintone_client(url, "seminar-edit-token")
-    _applications(url, 1)
+    view = kintone_client(stack.kintone.url, "seminar-view-token")
+    edit = kintone_client(stack.kintone.url, "seminar-edit-token")
+    _applications(stack, 1)
     times = []
     for i in range(samples):
         t = time.perf_counter()
@@ -127,9 +122,9 @@ def run_action_burst(
 ) -> ActionBurstReport:
     with devstack.start(repo_root=REPO, workers=workers) as stack:
         url = stack.kintone.url
-        unit = _seconds_per_action(url)
+        unit = _seconds_per_action(stack)
         admin(url, "reset", {})
-        before = _applications(url, n)
+        before = _applications(stack, n)
         admin(url, "limits", {"concurrency": cap})
         admin(url, "faults", {"rate_429": rate_429, "seed": 7})
         (source,) = [s for s in stack.sqs_sources if s.function == ACTION_FUNCTION]
@@ -144,7 +139,7 @@ def run_action_burst(
         backlog: list[int] = []
 
         def paid_now() -> set[str]:
-            return {k for k, (_, done) in _state(url).items() if done == expected.get(k)}
+            return {k for k, (_, done) in _state(stack).items() if done == expected.get(k)}
 
         def maintenance_window() -> None:
             time.sleep(window_after)
@@ -189,7 +184,7 @@ def run_action_burst(
             if (len(paid) == n and window_end) or time.monotonic() >= deadline:
                 break
             time.sleep(0.5)
-        state = _state(url)
+        state = _state(stack)
         finished = time.monotonic()
         window.join()
         sqs = boto3.client("sqs", endpoint_url=stack.moto_url)
