@@ -27,7 +27,7 @@ from sekisho.intake import (
     SqsQueue,
     SqsVisibility,
 )
-from sekisho.kintone import KintoneClient
+from sekisho.kintone import KintoneClient, RetryPolicy, Timeouts
 from sekisho.kintone.clients import ClientsByToken
 from sekisho.lookup import LookupService
 from sekisho.once import RunOnce
@@ -179,24 +179,35 @@ def webhook_service() -> WebhookService:
     store = SecretStore(SecretsManagerBackend(), allowed=policy().secret_names("webhooks"))
     # The dedupe records are Powertools idempotency records in the GuardTable, under
     # their own key prefix (the role may touch no other item there).
+    once = _run_once_in_guard_table(current, KEY_PREFIX, DEDUPE_SECONDS)
+    clients = _clients(store, REFETCH_RETRY, REFETCH_TIMEOUTS)
+    return WebhookService(
+        policy(),
+        SigningKeys(store),
+        SqsEventQueue(current.webhook_queue_url),
+        once,
+        Refetcher(clients),
+    )
+
+
+def _run_once_in_guard_table(current: Settings, key_prefix: str, seconds: int) -> RunOnce:
+    """RunOnce over Powertools idempotency records in the GuardTable, keyed
+    ``<key_prefix>#<hash>``: each role's IAM condition lets it touch its own prefix only."""
     persistence = DynamoDBPersistenceLayer(
         table_name=current.guard_table,
         key_attr="pk",
         expiry_attr="expires_at",
         boto_config=_IDEMPOTENCY_CONFIG,
     )
+    return RunOnce(persistence, key_prefix=key_prefix, expires_after_seconds=seconds)
+
+
+def _clients(store: SecretStore, retry: RetryPolicy, timeouts: Timeouts) -> ClientsByToken:
     base_url = kintone_base_url()
-    clients = ClientsByToken(
+    return ClientsByToken(
         lambda name: KintoneClient(
-            base_url, store.token_source(name), retry=REFETCH_RETRY, timeouts=REFETCH_TIMEOUTS
+            base_url, store.token_source(name), retry=retry, timeouts=timeouts
         )
-    )
-    return WebhookService(
-        policy(),
-        SigningKeys(store),
-        SqsEventQueue(current.webhook_queue_url),
-        RunOnce(persistence, key_prefix=KEY_PREFIX, expires_after_seconds=DEDUPE_SECONDS),
-        Refetcher(clients),
     )
 
 
@@ -225,23 +236,12 @@ def action_service() -> ActionService:
     # The actions' own write and read tokens, and the refetch token of a source with
     # actions (an event queued while kintone was down is read then): nothing else.
     store = SecretStore(SecretsManagerBackend(), allowed=policy().secret_names("actions"))
-    persistence = DynamoDBPersistenceLayer(
-        table_name=current.guard_table,
-        key_attr="pk",
-        expiry_attr="expires_at",
-        boto_config=_IDEMPOTENCY_CONFIG,
-    )
-    base_url = kintone_base_url()
     # A few quick attempts per call, as delivery makes: the queue's backoff is the rest.
-    clients = ClientsByToken(
-        lambda name: KintoneClient(
-            base_url, store.token_source(name), retry=DELIVER_RETRY, timeouts=DELIVER_TIMEOUTS
-        )
-    )
+    clients = _clients(store, DELIVER_RETRY, DELIVER_TIMEOUTS)
     return ActionService(
         policy(),
         ActionWriter(clients),
-        RunOnce(persistence, key_prefix=KEY_PREFIX, expires_after_seconds=LEDGER_SECONDS),
+        _run_once_in_guard_table(current, KEY_PREFIX, LEDGER_SECONDS),
         SqsDeadLetters(current.webhook_dead_letter_queue_url),
         Backoff(SqsVisibility(), min_seconds=current.deliver_min_backoff_seconds),
         refetcher=Refetcher(clients),
