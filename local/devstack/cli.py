@@ -29,7 +29,7 @@ from .queue_report import queue_report
 from .rotation_commands import COMMANDS as ROTATION_COMMANDS
 from .rotation_commands import add_rotation_commands, banner_lines
 from .routing import RouteTable
-from .send import send
+from .send import DEMO_SEMINAR_RECEIPT, send
 from .stack import RunningStack, start
 from .webhook_report import WEBHOOK_QUEUE, queue_name, webhook_report
 
@@ -139,13 +139,23 @@ def _parser() -> argparse.ArgumentParser:
             "Reads the source's scheme from the policy and its secret from the local "
             "Secrets Manager, signs a demo payload (or --body) as that sender would and "
             "POSTs it to /webhooks/SOURCE. Sending the same --event-id again is a "
-            "redelivery."
+            "redelivery. A Stripe source's demo event is a paid Checkout Session for the "
+            "seminar application --receipt names."
         ),
     )
     sender.add_argument("source", help="a source of the policy's webhooks: section")
     sender.add_argument("--body", type=Path, metavar="FILE", help="send these exact bytes")
     sender.add_argument(
         "--event-id", metavar="ID", help="the sender's event id (default: a fresh one)"
+    )
+    sender.add_argument(
+        "--receipt",
+        metavar="受付ID",
+        help=(
+            "a Stripe source's demo payment (checkout.session.completed) pays this seminar "
+            "application, e.g. the receipt a form submission returned (default: the seed's "
+            f"{DEMO_SEMINAR_RECEIPT})"
+        ),
     )
     sender.add_argument(
         "--age",
@@ -285,6 +295,16 @@ def send_delivery(args: argparse.Namespace) -> int:
     if hook is None:
         print(f"{args.policy} declares no webhook source {args.source!r}", file=sys.stderr)
         return 2
+    # Sending a body that does not name the receipt asked for would look like paying it.
+    if args.receipt is not None and hook.scheme != "stripe":
+        print(
+            f"--receipt goes into a demo Stripe payment; {args.source} is a {hook.scheme} source",
+            file=sys.stderr,
+        )
+        return 2
+    if args.receipt is not None and args.body is not None:
+        print("--receipt goes into the demo body; --body is sent as it is", file=sys.stderr)
+        return 2
     try:
         body = args.body.read_bytes() if args.body is not None else None
     except OSError as exc:
@@ -306,6 +326,7 @@ def send_delivery(args: argparse.Namespace) -> int:
             now=int(time.time()) - args.age,
             body=body,
             event_id=args.event_id,
+            receipt=DEMO_SEMINAR_RECEIPT if args.receipt is None else args.receipt,
         )
     except requests.RequestException as exc:
         # Not the error's text: it repeats the URL, and kintone's URL holds the token.

@@ -23,6 +23,12 @@ from webhook_senders import sign
 
 TIMEOUT_SECONDS = 30
 DEFAULT_KINTONE_RECORD = "1"
+# The 受付ID of the seed's one seminar application (local/kintone_emulator/seed.yaml): the
+# demo Stripe payment pays it unless --receipt names another (a test keeps the two in step).
+DEMO_SEMINAR_RECEIPT = "00000000-0000-4000-8000-000000000001"
+# When the demo events happened. Fixed, not the clock: the same event id again must be the
+# same bytes (a redelivery), and the signature's own timestamp is what `--age` moves.
+DEMO_CREATED = 1_775_000_000
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,17 @@ class Sent:
             return self.body.decode("utf-8", "replace")
 
 
-def _standard(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Demo:
+    """What a demo body is made from: the sender's event id, the source, and the seminar
+    application a Stripe payment names."""
+
+    event_id: str
+    hook: WebhookPolicy
+    receipt: str
+
+
+def _standard(demo: _Demo) -> dict[str, Any]:
     # The id travels in the webhook-id header; the body is the application's own.
     return {
         "type": "invoice.paid",
@@ -49,43 +65,51 @@ def _standard(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
     }
 
 
-def _stripe(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
+def _stripe(demo: _Demo) -> dict[str, Any]:
+    # A paid Checkout Session, as Stripe posts it: the seminar application it pays travels in
+    # the session's metadata, which is where demo-stripe's action reads its key.
+    session = hashlib.sha256(demo.event_id.encode()).hexdigest()[:24]
     return {
-        "id": event_id,
+        "id": demo.event_id,
         "object": "event",
-        "type": "payment_intent.succeeded",
+        "type": "checkout.session.completed",
+        "created": DEMO_CREATED,
         "livemode": False,
         "data": {
             "object": {
-                "id": "pi_demo",
-                "object": "payment_intent",
-                "amount": 120000,
+                "id": f"cs_test_{session}",
+                "object": "checkout.session",
+                "amount_total": 12000,
                 "currency": "jpy",
-                "description": "倉庫管理システム更改",
+                "payment_status": "paid",
+                # What the payer typed at checkout; no action writes it.
+                "customer_details": {"name": "山田 花子", "email": "hanako@example.com"},
+                "metadata": {"seminar_receipt": demo.receipt},
             }
         },
     }
 
 
-def _github(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
+def _github(demo: _Demo) -> dict[str, Any]:
     # A push event's body (X-GitHub-Event). GitHub's delivery headers are unsigned, so the
     # relay tells events apart by their body: the commit id derives from the event id, and
     # the same --event-id again is a redelivery.
+    commit = hashlib.sha1(demo.event_id.encode(), usedforsecurity=False).hexdigest()
     return {
         "ref": "refs/heads/main",
-        "after": hashlib.sha1(event_id.encode(), usedforsecurity=False).hexdigest(),
+        "after": commit,
         "repository": {"full_name": "example/sekisho"},
         "head_commit": {
-            "id": hashlib.sha1(event_id.encode(), usedforsecurity=False).hexdigest(),
+            "id": commit,
             "message": "見積テンプレートを更新",
         },
     }
 
 
-def _box(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
+def _box(demo: _Demo) -> dict[str, Any]:
     return {
         "type": "webhook_event",
-        "id": event_id,
+        "id": demo.event_id,
         "created_at": "2026-04-01T09:00:00+09:00",
         "trigger": "FILE.UPLOADED",
         "webhook": {"id": "1234", "type": "webhook"},
@@ -93,13 +117,13 @@ def _box(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
     }
 
 
-def _slack(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
+def _slack(demo: _Demo) -> dict[str, Any]:
     return {
         "type": "event_callback",
         "team_id": "T0DEMO",
         "api_app_id": "A0DEMO",
-        "event_id": event_id,
-        "event_time": 1775000000,
+        "event_id": demo.event_id,
+        "event_time": DEMO_CREATED,
         "event": {
             "type": "app_mention",
             "user": "U0DEMO",
@@ -110,12 +134,12 @@ def _slack(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
     }
 
 
-def _kintone(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
+def _kintone(demo: _Demo) -> dict[str, Any]:
     # What kintone posts after an edit; a refetch source reads the record itself and
     # trusts none of this but the app and the record id.
-    app = hook.refetch.app if hook.refetch else 1
+    app = demo.hook.refetch.app if demo.hook.refetch else 1
     return {
-        "id": event_id,
+        "id": demo.event_id,
         "type": "UPDATE_RECORD",
         "app": {"id": str(app), "name": "deals"},
         "record": {
@@ -127,7 +151,7 @@ def _kintone(event_id: str, hook: WebhookPolicy) -> dict[str, Any]:
     }
 
 
-_PAYLOADS: dict[str, Callable[[str, WebhookPolicy], dict[str, Any]]] = {
+_PAYLOADS: dict[str, Callable[[_Demo], dict[str, Any]]] = {
     "standard": _standard,
     "stripe": _stripe,
     "github": _github,
@@ -148,9 +172,16 @@ def new_event_id(scheme: str) -> str:
     return str(uuid.uuid4())
 
 
-def demo_body(scheme: str, event_id: str, hook: WebhookPolicy) -> bytes:
-    """A sensible delivery for the scheme; the same for the same event id (a redelivery)."""
-    return json.dumps(_PAYLOADS[scheme](event_id, hook), ensure_ascii=False).encode("utf-8")
+def demo_body(
+    scheme: str, event_id: str, hook: WebhookPolicy, *, receipt: str = DEMO_SEMINAR_RECEIPT
+) -> bytes:
+    """A sensible delivery for the scheme; the same for the same event id (a redelivery).
+
+    `receipt` is the 受付ID of the seminar application a Stripe payment pays; the other
+    schemes' bodies do not name one.
+    """
+    demo = _Demo(event_id, hook, receipt)
+    return json.dumps(_PAYLOADS[scheme](demo), ensure_ascii=False).encode("utf-8")
 
 
 def send(
@@ -162,15 +193,17 @@ def send(
     now: int,
     body: bytes | None = None,
     event_id: str | None = None,
+    receipt: str = DEMO_SEMINAR_RECEIPT,
 ) -> Sent:
     """Sign `body` (or the scheme's demo body) and POST it to `/webhooks/<source>`.
 
     `event_id` is the sender's id of the event: in the demo body, and as the delivery id
     where the scheme has one (webhook-id, X-GitHub-Delivery), so sending it again is a
-    redelivery of the same event.
+    redelivery of the same event. `receipt` is the seminar application a demo Stripe
+    payment names.
     """
     event_id = event_id or new_event_id(hook.scheme)
-    payload = body if body is not None else demo_body(hook.scheme, event_id, hook)
+    payload = body if body is not None else demo_body(hook.scheme, event_id, hook, receipt=receipt)
     signed = sign(hook.scheme, payload, secret, now=now, delivery_id=event_id)
     path = f"/webhooks/{quote(source, safe='')}"
     with requests.Session() as http:

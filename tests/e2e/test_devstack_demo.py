@@ -1,11 +1,13 @@
 """`make dev` with the real template.yaml, policy.yaml and functions: what the banner promises
-a developer works, the demo pages' origin is one the functions allow, and a submission that
-kintone cannot take now is queued and pumped into DeliverFunction."""
+a developer works, the demo pages' origin is one the functions allow, a submission that
+kintone cannot take now is queued and pumped into DeliverFunction, and `python -m devstack
+send demo-stripe` pays a seminar application through ActionFunction."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,10 @@ import pytest
 import requests
 
 import devstack
+from devstack.__main__ import main
 from devstack.cli import DEMO_BODY, FORM_BODY, banner
 from devstack.pool import Outcome
+from devstack.send import DEMO_CREATED, DEMO_SEMINAR_RECEIPT
 from devstack.stack import RunningStack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,7 +149,7 @@ def test_application_queued_in_maintenance_is_pumped_into_kintone_once(
 def test_intake_queue_feeds_deliver_function_and_dead_letters_to_its_own_queue(
     stack: RunningStack,
 ) -> None:
-    (source,) = stack.sqs_sources
+    (source,) = [s for s in stack.sqs_sources if s.function == "DeliverFunction"]
     sqs = boto3.client(
         "sqs",
         endpoint_url=stack.moto_url,
@@ -186,3 +190,78 @@ def test_form_page_origin_passes_the_intake_functions_cors_check(
     assert "idempotency-key" in preflight.headers["Access-Control-Allow-Headers"].lower()
     assert page.status_code == 200
     assert 'action="/forms/seminar-apply"' in page.text
+
+
+# -- the demo payment: send demo-stripe -> WebhookQueue -> ActionFunction -> kintone ------
+
+PAYMENT_FIELDS = ("支払状況", "決済額", "決済日時", "決済イベントID")
+
+
+def send_payment(stack: RunningStack, *options: str) -> int:
+    return main(
+        [
+            "send",
+            "demo-stripe",
+            "--port",
+            stack.router_url.rsplit(":", 1)[1],
+            "--moto-port",
+            stack.moto_url.rsplit(":", 1)[1],
+            "--policy",
+            str(REPO / "policy.yaml"),
+            *options,
+        ]
+    )
+
+
+def application(stack: RunningStack, receipt: str) -> dict[str, Any]:
+    (record,) = [
+        {code: field["value"] for code, field in record.items()}
+        for record in stack.kintone.emulator.store.records(2)
+        if record["受付ID"]["value"] == receipt
+    ]
+    return record
+
+
+def test_send_demo_stripe_marks_the_seed_application_paid_once(
+    stack: RunningStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert application(stack, DEMO_SEMINAR_RECEIPT)["支払状況"] == "未払い"
+    revision = int(application(stack, DEMO_SEMINAR_RECEIPT)["$revision"])
+
+    statuses = [send_payment(stack, "--event-id", "evt_demo_paid_1") for _ in range(2)]
+    applied = stack.pump_once("ActionFunction")
+    again = stack.pump_once("ActionFunction")
+
+    assert statuses == [0, 0]
+    assert '"status": "duplicate"' in capsys.readouterr().out
+    assert applied.invocation is Outcome.OK
+    assert len(applied.deleted) == 1
+    assert again.received == ()
+    paid = application(stack, DEMO_SEMINAR_RECEIPT)
+    # kintone keeps a date and time to the minute, in UTC.
+    created = datetime.fromtimestamp(DEMO_CREATED, UTC).strftime("%Y-%m-%dT%H:%M:00Z")
+    assert {code: paid[code] for code in PAYMENT_FIELDS} == {
+        "支払状況": "支払済",
+        "決済額": "12000",
+        "決済日時": created,
+        "決済イベントID": "demo-stripe#evt_demo_paid_1",
+    }
+    assert int(paid["$revision"]) == revision + 1
+
+
+def test_send_demo_stripe_with_a_forms_receipt_pays_that_application_and_no_other(
+    stack: RunningStack, client: requests.Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    receipt = apply(stack, client).json()["receipt"]
+    seed_before = application(stack, DEMO_SEMINAR_RECEIPT)
+
+    status = send_payment(stack, "--receipt", receipt)
+    applied = stack.pump_once("ActionFunction")
+
+    capsys.readouterr()
+    assert status == 0
+    assert applied.invocation is Outcome.OK
+    paid = application(stack, receipt)
+    assert (paid["支払状況"], paid["決済額"]) == ("支払済", "12000")
+    assert paid["決済イベントID"].startswith("demo-stripe#evt_")
+    assert application(stack, DEMO_SEMINAR_RECEIPT) == seed_before

@@ -483,6 +483,9 @@ def test_shipped_secrets_file_names_no_value() -> None:
         "sekisho/kintone/deals-view",
         "sekisho/kintone/deals-refetch",
         "sekisho/kintone/seminar-add",
+        "sekisho/kintone/seminar-edit",
+        "sekisho/kintone/seminar-payment-view",
+        "sekisho/kintone/audit-add",
         "sekisho/guard/hash-key",
         *(
             f"sekisho/webhook/demo-{s}"
@@ -499,6 +502,11 @@ def test_shipped_secrets_file_names_no_value() -> None:
         ("sekisho/kintone/deals-refetch", 1, {"view"}),
         # The intake path's only kintone token: it can add a record and do nothing else.
         ("sekisho/kintone/seminar-add", 2, {"add"}),
+        # demo-stripe's action: it edits applications, and finds them with a view token.
+        ("sekisho/kintone/seminar-edit", 2, {"edit"}),
+        ("sekisho/kintone/seminar-payment-view", 2, {"view"}),
+        # demo-kintone's action: it adds audit lines and does nothing else.
+        ("sekisho/kintone/audit-add", 3, {"add"}),
     ],
 )
 def test_shipped_token_secret_is_the_seed_token_with_only_its_permission(

@@ -25,10 +25,15 @@ pytestmark = pytest.mark.emulator
 REPO_POLICY = Path(__file__).resolve().parents[2] / "policy.yaml"
 DEALS_VIEW, SEMINAR_ADD = "sekisho/kintone/deals-view", "sekisho/kintone/seminar-add"
 DEALS_REFETCH = "sekisho/kintone/deals-refetch"
-DEALS, SEMINAR = 1, 2
+SEMINAR_EDIT, SEMINAR_PAYMENT_VIEW = (
+    "sekisho/kintone/seminar-edit",
+    "sekisho/kintone/seminar-payment-view",
+)
+AUDIT_ADD = "sekisho/kintone/audit-add"
+DEALS, SEMINAR, AUDIT = 1, 2, 3
 
 # Tokens added for a test beside the seed's (deals-view-token, deals-add-token,
-# seminar-add-token, seminar-view-token).
+# seminar-add-token, seminar-view-token, seminar-edit-token, audit-add-token).
 EXTRA_TOKENS = [
     {"token": "deals-view-add-token", "app": DEALS, "permissions": ["view", "add"]},
     {"token": "deals-edit-token", "app": DEALS, "permissions": ["edit"]},
@@ -40,7 +45,14 @@ EXTRA_TOKENS = [
     },
     {"token": "deals-inactive-token", "app": DEALS, "permissions": ["view"], "active": False},
 ]
-SEED_TOKENS = ["deals-view-token", "deals-add-token", "seminar-add-token", "seminar-view-token"]
+SEED_TOKENS = [
+    "deals-view-token",
+    "deals-add-token",
+    "seminar-add-token",
+    "seminar-view-token",
+    "seminar-edit-token",
+    "audit-add-token",
+]
 ALL_TOKENS = SEED_TOKENS + [t["token"] for t in EXTRA_TOKENS]
 POLICY = read_policy(REPO_POLICY)
 
@@ -57,8 +69,8 @@ def admin(http: requests.Session, kintone: RunningEmulator, path: str, body: Any
 
 
 def stored(kintone: RunningEmulator) -> dict[int, list[dict[str, Any]]]:
-    """Every record of both apps, revisions and timestamps included."""
-    return {app: kintone.emulator.store.records(app) for app in (DEALS, SEMINAR)}
+    """Every record of every app, revisions and timestamps included."""
+    return {app: kintone.emulator.store.records(app) for app in (DEALS, SEMINAR, AUDIT)}
 
 
 def observed(report) -> dict[str, str]:
@@ -79,6 +91,24 @@ PROBE_CASES = [
     pytest.param("seminar-add-token", SEMINAR_ADD, allowed("add"), True, id="add_token_as_add"),
     pytest.param(
         "deals-view-token", DEALS_REFETCH, allowed("view"), True, id="view_token_as_refetch"
+    ),
+    pytest.param(
+        "seminar-edit-token", SEMINAR_EDIT, allowed("edit"), True, id="edit_token_as_action_edit"
+    ),
+    pytest.param(
+        "seminar-view-token",
+        SEMINAR_PAYMENT_VIEW,
+        allowed("view"),
+        True,
+        id="view_token_as_action_read",
+    ),
+    pytest.param("audit-add-token", AUDIT_ADD, allowed("add"), True, id="add_token_as_action_add"),
+    pytest.param(
+        "seminar-view-token",
+        SEMINAR_EDIT,
+        allowed("view"),
+        False,
+        id="view_token_declared_edit_cannot_edit",
     ),
     pytest.param(
         "deals-add-token",
@@ -265,16 +295,21 @@ def test_an_add_refused_on_the_value_names_the_number_field(
 
 # -- sekisho probe ------------------------------------------------------------------------
 
+# As local/devstack/secrets.yaml resolves them against the seed.
 DEMO_TOKENS = {
     DEALS_VIEW: "deals-view-token",
     SEMINAR_ADD: "seminar-add-token",
     DEALS_REFETCH: "deals-view-token",
+    SEMINAR_EDIT: "seminar-edit-token",
+    SEMINAR_PAYMENT_VIEW: "seminar-view-token",
+    AUDIT_ADD: "audit-add-token",
 }
+DEMO_COUNT = len(DEMO_TOKENS)
 
 
 @pytest.fixture
 def secretsmanager(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """moto's Secrets Manager holding the demo policy's three token secrets."""
+    """moto's Secrets Manager holding the demo policy's token secrets."""
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("KINTONE_BASE_URL", raising=False)
     monkeypatch.delenv("SEKISHO_POLICY", raising=False)
@@ -321,11 +356,20 @@ def test_sekisho_probe_passes_the_demo_tokens_and_prints_the_table(
     assert status == 0, output
     assert output.splitlines()[0].split(" | ")[0].strip() == "route"
     rows = table_rows(output)
-    assert len(rows) == 3 * 5
+    assert len(rows) == DEMO_COUNT * 5
     assert [row[:2] for row in rows[:5]] == [["views.deal-status", DEALS_VIEW]] * 5
     assert ["forms.seminar-apply", SEMINAR_ADD, "2", "add", "allowed", "allowed", "ok"] in rows
+    assert [
+        "webhooks.demo-kintone.actions.audit-new-deal",
+        AUDIT_ADD,
+        "3",
+        "add",
+        "allowed",
+        "allowed",
+        "ok",
+    ] in rows
     assert all(row[-1] == "ok" for row in rows)
-    assert "ok: 3 tokens" in output
+    assert f"ok: {DEMO_COUNT} tokens" in output
     assert_no_token_value(output)
     assert stored(kintone) == before
 
@@ -342,7 +386,7 @@ def test_sekisho_probe_fails_on_an_over_privileged_token(
         table_rows(output)
     )
     assert f"FAIL: {DEALS_VIEW} (app 1): excess add" in output
-    assert "1 of 3 tokens FAILED" in output
+    assert f"1 of {DEMO_COUNT} tokens FAILED" in output
     assert_no_token_value(output)
 
 
@@ -371,7 +415,10 @@ def test_sekisho_probe_fails_on_a_token_that_cannot_be_sent_in_a_header(
     assert {row[5] for row in table_rows(output) if row[1] == SEMINAR_ADD} == {"invalid_token"}
     assert f"FAIL: {SEMINAR_ADD} (app 2): " in output
     assert "トークン1" not in output
-    assert served == 2 * 6, "the two other tokens only: view, live form, add, edit, delete, manage"
+    # view, live form, add, edit, delete, manage for each other token; the edit-only one
+    # cannot read the live form, so it is sent no add (sekisho.tokens.probe).
+    expected = sum(5 if name == SEMINAR_EDIT else 6 for name in DEMO_TOKENS if name != SEMINAR_ADD)
+    assert served == expected, "the other tokens only"
 
 
 def test_sekisho_probe_takes_kintone_from_the_environment(
@@ -394,8 +441,8 @@ def test_sekisho_probe_reports_a_missing_secret_as_a_configuration_error(
 
     assert status == 2
     assert DEALS_REFETCH in output
-    assert "1 of 3 token secrets were not probed" in output
-    assert len(table_rows(output)) == 2 * 5
+    assert f"1 of {DEMO_COUNT} token secrets were not probed" in output
+    assert len(table_rows(output)) == (DEMO_COUNT - 1) * 5
     assert_no_token_value(output)
 
 

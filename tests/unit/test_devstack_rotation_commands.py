@@ -56,6 +56,9 @@ def test_every_demo_secret_says_a_kind_the_rotation_knows() -> None:
         ("sekisho/kintone/deals-view", "kintone-token", {"token"}),
         ("sekisho/kintone/deals-refetch", "kintone-token", {"token"}),
         ("sekisho/kintone/seminar-add", "kintone-token", {"token"}),
+        ("sekisho/kintone/seminar-edit", "kintone-token", {"token"}),
+        ("sekisho/kintone/seminar-payment-view", "kintone-token", {"token"}),
+        ("sekisho/kintone/audit-add", "kintone-token", {"token"}),
         ("sekisho/guard/hash-key", "hmac", {"key"}),
         # kintone's URL token is made up by sekisho: the rotation generates the next one.
         ("sekisho/webhook/demo-kintone", "hmac", {"secret"}),

@@ -8,6 +8,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 import yaml
 from moto import mock_aws
 
+from devstack import cli
 from devstack.__main__ import main
 from devstack.demo_secrets import SecretsFile, load_secrets_file, secret_strings
 from devstack.errors import SecretsFileError
@@ -31,7 +33,7 @@ from devstack.kintone_webhooks import (
 )
 from devstack.routing import RouteTable
 from devstack.sam import ApiSpec, Route
-from devstack.send import demo_body, new_event_id
+from devstack.send import DEMO_SEMINAR_RECEIPT, demo_body, new_event_id
 from devstack.webhook_report import describe_event, queue_name, webhook_report
 from kintone_emulator.schema import load_seed
 from kintone_emulator.webhooks import EVENTS, Webhooks
@@ -158,6 +160,102 @@ def test_the_kintone_demo_delivery_names_the_refetch_app() -> None:
     body = json.loads(demo_body("kintone", "e1", source))
 
     assert (body["id"], body["app"]["id"], body["record"]["$id"]["value"]) == ("e1", "7", "1")
+
+
+def at(document: Any, pointer: str) -> Any:
+    """The value at an RFC 6901 JSON pointer, as the action consumer reads events."""
+    for escaped in pointer.split("/")[1:]:
+        token = escaped.replace("~1", "/").replace("~0", "~")
+        document = document[int(token)] if isinstance(document, list) else document[token]
+    return document
+
+
+def stripe_demo(event_id: str = "evt_demo_1", **options: Any) -> dict[str, Any]:
+    return json.loads(demo_body("stripe", event_id, hook("stripe"), **options))
+
+
+def test_the_stripe_demo_event_is_a_paid_checkout_session_for_the_seed_application() -> None:
+    event = stripe_demo()
+
+    session = event["data"]["object"]
+    assert (event["id"], event["object"], event["type"]) == (
+        "evt_demo_1",
+        "event",
+        "checkout.session.completed",
+    )
+    assert type(event["created"]) is int  # epoch seconds, as Stripe sends them
+    assert event["livemode"] is False
+    assert session["id"].startswith("cs_test_")
+    assert (session["object"], session["payment_status"]) == ("checkout.session", "paid")
+    assert (session["amount_total"], session["currency"]) == (12000, "jpy")
+    assert session["metadata"] == {"seminar_receipt": DEMO_SEMINAR_RECEIPT}
+
+
+def test_a_stripe_demo_event_names_the_receipt_it_is_given_and_nothing_else_changes() -> None:
+    default, other = stripe_demo(), stripe_demo(receipt="8f0c-form-receipt")
+
+    assert other["data"]["object"]["metadata"] == {"seminar_receipt": "8f0c-form-receipt"}
+    other["data"]["object"]["metadata"] = default["data"]["object"]["metadata"]
+    assert other == default
+
+
+def test_two_stripe_demo_events_are_two_checkout_sessions() -> None:
+    first, second = stripe_demo("evt_demo_1"), stripe_demo("evt_demo_2")
+
+    assert first["data"]["object"]["id"] != second["data"]["object"]["id"]
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_demo_body_is_the_same_bytes_whenever_it_is_made(
+    scheme: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A redelivery must be byte-identical, so nothing in a body may come from the clock.
+    event_id = new_event_id(scheme)
+    first = demo_body(scheme, event_id, hook(scheme))
+    later = time.time() + 86_400
+    monkeypatch.setattr(time, "time", lambda: later)
+    monkeypatch.setattr(time, "time_ns", lambda: int(later * 1e9))
+
+    assert demo_body(scheme, event_id, hook(scheme)) == first
+
+
+def stripe_actions() -> dict[str, Any]:
+    actions = {
+        f"{source}.{name}": action
+        for source, hook_policy in read_policy(REPO / "policy.yaml").webhooks.items()
+        if hook_policy.scheme == "stripe"
+        for name, action in hook_policy.actions.items()
+    }
+    assert actions, "the demo policy has a Stripe action"
+    return actions
+
+
+@pytest.mark.parametrize("name", sorted(stripe_actions()))
+def test_the_stripe_demo_event_triggers_each_stripe_action_and_has_every_value_it_reads(
+    name: str,
+) -> None:
+    action = stripe_actions()[name]
+    event = stripe_demo()
+
+    assert event["type"] in action.events
+    for code, source in action.fields.items():
+        if source.pointer is not None:
+            assert at(event, source.pointer) is not None, code
+    if action.key is not None:
+        assert at(event, action.key.pointer) == DEMO_SEMINAR_RECEIPT
+
+
+@pytest.mark.parametrize("name", sorted(stripe_actions()))
+def test_the_default_receipt_is_the_key_of_one_seed_record_of_the_actions_app(name: str) -> None:
+    action = stripe_actions()[name]
+    if action.key is None:
+        pytest.skip("an add action names no record")
+    records = load_seed().apps[action.app].records
+
+    matching = [r for r in records if str(r.get(action.key.field)) == DEMO_SEMINAR_RECEIPT]
+
+    assert len(matching) == 1
+    assert matching[0]["支払状況"] == "未払い"
 
 
 # -- the emulator's webhooks into the router ---------------------------------------------
@@ -436,6 +534,108 @@ def test_send_to_a_source_the_policy_does_not_declare_is_refused(
 
     assert status == 2
     assert "no-such-source" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "refusal"),
+    [
+        pytest.param(
+            ["demo-github", "--receipt", "r-1"], "demo-github is a github source", id="github"
+        ),
+        pytest.param(["demo-kintone", "--receipt", "r-1"], "is a kintone source", id="kintone"),
+        pytest.param(["demo-stripe", "--receipt", "r-1", "--body", "x.json"], "--body", id="body"),
+    ],
+)
+def test_send_refuses_a_receipt_it_could_not_put_into_the_body(
+    options: list[str], refusal: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = int(dead_url().rsplit(":", 1)[1])
+
+    status = main(
+        ["send", *options, "--policy", str(REPO / "policy.yaml"), "--moto-port", str(port)]
+    )
+
+    assert status == 2
+    error = capsys.readouterr().err
+    assert refusal in error
+    assert "is the stack running" not in error, "refused before anything is read or sent"
+
+
+class Recording(BaseHTTPRequestHandler):
+    """A stand-in router: keeps every POST and answers as WebhookFunction does."""
+
+    received: list[tuple[str, dict[str, str], bytes]]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.path, dict(self.headers), body))
+        answer = b'{"status": "queued"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def router(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, list[Any], dict[str, str]]]:
+    """A recording router on loopback, and the stripe source's secret where send reads it."""
+    received: list[Any] = []
+    handler = type("Handler", (Recording,), {"received": received})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}).start()
+    key = demo_secret("stripe")
+    stored = FakeSecrets({"sekisho/webhook/demo-stripe": json.dumps(key)})
+    monkeypatch.setattr(cli, "moto_client", lambda url, service: stored)
+    yield server.server_address[1], received, key
+    server.shutdown()
+    server.server_close()
+
+
+def send_stripe(port: int, *options: str) -> int:
+    policy = str(REPO / "policy.yaml")
+    return main(["send", "demo-stripe", "--policy", policy, "--port", str(port), *options])
+
+
+def verified_stripe(received: tuple[str, dict[str, str], bytes], key: dict[str, str]) -> Any:
+    path, headers, body = received
+    assert path == "/webhooks/demo-stripe"
+    delivery = Delivery.build(body, headers, {}, "127.0.0.1")
+    return VERIFIERS["stripe"](delivery, key, now=int(time.time()))
+
+
+def test_send_pays_the_seed_application_unless_a_receipt_names_another(
+    router: tuple[int, list[Any], dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    port, received, key = router
+
+    statuses = [send_stripe(port), send_stripe(port, "--receipt", "form-receipt-2")]
+
+    assert statuses == [0, 0]
+    receipts = [
+        json.loads(body)["data"]["object"]["metadata"]["seminar_receipt"] for _, _, body in received
+    ]
+    assert receipts == [DEMO_SEMINAR_RECEIPT, "form-receipt-2"]
+    assert all(verified_stripe(delivery, key) for delivery in received)
+    assert capsys.readouterr().err == ""
+
+
+def test_send_with_the_same_event_id_and_receipt_again_sends_the_same_bytes(
+    router: tuple[int, list[Any], dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    port, received, key = router
+    options = ("--event-id", "evt_again_1", "--receipt", "form-receipt-2")
+
+    statuses = [send_stripe(port, *options), send_stripe(port, *options)]
+
+    assert statuses == [0, 0]
+    (first_body, second_body) = (body for _, _, body in received)
+    assert first_body == second_body
+    assert verified_stripe(received[1], key).dedupe_key == "evt_again_1"
+    assert "event id evt_again_1" in capsys.readouterr().out
 
 
 def test_send_without_a_running_stack_says_so(capsys: pytest.CaptureFixture[str]) -> None:

@@ -27,7 +27,13 @@ def test_seed_records_get_ids_in_seed_order_and_every_field(store: Store) -> Non
     assert [r["$id"]["value"] for r in records] == [str(n) for n in range(1, 10)]
     assert records[0]["取引ID"] == {"type": "SINGLE_LINE_TEXT", "value": "D000001"}
     assert records[0]["金額"] == {"type": "NUMBER", "value": "1200000"}
-    assert store.records(2) == []
+    (application,) = store.records(2)
+    assert application["$id"]["value"] == "1"
+    assert application["支払状況"] == {"type": "DROP_DOWN", "value": "未払い"}
+    # Fields the seed leaves out are stored empty, as kintone stores them.
+    assert application["決済額"] == {"type": "NUMBER", "value": ""}
+    assert application["履歴書"] == {"type": "FILE", "value": []}
+    assert store.records(3) == []
 
 
 def test_reset_restores_the_seed_exactly(store: Store) -> None:
@@ -48,12 +54,14 @@ def test_a_database_file_keeps_its_state_across_restarts(tmp_path: Path) -> None
 
     second = Store(load_seed(), path)
 
-    assert [r["氏名"]["value"] for r in second.records(2)] == ["佐藤"]
+    # After the seed's one application.
+    assert [r["氏名"]["value"] for r in second.records(2)] == ["山田 花子", "佐藤"]
     second.close()
 
 
 def test_a_failed_add_leaves_nothing_behind(store: Store) -> None:
     app = store.seed.apps[2]
+    seeded = store.records(2)
     file_key = store.put_temp_file("a.txt", "text/plain", b"a")
     person = {"氏名": {"value": "佐藤"}, "メール": {"value": "s@x"}}
     files = {"履歴書": {"value": [{"fileKey": file_key}, {"fileKey": "missing"}]}}
@@ -63,6 +71,7 @@ def test_a_failed_add_leaves_nothing_behind(store: Store) -> None:
 
     assert failed.value.code == "GAIA_BL01"
 
-    assert store.records(2) == []
+    assert store.records(2) == seeded
     assert store.temp_file(file_key) is not None
-    assert add_record(store, app, person)["$id"]["value"] == "1"
+    # The failed add took no record id: the next add gets the one after the seed's.
+    assert add_record(store, app, person)["$id"]["value"] == str(len(seeded) + 1)
