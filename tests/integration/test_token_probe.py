@@ -44,6 +44,8 @@ EXTRA_TOKENS = [
         "permissions": ["view", "add", "edit", "delete", "manage"],
     },
     {"token": "deals-inactive-token", "app": DEALS, "permissions": ["view"], "active": False},
+    {"token": "seminar-edit-view-token", "app": SEMINAR, "permissions": ["edit", "view"]},
+    {"token": "seminar-edit-delete-token", "app": SEMINAR, "permissions": ["edit", "delete"]},
 ]
 SEED_TOKENS = [
     "deals-view-token",
@@ -109,6 +111,20 @@ PROBE_CASES = [
         allowed("view"),
         False,
         id="view_token_declared_edit_cannot_edit",
+    ),
+    pytest.param(
+        "seminar-edit-view-token",
+        SEMINAR_EDIT,
+        allowed("edit", "view"),
+        False,
+        id="update_token_that_can_also_view_fails",
+    ),
+    pytest.param(
+        "seminar-edit-delete-token",
+        SEMINAR_EDIT,
+        allowed("edit", "delete"),
+        False,
+        id="update_token_that_can_also_delete_fails",
     ),
     pytest.param(
         "deals-add-token",
