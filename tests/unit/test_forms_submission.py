@@ -98,6 +98,7 @@ def test_a_valid_demo_submission_becomes_exactly_the_declared_fields_plus_preset
             "メール": "hanako@example.com",
             "人数": "2",
             "受付経路": "web",
+            "支払状況": "未払い",
         },
         attachments=submission.attachments,
         honeypot=False,
