@@ -8,10 +8,10 @@ import time
 import uuid
 from typing import Any
 
+from devstack.send import DEMO_SEMINAR_RECEIPT as DEMO_RECEIPT
 from sekisho.webhooks.queue import attributes, encode_event
 
 WEBHOOK_QUEUE_ARN = "arn:aws:sqs:ap-northeast-1:123456789012:WebhookQueue"
-DEMO_RECEIPT = "00000000-0000-4000-8000-000000000001"  # the seed's seminar application
 
 
 def checkout_completed(event_id: str, receipt: str = DEMO_RECEIPT, **session: Any) -> dict:
