@@ -31,6 +31,7 @@ from .rotation_commands import add_rotation_commands, banner_lines
 from .routing import RouteTable
 from .send import DEMO_SEMINAR_RECEIPT, send
 from .stack import RunningStack, start
+from .switch_command import flip, parameter_name, switched_off
 from .webhook_report import WEBHOOK_QUEUE, queue_name, webhook_report
 
 DEMO_METHOD, DEMO_PATH = "POST", "/views/deal-status"
@@ -104,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     commands = parser.add_subparsers(
         dest="command",
-        metavar="{" + ",".join(("queues", "webhooks", "send", *ROTATION_COMMANDS)) + "}",
+        metavar="{" + ",".join(("queues", "webhooks", "send", "switch", *ROTATION_COMMANDS)) + "}",
     )
     queues = commands.add_parser(
         "queues",
@@ -132,6 +133,24 @@ def _parser() -> argparse.ArgumentParser:
         help="the template that names the queue (default: %(default)s)",
     )
     webhooks.add_argument("--queue", help=f"the queue's name (default: {WEBHOOK_QUEUE}'s name)")
+    switch = commands.add_parser(
+        "switch",
+        help="switch a route of a running stack off or on (the kill switch), or list them",
+        description=(
+            "Changes the template's RouteSwitchesParameter in the local SSM, as `aws ssm "
+            "put-parameter` does on AWS. The functions re-read it at most every 30 s: the "
+            "route answers 503 route_disabled within a minute, without a restart."
+        ),
+    )
+    _moto_options(switch)
+    switch.add_argument("state", nargs="?", choices=("off", "on"), help="off or on")
+    switch.add_argument("route", nargs="?", help="views/<name>, forms/<name> or webhooks/<name>")
+    switch.add_argument(
+        "--template",
+        type=Path,
+        default=Path("template.yaml"),
+        help="the template that names the parameter (default: %(default)s)",
+    )
     sender = commands.add_parser(
         "send",
         help="sign a demo delivery with a source's local secret and POST it to the router",
@@ -286,6 +305,30 @@ def show_webhooks(host: str, moto_port: int, template: Path, queue: str | None) 
     return 0
 
 
+def switch_route(args: argparse.Namespace) -> int:
+    if (args.state is None) != (args.route is None):
+        print("usage: python -m devstack switch [off|on ROUTE]", file=sys.stderr)
+        return 2
+    url = _url(args.host, args.moto_port)
+    try:
+        name = parameter_name(args.template)
+        ssm = moto_client(url, "ssm")
+        if args.state is None:
+            routes = switched_off(ssm, name)
+        else:
+            routes = flip(ssm, name, args.route, on=args.state == "on")
+    except (DevstackError, ValueError) as exc:
+        print(f"cannot switch: {exc}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as exc:
+        print(f"cannot read {name} at {url} (is the stack running?): {exc}", file=sys.stderr)
+        return 1
+    print("switched off: " + (", ".join(sorted(routes)) or "none"))
+    if args.state is not None:
+        print("the functions see it within 30 s")
+    return 0
+
+
 def send_delivery(args: argparse.Namespace) -> int:
     try:
         hook = read_policy(args.policy).webhooks.get(args.source)
@@ -356,6 +399,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             return show_queues(args.host, args.moto_port)
         if args.command == "webhooks":
             return show_webhooks(args.host, args.moto_port, args.template, args.queue)
+        if args.command == "switch":
+            return switch_route(args)
         return send_delivery(args)
     if not is_loopback(args.host):
         # moto would hand the demo secrets to anyone who can reach it.

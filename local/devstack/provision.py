@@ -31,6 +31,7 @@ _NAME_PROPERTY = {
     "AWS::Serverless::LayerVersion": "LayerName",
     "AWS::IAM::Role": "RoleName",
     "AWS::S3::Bucket": "BucketName",
+    "AWS::SSM::Parameter": "Name",
 }
 _SIMPLE_TABLE_TYPES = {"String": "S", "Number": "N", "Binary": "B"}
 _INDEX_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
@@ -224,5 +225,23 @@ def create_secrets(
             logical_id = declared[name][0]
             resolver.refs[logical_id] = created["ARN"]
             resolver.attributes[logical_id] = {"Id": created["ARN"]}
+        names.append(name)
+    return names
+
+
+def create_parameters(ssm: Any, template: Mapping[str, Any], resolver: Resolver) -> list[str]:
+    """Every AWS::SSM::Parameter of the template, with its value; their names."""
+    names = []
+    for logical_id, raw in resources(template, resolver, "AWS::SSM::Parameter"):
+        properties = resolver.resolve(raw)
+        name = physical_name(
+            logical_id, {"Type": "AWS::SSM::Parameter", "Properties": raw}, resolver
+        )
+        ssm.put_parameter(
+            Name=name,
+            Value=str(properties["Value"]),
+            Type=str(properties.get("Type", "String")),
+            Overwrite=True,
+        )
         names.append(name)
     return names

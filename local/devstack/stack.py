@@ -35,7 +35,13 @@ from .kintone_webhooks import (
     routed_sources,
 )
 from .pool import FunctionPool
-from .provision import arn, create_secrets, create_tables, register_resources
+from .provision import (
+    arn,
+    create_parameters,
+    create_secrets,
+    create_tables,
+    register_resources,
+)
 from .pump import BatchOutcome, SqsPump
 from .queues import QueueInfo, create_queues
 from .router import Router, RouterHTTPServer
@@ -377,6 +383,7 @@ def start(
         buckets = create_buckets(moto.client("s3"), data, resolver)
         demo_values = secret_strings(secrets_spec, kintone.emulator.store.seed)
         secret_names = create_secrets(moto.client("secretsmanager"), data, resolver, demo_values)
+        create_parameters(moto.client("ssm"), data, resolver)
 
         api_specs = apis(data, resolver)
         table = RouteTable(routes(data, resolver, api_specs))

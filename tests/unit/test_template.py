@@ -429,13 +429,23 @@ CONSUMER_ACTIONS = (
     "sqs:ChangeMessageVisibility",
 )
 
+# The one SSM parameter of the kill switch, read by every function that answers a route.
+ROUTE_SWITCHES = frozen(
+    {
+        "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
+        ":parameter${RouteSwitchesParameter}"
+    }
+)
+READ_SWITCHES = {("ssm:GetParameter", ROUTE_SWITCHES)}
+
 # Everything but secrets (checked against the policy below), as (action, resource).
 EXPECTED_GRANTS = {
-    "LookupFunction": {(action, GUARD_TABLE) for action in GUARD_TABLE_ACTIONS},
+    "LookupFunction": {(action, GUARD_TABLE) for action in GUARD_TABLE_ACTIONS} | READ_SWITCHES,
     "IntakeFunction": (
         {(action, GUARD_TABLE) for action in GUARD_TABLE_ACTIONS}
         | {(action, IDEMPOTENCY_TABLE) for action in IDEMPOTENCY_ACTIONS}
         | {("sqs:SendMessage", INTAKE_QUEUE), ("s3:PutObject", ATTACHMENT_OBJECTS)}
+        | READ_SWITCHES
     ),
     "DeliverFunction": {(action, INTAKE_QUEUE) for action in CONSUMER_ACTIONS}
     | {
@@ -449,6 +459,7 @@ EXPECTED_GRANTS = {
     "WebhookFunction": (
         {(action, GUARD_TABLE) for action in IDEMPOTENCY_ACTIONS}
         | {("sqs:SendMessage", WEBHOOK_QUEUE)}
+        | READ_SWITCHES
     ),
     # The ledger's keys are fenced like the dedupe records' (test_template_webhooks.py).
     # The dead-letter queue takes the permanent failures the function sends it itself.
@@ -821,6 +832,7 @@ def test_lookup_environment_follows_the_contract(template, functions):
     assert env["GUARD_TABLE"] == {"Ref": "GuardTable"}
     assert env["GUARD_HASH_KEY_SECRET"] == GUARD_HASH_KEY_SECRET
     assert env["ALLOWED_ORIGINS"] == {"Fn::Join": [",", {"Ref": "AllowedOrigins"}]}
+    assert env["ROUTE_SWITCHES_PARAMETER"] == {"Ref": "RouteSwitchesParameter"}
     assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"} <= set(env)
     # In Lambda the policy is the one bundled in the layer.
     assert "SEKISHO_POLICY" not in env
@@ -839,6 +851,7 @@ def test_intake_environment_follows_the_contract(template, functions):
         "INTAKE_QUEUE_URL": {"Ref": "IntakeQueue"},
         "ATTACHMENT_BUCKET": {"Ref": "AttachmentBucket"},
         "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
+        "ROUTE_SWITCHES_PARAMETER": {"Ref": "RouteSwitchesParameter"},
     }
 
 
@@ -1395,3 +1408,12 @@ def test_outputs_give_the_api_url_layer_and_table(template):
 def test_outputs_name_what_an_operator_handles(template, output, resource):
     # Where to store a token, and which queue to redrive from.
     assert template["Outputs"][output]["Value"] == {"Ref": resource}
+
+
+def test_the_kill_switch_parameter_starts_with_no_route_switched_off(resources):
+    parameter = resources["RouteSwitchesParameter"]
+    assert parameter["Type"] == "AWS::SSM::Parameter"
+    assert parameter["Properties"]["Value"] == "none"
+    assert parameter["Properties"]["Name"] == {
+        "Fn::Sub": "/sekisho/${AWS::StackName}/switched-off-routes"
+    }

@@ -133,11 +133,12 @@ def test_webhook_function_logs_to_its_own_group(function, resources):
     assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
-def test_webhook_environment_names_only_the_table_the_queue_and_the_body_cap(function):
+def test_webhook_environment_names_only_the_table_queue_body_cap_and_switches(function):
     assert function["Environment"]["Variables"] == {
         "GUARD_TABLE": {"Ref": "GuardTable"},
         "WEBHOOK_QUEUE_URL": {"Ref": "WebhookQueue"},
         "MAX_BODY_BYTES": "196608",
+        "ROUTE_SWITCHES_PARAMETER": {"Ref": "RouteSwitchesParameter"},
     }
 
 
@@ -241,7 +242,8 @@ def test_webhook_function_grants_no_wildcard_action_and_nothing_else(function):
             services.add(action.split(":")[0])
         for resource in as_list(statement["Resource"]):
             assert resource != "*"
-    assert services == {"secretsmanager", "dynamodb", "sqs"}
+    # ssm: the kill switch's one parameter (test_template.py checks which).
+    assert services == {"secretsmanager", "dynamodb", "sqs", "ssm"}
 
 
 def test_webhook_function_gets_its_permissions_only_from_inline_statements(function):

@@ -104,3 +104,12 @@ class UpstreamUnavailable(UpstreamError):
     status = 503
     code = "upstream_unavailable"
     title = "The upstream service is unavailable"
+
+
+class RouteDisabled(SekishoError):
+    """An operator switched the route off (policy ``enabled: false`` or the SSM switch)."""
+
+    status = 503
+    code = "route_disabled"
+    title = "This route is switched off"
+    outcome = "route_disabled"

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sekisho.audit import audit
-from sekisho.errors import NotFound, RateLimited, SekishoError, ValidationFailed
+from sekisho.errors import NotFound, RateLimited, RouteDisabled, SekishoError, ValidationFailed
 from sekisho.guard import Guard
 from sekisho.kintone import KintoneClient, Predicate, TokenSource, compile_query
 from sekisho.kintone.clients import ClientsByToken
 from sekisho.policy import Policy, ViewPolicy
+from sekisho.switches import RouteSwitches
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,12 @@ class LookupService:
         *,
         client_factory: Callable[[str, TokenSource], KintoneClient] = KintoneClient,
         not_found_floor: float = 0.25,
+        switches: RouteSwitches | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._policy = policy
+        self._switches = switches or RouteSwitches()
         self._token_sources = token_sources
         self._guard = guard
         self._base_url = kintone_base_url
@@ -78,6 +81,7 @@ class LookupService:
         scope = f"view:{request.view}"
         try:
             view = self._policy.view(request.view)
+            self._switches.check("views", request.view, enabled=view.enabled)
             if not self._guard.allow_request(scope, request.client_ip, view.guard.per_ip):
                 outcome = "rate_limited"
                 raise RateLimited("try again later")
@@ -97,6 +101,9 @@ class LookupService:
             raise NotFound() from None
         except ValidationFailed:
             outcome = "invalid"
+            raise
+        except RouteDisabled:
+            outcome = "route_disabled"
             raise
         except SekishoError as exc:
             if outcome == "error":

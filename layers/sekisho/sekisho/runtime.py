@@ -34,6 +34,7 @@ from sekisho.once import RunOnce
 from sekisho.policy import Policy, load_policy
 from sekisho.secrets import SecretsManagerBackend, SecretStore
 from sekisho.settings import Settings
+from sekisho.switches import RouteSwitches, ssm_reader
 
 if TYPE_CHECKING:
     from sekisho.actions import ActionService
@@ -66,6 +67,14 @@ def kintone_base_url() -> str:
     return settings().kintone_base_url or str(policy().kintone.base_url)
 
 
+@functools.cache
+def route_switches() -> RouteSwitches:
+    """The kill switches of this container's routes: the policy's, and the SSM parameter's
+    when ROUTE_SWITCHES_PARAMETER names one."""
+    name = settings().route_switches_parameter
+    return RouteSwitches(ssm_reader(name) if name else None)
+
+
 def _required(**values: str | None) -> None:
     missing = [name for name, value in values.items() if not value]
     if missing:
@@ -94,6 +103,7 @@ def lookup_service() -> LookupService:
         _guard(store, current),
         kintone_base_url(),
         not_found_floor=current.not_found_floor_ms / 1000,
+        switches=route_switches(),
     )
 
 
@@ -136,6 +146,7 @@ def intake_service() -> IntakeService:
         ),
         idempotency=Idempotency(persistence),
         captcha=SiteverifyCaptcha(store.get),
+        switches=route_switches(),
     )
 
 
@@ -187,6 +198,7 @@ def webhook_service() -> WebhookService:
         SqsEventQueue(current.webhook_queue_url),
         once,
         Refetcher(clients),
+        switches=route_switches(),
     )
 
 

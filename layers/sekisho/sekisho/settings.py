@@ -34,6 +34,8 @@ class Settings(BaseModel):
     deliver_min_backoff_seconds: float = Field(default=5, gt=0, le=900)
     # Webhook receipt: where verified events wait for their consumer.
     webhook_queue_url: str | None = None
+    # The SSM parameter naming the routes an operator switched off (see sekisho.switches).
+    route_switches_parameter: str | None = None
     # Webhook actions: where an event that can never be applied is sent, with its reason.
     webhook_dead_letter_queue_url: str | None = None
 
@@ -74,6 +76,7 @@ class Settings(BaseModel):
             "idempotency_table": env.get("IDEMPOTENCY_TABLE") or None,
             "webhook_queue_url": env.get("WEBHOOK_QUEUE_URL") or None,
             "webhook_dead_letter_queue_url": env.get("WEBHOOK_DEAD_LETTER_QUEUE_URL") or None,
+            "route_switches_parameter": env.get("ROUTE_SWITCHES_PARAMETER") or None,
             "allowed_origins": tuple(
                 o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()
             ),

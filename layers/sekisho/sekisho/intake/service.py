@@ -26,7 +26,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sekisho.audit import audit
-from sekisho.errors import ConfigurationError, NotFound, RateLimited, ValidationFailed
+from sekisho.errors import (
+    ConfigurationError,
+    NotFound,
+    RateLimited,
+    RouteDisabled,
+    ValidationFailed,
+)
 from sekisho.forms import parse_submission
 from sekisho.guard import Guard
 from sekisho.kintone import (
@@ -40,6 +46,7 @@ from sekisho.kintone.clients import ClientsByToken
 from sekisho.kintone.retry import NO_RETRY
 from sekisho.policy import FormPolicy, Policy
 from sekisho.secrets import SecretUnavailable
+from sekisho.switches import RouteSwitches
 
 from .captcha import CaptchaVerifier
 from .errors import CaptchaFailed, IdempotencyKeyReused, OutOfTime, RequestInProgress
@@ -108,6 +115,7 @@ class IntakeService:
         idempotency: Idempotency | None = None,
         captcha: CaptchaVerifier | None = None,
         client_factory: Callable[[str, TokenSource], KintoneClient] = _default_client,
+        switches: RouteSwitches | None = None,
         call_reserve_ms: int = int((INTAKE_TIMEOUTS.connect + INTAKE_TIMEOUTS.read) * 1000)
         + OUTBOX_RESERVE_MS,
         clock: Callable[[], float] = time.monotonic,
@@ -119,6 +127,7 @@ class IntakeService:
         self._outbox = outbox
         self._idempotency = idempotency
         self._captcha = captcha
+        self._switches = switches or RouteSwitches()
         self._call_reserve_ms = call_reserve_ms
         self._clock = clock
         self._clients = ClientsByToken(
@@ -130,6 +139,7 @@ class IntakeService:
         trail = _Trail()
         try:
             form = self._policy.form(request.form)
+            self._switches.check("forms", request.form, enabled=form.enabled)
             scope = f"form:{request.form}"
             if not self._guard.allow_request(scope, request.client_ip, form.guard.per_ip):
                 trail.outcome = "rate_limited"
@@ -153,6 +163,9 @@ class IntakeService:
             return result
         except NotFound:
             trail.outcome = "unknown_form"
+            raise
+        except RouteDisabled:
+            trail.outcome = "route_disabled"
             raise
         except ValidationFailed:
             trail.outcome = "invalid"

@@ -220,6 +220,8 @@ class FormPolicy(StrictModel):
     fields: dict[FormFieldName, FormField] = Field(min_length=1)
     # `set` in the file; a browser cannot send or override these values.
     presets: dict[FieldCode, PresetValue] = Field(default_factory=dict, alias="set")
+    # false: the route answers 503 route_disabled (the reviewed kill switch).
+    enabled: bool = True
 
     @property
     def file_fields(self) -> dict[str, FormField]:

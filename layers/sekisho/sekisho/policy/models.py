@@ -127,6 +127,8 @@ class ViewPolicy(_Strict):
     limit: int = Field(DEFAULT_VIEW_LIMIT, ge=1, le=MAX_LIMIT)
     guard: GuardPolicy = GuardPolicy()
     single_predicate: Literal["allowed"] | None = None
+    # false: the route answers 503 route_disabled (the reviewed kill switch).
+    enabled: bool = True
 
     # Set by Policy once the app is known to be declared.
     _field_types: Mapping[str, str] = PrivateAttr(default_factory=dict)
@@ -197,6 +199,8 @@ class WebhookPolicy(_Strict):
     # How long after a rotation (the current secret's ``rotated_at``) a delivery signed
     # with the previous version still passes; senders retry for up to three days.
     grace_seconds: int = Field(default=86_400, ge=0, le=7 * 86_400)
+    # false: deliveries are answered 503 route_disabled (senders retry later).
+    enabled: bool = True
     # What a verified event of this source changes in kintone (ActionFunction).
     actions: dict[RouteName, ActionPolicy] = Field(default_factory=dict)
 

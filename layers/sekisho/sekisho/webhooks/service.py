@@ -26,6 +26,7 @@ from sekisho.audit import audit
 from sekisho.errors import ConfigurationError, PayloadTooLarge, SekishoError
 from sekisho.once import AlreadyRunning, RunOnce, StoreUnavailable
 from sekisho.policy import Policy, WebhookPolicy
+from sekisho.switches import RouteSwitches
 
 from .delivery import Delivery, Verified
 from .errors import (
@@ -81,10 +82,12 @@ class WebhookService:
         once: RunOnce,
         refetcher: Refetcher | None = None,
         *,
+        switches: RouteSwitches | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._policy = policy
+        self._switches = switches or RouteSwitches()
         self._keys = keys
         self._queue = queue
         self._once = once
@@ -135,6 +138,9 @@ class WebhookService:
             if hook is None:
                 raise UnknownSource("no such webhook source")
             fields["scheme"] = hook.scheme
+            # Before verifying: a switched-off source costs no key read, and its sender
+            # retries the 503 later.
+            self._switches.check("webhooks", source, enabled=hook.enabled)
             self._check_address(hook, delivery)
             verification = self._verify(hook, delivery)
             verified = verification.result
