@@ -16,6 +16,7 @@ from sekisho.errors import (
     ConfigurationError,
     NotFound,
     RateLimited,
+    RouteDisabled,
     UpstreamError,
     UpstreamUnavailable,
     ValidationFailed,
@@ -50,7 +51,7 @@ from sekisho.kintone import (
     KintoneValidationError,
     TokenSource,
 )
-from sekisho.policy import parse_policy
+from sekisho.policy import Policy, parse_policy
 from sekisho.secrets import SecretUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,8 +138,8 @@ class FakeKintone:
 
 
 class Harness:
-    def __init__(self) -> None:
-        self.policy = parse_policy(POLICY)
+    def __init__(self, policy: Policy | None = None) -> None:
+        self.policy = policy or parse_policy(POLICY)
         self.kintone = FakeKintone()
         self.queue = InMemoryQueue()
         self.files = InMemoryAttachmentStore()
@@ -592,3 +593,15 @@ def test_a_replayed_answer_is_audited_as_a_replay_with_the_first_receipt(intake,
     intake.submit(idempotency_key="audit")
     line = audit_lines(caplog)[-1]
     assert (line.outcome, line.receipt, line.replayed) == ("replayed", first.receipt, True)
+
+
+def test_a_form_switched_off_in_the_policy_answers_503_and_accepts_nothing(caplog):
+    policy = parse_policy(POLICY)
+    form = policy.forms["seminar-apply"].model_copy(update={"enabled": False})
+    intake = Harness(policy.model_copy(update={"forms": {"seminar-apply": form}}))
+    with caplog.at_level(logging.INFO), pytest.raises(RouteDisabled) as caught:
+        intake.submit()
+    assert (caught.value.status, caught.value.code) == (503, "route_disabled")
+    assert intake.kintone.added == []
+    assert intake.queue.messages == []
+    assert [r.outcome for r in audit_lines(caplog)] == ["route_disabled"]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sekisho.errors import PayloadTooLarge
+from sekisho.errors import PayloadTooLarge, RouteDisabled
 from sekisho.once import InMemoryPersistenceLayer, RunOnce
 from sekisho.policy import Policy
 from sekisho.secrets import InMemorySecretBackend, SecretStore
@@ -65,7 +65,7 @@ def _policy() -> Policy:
 
 
 class Harness:
-    def __init__(self) -> None:
+    def __init__(self, policy: Policy | None = None) -> None:
         self.backend = InMemorySecretBackend()
         for name, value in SECRETS.items():
             self.backend.put(name, json.dumps(value))
@@ -74,7 +74,7 @@ class Harness:
         self.persistence = InMemoryPersistenceLayer()
         self.sleeps: list[float] = []
         self.service = WebhookService(
-            _policy(),
+            policy or _policy(),
             SigningKeys(self.store),
             self.queue,
             RunOnce(self.persistence, key_prefix="sekisho.webhook", expires_after_seconds=600),
@@ -385,3 +385,16 @@ def test_a_refusal_before_verification_is_audited_too(harness, caplog, event, ma
     [record] = [r for r in caplog.records if getattr(r, "audit", False)]
     assert (record.outcome, record.source, record.client_ip) == (outcome, "gh", "198.51.100.7")
     assert harness.queue.messages == []
+
+
+def test_a_source_switched_off_in_the_policy_answers_503_before_any_key_is_read():
+    policy = _policy()
+    hook = policy.webhooks["gh"].model_copy(update={"enabled": False})
+    harness = Harness(policy.model_copy(update={"webhooks": {**policy.webhooks, "gh": hook}}))
+    reads: list[str] = []
+    harness.backend.get = lambda *a, **k: reads.append("read")  # type: ignore[method-assign]
+    with pytest.raises(RouteDisabled) as caught:
+        harness.service.receive("gh", _delivery("github", GITHUB, {"zen": "x"}))
+    assert (caught.value.status, caught.value.code) == (503, "route_disabled")
+    assert harness.queue.messages == []
+    assert reads == []
