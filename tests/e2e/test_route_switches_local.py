@@ -79,6 +79,8 @@ def test_routes_switched_off_answer_route_disabled_within_a_minute_and_come_back
 
     off = dict.fromkeys(("views", "forms", "webhooks"), (503, "route_disabled"))
     took = eventually(lambda: answers(stack) == off, timeout=60)
+    with capsys.disabled():
+        print(f"\nswitched off: 503 route_disabled after {took:.1f} s")
     assert took <= REFRESH_SECONDS + 8
 
     for route in ("views/deal-status", "forms/seminar-apply", "webhooks/demo-github"):

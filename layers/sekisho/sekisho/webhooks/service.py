@@ -138,10 +138,10 @@ class WebhookService:
             if hook is None:
                 raise UnknownSource("no such webhook source")
             fields["scheme"] = hook.scheme
-            # Before verifying: a switched-off source costs no key read, and its sender
-            # retries the 503 later.
-            self._switches.check("webhooks", source, enabled=hook.enabled)
             self._check_address(hook, delivery)
+            # Before verifying: a switched-off source costs no key read, and its sender
+            # retries the 503 later (an address it refuses still gets its 403).
+            self._switches.check("webhooks", source, enabled=hook.enabled)
             verification = self._verify(hook, delivery)
             verified = verification.result
             fields["dedupe_key"] = verified.dedupe_key
