@@ -477,3 +477,17 @@ def test_each_event_that_cannot_be_applied_has_its_own_audit_reason_and_no_retry
     assert harness.visibility.delays == []
     # The audit line names the event, never a value from it.
     assert "12000" not in str(line.__dict__)
+
+
+def test_a_bug_in_the_writer_fails_the_message_and_backs_it_off_never_drops_it(harness, caplog):
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    harness.service._writer.apply = broken  # type: ignore[method-assign]
+    with caplog.at_level("INFO"), pytest.raises(SekishoError, match="action crashed"):
+        harness.apply(stripe_message(checkout_completed("evt_bug_1")))
+    assert len(harness.visibility.delays) == 1
+    assert harness.dead_letters.messages == []
+    (line,) = [r for r in caplog.records if getattr(r, "action", None) == "webhook.action"]
+    assert (line.outcome, line.reason) == ("failed", "KeyError")
+    assert any(r.message == "action crashed" and r.exc_info for r in caplog.records)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sekisho.errors import SekishoError, UpstreamUnavailable
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -79,3 +81,23 @@ class Backoff:
                 "message visibility not extended",
                 extra={"message_id": record.message_id, "error": type(exc).__name__},
             )
+
+    def after_failure(self, record: SQSRecord, exc: BaseException, what: str) -> str:
+        """Back a message that failed off and log why, at the level it deserves; the
+        outcome for its audit line (``deferred`` when it may pass later, else ``failed``).
+
+        Permanent refusals back off too: they end in the dead-letter queue by redrive
+        without hammering anything on the way.
+        """
+        self(record)
+        if not isinstance(exc, SekishoError):
+            # A bug: the message fails (and reaches the DLQ in the end), never vanishes.
+            logger.error(f"{what} crashed", exc_info=exc, extra={"message_id": record.message_id})
+            return "failed"
+        extra = {"message_id": record.message_id, "error": type(exc).__name__}
+        extra |= getattr(exc, "log_fields", dict)()
+        if isinstance(exc, UpstreamUnavailable):
+            logger.warning(f"{what} deferred", extra=extra)
+            return "deferred"
+        logger.error(f"{what} failed", extra=extra)
+        return "failed"

@@ -119,30 +119,13 @@ class ActionService:
                 trail.outcome = "dead_lettered"
                 logger.warning("event refused", extra={"reason": exc.reason, "detail": exc.detail})
             return trail.outcome
-        except UpstreamUnavailable as exc:
-            trail.outcome, trail.reason = "deferred", type(exc).__name__
-            self._back_off(record)
-            logger.warning(
-                "action deferred",
-                extra={"message_id": record.message_id, "error": type(exc).__name__}
-                | getattr(exc, "log_fields", dict)(),
-            )
-            raise
-        except SekishoError as exc:
-            # A token or configuration problem an operator can fix: retried, not dropped.
-            trail.reason = type(exc).__name__
-            self._back_off(record)
-            logger.error(
-                "action failed",
-                extra={"message_id": record.message_id, "error": type(exc).__name__}
-                | getattr(exc, "log_fields", dict)(),
-            )
-            raise
         except Exception as exc:
-            # A bug: the message fails (and reaches the DLQ in the end), never vanishes.
             trail.reason = type(exc).__name__
-            self._back_off(record)
-            logger.exception("action crashed", extra={"message_id": record.message_id})
+            # Deferred (may pass later) or failed: a token or configuration problem an
+            # operator can fix is retried too, never dropped.
+            trail.outcome = self._back_off.after_failure(record, exc, "action")
+            if isinstance(exc, SekishoError):
+                raise
             raise SekishoError("action crashed") from exc
         finally:
             trail.audit()

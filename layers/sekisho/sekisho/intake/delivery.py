@@ -29,7 +29,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sekisho.audit import audit
-from sekisho.errors import NotFound, SekishoError, UpstreamUnavailable
+from sekisho.errors import NotFound, SekishoError
 from sekisho.kintone import (
     KintoneCircuitOpen,
     KintoneClient,
@@ -117,28 +117,10 @@ class DeliverService:
             trail.update(form=message.form, receipt=message.receipt)
             trail["outcome"] = self.deliver(message, lambda_context)
             return trail["outcome"]
-        except UpstreamUnavailable as exc:
-            trail["outcome"] = "deferred"
-            self._back_off(record)
-            logger.warning(
-                "delivery deferred",
-                extra={"message_id": record.message_id, "error": type(exc).__name__}
-                | getattr(exc, "log_fields", dict)(),
-            )
-            raise
-        except SekishoError as exc:
-            # Permanent refusals back off too: they end in the DLQ without hammering.
-            self._back_off(record)
-            logger.error(
-                "delivery failed",
-                extra={"message_id": record.message_id, "error": type(exc).__name__}
-                | getattr(exc, "log_fields", dict)(),
-            )
-            raise
         except Exception as exc:
-            # A bug: the message fails (and reaches the DLQ in the end), never vanishes.
-            self._back_off(record)
-            logger.exception("delivery crashed", extra={"message_id": record.message_id})
+            trail["outcome"] = self._back_off.after_failure(record, exc, "delivery")
+            if isinstance(exc, SekishoError):
+                raise
             raise SekishoError("delivery crashed") from exc
         finally:
             audit(
