@@ -147,9 +147,8 @@ def test_the_body_cap_leaves_room_for_the_queue_messages_envelope(function):
     assert 64 * 1024 <= cap <= SQS_MAX_MESSAGE_BYTES - 64 * 1024
 
 
-def test_webhook_function_reads_exactly_the_sources_secrets_and_the_refetch_token(
-    function, resources, policy
-):
+def readable_by_name(function: dict, resources: dict) -> set[str]:
+    """The secrets a function's one secrets statement names, each by !Ref (no pattern)."""
     names = secret_names(resources)
     (statement,) = touching(function, "secretsmanager:")
     assert statement["Effect"] == "Allow"
@@ -159,6 +158,13 @@ def test_webhook_function_reads_exactly_the_sources_secrets_and_the_refetch_toke
     for resource in as_list(statement["Resource"]):
         assert set(resource) == {"Ref"}, f"secret granted by pattern: {resource!r}"
         readable.add(names[resource["Ref"]])
+    return readable
+
+
+def test_webhook_function_reads_exactly_the_sources_secrets_and_the_refetch_token(
+    function, resources, policy
+):
+    readable = readable_by_name(function, resources)
     refetch = policy["webhooks"]["demo-kintone"]["refetch"]["token_secret"]
     assert readable == {*SENDER_ISSUED, KINTONE_SOURCE_SECRET, refetch}
 
@@ -417,15 +423,7 @@ def test_action_function_logs_to_its_own_group(action, resources):
 def test_action_function_reads_exactly_the_actions_tokens_and_the_refetch_token(
     action, resources, policy
 ):
-    names = secret_names(resources)
-    (statement,) = touching(action, "secretsmanager:")
-    assert statement["Effect"] == "Allow"
-    assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
-    assert "Condition" not in statement
-    readable = set()
-    for resource in as_list(statement["Resource"]):
-        assert set(resource) == {"Ref"}, f"secret granted by pattern: {resource!r}"
-        readable.add(names[resource["Ref"]])
+    readable = readable_by_name(action, resources)
     refetch = policy["webhooks"]["demo-kintone"]["refetch"]["token_secret"]
     assert readable == {*ACTION_TOKENS, refetch} == action_secret_names(policy)
     # Events were verified on receipt: no sender's key, no guard key.
