@@ -26,7 +26,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= ap-northeast-1
 
-.PHONY: help venv lint lint-template check test bench burst burst-actions build dev queues webhooks probe stage rotate kintone clean
+.PHONY: help venv lint lint-template check chromium openapi test bench burst burst-actions build dev queues webhooks probe stage rotate kintone clean
 
 help:
 	@echo "make dev      run the bundle locally: API and demo page on http://127.0.0.1:$(SEKISHO_PORT)"
@@ -34,6 +34,7 @@ help:
 	@echo "make burst    a burst of form submissions through busy, then down, kintone (figures)"
 	@echo "make burst-actions  webhook events through a kintone in maintenance, applied once (figures)"
 	@echo "make build    sekisho check, bundle the policy into the layer, sam build (no container)"
+	@echo "make openapi  write openapi.json, the HTTP contract, from the code and policy.yaml"
 	@echo "make bench    measure the lookup relay against a bare route (figures, not a test)"
 	@echo "make queues   counts of the local queues; dead letters by receipt"
 	@echo "make webhooks the verified webhook events waiting on the local WebhookQueue"
@@ -78,7 +79,28 @@ lint-template: $(STAMP) $(SAM_STAMP)
 check: $(STAMP)
 	$(BIN)/sekisho check policy.yaml
 
-test: lint lint-template check
+# The browser tests drive Debian's chromium package: Playwright's own browser download is
+# not reachable from here. apt-get installs it when it is missing (as root, as on CI);
+# where it cannot, the browser tests say so and are skipped.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+	      { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; \
+	  else \
+	    echo "chromium is missing and cannot be installed here (needs apt-get as root)" >&2; \
+	  fi; \
+	fi
+	@command -v chromium >/dev/null 2>&1 && echo "browser: $$(chromium --version 2>/dev/null)" || true
+
+# The contract: every route of every view, form and webhook source of policy.yaml, from
+# the same models the relay validates with. A test fails when openapi.json drifts.
+openapi: $(STAMP)
+	$(BIN)/sekisho openapi policy.yaml --output openapi.json
+
+test: lint lint-template check chromium
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -105,6 +105,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:
         self._serve()
 
+    def __getattr__(self, name: str):
+        # Any other method (TRACE, CONNECT, a made-up one) reaches no route, and API
+        # Gateway answers it as it does an unknown route; http.server would send a 501
+        # HTML page of its own.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def _serve(self) -> None:
         router = self.server.router
         request_id = str(uuid.uuid4())

@@ -1300,6 +1300,15 @@ def test_gateway_responses_name_the_first_allowed_origin(template, api, response
     assert headers["Vary"] == "'Origin'"
 
 
+@pytest.mark.parametrize("response_type", [response for response, _, _ in GATEWAY_RESPONSES])
+def test_gateway_responses_are_labelled_as_problems_and_never_cached(template, api, response_type):
+    headers = api["GatewayResponses"][response_type]["ResponseParameters"]["Headers"]
+    assert headers["Content-Type"] == "'application/problem+json; charset=utf-8'"
+    assert headers["Cache-Control"] == "'no-store'"
+    assert headers["Referrer-Policy"] == "'no-referrer'"
+    assert headers["X-Content-Type-Options"] == "'nosniff'"
+
+
 # ---------------------------------------------------------------- parameters and samconfig
 
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from sekisho.contract.cli import add_openapi
 from sekisho.policy import lint_policy
 from sekisho.policy.arguments import POLICY_HELP, read_policy_or_report
 from sekisho.rotation.cli import add_rotate, add_token
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_probe(commands)
     add_token(commands)
     add_rotate(commands)
+    add_openapi(commands)
     return parser
 
 

@@ -4,7 +4,7 @@ from sekisho.policy import MAX_REQUEST_FILE_BYTES
 
 from .files import Attachment, bytes_match, clean_filename
 from .problems import CODES, FieldProblem
-from .submission import Submission, parse_submission
+from .submission import Submission, parse_submission, submission_schema
 
 __all__ = [
     "CODES",
@@ -15,4 +15,5 @@ __all__ = [
     "bytes_match",
     "clean_filename",
     "parse_submission",
+    "submission_schema",
 ]

@@ -17,7 +17,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+    create_model,
+)
 from pydantic_core import PydanticCustomError
 
 from sekisho.errors import ValidationFailed
@@ -26,8 +34,9 @@ from sekisho.policy import MAX_REQUEST_FILE_BYTES, FormField, FormPolicy
 from .fields import checker, is_blank
 from .files import Attachment
 from .problems import CODES, FieldProblem
+from .schema import field_schema
 
-__all__ = ["Attachment", "Submission", "parse_submission"]
+__all__ = ["Attachment", "Submission", "parse_submission", "submission_schema"]
 
 # Enough for any honest form; a body of ten thousand unknown keys gets a short answer.
 MAX_REPORTED_ERRORS = 50
@@ -74,6 +83,31 @@ def parse_submission(form_name: str, form: FormPolicy, body: Mapping[str, Any]) 
     for code, preset in form.presets.items():
         record[code] = list(preset) if isinstance(preset, tuple) else preset
     return Submission(form_name, record, tuple(attachments), honeypot=False)
+
+
+def submission_schema(form_name: str, form: FormPolicy) -> dict[str, Any]:
+    """The JSON Schema of a submission's body, from the model :func:`parse_submission`
+    validates with (the contract in openapi.json)."""
+    fields = _model_for(form_name, form).model_json_schema(by_alias=True)
+    fields.pop("title", None)
+    for member in fields["properties"].values():
+        member.pop("title", None)  # pydantic's, made from the browser name
+    if form.honeypot is not None:
+        # On the page and in the contract alike, so a client that sends it is not refused;
+        # a filled one gets the usual answer and records nothing.
+        # Any value is taken, as a bot would send it: the answer is a receipt as usual.
+        fields["properties"][form.honeypot] = {
+            "description": (
+                "leave it out or empty: a field the page hides from people. With any other "
+                "value the answer is the usual one and nothing is recorded."
+            )
+        }
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["fields"],
+        "properties": {"fields": fields},
+    }
 
 
 # ------------------------------------------------------------------------------ body
@@ -169,7 +203,8 @@ def _attribute(index: int) -> str:
 def _build_model(form_name: str, form: FormPolicy) -> type[BaseModel]:
     definitions: dict[str, Any] = {}
     for index, (name, field) in enumerate(form.fields.items()):
-        annotation = Annotated[Any, _pydantic_check(field)]
+        # The schema is what openapi.json says of the field; the validator decides.
+        annotation = Annotated[Any, _pydantic_check(field), WithJsonSchema(field_schema(field))]
         default = ... if field.required else None
         definitions[_attribute(index)] = (annotation, Field(default, alias=name))
     return create_model(

@@ -42,7 +42,9 @@ EXPIRY_SECONDS = 24 * 3600
 # Stable across function renames and redeploys: the stored keys stay valid.
 KEY_PREFIX = "sekisho.intake"
 MAX_KEY_LENGTH = 128
-_KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}")
+# Visible ASCII only: the key becomes part of a DynamoDB key and of log lines.
+KEY_PATTERN = rf"[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}"
+_KEY = re.compile(KEY_PATTERN)
 
 
 class IdempotencyUnavailable(UpstreamUnavailable):

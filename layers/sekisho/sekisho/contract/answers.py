@@ -1,0 +1,97 @@
+"""What each route answers: the bodies as pydantic models, the errors as error classes.
+
+The problem document's statuses and codes come from the error classes of
+:mod:`sekisho.errors` and the services' own modules, so the contract cannot name a code
+the relay does not have. Which errors a route may answer is listed here, once per route
+kind; the fuzzing test (tests/fuzz) fails when the relay answers anything else.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sekisho.errors import (
+    ConfigurationError,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    RouteDisabled,
+    SekishoError,
+    UnsupportedMediaType,
+    UpstreamError,
+    UpstreamUnavailable,
+    ValidationFailed,
+)
+from sekisho.intake.errors import CaptchaFailed, IdempotencyKeyReused, RequestInProgress
+from sekisho.webhooks.errors import DeliveryInProgress, SignatureInvalid, SourceForbidden
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldError(_Answer):
+    """One refused value of the request."""
+
+    pointer: str = Field(description="RFC 6901 pointer into the request body")
+    code: str = Field(description="stable: required, unknown, type, length, pattern, ...")
+    detail: str = Field(description="for people; never echoes the value")
+
+
+class Problem(_Answer):
+    """An RFC 9457 problem document. ``code`` is stable; kintone's own messages and codes
+    never appear in one."""
+
+    type: str = Field(description="urn:sekisho:problem:<code>")
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class FormReceipt(_Answer):
+    receipt: str = Field(description="the submission's receipt, a UUID")
+    status: Literal["recorded", "queued"]
+
+
+class WebhookReceipt(_Answer):
+    status: Literal["queued", "duplicate"]
+
+
+class SlackChallenge(_Answer):
+    challenge: str = Field(description="Slack's url_verification handshake, echoed")
+
+
+# The errors each kind of route may answer, beyond 404 for a name the policy lacks.
+_COMMON: tuple[type[SekishoError], ...] = (
+    PayloadTooLarge,
+    RouteDisabled,
+    UpstreamUnavailable,
+    UpstreamError,
+    ConfigurationError,
+)
+LOOKUP_ERRORS: tuple[type[SekishoError], ...] = (
+    ValidationFailed,
+    NotFound,
+    UnsupportedMediaType,
+    RateLimited,
+    *_COMMON,
+)
+FORM_ERRORS: tuple[type[SekishoError], ...] = (
+    ValidationFailed,
+    UnsupportedMediaType,
+    RequestInProgress,
+    IdempotencyKeyReused,
+    RateLimited,
+    *_COMMON,
+)
+CAPTCHA_ERRORS: tuple[type[SekishoError], ...] = (CaptchaFailed,)
+WEBHOOK_ERRORS: tuple[type[SekishoError], ...] = (
+    SignatureInvalid,
+    DeliveryInProgress,
+    *_COMMON,
+)
+ALLOW_IPS_ERRORS: tuple[type[SekishoError], ...] = (SourceForbidden,)

@@ -1,0 +1,241 @@
+"""openapi.json is the HTTP contract generated from the code and the policy, and it stays so."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from openapi_spec_validator import validate
+
+from sekisho import errors
+from sekisho.cli import main
+from sekisho.contract import openapi_document, render
+from sekisho.errors import SekishoError, ValidationFailed
+from sekisho.forms import parse_submission, submission_schema
+from sekisho.policy import FormPolicy, parse_policy, read_policy
+
+REPO = Path(__file__).resolve().parents[2]
+OPENAPI = REPO / "openapi.json"
+POLICY = REPO / "policy.yaml"
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\n%%EOF\n"
+
+FORM = FormPolicy.model_validate(
+    {
+        "app": 2,
+        "token_secret": "sekisho/kintone/seminar-add",
+        "receipt_field": "受付ID",
+        "honeypot": "website",
+        "fields": {
+            "name": {"code": "氏名", "type": "text", "required": True, "max_length": 10},
+            "note": {"code": "備考", "type": "textarea", "min_length": 2, "max_length": 20},
+            "email": {"code": "メール", "type": "email"},
+            "seats": {"code": "人数", "type": "number", "min": 1, "max": 5, "decimals": 0},
+            "ratio": {"code": "比率", "type": "number"},
+            "day": {"code": "参加日", "type": "date"},
+            "start": {"code": "到着", "type": "datetime"},
+            "venue": {"code": "会場", "type": "choice", "options": ["東京", "大阪"]},
+            "topics": {
+                "code": "興味",
+                "type": "multi_choice",
+                "options": ["AI", "Web", "DB"],
+                "max_items": 2,
+            },
+            "member": {"code": "会員番号", "type": "text", "pattern": "[A-Z]{3}-[0-9]{3}"},
+            "cv": {
+                "code": "履歴書",
+                "type": "file",
+                "max_bytes": 1000,
+                "content_types": ["application/pdf"],
+                "max_files": 2,
+            },
+        },
+    }
+)
+VALIDATOR = Draft202012Validator(submission_schema("apply", FORM), format_checker=FormatChecker())
+
+
+def pdf(**overrides: Any) -> dict[str, str]:
+    return {
+        "filename": "cv.pdf",
+        "content_type": "application/pdf",
+        "data": base64.b64encode(PDF).decode(),
+    } | overrides
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    return {"fields": {"name": "山田", **fields}}
+
+
+def generated() -> str:
+    return render(openapi_document(read_policy(POLICY)))
+
+
+def test_openapi_json_is_what_the_code_generates_from_the_policy():
+    assert OPENAPI.read_text(encoding="utf-8") == generated(), "run `make openapi`"
+
+
+def test_sekisho_openapi_check_fails_when_the_file_has_drifted(tmp_path, capsys):
+    stale = tmp_path / "openapi.json"
+    stale.write_text(generated().replace('"recorded"', '"stored"'), encoding="utf-8")
+
+    assert main(["openapi", str(POLICY), "--output", str(stale), "--check"]) == 1
+    assert "make openapi" in capsys.readouterr().out
+    assert main(["openapi", str(POLICY), "--output", str(stale)]) == 0
+    assert main(["openapi", str(POLICY), "--output", str(stale), "--check"]) == 0
+
+
+def test_the_contract_is_a_valid_openapi_3_1_document():
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    validate(document)
+    assert document["openapi"] == "3.1.0"
+
+
+def test_every_view_form_and_webhook_source_of_the_policy_is_one_path_and_nothing_else():
+    policy = read_policy(POLICY)
+    paths = json.loads(OPENAPI.read_text(encoding="utf-8"))["paths"]
+
+    expected = (
+        {f"/views/{name}" for name in policy.views}
+        | {f"/forms/{name}" for name in policy.forms}
+        | {f"/webhooks/{name}" for name in policy.webhooks}
+    )
+    assert set(paths) == expected
+    assert all(set(operations) == {"post"} for operations in paths.values())
+
+
+def test_a_field_added_to_a_form_in_the_policy_appears_in_the_contract():
+    raw = yaml.safe_load(POLICY.read_text(encoding="utf-8"))
+    raw["apps"][2]["fields"]["会場"] = "DROP_DOWN"
+    raw["forms"]["seminar-apply"]["fields"]["venue"] = {
+        "code": "会場",
+        "type": "choice",
+        "options": ["東京", "大阪"],
+        "required": True,
+    }
+    document = openapi_document(parse_policy(yaml.safe_dump(raw, allow_unicode=True)))
+
+    operation = document["paths"]["/forms/seminar-apply"]["post"]
+    fields = operation["requestBody"]["content"]["application/json"]["schema"]["properties"][
+        "fields"
+    ]
+    assert fields["properties"]["venue"] == {"type": "string", "enum": ["東京", "大阪"]}
+    assert "venue" in fields["required"]
+
+
+def test_a_view_asks_in_the_body_for_exactly_its_predicates_with_their_limits():
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    operation = document["paths"]["/views/deal-status"]["post"]
+    match = operation["requestBody"]["content"]["application/json"]["schema"]["properties"]["match"]
+
+    assert match["additionalProperties"] is False
+    assert sorted(match["required"]) == ["deal_id", "owner_id"]
+    assert match["properties"]["deal_id"] == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 7,
+        "pattern": "^(?:^D[0-9]{6}$)$",
+    }
+    record = operation["responses"]["200"]["content"]["application/json; charset=utf-8"]["schema"][
+        "properties"
+    ]["records"]["items"]
+    # The projection, and nothing the view does not project (社内メモ, the ids).
+    assert set(record["properties"]) == {"取引名", "金額", "ステータス"}
+    assert record["additionalProperties"] is False
+
+
+def test_a_view_matched_on_a_verified_claim_does_not_ask_for_it_in_the_body():
+    raw = yaml.safe_load(POLICY.read_text(encoding="utf-8"))
+    raw["views"]["deal-status"]["match"]["owner_id"]["from"] = "claim:custom:partner_id"
+    document = openapi_document(parse_policy(yaml.safe_dump(raw, allow_unicode=True)))
+
+    operation = document["paths"]["/views/deal-status"]["post"]
+    match = operation["requestBody"]["content"]["application/json"]["schema"]["properties"]["match"]
+    assert match["required"] == ["deal_id"]
+    assert "owner_id" not in match["properties"]
+    assert "custom:partner_id" in operation["description"]
+
+
+def _relay_codes() -> dict[str, int]:
+    found: dict[str, int] = {}
+    pending = [SekishoError]
+    while pending:
+        cls = pending.pop()
+        found[cls.code] = cls.status
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def test_every_error_the_contract_names_is_one_the_relay_has_with_its_status():
+    codes = _relay_codes()
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    named = 0
+    for path, operations in document["paths"].items():
+        for status, answer in operations["post"]["responses"].items():
+            if int(status) < 400:
+                continue
+            (content_type,) = answer["content"]
+            assert content_type == "application/problem+json; charset=utf-8", path
+            schema = answer["content"][content_type]["schema"]["allOf"][1]["properties"]
+            assert schema["status"]["const"] == int(status)
+            for code in schema["code"]["enum"]:
+                named += 1
+                assert codes[code] == int(status), (path, code)
+    assert named
+    assert errors.RouteDisabled.code in codes
+
+
+CANONICAL = [
+    pytest.param({}, id="only-the-required"),
+    pytest.param({"note": "二行\n目"}, id="textarea"),
+    pytest.param({"email": "hanako@example.com"}, id="email"),
+    pytest.param({"seats": 2}, id="number"),
+    pytest.param({"seats": "3"}, id="number-as-digits"),
+    pytest.param({"seats": None}, id="optional-null"),
+    pytest.param({"ratio": -12.5}, id="decimal"),
+    pytest.param({"day": "2024-02-29"}, id="date"),
+    pytest.param({"start": "2025-04-01T09:30:00+09:00"}, id="datetime"),
+    pytest.param({"venue": "大阪"}, id="choice"),
+    pytest.param({"topics": ["Web", "AI"]}, id="multi-choice"),
+    pytest.param({"member": "ABC-123"}, id="pattern"),
+    pytest.param({"cv": [pdf(), pdf(filename="2.pdf")]}, id="files"),
+]
+
+
+@pytest.mark.parametrize("fields", CANONICAL)
+def test_a_canonical_submission_fits_the_contract_and_the_relay_accepts_it(fields):
+    submission = body(**fields)
+
+    assert list(VALIDATOR.iter_errors(submission)) == []
+    assert parse_submission("apply", FORM, submission).record
+
+
+REFUSED_BY_BOTH = [
+    pytest.param({"nmae": "x"}, id="unknown-field"),
+    pytest.param({"name": 12}, id="number-for-text"),
+    pytest.param({"name": "長" * 11}, id="too-long"),
+    pytest.param({"seats": 9}, id="out-of-range"),
+    pytest.param({"seats": True}, id="boolean-for-number"),
+    pytest.param({"seats": "1e3"}, id="exponent"),
+    pytest.param({"day": "2025-02-30"}, id="no-such-date"),
+    pytest.param({"venue": "名古屋"}, id="not-an-option"),
+    pytest.param({"topics": ["AI", "AI"]}, id="an-option-twice"),
+    pytest.param({"topics": ["AI", "Web", "DB"]}, id="too-many-options"),
+    pytest.param({"member": "abc-123"}, id="pattern"),
+    pytest.param({"cv": [pdf(content_type="image/png")]}, id="undeclared-file-type"),
+    pytest.param({"cv": [pdf() | {"path": "/etc"}]}, id="extra-file-member"),
+    pytest.param({"cv": [pdf(), pdf(), pdf()]}, id="too-many-files"),
+]
+
+
+@pytest.mark.parametrize("fields", REFUSED_BY_BOTH)
+def test_what_the_contract_refuses_in_a_submission_the_relay_refuses_too(fields):
+    submission = body(**fields)
+
+    assert list(VALIDATOR.iter_errors(submission)), "the contract should refuse it"
+    with pytest.raises(ValidationFailed):
+        parse_submission("apply", FORM, submission)
