@@ -11,6 +11,8 @@ from .errors import TemplateError
 from .sam import Route
 
 ANY = "ANY"
+# What API Gateway's ANY stands for; any other method reaches no route.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _LITERAL, _PARAMETER, _GREEDY = 0, 1, 2
 
 
@@ -89,7 +91,9 @@ class RouteTable:
         # The most specific resource wins even when it lacks the method: API Gateway does
         # not fall back to a broader resource, it answers "Missing Authentication Token".
         methods = self._by_path[template_path]
-        route = methods.get(method.upper()) or methods.get(ANY)
+        route = methods.get(method.upper())
+        if route is None and method.upper() in HTTP_METHODS:
+            route = methods.get(ANY)
         if route is None:
             return None
         return Match(route, bound or None)
