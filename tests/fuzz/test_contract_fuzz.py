@@ -119,6 +119,45 @@ def test_the_relay_answers_every_generated_request_as_its_contract_says(case, st
     seen[case.path][response.status_code] += 1
 
 
+# Answers a fuzzer cannot reach by chance (a record it would have to guess, kintone in
+# maintenance), checked against the contract the same way.
+LOOKUP = {"match": {"owner_id": "A1", "deal_id": "D000001"}}
+APPLICATION = {"fields": {"name": "山田 花子", "email": "hanako@example.com", "seats": 2}}
+
+
+def answer(http: requests.Session, stack: RunningStack, path: str, body: dict, **headers: str):
+    case = schema[path]["POST"].Case(body=body, headers=headers or None)
+    # A 503 is the expected answer here: the contract checks without not_a_server_error.
+    checks = [check for check in CHECKS if check is not not_a_server_error]
+    return case.call_and_validate(base_url=stack.router_url, session=http, checks=checks)
+
+
+def test_a_found_record_is_answered_as_the_contract_says(stack, http):
+    response = answer(http, stack, "/views/deal-status", LOOKUP)
+
+    assert response.status_code == 200
+    assert response.json()["records"]
+
+
+def test_kintone_in_maintenance_is_answered_as_the_contract_says(stack, http):
+    maintenance = f"{stack.kintone.url}/_emulator/maintenance"
+    http.post(maintenance, json={"enabled": True}, timeout=10).raise_for_status()
+    try:
+        queued = answer(
+            http,
+            stack,
+            "/forms/seminar-apply",
+            APPLICATION,
+            **{"Idempotency-Key": str(uuid.uuid4())},
+        )
+        lookup = answer(http, stack, "/views/deal-status", LOOKUP)
+    finally:
+        http.post(maintenance, json={"enabled": False}, timeout=10).raise_for_status()
+
+    assert (queued.status_code, queued.json()["status"]) == (202, "queued")
+    assert (lookup.status_code, lookup.json()["code"]) == (503, "upstream_unavailable")
+
+
 def test_every_route_of_the_contract_was_fuzzed_and_the_figures_are_written():
     SUMMARY.parent.mkdir(parents=True, exist_ok=True)
     figures = {
