@@ -80,17 +80,23 @@ check: $(STAMP)
 	$(BIN)/sekisho check policy.yaml
 
 # The browser tests drive Debian's chromium package: Playwright's own browser download is
-# not reachable from here. apt-get installs it when it is missing (as root, as on CI);
-# where it cannot, the browser tests say so and are skipped.
+# not reachable from here. apt-get installs it when it is missing (as root, as on CI), with
+# a Japanese font so the pages' screenshots show their text; where it cannot, the browser
+# tests say so and are skipped (and fail under CI).
 chromium:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	if command -v dpkg >/dev/null 2>&1 && ! dpkg -s fonts-ipafont-gothic >/dev/null 2>&1; then \
+	  missing="$$missing fonts-ipafont-gothic"; fi; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's chromium for the browser tests"; \
+	    echo "installing Debian's$$missing for the browser tests"; \
 	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
-	      { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; \
+	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1 || \
+	      { apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } || \
+	      echo "could not install$$missing" >&2; \
 	  else \
-	    echo "chromium is missing and cannot be installed here (needs apt-get as root)" >&2; \
+	    echo "missing$$missing, and it cannot be installed here (needs apt-get as root)" >&2; \
 	  fi; \
 	fi
 	@command -v chromium >/dev/null 2>&1 && echo "browser: $$(chromium --version 2>/dev/null)" || true

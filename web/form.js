@@ -1,52 +1,84 @@
 // The seminar application: sends the form's fields as {"fields": {...}} JSON, with the CV
-// read into base64, and shows the receipt or the relay's per-field errors. Every attempt
-// of one filled-in form carries the same Idempotency-Key, so retrying after a lost answer
-// returns the first answer instead of recording the application twice.
+// read into base64, shows how far the upload got, and then the receipt or the relay's
+// per-field errors, in Japanese and English. Every attempt of one filled-in form carries
+// the same Idempotency-Key, so retrying after a lost answer returns the first answer
+// instead of recording the application twice.
 "use strict";
 
 (() => {
+  const page = globalThis.sekishoPage;
   const form = document.getElementById("apply");
   const status = document.getElementById("status");
+  const done = document.getElementById("done");
+  const doneTitle = document.getElementById("done-title");
+  const doneMessage = document.getElementById("done-message");
   const receiptLine = document.getElementById("receipt-line");
   const receipt = document.getElementById("receipt");
-  const errorList = document.getElementById("errors");
-  const button = form.querySelector("button");
+  const sending = document.getElementById("sending");
+  const progress = document.getElementById("progress");
+  const progressText = document.getElementById("progress-text");
+  const problem = page.problemBox(document.getElementById("problem"));
   const endpoint = "/forms/" + encodeURIComponent(form.dataset.form);
   // Answers worth retrying with the same key: the relay may not have seen the request, or
   // it is still working on it.
   const RETRYABLE = new Set([409, 429, 500, 502, 503, 504]);
-  let idempotencyKey = null;
 
-  const show = (message) => {
-    status.textContent = message;
+  const SENDING = { ja: "送信しています…", en: "Sending your application…" };
+  const SENT = { ja: "送信しました。応答を待っています…", en: "Sent. Waiting for the answer…" };
+  const RECORDED = { ja: "お申し込みを受け付けました。", en: "Your application is recorded." };
+  const QUEUED = { ja: "お申し込みをお預かりしました。", en: "Your application is safe with us." };
+  const KEEP_RECEIPT = { ja: "受付番号を控えておいてください。", en: "Please keep your receipt number." };
+  const QUEUED_DETAIL = {
+    ja: "ただいま登録先が混み合っているため、登録まで少し時間がかかります。もう一度送る必要はありません。受付番号を控えておいてください。",
+    en: "It will be recorded shortly; there is no need to send it again. Please keep your receipt number.",
   };
+  const PRESS_AGAIN = {
+    ja: "入力内容はそのまま残っています。もう一度「申し込む」を押してください。",
+    en: "Your answers are kept: press Apply to try again.",
+  };
+  const IN_PROGRESS = { ja: "前回の送信をまだ処理しています。", en: "The previous attempt is still being processed." };
+  const UNAVAILABLE = {
+    ja: "ただいまお申し込みを受け付けられません。何も登録されていません。",
+    en: "Applications cannot be taken just now; nothing was recorded.",
+  };
+  const CLOSED = {
+    ja: "現在、お申し込みの受付を停止しています。時間をおいてお試しください。",
+    en: "Applications are closed for now. Please try again later.",
+  };
+  const REUSED = {
+    ja: "先ほどの送信が届いている可能性があり、その内容と今回の内容が異なります。もう一度「申し込む」を押すと、新しいお申し込みとして送信します。",
+    en: "An earlier attempt may already have arrived with other answers. Press Apply again to send this as a new application.",
+  };
+  const TOO_LARGE = {
+    ja: "お申し込みが大きすぎて送れません。ファイルは合計 4 MB までです。",
+    en: "The application is too large to send: files may be at most 4 MB in total.",
+  };
+  const UNREADABLE = {
+    ja: "ファイルを読み込めませんでした。もう一度選んでから「申し込む」を押してください。",
+    en: "A file could not be read. Choose it again and press Apply.",
+  };
+  const join = (...messages) => ({
+    ja: messages.map((m) => m.ja).join(""),
+    en: messages.map((m) => m.en).join(" "),
+  });
 
-  const inputs = () => Array.from(form.querySelectorAll("input[name]"));
+  let idempotencyKey = null;
+  let busy = false;
 
-  const labelOf = (input) =>
-    input.labels && input.labels.length > 0 ? input.labels[0].textContent : input.name;
+  const newKey = () => {
+    if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+    // randomUUID needs a secure context (HTTPS or loopback); getRandomValues does not.
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  };
 
   const clearOutcome = () => {
+    page.say(status, null);
+    problem.clear();
+    page.clearFieldErrors(form);
+    done.hidden = true;
     receiptLine.hidden = true;
     receipt.textContent = "";
-    errorList.hidden = true;
-    errorList.replaceChildren();
-    for (const input of inputs()) input.removeAttribute("aria-invalid");
-  };
-
-  const listErrors = (errors) => {
-    const byName = new Map(inputs().map((input) => [input.name, input]));
-    for (const error of errors) {
-      // "/fields/<name>" (or deeper, for one file of several)
-      const name = String(error.pointer || "").split("/")[2] || "";
-      const input = byName.get(name);
-      if (input) input.setAttribute("aria-invalid", "true");
-      const item = document.createElement("li");
-      // As text: a detail is data from the network, never markup.
-      item.textContent = `${input ? labelOf(input) : name || "Form"}: ${error.detail || error.code}`;
-      errorList.append(item);
-    }
-    errorList.hidden = errorList.children.length === 0;
   };
 
   const readAsBase64 = (file) =>
@@ -82,90 +114,139 @@
     return input.value;
   };
 
+  const hasFiles = () =>
+    page.inputsOf(form).some((input) => input.type === "file" && (input.files || []).length > 0);
+
   // A courtesy before uploading megabytes for nothing; the relay decides.
   const oversized = () =>
-    inputs().find(
-      (input) =>
-        input.type === "file" &&
-        input.dataset.maxBytes &&
-        Array.from(input.files || []).some((file) => file.size > Number(input.dataset.maxBytes)),
-    );
-
-  const problemTitle = (problem, statusCode) => {
-    if (problem && typeof problem.title === "string") return problem.title;
-    if (problem && typeof problem.message === "string") return problem.message;
-    return `The application failed (HTTP ${statusCode}).`;
-  };
-
-  const readJson = async (response) => {
-    try {
-      return await response.json();
-    } catch {
-      return null;
-    }
-  };
-
-  const send = async (fields) => {
-    idempotencyKey = idempotencyKey || crypto.randomUUID();
-    let response;
-    try {
-      response = await fetch(endpoint, {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/json",
-          Accept: "application/json",
-          "Idempotency-Key": idempotencyKey,
-        },
-        body: JSON.stringify({ fields }),
-        credentials: "omit",
-        cache: "no-store",
-        referrerPolicy: "no-referrer",
-      });
-    } catch {
-      show("The relay could not be reached. Your answers are kept: press Apply to try again.");
-      return;
-    }
-    const answer = await readJson(response);
-    if ((response.status === 201 || response.status === 202) && answer && answer.receipt) {
-      // Done: the next application is a new one, with a new key.
-      idempotencyKey = null;
-      form.reset();
-      receipt.textContent = String(answer.receipt);
-      receiptLine.hidden = false;
-      show(
-        answer.status === "queued"
-          ? "Thank you. Your application is queued: it is safe with us and will be recorded shortly."
-          : "Thank you. Your application is recorded.",
+    page
+      .inputsOf(form)
+      .find(
+        (input) =>
+          input.type === "file" &&
+          input.dataset.maxBytes &&
+          Array.from(input.files || []).some((file) => file.size > Number(input.dataset.maxBytes)),
       );
+
+  const startProgress = () => {
+    progress.setAttribute("value", "0");
+    progressText.textContent = "0%";
+    sending.hidden = false;
+  };
+
+  const showProgress = ({ loaded, total, done: uploaded }) => {
+    if (uploaded) {
+      progress.removeAttribute("value"); // indeterminate: the relay is working on it
+      page.say(progressText, SENT);
       return;
     }
-    const retry = RETRYABLE.has(response.status) ? " Press Apply to try again." : "";
-    show(problemTitle(answer, response.status) + retry);
-    if (answer && Array.isArray(answer.errors)) listErrors(answer.errors);
+    if (total > 0) {
+      const percent = Math.min(100, Math.floor((loaded * 100) / total));
+      progress.setAttribute("value", String(percent));
+      progressText.textContent = `${percent}%`;
+    }
+  };
+
+  const accepted = (answer) => {
+    // Done: the next application is a new one, with a new key.
+    idempotencyKey = null;
+    form.reset();
+    const queued = answer.body.status === "queued";
+    page.say(doneTitle, queued ? QUEUED : RECORDED);
+    page.say(doneMessage, queued ? QUEUED_DETAIL : KEEP_RECEIPT);
+    if (typeof answer.body.receipt === "string" && answer.body.receipt) {
+      receipt.textContent = answer.body.receipt;
+      receiptLine.hidden = false;
+    }
+    done.hidden = false;
+    done.focus();
+  };
+
+  const refused = (answer) => {
+    const errors = answer.body && Array.isArray(answer.body.errors) ? answer.body.errors : [];
+    if (answer.status === 400) {
+      problem.show(page.MESSAGES.check, page.showFieldErrors(form, "fields", errors));
+      return;
+    }
+    let message = page.MESSAGES.failed(answer.status);
+    let retry = answer.network || RETRYABLE.has(answer.status);
+    if (answer.network) {
+      message = page.MESSAGES.network;
+    } else if (answer.status === 409) {
+      message = IN_PROGRESS;
+    } else if (answer.status === 422 && answer.code === "idempotency_key_reused") {
+      idempotencyKey = null;
+      message = REUSED;
+    } else if (answer.status === 429) {
+      message = page.MESSAGES.rateLimited(answer.retryAfter);
+    } else if (answer.status === 503 && answer.code === "route_disabled") {
+      message = CLOSED;
+      retry = false;
+    } else if (answer.status === 503) {
+      message = UNAVAILABLE;
+    } else if (answer.status === 413) {
+      message = TOO_LARGE;
+    } else if (answer.status === 415) {
+      message = page.MESSAGES.unsupported;
+    }
+    problem.show(retry ? join(message, PRESS_AGAIN) : message);
+  };
+
+  const send = async (fields, withFiles) => {
+    idempotencyKey = idempotencyKey || newKey();
+    if (withFiles) startProgress();
+    const answer = await page.post(endpoint, JSON.stringify({ fields }), {
+      headers: { "Idempotency-Key": idempotencyKey },
+      onProgress: withFiles ? showProgress : null,
+      timeoutMs: 120000,
+    });
+    sending.hidden = true;
+    page.say(status, null);
+    page.setBusy(form, false);
+    const ok =
+      (answer.status === 201 || answer.status === 202) &&
+      answer.body !== null &&
+      (answer.body.status === "recorded" || answer.body.status === "queued");
+    if (ok) accepted(answer);
+    else refused(answer);
   };
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (busy) return;
     clearOutcome();
     const tooLarge = oversized();
     if (tooLarge) {
-      tooLarge.setAttribute("aria-invalid", "true");
-      show(`${labelOf(tooLarge)}: the file is larger than ${tooLarge.dataset.maxBytes} bytes.`);
+      const most = page.megabytes(tooLarge.dataset.maxBytes);
+      const limit = {
+        ja: `ファイルが大きすぎます（${most} まで）。`,
+        en: `The file is larger than ${most}.`,
+      };
+      page.markField(tooLarge, limit);
+      problem.show(page.MESSAGES.check, [{ input: tooLarge, message: limit }]);
       return;
     }
-    button.disabled = true;
-    show("Sending…");
+    busy = true;
+    page.setBusy(form, true);
+    page.say(status, SENDING);
     try {
       const fields = {};
-      for (const input of inputs()) {
-        const value = await valueOf(input);
-        if (value !== undefined) fields[input.name] = value;
+      try {
+        for (const input of page.inputsOf(form)) {
+          const value = await valueOf(input);
+          if (value !== undefined) fields[input.name] = value;
+        }
+      } catch {
+        page.say(status, null);
+        page.setBusy(form, false);
+        problem.show(UNREADABLE);
+        return;
       }
-      await send(fields);
-    } catch {
-      show("A file could not be read. Choose it again and press Apply.");
+      await send(fields, hasFiles());
     } finally {
-      button.disabled = false;
+      sending.hidden = true;
+      page.setBusy(form, false);
+      busy = false;
     }
   });
 })();

@@ -19,14 +19,22 @@ CONTENT_TYPES = {
 }
 # The pages are built for a strict policy: scripts and styles from files, fetches to the
 # same origin, no framing, no Referer (a lookup page's URL is nobody else's business).
+# Trusted Types with no policy make the browser refuse HTML from strings (innerHTML and
+# the like) outright, so a record can only ever be shown as text. The pages repeat this
+# policy in a <meta> element, all but frame-ancestors, which only a header can carry.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "require-trusted-types-for 'script'; trusted-types 'none'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS = [
-    (
-        "Content-Security-Policy",
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-    ),
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),
+    # No other window keeps a handle on a page opened from it, and no other site embeds
+    # the pages' scripts or styles.
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
     ("Cache-Control", "no-store"),
 ]
 

@@ -119,6 +119,9 @@ def test_path_parameters_arrive_decoded_while_the_path_stays_encoded(
         ("POST", "/views/special"),  # the literal resource wins and has only GET
         ("GET", "/echo"),  # {proxy+} needs at least one segment
         ("POST", "/views/a/b"),
+        # Methods API Gateway has no resource method for, not http.server's 501 page.
+        ("TRACE", "/views/deal-status"),
+        ("FROB", "/echo/x"),
     ],
 )
 def test_request_matching_no_route_gets_missing_authentication_token_with_gateway_headers(
@@ -403,6 +406,7 @@ def test_handler_runs_from_its_code_uri_with_the_layer_importable(
     [
         ("/", "text/html; charset=utf-8"),
         ("/index.html", "text/html; charset=utf-8"),
+        ("/page.js", "text/javascript; charset=utf-8"),
         ("/lookup.js", "text/javascript; charset=utf-8"),
         ("/form.html", "text/html; charset=utf-8"),
         ("/form.js", "text/javascript; charset=utf-8"),

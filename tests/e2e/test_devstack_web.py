@@ -1,4 +1,9 @@
-"""The demo pages in web/: forms that POST JSON, CSP-friendly, with nothing external."""
+"""The demo pages in web/: forms that POST JSON, CSP-friendly, with nothing external.
+
+The page scripts run here under node against a small fake DOM built from the pages' own
+HTML (fixtures/fake_dom.js), with scripted answers; tests/browser runs the same pages in
+chromium against the local stack.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,14 @@ import json
 import re
 import shutil
 import subprocess
+import time
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from devstack.static import CONTENT_SECURITY_POLICY
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "web"
@@ -27,6 +36,11 @@ NODE = shutil.which("node")
         ("index.html", r"\sstyle\s*="),  # inline style
         ("index.html", r"<style"),
         ("index.html", r"https?://"),  # anything external
+        ("page.js", r"https?://"),
+        ("page.js", r"innerHTML|outerHTML|insertAdjacentHTML|document\.write"),
+        ("page.js", r"\beval\b|new Function"),
+        ("page.js", r"localStorage|sessionStorage|document\.cookie"),
+        ("page.js", r"URLSearchParams|location\.(search|hash)"),
         ("lookup.js", r"https?://"),
         ("lookup.js", r"innerHTML|outerHTML|insertAdjacentHTML|document\.write"),
         ("lookup.js", r"\beval\b|new Function"),
@@ -40,6 +54,7 @@ NODE = shutil.which("node")
         ("form.js", r"innerHTML|outerHTML|insertAdjacentHTML|document\.write"),
         ("form.js", r"\beval\b|new Function"),
         ("form.js", r"localStorage|sessionStorage|document\.cookie"),  # answers stay in the page
+        ("style.css", r"url\(|@import"),  # nothing fetched from a stylesheet
     ],
 )
 def test_page_holds_nothing_a_strict_csp_or_a_careful_reviewer_would_refuse(
@@ -55,19 +70,64 @@ def test_form_posts_so_ids_stay_out_of_the_url_even_without_javascript() -> None
     assert form is not None
     assert 'method="post"' in form.group(0)
     assert 'action="/views/deal-status"' in form.group(0)
-    assert '<script src="lookup.js" defer></script>' in page
+    # The shared script first: defer runs them in document order.
+    assert (
+        '<script src="page.js" defer></script>\n  <script src="lookup.js" defer></script>' in page
+    )
 
 
-def run_page(answers: list[Any]) -> dict[str, Any]:
+@pytest.mark.parametrize("file", ["index.html", "form.html"])
+def test_the_meta_policy_is_the_served_policy_but_for_what_only_a_header_can_carry(
+    file: str,
+) -> None:
+    page = (WEB / file).read_text(encoding="utf-8")
+
+    meta = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', page)
+    assert meta is not None
+    # frame-ancestors is ignored in a <meta> policy: only the header (static.py) holds it.
+    served = CONTENT_SECURITY_POLICY.replace("; frame-ancestors 'none'", "")
+    assert meta.group(1) == served
+    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+    assert "unsafe" not in CONTENT_SECURITY_POLICY
+
+
+@pytest.mark.parametrize("file", ["index.html", "form.html"])
+def test_every_field_has_a_label_in_japanese_and_english_and_a_place_for_its_error(
+    file: str,
+) -> None:
+    page = (WEB / file).read_text(encoding="utf-8")
+
+    assert '<html lang="ja">' in page
+    # The relay checks the values; the page shows its answer, not the browser's bubbles.
+    assert re.search(r"<form[^>]*\snovalidate[\s>]", page)
+    inputs = re.findall(r'<input id="([^"]+)" name="\1"', page)
+    assert inputs
+    for name in inputs:
+        if name == "website":  # the honeypot: no person ever fills it
+            continue
+        label = re.search(rf'<label for="{name}">(.*?)</label>', page, re.S)
+        assert label is not None, name
+        assert '<span lang="ja">' in label.group(1)
+        assert '<span lang="en">' in label.group(1)
+        assert f'<p id="{name}-error" class="field-error" hidden></p>' in page
+    assert 'role="status" aria-live="polite"' in page
+    assert re.search(r'<div id="problem" class="problem" tabindex="-1" hidden', page)
+
+
+def run_harness(harness: Path, steps: list[dict[str, Any]]) -> dict[str, Any]:
     assert NODE is not None
     done = subprocess.run(
-        [NODE, str(HARNESS), str(WEB / "lookup.js"), json.dumps(answers)],
+        [NODE, str(harness), str(WEB), json.dumps({"steps": steps})],
         capture_output=True,
         text=True,
         timeout=30,
         check=True,
     )
     return json.loads(done.stdout)
+
+
+def run_page(answers: list[Any]) -> dict[str, Any]:
+    return run_harness(HARNESS, [{"answer": answer} for answer in answers])
 
 
 def test_lookup_posts_the_form_fields_as_json_match_in_the_body() -> None:
@@ -82,36 +142,137 @@ def test_lookup_posts_the_form_fields_as_json_match_in_the_body() -> None:
     assert result["outcomes"][0]["prevented"] is True
 
 
+def test_a_blank_field_is_left_out_so_the_relay_can_say_it_is_required() -> None:
+    result = run_harness(
+        HARNESS,
+        [{"values": {"deal_id": ""}, "answer": {"status": 400, "body": {"errors": []}}}],
+    )
+
+    assert json.loads(result["requests"][0]["body"]) == {"match": {"owner_id": "A1 "}}
+
+
 def test_records_are_rendered_as_text_never_as_markup() -> None:
     record = {"取引名": "<img src=x onerror=alert(1)>", "金額": "1200000", "タグ": ["a", "b"]}
 
     outcome = run_page([{"status": 200, "body": {"records": [record]}}])["outcomes"][0]
 
-    assert outcome["tableHidden"] is False
-    assert outcome["columns"] == ["取引名", "金額", "タグ"]
-    assert outcome["rows"] == [["<img src=x onerror=alert(1)>", "1200000", "a, b"]]
-    assert outcome["status"] == "1 record."
+    assert outcome["resultsHidden"] is False
+    # The view's declared columns, then any other field the relay sent.
+    assert outcome["columns"] == ["取引名", "金額", "ステータス", "タグ"]
+    assert outcome["rows"] == [["<img src=x onerror=alert(1)>", "1,200,000", "", "a, b"]]
+    assert outcome["markup"] == 0
+    assert outcome["status"]["en"] == "1 deal found."
+    assert outcome["status"]["ja"] == "1 件の取引が見つかりました。"
+    assert outcome["focus"] == "results-title"
+
+
+NOT_FOUND = "No deal matched. Check the owner ID and the deal ID, then try again."
 
 
 @pytest.mark.parametrize(
     ("answer", "shown"),
     [
-        ({"status": 404, "body": {"title": "Not found", "code": "not_found"}}, "Not found"),
-        ({"status": 429, "body": {"title": "Too many requests"}}, "Too many requests"),
+        ({"status": 404, "body": {"title": "Not found", "code": "not_found"}}, NOT_FOUND),
+        ({"status": 200, "body": {"records": []}}, NOT_FOUND),
+        ({"status": 429, "body": {"title": "Too many requests", "code": "rate_limited"}},
+         "Too many requests in a short time. Please wait a while and try again."),
+        ({"status": 429, "headers": {"Retry-After": "30"}, "body": {"code": "rate_limited"}},
+         "Too many requests in a short time. Please try again in 30 seconds."),
+        ({"status": 503, "body": {"code": "upstream_unavailable"}},
+         "The deal records cannot be reached just now (for example, during maintenance). "
+         "Please try again in a few minutes."),
+        ({"status": 503, "body": {"code": "route_disabled"}},
+         "This lookup is switched off for now. Please ask your contact person."),
+        ({"status": 503, "body": "maintenance page"},
+         "The deal records cannot be reached just now (for example, during maintenance). "
+         "Please try again in a few minutes."),
+        ({"status": 413, "body": {"code": "payload_too_large"}}, "What you sent is too large."),
+        ({"status": 415, "body": {"code": "unsupported_media_type"}},
+         "The request was not in a form the server accepts. Reload the page and try again."),
         ({"status": 403, "body": {"message": "Missing Authentication Token"}},
-         "Missing Authentication Token"),
-        ({"status": 503, "body": "maintenance page"}, "The lookup failed (HTTP 503)."),
-        ({"status": 200, "body": {"records": []}}, "No matching records."),
-        ("network-error", "The relay could not be reached."),
+         "That did not work (HTTP 403). Please try again."),
+        ("network-error",
+         "The server could not be reached. Check your connection. Please try again."),
     ],
 )  # fmt: skip
-def test_failures_show_the_problem_title_and_no_records(answer: Any, shown: str) -> None:
+def test_failures_are_explained_in_the_summary_and_show_no_records(answer: Any, shown: str) -> None:
     outcome = run_page([{"status": 200, "body": {"records": [{"a": "1"}]}}, answer])["outcomes"][1]
 
-    assert outcome["status"] == shown
-    assert outcome["tableHidden"] is True
+    assert outcome["problem"]["title"]["en"] == shown
+    assert outcome["problem"]["title"]["ja"]
+    assert outcome["resultsHidden"] is True
     assert outcome["rows"] == []
+    assert outcome["focus"] == "problem"
     assert outcome["buttonDisabled"] is False
+    assert outcome["busy"] is False
+    # A miss never says which value was wrong.
+    assert not any(field["invalid"] for field in outcome["fields"].values())
+
+
+def test_retry_after_as_an_http_date_says_when_to_try_again() -> None:
+    later = formatdate(timeval=time.time() + 150, usegmt=True)
+    answer = {"status": 429, "headers": {"Retry-After": later}, "body": {"code": "rate_limited"}}
+
+    title = run_page([answer])["outcomes"][0]["problem"]["title"]
+
+    assert re.fullmatch(
+        r"Too many requests in a short time\. Please try again after \d\d:\d\d "
+        r"\(in about 3 minutes\)\.",
+        title["en"],
+    )
+    assert re.search(r"\d\d:\d\d 以降（約 3 分後）", title["ja"])
+
+
+def test_a_lookup_field_error_is_shown_next_to_its_field_and_described_by_it() -> None:
+    problem = {
+        "code": "validation_failed",
+        "errors": [
+            {"pointer": "/match/deal_id", "code": "format", "detail": "not the format"},
+            # RFC 6901: ~1 is "/", ~0 is "~"; no such field, so it goes to the summary.
+            {"pointer": "/match/a~1b~0c", "code": "not_allowed", "detail": "no such value"},
+        ],
+    }
+
+    outcome = run_harness(
+        HARNESS, [{"values": {"deal_id": "X1"}, "answer": {"status": 400, "body": problem}}]
+    )["outcomes"][0]
+
+    assert outcome["fields"]["deal_id"] == {
+        "invalid": True,
+        "describedby": "deal_id-error deal_id-hint",
+        "error": "This is not in the expected format: see the example.",
+    }
+    assert outcome["fields"]["owner_id"]["invalid"] is False
+    assert outcome["problem"]["title"]["en"] == "Please check what you entered."
+    assert outcome["problem"]["items"] == [
+        "Deal ID: This is not in the expected format: see the example.",
+        "“a/b~c” is not a field of this page.",
+    ]
+    assert outcome["problem"]["links"] == ["#deal_id"]
+    assert outcome["focus"] == "problem"
+
+
+def test_a_corrected_lookup_clears_the_previous_field_error() -> None:
+    invalid = {"errors": [{"pointer": "/match/deal_id", "code": "format"}]}
+
+    result = run_harness(
+        HARNESS,
+        [
+            {"values": {"deal_id": "X1"}, "answer": {"status": 400, "body": invalid}},
+            {
+                "values": {"deal_id": "D000001"},
+                "answer": {"status": 200, "body": {"records": [{}]}},
+            },
+        ],
+    )
+
+    after = result["outcomes"][1]
+    assert after["fields"]["deal_id"] == {
+        "invalid": False,
+        "describedby": "deal_id-hint",
+        "error": None,
+    }
+    assert after["problem"] is None
 
 
 # -- the seminar application form ---------------------------------------------------------
@@ -120,18 +281,11 @@ PDF = {"name": "cv.pdf", "type": "application/pdf", "text": "%PDF-1.7 demo"}
 FILLED = {"name": "山田 花子 ", "email": "hanako@example.com", "seats": "2"}
 RECORDED = {"status": 201, "body": {"receipt": "0b6f7c1e-receipt", "status": "recorded"}}
 QUEUED = {"status": 202, "body": {"receipt": "5d2a9e40-receipt", "status": "queued"}}
+PRESS_APPLY = "Your answers are kept: press Apply to try again."
 
 
 def run_form(*steps: dict[str, Any]) -> dict[str, Any]:
-    assert NODE is not None
-    done = subprocess.run(
-        [NODE, str(FORM_HARNESS), str(WEB / "form.js"), json.dumps({"steps": list(steps)})],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    return run_harness(FORM_HARNESS, list(steps))
 
 
 def sent_fields(request: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +299,7 @@ def test_index_links_the_form_page_and_the_form_page_loads_its_script() -> None:
     page = (WEB / "form.html").read_text(encoding="utf-8")
 
     assert '<a href="form.html">' in index
-    assert '<script src="form.js" defer></script>' in page
+    assert '<script src="page.js" defer></script>\n  <script src="form.js" defer></script>' in page
     form = re.search(r"<form[^>]*>", page)
     assert form is not None
     assert 'action="/forms/seminar-apply"' in form.group(0)
@@ -208,35 +362,59 @@ def test_filled_honeypot_is_sent_so_the_relay_can_spot_the_bot() -> None:
 
 
 @pytest.mark.parametrize(
-    ("answer", "shown"),
+    ("answer", "title", "message"),
     [
-        (RECORDED, "Thank you. Your application is recorded."),
-        (QUEUED, "Thank you. Your application is queued: it is safe with us and will be "
-                 "recorded shortly."),
+        (RECORDED, "Your application is recorded.", "Please keep your receipt number."),
+        (QUEUED, "Your application is safe with us.",
+         "It will be recorded shortly; there is no need to send it again. "
+         "Please keep your receipt number."),
     ],
 )  # fmt: skip
 def test_accepted_application_shows_its_receipt_and_whether_it_is_recorded_or_queued(
-    answer: dict[str, Any], shown: str
+    answer: dict[str, Any], title: str, message: str
 ) -> None:
     outcome = run_form({"values": FILLED, "answer": answer})["outcomes"][0]
 
-    assert outcome["status"] == shown
+    assert outcome["done"]["title"]["en"] == title
+    assert outcome["done"]["message"]["en"] == message
+    assert outcome["done"]["title"]["ja"]
     assert outcome["receipt"] == answer["body"]["receipt"]
     assert outcome["resets"] == 1
+    assert outcome["focus"] == "done"
+    assert outcome["problem"] is None
+    assert outcome["buttonDisabled"] is False
+
+
+def test_a_file_upload_shows_its_progress_and_the_button_waits_for_the_answer() -> None:
+    uploading = {**RECORDED, "progress": [[1000, 4000], [4000, 4000]]}
+
+    outcome = run_form({"values": FILLED, "files": [PDF], "answer": uploading})["outcomes"][0]
+
+    assert [(p["hidden"], p["value"], p["text"]) for p in outcome["progress"]] == [
+        (False, "25", "25%"),
+        (False, "100", "100%"),
+    ]
+    assert all(p["buttonDisabled"] for p in outcome["progress"])
+    assert outcome["sendingHidden"] is True
     assert outcome["buttonDisabled"] is False
 
 
 @pytest.mark.parametrize(
-    "failure",
+    ("failure", "shown"),
     [
-        "network-error",
-        {"status": 503, "body": {"title": "The upstream service is unavailable"}},
-        {"status": 409, "body": {"title": "The same request is still in progress"}},
-        {"status": 429, "body": {"title": "Too many requests"}},
-        {"status": 502, "body": "<html>bad gateway</html>"},
+        ("network-error", "The server could not be reached. Check your connection."),
+        ({"status": 503, "body": {"title": "The upstream service is unavailable"}},
+         "Applications cannot be taken just now; nothing was recorded."),
+        ({"status": 409, "body": {"title": "The same request is still in progress"}},
+         "The previous attempt is still being processed."),
+        ({"status": 429, "body": {"title": "Too many requests"}},
+         "Too many requests in a short time. Please wait a while and try again."),
+        ({"status": 502, "body": "<html>bad gateway</html>"}, "That did not work (HTTP 502)."),
     ],
-)
-def test_retry_after_a_lost_or_refused_attempt_reuses_the_idempotency_key(failure: Any) -> None:
+)  # fmt: skip
+def test_retry_after_a_lost_or_refused_attempt_reuses_the_idempotency_key(
+    failure: Any, shown: str
+) -> None:
     result = run_form(
         {"values": FILLED, "answer": failure},
         {"answer": RECORDED},
@@ -246,19 +424,47 @@ def test_retry_after_a_lost_or_refused_attempt_reuses_the_idempotency_key(failur
     keys = [request["headers"]["Idempotency-Key"] for request in result["requests"]]
     # The same application twice, then a new one after it was recorded.
     assert keys == ["key-1", "key-1", "key-2"]
-    assert result["outcomes"][0]["receipt"] is None
-    assert result["outcomes"][0]["status"].lower().endswith("press apply to try again.")
-    assert result["outcomes"][0]["resets"] == 0
+    first = result["outcomes"][0]
+    assert first["receipt"] is None
+    assert first["problem"]["title"]["en"] == f"{shown} {PRESS_APPLY}"
+    assert first["resets"] == 0
+    assert first["focus"] == "problem"
 
 
-def test_field_errors_are_listed_by_label_as_text_and_mark_their_inputs() -> None:
+def test_applications_switched_off_say_so_without_asking_to_press_apply_again() -> None:
+    closed = {"status": 503, "body": {"code": "route_disabled"}}
+
+    outcome = run_form({"values": FILLED, "answer": closed})["outcomes"][0]
+
+    assert outcome["problem"]["title"]["en"] == (
+        "Applications are closed for now. Please try again later."
+    )
+
+
+def test_a_key_reused_with_other_answers_starts_a_new_application_on_the_next_press() -> None:
+    reused = {"status": 422, "body": {"code": "idempotency_key_reused"}}
+
+    result = run_form(
+        {"values": FILLED, "answer": reused},
+        {"answer": RECORDED},
+    )
+
+    keys = [request["headers"]["Idempotency-Key"] for request in result["requests"]]
+    assert keys == ["key-1", "key-2"]
+    assert "new application" in result["outcomes"][0]["problem"]["title"]["en"]
+
+
+def test_field_errors_are_shown_next_to_their_fields_as_text_and_the_rest_in_the_summary() -> None:
     problem = {
         "title": "The submission is invalid",
         "code": "validation_failed",
         "errors": [
-            {"pointer": "/fields/email", "code": "email", "detail": "<b>not</b> an email"},
-            {"pointer": "/fields/cv", "code": "file_type", "detail": "the file is not a PDF"},
+            {"pointer": "/fields/email", "code": "email", "detail": "not an email"},
+            {"pointer": "/fields/seats", "code": "range", "detail": "must be between 1 and 5"},
+            {"pointer": "/fields/cv/0/data", "code": "file_type", "detail": "not a PDF"},
             {"pointer": "/fields/fax", "code": "unknown", "detail": "no such field"},
+            # A code the page has no words for: the relay's detail, as text.
+            {"pointer": "/fields/name", "code": "novel", "detail": "<b>not</b> a name"},
         ],
     }
 
@@ -266,15 +472,26 @@ def test_field_errors_are_listed_by_label_as_text_and_mark_their_inputs() -> Non
         0
     ]
 
-    assert outcome["status"] == "The submission is invalid"
-    assert outcome["errors"] == [
-        "Email: <b>not</b> an email",
-        "CV (PDF, up to 2 MB): the file is not a PDF",
-        "fax: no such field",
+    assert outcome["problem"]["title"]["en"] == "Please check what you entered."
+    assert outcome["problem"]["items"] == [
+        "Email: Enter an email address such as name@example.com.",
+        "Seats: Enter a whole number from 1 to 5.",
+        "CV: This kind of file is not accepted: choose a PDF file.",
+        "“fax” is not a field of this page.",
+        "Name: <b>not</b> a name",
     ]
-    assert outcome["invalid"] == ["email", "cv"]
+    assert outcome["problem"]["links"] == ["#email", "#seats", "#cv", "#name"]
+    assert outcome["invalid"] == ["name", "email", "seats", "cv"]
+    assert outcome["fields"]["seats"] == {
+        "invalid": True,
+        "describedby": "seats-error seats-hint",
+        "error": "Enter a whole number from 1 to 5.",
+    }
+    # A field without a hint is described by its error alone.
+    assert outcome["fields"]["name"]["describedby"] == "name-error"
     assert outcome["receipt"] is None
     assert outcome["resets"] == 0
+    assert outcome["focus"] == "problem"
 
 
 def test_corrected_resubmission_clears_the_previous_errors() -> None:
@@ -285,9 +502,10 @@ def test_corrected_resubmission_clears_the_previous_errors() -> None:
         {"values": {"email": "h@example.com"}, "answer": RECORDED},
     )
 
-    assert result["outcomes"][0]["errors"] == ["Email: email"]
-    assert result["outcomes"][1]["errors"] == []
+    assert result["outcomes"][0]["invalid"] == ["email"]
+    assert result["outcomes"][1]["problem"] is None
     assert result["outcomes"][1]["invalid"] == []
+    assert result["outcomes"][1]["fields"]["email"]["describedby"] == "email-hint"
 
 
 def test_file_over_the_pages_limit_is_not_uploaded() -> None:
@@ -295,9 +513,11 @@ def test_file_over_the_pages_limit_is_not_uploaded() -> None:
 
     result = run_form({"values": FILLED, "files": [big], "answer": RECORDED})
 
+    outcome = result["outcomes"][0]
     assert result["requests"] == []
-    assert result["outcomes"][0]["invalid"] == ["cv"]
-    assert "larger than 2097152 bytes" in result["outcomes"][0]["status"]
+    assert outcome["invalid"] == ["cv"]
+    assert outcome["fields"]["cv"]["error"] == "The file is larger than 2 MB."
+    assert outcome["focus"] == "problem"
 
 
 def test_file_that_cannot_be_read_is_reported_and_nothing_is_sent() -> None:
@@ -305,8 +525,9 @@ def test_file_that_cannot_be_read_is_reported_and_nothing_is_sent() -> None:
         {"values": FILLED, "files": [{**PDF, "unreadable": True}], "answer": RECORDED}
     )
 
+    outcome = result["outcomes"][0]
     assert result["requests"] == []
-    assert result["outcomes"][0]["status"] == (
+    assert outcome["problem"]["title"]["en"] == (
         "A file could not be read. Choose it again and press Apply."
     )
-    assert result["outcomes"][0]["buttonDisabled"] is False
+    assert outcome["buttonDisabled"] is False
