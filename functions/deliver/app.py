@@ -12,7 +12,7 @@ from sekisho import runtime
 
 logger = Logger(service="sekisho")  # the library logs under sekisho.*
 runtime.settings()
-runtime.policy()  # validated at cold start: a bad policy fails the deployment, not a batch
+runtime.policy()  # read at cold start: a bad or altered policy fails the deployment, not a batch
 # Every failed record is reported back (ReportBatchItemFailures), even when all failed:
 # the deliverer has already pushed each one's visibility out with its backoff.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

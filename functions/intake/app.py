@@ -11,7 +11,7 @@ from sekisho.intake import IntakeRequest
 
 logger = Logger(service="sekisho")  # the library logs under sekisho.*
 settings = runtime.settings()
-runtime.policy()  # validated at cold start: a bad policy fails the deployment, not a request
+runtime.policy()  # read at cold start: a bad or altered policy fails the deployment, not a request
 app = create_resolver(runtime.intake_http_settings())
 
 

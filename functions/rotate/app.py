@@ -8,7 +8,7 @@ from sekisho.rotation import RotationEvent, rotator
 
 logger = Logger(service="sekisho")  # the library logs under sekisho.*
 runtime.settings()
-runtime.policy()  # validated at cold start: testSecret needs what each token may do
+runtime.policy()  # read at cold start: testSecret needs what each token may do
 
 
 @logger.inject_lambda_context

@@ -12,7 +12,7 @@ from sekisho.http import create_resolver
 
 logger = Logger(service="sekisho")  # the library logs under sekisho.*
 settings = runtime.settings()
-runtime.policy()  # validated at cold start: a bad policy fails the deployment, not a request
+runtime.policy()  # read at cold start: a bad or altered policy fails the deployment, not a request
 app = create_resolver(runtime.http_settings())  # server to server: no origin is allowed
 
 

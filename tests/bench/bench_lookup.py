@@ -2,8 +2,9 @@
 
 Prints three figures (a benchmark, not a test: nothing here asserts a speed):
 
-1. Cold init in fresh processes: importing the lookup handler (settings, policy, resolver,
-   boto3 clients) next to `import boto3` + one client, alternated, median of N.
+1. Cold init in fresh processes: importing the lookup handler (settings, the reviewed
+   policy snapshot, resolver) next to `import boto3` + one client, alternated, median of N
+   (tests/bench/cold_init.py does the same for every function, with the goals).
 2. Warm per-request time against the emulator (in its own process, on loopback): the
    lookup handler next to a bare Powertools route making the same single kintone call.
    Measured twice: with the guard's counters in memory (the relay's own overhead) and in
@@ -23,6 +24,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -36,6 +38,7 @@ from sekisho import runtime
 from sekisho.guard import Guard, InMemoryGuardStore
 from sekisho.secrets import SecretsManagerBackend
 from tests.apigw import rest_event
+from tests.bench.cold_init import reviewed_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -187,11 +190,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-runs", type=int, default=11)
     args = parser.parse_args(argv)
     os.environ.update(FAKE_AWS)
+    layer = tempfile.TemporaryDirectory(prefix="sekisho-bench-")  # removed at exit
 
     kintone_port, moto_port = free_port(), free_port()
     kintone_url, moto_url = f"http://127.0.0.1:{kintone_port}", f"http://127.0.0.1:{moto_port}"
     env = {
-        "SEKISHO_POLICY": str(ROOT / "policy.yaml"),
+        # The reviewed snapshot, as `make build` bundles it into the layer.
+        "SEKISHO_POLICY": str(reviewed_snapshot(Path(layer.name))),
         "KINTONE_BASE_URL": kintone_url,
         "ALLOWED_ORIGINS": "http://127.0.0.1:3000",
         "GUARD_TABLE": "BenchGuardTable",

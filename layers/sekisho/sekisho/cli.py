@@ -15,6 +15,7 @@ from typing import TextIO
 from sekisho.contract.cli import add_openapi
 from sekisho.policy import lint_policy
 from sekisho.policy.arguments import POLICY_HELP, read_policy_or_report
+from sekisho.policy.snapshot import PACKAGE_DIR, write_snapshot
 from sekisho.rotation.cli import add_rotate, add_token
 from sekisho.tokens.cli import add_probe
 
@@ -38,6 +39,11 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         f"{len(policy.webhooks)} webhooks" + (f", {actions} actions" if actions else ""),
         file=out,
     )
+    if args.snapshot is not None:
+        # Only a policy that passed the check above is written: the snapshot is what a
+        # function runs without validating again.
+        written = write_snapshot(policy, args.snapshot)
+        print(f"snapshot: {written.path} sha256 {written.digest}", file=out)
     return 0
 
 
@@ -56,6 +62,17 @@ def add_check(commands: argparse._SubParsersAction) -> None:
         help=POLICY_HELP,
     )
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument(
+        "--snapshot",
+        nargs="?",
+        const=str(PACKAGE_DIR),
+        metavar="DIR",
+        help=(
+            "when the check passes, write the reviewed snapshot (policy.snapshot.json and "
+            "its SHA-256, policy.snapshot.sha256) into DIR (default: the layer's package, "
+            f"{PACKAGE_DIR}); functions start from it without validating again"
+        ),
+    )
     check.set_defaults(handler=_check)
 
 

@@ -14,15 +14,17 @@ import time
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sekisho.audit import audit
 from sekisho.errors import NotFound, RateLimited, RouteDisabled, SekishoError, ValidationFailed
 from sekisho.guard import Guard
 from sekisho.kintone import KintoneClient, Predicate, TokenSource, compile_query
 from sekisho.kintone.clients import ClientsByToken
-from sekisho.policy import Policy, ViewPolicy
 from sekisho.switches import RouteSwitches
+
+if TYPE_CHECKING:
+    from sekisho.policy import Policy, ViewPolicy
 
 
 @dataclass(frozen=True)

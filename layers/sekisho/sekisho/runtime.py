@@ -2,48 +2,56 @@
 
 Settings and the policy are read at cold start so a bad deployment fails at init with a
 clear message; what needs a network call (the guard's hash key) waits for the first
-request.
+request. The policy comes from the reviewed snapshot the layer bundles (or, for a YAML
+file such as the local stack's, from the full validation), and its digest is logged
+once, so an operator can match what runs with what was reviewed.
+
+Each service's modules are imported where it is built, so a container loads only its
+own function's code (no intake or idempotency in the lookup, no HTTP resolver in the
+deliverer): imports are most of what a cold start costs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-from botocore.config import Config
-
 from sekisho.errors import ConfigurationError
-from sekisho.guard import DynamoGuardStore, Guard
-from sekisho.http import HttpSettings
-from sekisho.intake import (
-    DeliverService,
-    Idempotency,
-    IntakeService,
-    Outbox,
-    S3AttachmentStore,
-    SiteverifyCaptcha,
-    SqsQueue,
-    SqsVisibility,
-)
-from sekisho.kintone import KintoneClient, RetryPolicy, Timeouts
-from sekisho.kintone.clients import ClientsByToken
-from sekisho.lookup import LookupService
-from sekisho.once import RunOnce
-from sekisho.policy import Policy, load_policy
-from sekisho.secrets import SecretsManagerBackend, SecretStore
+from sekisho.policy.snapshot import load_reviewed
 from sekisho.settings import Settings
-from sekisho.switches import RouteSwitches, ssm_reader
 
 if TYPE_CHECKING:
-    from sekisho.actions import ActionService
-    from sekisho.webhooks import WebhookService
+    from botocore.config import Config
 
-# The idempotency table is read and written on every intake request: fail fast.
-_IDEMPOTENCY_CONFIG = Config(
-    connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 3}
-)
+    from sekisho.actions import ActionService
+    from sekisho.guard import Guard
+    from sekisho.http import HttpSettings
+    from sekisho.intake import DeliverService, IntakeService
+    from sekisho.kintone import RetryPolicy, Timeouts
+    from sekisho.kintone.clients import ClientsByToken
+    from sekisho.lookup import LookupService
+    from sekisho.once import RunOnce
+    from sekisho.policy import Policy
+    from sekisho.secrets import SecretStore
+    from sekisho.switches import RouteSwitches
+    from sekisho.webhooks import WebhookService
+    from sekisho.webhooks.refetch import Refetcher
+
+# A child of the function's Powertools Logger (service "sekisho"): same JSON lines.
+logger = logging.getLogger(__name__)
+
+
+def _idempotency_config() -> Config:
+    from botocore.config import Config  # noqa: PLC0415
+
+    # The idempotency table is read and written on every intake request: fail fast.
+    return Config(
+        connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 3}
+    )
 
 
 @functools.cache
@@ -53,10 +61,23 @@ def settings() -> Settings:
 
 @functools.cache
 def policy() -> Policy:
-    return load_policy(settings().policy_path)
+    current = settings()
+    reviewed = load_reviewed(current.policy_path, pinned=current.policy_digest)
+    # The one init line an operator compares with the stack's PolicyDigest output.
+    logger.info(
+        "policy loaded",
+        extra={
+            "policy_digest": reviewed.digest,
+            "policy_kind": reviewed.kind,
+            "policy_file": reviewed.source.name,
+        },
+    )
+    return reviewed.policy
 
 
 def http_settings() -> HttpSettings:
+    from sekisho.http import HttpSettings  # noqa: PLC0415 - Powertools' resolver: HTTP only
+
     current = settings()
     return HttpSettings(
         allowed_origins=current.allowed_origins, max_body_bytes=current.max_body_bytes
@@ -71,6 +92,8 @@ def kintone_base_url() -> str:
 def route_switches() -> RouteSwitches:
     """The kill switches of this container's routes: the policy's, and the SSM parameter's
     when ROUTE_SWITCHES_PARAMETER names one."""
+    from sekisho.switches import RouteSwitches, ssm_reader  # noqa: PLC0415
+
     name = settings().route_switches_parameter
     return RouteSwitches(ssm_reader(name) if name else None)
 
@@ -83,6 +106,8 @@ def _required(**values: str | None) -> None:
 
 def _guard(store: SecretStore, current: Settings) -> Guard:
     """The guard over GUARD_TABLE, keyed by the hash key secret (read on first use)."""
+    from sekisho.guard import DynamoGuardStore, Guard  # noqa: PLC0415
+
     hash_key = store.get(current.guard_hash_key_secret).get("key")
     if not isinstance(hash_key, str) or len(hash_key) < 32:
         raise ConfigurationError("the guard hash key secret holds no usable key")
@@ -91,6 +116,9 @@ def _guard(store: SecretStore, current: Settings) -> Guard:
 
 @functools.cache
 def lookup_service() -> LookupService:
+    from sekisho.lookup import LookupService  # noqa: PLC0415
+    from sekisho.secrets import SecretsManagerBackend, SecretStore  # noqa: PLC0415
+
     current = settings()
     _required(GUARD_TABLE=current.guard_table)
     store = SecretStore(
@@ -125,6 +153,20 @@ def _intake_secret_names(current: Settings) -> frozenset[str]:
 
 @functools.cache
 def intake_service() -> IntakeService:
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
+        DynamoDBPersistenceLayer,
+    )
+
+    from sekisho.intake import (  # noqa: PLC0415
+        Idempotency,
+        IntakeService,
+        Outbox,
+        S3AttachmentStore,
+        SiteverifyCaptcha,
+        SqsQueue,
+    )
+    from sekisho.secrets import SecretsManagerBackend, SecretStore  # noqa: PLC0415
+
     current = settings()
     _required(
         GUARD_TABLE=current.guard_table,
@@ -134,7 +176,7 @@ def intake_service() -> IntakeService:
     )
     store = SecretStore(SecretsManagerBackend(), allowed=_intake_secret_names(current))
     persistence = DynamoDBPersistenceLayer(
-        table_name=current.idempotency_table, boto_config=_IDEMPOTENCY_CONFIG
+        table_name=current.idempotency_table, boto_config=_idempotency_config()
     )
     return IntakeService(
         policy(),
@@ -152,6 +194,9 @@ def intake_service() -> IntakeService:
 
 @functools.cache
 def deliver_service() -> DeliverService:
+    from sekisho.intake import DeliverService, S3AttachmentStore, SqsVisibility  # noqa: PLC0415
+    from sekisho.secrets import SecretsManagerBackend, SecretStore  # noqa: PLC0415
+
     current = settings()
     _required(ATTACHMENT_BUCKET=current.attachment_bucket)
     # Only the forms' add-only tokens: the deliverer has no CAPTCHA and no guard.
@@ -173,6 +218,7 @@ def deliver_service() -> DeliverService:
 @functools.cache
 def webhook_service() -> WebhookService:
     # Imported here: the lookup and intake containers never load the verifiers.
+    from sekisho.secrets import SecretsManagerBackend, SecretStore  # noqa: PLC0415
     from sekisho.webhooks import (  # noqa: PLC0415
         DEDUPE_SECONDS,
         KEY_PREFIX,
@@ -205,16 +251,25 @@ def webhook_service() -> WebhookService:
 def _run_once_in_guard_table(current: Settings, key_prefix: str, seconds: int) -> RunOnce:
     """RunOnce over Powertools idempotency records in the GuardTable, keyed
     ``<key_prefix>#<hash>``: each role's IAM condition lets it touch its own prefix only."""
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
+        DynamoDBPersistenceLayer,
+    )
+
+    from sekisho.once import RunOnce  # noqa: PLC0415
+
     persistence = DynamoDBPersistenceLayer(
         table_name=current.guard_table,
         key_attr="pk",
         expiry_attr="expires_at",
-        boto_config=_IDEMPOTENCY_CONFIG,
+        boto_config=_idempotency_config(),
     )
     return RunOnce(persistence, key_prefix=key_prefix, expires_after_seconds=seconds)
 
 
 def _clients(store: SecretStore, retry: RetryPolicy, timeouts: Timeouts) -> ClientsByToken:
+    from sekisho.kintone import KintoneClient  # noqa: PLC0415
+    from sekisho.kintone.clients import ClientsByToken  # noqa: PLC0415
+
     base_url = kintone_base_url()
     return ClientsByToken(
         lambda name: KintoneClient(
@@ -237,8 +292,9 @@ def action_service() -> ActionService:
         SqsDeadLetters,
     )
     from sekisho.intake.delivery import DELIVER_RETRY, DELIVER_TIMEOUTS  # noqa: PLC0415
+    from sekisho.intake.queue import SqsVisibility  # noqa: PLC0415
     from sekisho.redelivery import Backoff  # noqa: PLC0415
-    from sekisho.webhooks.refetch import Refetcher  # noqa: PLC0415
+    from sekisho.secrets import SecretsManagerBackend, SecretStore  # noqa: PLC0415
 
     current = settings()
     _required(
@@ -256,5 +312,28 @@ def action_service() -> ActionService:
         _run_once_in_guard_table(current, KEY_PREFIX, LEDGER_SECONDS),
         SqsDeadLetters(current.webhook_dead_letter_queue_url),
         Backoff(SqsVisibility(), min_seconds=current.deliver_min_backoff_seconds),
-        refetcher=Refetcher(clients),
+        # Only an event queued while kintone was down is re-read: the refetcher (and the
+        # webhook verifiers its module brings) loads when the first such event arrives.
+        refetcher=_OnFirstUse(lambda: _refetcher(clients)),
     )
+
+
+def _refetcher(clients: ClientsByToken) -> Refetcher:
+    from sekisho.webhooks.refetch import Refetcher  # noqa: PLC0415
+
+    return Refetcher(clients)
+
+
+class _OnFirstUse:
+    """Stands for an object that is built the first time one of its attributes is used."""
+
+    def __init__(self, build: Callable[[], object]) -> None:
+        self._build = build
+        self._built: object | None = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> object:
+        with self._lock:
+            if self._built is None:
+                self._built = self._build()
+        return getattr(self._built, name)

@@ -1,28 +1,39 @@
-"""Deployment settings, read from the environment once per container and validated."""
+"""Deployment settings, read from the environment once per container and validated.
+
+A frozen dataclass checked by hand rather than a pydantic model: every function reads
+its settings at cold start, and most never need pydantic otherwise.
+"""
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sekisho.errors import ConfigurationError
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
+@dataclass(frozen=True)
+class Settings:
     kintone_base_url: str | None = None  # overrides the policy's kintone.base_url
     policy_path: str | None = None
+    # The SHA-256 of the reviewed policy snapshot the stack was deployed for (the
+    # template's PolicyDigest): a container refuses any other policy. Unset: not pinned.
+    policy_digest: str | None = None
     guard_table: str | None = None
     guard_hash_key_secret: str = "sekisho/guard/hash-key"  # noqa: S105 - a name, not a value
     allowed_origins: tuple[str, ...] = ()
-    max_body_bytes: int = Field(default=16 * 1024, ge=1, le=6 * 1024 * 1024)
+    max_body_bytes: int = 16 * 1024
     # Every "no record" answer takes at least this long, so a locked-out key (answered
     # without calling kintone) cannot be told apart from a miss by timing.
-    not_found_floor_ms: int = Field(default=250, ge=0, le=5000)
+    not_found_floor_ms: int = 250
     # Intake: where a submission waits while kintone is unavailable, and the table that
     # remembers the answer to each Idempotency-Key.
     intake_queue_url: str | None = None
@@ -31,7 +42,7 @@ class Settings(BaseModel):
     # Delivery: the first backoff of a message kintone could not take; it doubles with
     # each receive up to 15 minutes (the local stack and the burst bench shorten it).
     # The shortest wait before a failed delivery is tried again (see intake.delivery).
-    deliver_min_backoff_seconds: float = Field(default=5, gt=0, le=900)
+    deliver_min_backoff_seconds: float = 5
     # Webhook receipt: where verified events wait for their consumer.
     webhook_queue_url: str | None = None
     # The SSM parameter naming the routes an operator switched off (see sekisho.switches).
@@ -39,37 +50,26 @@ class Settings(BaseModel):
     # Webhook actions: where an event that can never be applied is sent, with its reason.
     webhook_dead_letter_queue_url: str | None = None
 
-    @field_validator("allowed_origins")
-    @classmethod
-    def _origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
-        for origin in origins:
-            parts = urlsplit(origin)
-            if origin == "*" or parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValueError(f"allowed origin {origin!r} must be scheme://host[:port]")
-            if parts.path or parts.query or parts.fragment:
-                raise ValueError(f"allowed origin {origin!r} must not have a path")
-        return origins
-
-    @field_validator("intake_queue_url", "webhook_queue_url", "webhook_dead_letter_queue_url")
-    @classmethod
-    def _queue_url(cls, url: str | None) -> str | None:
-        if url is not None and urlsplit(url).scheme not in ("http", "https"):
-            raise ValueError("a queue URL must be an http(s) URL")
-        return url
-
-    @field_validator("kintone_base_url")
-    @classmethod
-    def _base_url(cls, url: str | None) -> str | None:
-        if url is not None and urlsplit(url).scheme not in ("http", "https"):
-            raise ValueError("KINTONE_BASE_URL must be an http(s) URL")
-        return url
+    def __post_init__(self) -> None:
+        problems = []
+        for field in fields(self):
+            check = _CHECKS.get(field.name)
+            if check is None:
+                continue
+            try:
+                object.__setattr__(self, field.name, check(getattr(self, field.name)))
+            except ValueError as exc:
+                problems.append(f"{field.name}: {exc}")
+        if problems:
+            raise ConfigurationError(f"invalid settings: {'; '.join(problems)}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        values: dict[str, object] = {
+        values: dict[str, Any] = {
             "kintone_base_url": env.get("KINTONE_BASE_URL") or None,
             "policy_path": env.get("SEKISHO_POLICY") or None,
+            "policy_digest": env.get("SEKISHO_POLICY_DIGEST") or None,
             "guard_table": env.get("GUARD_TABLE") or None,
             "intake_queue_url": env.get("INTAKE_QUEUE_URL") or None,
             "attachment_bucket": env.get("ATTACHMENT_BUCKET") or None,
@@ -89,10 +89,72 @@ class Settings(BaseModel):
         ):
             if env.get(name):
                 values[key] = env[name]
+        return cls(**values)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _integer(low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError("must be an integer")
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high}")
+        return value
+
+    return check
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, str):
         try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
-            )
-            raise ConfigurationError(f"invalid settings: {problems}") from exc
+            value = float(value)
+        except ValueError:
+            raise ValueError("must be a number") from None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError("must be a number")
+    if not 0 < value <= 900:
+        raise ValueError("must be greater than 0 and at most 900")
+    return value
+
+
+def _http_url(message: str) -> Callable[[str | None], str | None]:
+    def check(url: str | None) -> str | None:
+        if url is not None and urlsplit(url).scheme not in ("http", "https"):
+            raise ValueError(message)
+        return url
+
+    return check
+
+
+def _origins(origins: tuple[str, ...]) -> tuple[str, ...]:
+    for origin in origins:
+        parts = urlsplit(origin)
+        if origin == "*" or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"allowed origin {origin!r} must be scheme://host[:port]")
+        if parts.path or parts.query or parts.fragment:
+            raise ValueError(f"allowed origin {origin!r} must not have a path")
+    return tuple(origins)
+
+
+def _digest(value: str | None) -> str | None:
+    if value is not None and not _DIGEST.fullmatch(value):
+        raise ValueError("must be the lower-case hex SHA-256 of the policy snapshot")
+    return value
+
+
+_QUEUE_URL = _http_url("a queue URL must be an http(s) URL")
+_CHECKS: Mapping[str, Callable[[Any], Any]] = {
+    "kintone_base_url": _http_url("KINTONE_BASE_URL must be an http(s) URL"),
+    "policy_digest": _digest,
+    "allowed_origins": _origins,
+    "max_body_bytes": _integer(1, 6 * 1024 * 1024),
+    "not_found_floor_ms": _integer(0, 5000),
+    "deliver_min_backoff_seconds": _seconds,
+    "intake_queue_url": _QUEUE_URL,
+    "webhook_queue_url": _QUEUE_URL,
+    "webhook_dead_letter_queue_url": _QUEUE_URL,
+}

@@ -1,24 +1,37 @@
 """Webhook actions: a verified event becomes one declared kintone write, exactly once."""
 
-from .dead_letters import InMemoryDeadLetters, SqsDeadLetters
-from .errors import (
-    ActionInProgress,
-    ActionRefused,
-    DeadLetterUnavailable,
-    LedgerUnavailable,
-    MalformedEvent,
-    PointerMissing,
-    RecordGone,
-    RevisionConflict,
-    TargetAmbiguous,
-    TargetMissing,
-    ValueInvalid,
-    WriteRefused,
-)
-from .event import QueuedEvent
-from .mapping import Write, map_event
-from .service import KEY_PREFIX, LEDGER_SECONDS, ActionService
-from .writes import APPLIED, DUPLICATE, ActionWriter
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sekisho.lazy import lazy_exports
+
+# Loaded on first use (sekisho.lazy): a function loads only the submodules it asks for.
+_EXPORTS = {
+    "InMemoryDeadLetters": ".dead_letters",
+    "SqsDeadLetters": ".dead_letters",
+    "ActionInProgress": ".errors",
+    "ActionRefused": ".errors",
+    "DeadLetterUnavailable": ".errors",
+    "LedgerUnavailable": ".errors",
+    "MalformedEvent": ".errors",
+    "PointerMissing": ".errors",
+    "RecordGone": ".errors",
+    "RevisionConflict": ".errors",
+    "TargetAmbiguous": ".errors",
+    "TargetMissing": ".errors",
+    "ValueInvalid": ".errors",
+    "WriteRefused": ".errors",
+    "QueuedEvent": ".event",
+    "Write": ".mapping",
+    "map_event": ".mapping",
+    "KEY_PREFIX": ".service",
+    "LEDGER_SECONDS": ".service",
+    "ActionService": ".service",
+    "APPLIED": ".writes",
+    "DUPLICATE": ".writes",
+    "ActionWriter": ".writes",
+}
 
 __all__ = [
     "APPLIED",
@@ -45,3 +58,26 @@ __all__ = [
     "WriteRefused",
     "map_event",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+
+if TYPE_CHECKING:
+    from .dead_letters import InMemoryDeadLetters, SqsDeadLetters
+    from .errors import (
+        ActionInProgress,
+        ActionRefused,
+        DeadLetterUnavailable,
+        LedgerUnavailable,
+        MalformedEvent,
+        PointerMissing,
+        RecordGone,
+        RevisionConflict,
+        TargetAmbiguous,
+        TargetMissing,
+        ValueInvalid,
+        WriteRefused,
+    )
+    from .event import QueuedEvent
+    from .mapping import Write, map_event
+    from .service import KEY_PREFIX, LEDGER_SECONDS, ActionService
+    from .writes import APPLIED, DUPLICATE, ActionWriter

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonpointer import EndOfList, JsonPointer, JsonPointerException
 
 from sekisho.kintone.values import ValueMismatch, wire_value
-from sekisho.policy import ActionPolicy
 
 from .errors import PointerMissing, ValueInvalid
+
+if TYPE_CHECKING:
+    from sekisho.policy import ActionPolicy
 
 _MISSING = object()
 

@@ -28,7 +28,6 @@ from sekisho.audit import audit
 from sekisho.errors import SekishoError, UpstreamUnavailable
 from sekisho.intake.errors import OutOfTime
 from sekisho.once import AlreadyRunning, RunOnce, StoreUnavailable
-from sekisho.policy import ActionPolicy, Policy, WebhookPolicy
 from sekisho.redelivery import Backoff
 
 from .dead_letters import DeadLetters
@@ -44,6 +43,7 @@ from .mapping import map_event
 from .writes import DUPLICATE, ActionWriter
 
 if TYPE_CHECKING:
+    from sekisho.policy import ActionPolicy, Policy, WebhookPolicy
     from sekisho.webhooks.refetch import Refetcher
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sekisho.errors import ConfigurationError
 from sekisho.kintone import (
@@ -28,10 +28,12 @@ from sekisho.kintone import (
     compile_query,
 )
 from sekisho.kintone.query import QueryValueError
-from sekisho.policy import ActionPolicy
 
 from .errors import RevisionConflict, TargetAmbiguous, TargetMissing, ValueInvalid, WriteRefused
 from .mapping import Write
+
+if TYPE_CHECKING:
+    from sekisho.policy import ActionPolicy
 
 # Reads and writes before a record that keeps changing is left for a later receive.
 MAX_ROUNDS = 3

@@ -1,6 +1,6 @@
 """Intake forms: a browser's submission checked against the policy, files included."""
 
-from sekisho.policy import MAX_REQUEST_FILE_BYTES
+from sekisho.policy.constants import MAX_REQUEST_FILE_BYTES
 
 from .files import Attachment, bytes_match, clean_filename
 from .problems import CODES, FieldProblem

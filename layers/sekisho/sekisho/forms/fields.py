@@ -15,12 +15,13 @@ import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
-
-from sekisho.policy import FormField
+from typing import TYPE_CHECKING, Any
 
 from .files import parse_files
 from .problems import FieldProblem
+
+if TYPE_CHECKING:
+    from sekisho.policy import FormField
 
 Check = Callable[[Any], Any]
 

@@ -17,11 +17,14 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sekisho.policy import CONTENT_TYPE_EXTENSIONS, FormField
+from sekisho.policy.constants import CONTENT_TYPE_EXTENSIONS
 
 from .problems import FieldProblem
+
+if TYPE_CHECKING:
+    from sekisho.policy import FormField
 
 MAX_FILENAME_LENGTH = 120
 _FILE_KEYS = frozenset({"filename", "content_type", "data"})

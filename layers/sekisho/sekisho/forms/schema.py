@@ -10,11 +10,12 @@ client sends and the relay also accepts the same value with spaces around it.
 from __future__ import annotations
 
 import math
-from typing import Any
-
-from sekisho.policy import FormField
+from typing import TYPE_CHECKING, Any
 
 from .files import MAX_FILENAME_LENGTH
+
+if TYPE_CHECKING:
+    from sekisho.policy import FormField
 
 # The shape a NUMBER given as text must have (as in sekisho.forms.fields).
 NUMBER_TEXT_PATTERN = "^-?[0-9]+(\\.[0-9]+)?$"

@@ -1,48 +1,44 @@
 """A browser's form submission, parsed into exactly what the relay may write to kintone.
 
-The body is ``{"fields": {<browser name>: <value>}}`` and nothing else. Each form of the
-policy becomes a pydantic model (built once per form and policy object) whose fields are
-the form's browser fields: a name the form does not declare is refused, never dropped —
-kintone itself silently ignores unknown field codes, so a typo or a probe would otherwise
-vanish without a word — and presets and the receipt field are not browser fields, so
-sending them is refused the same way. Values come out as kintone wants them, keyed by
-kintone field code, with the presets added.
+The body is ``{"fields": {<browser name>: <value>}}`` and nothing else. The form's
+browser fields are the only names taken: a name the form does not declare is refused,
+never dropped — kintone itself silently ignores unknown field codes, so a typo or a probe
+would otherwise vanish without a word — and presets and the receipt field are not browser
+fields, so sending them is refused the same way. Values come out as kintone wants them,
+keyed by kintone field code, with the presets added.
+
+Each field's check (:func:`~sekisho.forms.fields.checker`) is built once per form and
+policy object and applied here directly. The contract's JSON Schema comes from a pydantic
+model of the same checks (:func:`submission_schema`, built only for ``sekisho openapi``):
+the intake function never loads pydantic, which would add a large part to its cold start.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainValidator,
-    ValidationError,
-    WithJsonSchema,
-    create_model,
-)
-from pydantic_core import PydanticCustomError
+from typing import TYPE_CHECKING, Annotated, Any
 
 from sekisho.errors import ValidationFailed
-from sekisho.policy import MAX_REQUEST_FILE_BYTES, FormField, FormPolicy
+from sekisho.policy.constants import MAX_REQUEST_FILE_BYTES
 
-from .fields import checker, is_blank
+from .fields import Check, checker, is_blank
 from .files import Attachment
 from .problems import CODES, FieldProblem
 from .schema import field_schema
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from sekisho.policy import FormField, FormPolicy
 
 __all__ = ["Attachment", "Submission", "parse_submission", "submission_schema"]
 
 # Enough for any honest form; a body of ten thousand unknown keys gets a short answer.
 MAX_REPORTED_ERRORS = 50
 _MODEL_CACHE_SIZE = 64
-# pydantic's own error types, in the problem vocabulary.
-_PYDANTIC_CODES = {"missing": "required", "extra_forbidden": "unknown"}
 _DETAILS = {"required": "this field is required", "unknown": "the form has no such field"}
 
 
@@ -65,14 +61,14 @@ def parse_submission(form_name: str, form: FormPolicy, body: Mapping[str, Any]) 
         if not is_blank(fields.pop(form.honeypot, None)):
             # Nothing else is looked at: a bot learns nothing from a field error.
             return Submission(form_name, {}, (), honeypot=True)
-    try:
-        parsed = _model_for(form_name, form).model_validate(fields)
-    except ValidationError as exc:
-        raise ValidationFailed("the form's fields are not valid", errors=_problems(exc)) from exc
+    values, problems = _check_fields(_checks_for(form_name, form), form, fields)
+    if problems:
+        raise ValidationFailed(
+            "the form's fields are not valid", errors=problems[:MAX_REPORTED_ERRORS]
+        )
     record: dict[str, Any] = {}
     attachments: list[Attachment] = []
-    for index, field in enumerate(form.fields.values()):
-        value = getattr(parsed, _attribute(index))
+    for field, value in zip(form.fields.values(), values, strict=True):
         if value is None:
             continue
         if field.type == "file":
@@ -140,19 +136,38 @@ def _error(pointer: str, code: str, detail: str) -> dict[str, str]:
     return {"pointer": pointer, "code": code, "detail": detail}
 
 
-def _problems(exc: ValidationError) -> list[dict[str, str]]:
-    problems = []
-    for error in exc.errors(include_input=False, include_url=False)[:MAX_REPORTED_ERRORS]:
-        name = str(error["loc"][0]) if error["loc"] else ""
-        if error["type"] in _PYDANTIC_CODES:
-            code = _PYDANTIC_CODES[error["type"]]
-            detail = _DETAILS[code]
-        elif error["type"] in CODES:
-            code, detail = error["type"], error["msg"]
-        else:  # not raised by the checks; kept generic rather than guessed at
-            code, detail = "type", "has the wrong type"
-        problems.append(_error(f"/fields/{_escape(name)}", code, detail))
-    return problems
+def _check_fields(
+    checks: tuple[Check, ...], form: FormPolicy, fields: Mapping[str, Any]
+) -> tuple[list[Any], list[dict[str, str]]]:
+    """Each declared field's value (None when blank), and every problem: the declared
+    fields' in declaration order, then the unknown names in the order they came."""
+    values: list[Any] = []
+    problems: list[dict[str, str]] = []
+    for (name, field), check in zip(form.fields.items(), checks, strict=True):
+        value = fields.get(name)
+        if is_blank(value):
+            if field.required:
+                problems.append(_field_error(name, "required", _DETAILS["required"]))
+            values.append(None)
+            continue
+        try:
+            values.append(check(value))
+        except FieldProblem as problem:
+            if problem.code in CODES:
+                problems.append(_field_error(name, problem.code, problem.detail))
+            else:  # not raised by the checks; kept generic rather than guessed at
+                problems.append(_field_error(name, "type", "has the wrong type"))
+            values.append(None)
+    problems.extend(
+        _field_error(str(name), "unknown", _DETAILS["unknown"])
+        for name in fields
+        if name not in form.fields
+    )
+    return values, problems
+
+
+def _field_error(name: str, code: str, detail: str) -> dict[str, str]:
+    return _error(f"/fields/{_escape(name)}", code, detail)
 
 
 def _check_request_total(form: FormPolicy, attachments: list[Attachment]) -> None:
@@ -178,6 +193,9 @@ def _check_request_total(form: FormPolicy, attachments: list[Attachment]) -> Non
 
 
 def _pydantic_check(field: FormField) -> Any:
+    from pydantic import PlainValidator  # noqa: PLC0415 - the contract only
+    from pydantic_core import PydanticCustomError  # noqa: PLC0415
+
     check = checker(field)
     required = field.required
 
@@ -201,6 +219,8 @@ def _attribute(index: int) -> str:
 
 
 def _build_model(form_name: str, form: FormPolicy) -> type[BaseModel]:
+    from pydantic import ConfigDict, Field, WithJsonSchema, create_model  # noqa: PLC0415
+
     definitions: dict[str, Any] = {}
     for index, (name, field) in enumerate(form.fields.items()):
         # The schema is what openapi.json says of the field; the validator decides.
@@ -214,25 +234,34 @@ def _build_model(form_name: str, form: FormPolicy) -> type[BaseModel]:
     )
 
 
-_models: OrderedDict[tuple[str, int], tuple[FormPolicy, type[BaseModel]]] = OrderedDict()
-_models_lock = threading.Lock()
-
-
-def _model_for(form_name: str, form: FormPolicy) -> type[BaseModel]:
-    """The form's model, built once per (form name, policy object).
+class _PerForm:
+    """What is built once per (form name, policy object): its checks, its model.
 
     Keyed by identity: a policy model holds dicts, so it has no hash, and the cache keeps
     the form alive, so its id cannot be reused by another object while the entry exists.
     """
-    key = (form_name, id(form))
-    with _models_lock:
-        hit = _models.get(key)
-        if hit is not None and hit[0] is form:
-            _models.move_to_end(key)
-            return hit[1]
-    model = _build_model(form_name, form)
-    with _models_lock:
-        _models[key] = (form, model)
-        while len(_models) > _MODEL_CACHE_SIZE:
-            _models.popitem(last=False)
-    return model
+
+    def __init__(self, build: Callable[[str, FormPolicy], Any]) -> None:
+        self._build = build
+        self._built: OrderedDict[tuple[str, int], tuple[FormPolicy, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, form_name: str, form: FormPolicy) -> Any:
+        key = (form_name, id(form))
+        with self._lock:
+            hit = self._built.get(key)
+            if hit is not None and hit[0] is form:
+                self._built.move_to_end(key)
+                return hit[1]
+        built = self._build(form_name, form)
+        with self._lock:
+            self._built[key] = (form, built)
+            while len(self._built) > _MODEL_CACHE_SIZE:
+                self._built.popitem(last=False)
+        return built
+
+
+# The form's checks in declaration order: what a submission is checked with.
+_checks_for = _PerForm(lambda _name, form: tuple(checker(f) for f in form.fields.values()))
+# The form's pydantic model of the same checks: what the contract's schema comes from.
+_model_for = _PerForm(_build_model)

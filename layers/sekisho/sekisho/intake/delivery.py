@@ -23,7 +23,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
@@ -40,7 +40,6 @@ from sekisho.kintone import (
 from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.client import breaker_for
 from sekisho.kintone.clients import ClientsByToken
-from sekisho.policy import FormPolicy, Policy
 from sekisho.redelivery import (  # noqa: F401 - MAX_VISIBILITY_SECONDS, backoff_seconds: API
     MAX_VISIBILITY_SECONDS,
     MIN_BACKOFF_SECONDS,
@@ -52,6 +51,9 @@ from .errors import AttachmentMissing, AttachmentsUnavailable, MalformedMessage,
 from .message import QueuedSubmission, delivered_marker_key
 from .queue import AttachmentStore, VisibilityControl, error_code
 from .writer import AttachmentFile, undeclared_codes, write_submission
+
+if TYPE_CHECKING:
+    from sekisho.policy import FormPolicy, Policy
 
 logger = logging.getLogger(__name__)
 

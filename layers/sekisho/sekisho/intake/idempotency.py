@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
-from sekisho.errors import UpstreamUnavailable, ValidationFailed
+from sekisho.errors import UpstreamUnavailable
 from sekisho.once import (
     AlreadyRunning,
     InMemoryPersistenceLayer,
@@ -28,8 +27,11 @@ from sekisho.once import (
 )
 
 from .errors import IdempotencyKeyReused, RequestInProgress
+from .header import KEY_PATTERN, MAX_KEY_LENGTH, check_idempotency_key
 
 __all__ = [
+    "KEY_PATTERN",
+    "MAX_KEY_LENGTH",
     "Idempotency",
     "IdempotencyUnavailable",
     "InMemoryPersistenceLayer",
@@ -41,32 +43,10 @@ __all__ = [
 EXPIRY_SECONDS = 24 * 3600
 # Stable across function renames and redeploys: the stored keys stay valid.
 KEY_PREFIX = "sekisho.intake"
-MAX_KEY_LENGTH = 128
-# Visible ASCII only: the key becomes part of a DynamoDB key and of log lines.
-KEY_PATTERN = rf"[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}"
-_KEY = re.compile(KEY_PATTERN)
 
 
 class IdempotencyUnavailable(UpstreamUnavailable):
     """The idempotency table could not be used; nothing was accepted."""
-
-
-def check_idempotency_key(value: str | None) -> str | None:
-    """The header's value if usable, None when absent, else a 400."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or not _KEY.fullmatch(value):
-        raise ValidationFailed(
-            "the Idempotency-Key header is not valid",
-            errors=[
-                {
-                    "pointer": "/headers/Idempotency-Key",
-                    "code": "format",
-                    "detail": f"1 to {MAX_KEY_LENGTH} visible ASCII characters",
-                }
-            ],
-        )
-    return value
 
 
 def body_digest(body: Mapping[str, Any]) -> str:

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sekisho.audit import audit
 from sekisho.errors import (
@@ -44,15 +44,21 @@ from sekisho.kintone import (
 )
 from sekisho.kintone.clients import ClientsByToken
 from sekisho.kintone.retry import NO_RETRY
-from sekisho.policy import FormPolicy, Policy
 from sekisho.secrets import SecretUnavailable
 from sekisho.switches import RouteSwitches
 
-from .captcha import CaptchaVerifier
 from .errors import CaptchaFailed, IdempotencyKeyReused, OutOfTime, RequestInProgress
-from .idempotency import Idempotency, check_idempotency_key
-from .queue import Outbox
+from .header import check_idempotency_key
 from .writer import undeclared_codes, write_submission
+
+if TYPE_CHECKING:
+    # The outbox (SQS, S3), the idempotency store and the CAPTCHA check arrive built by
+    # sekisho.runtime with the service: the function's init does not load them.
+    from sekisho.policy import FormPolicy, Policy
+
+    from .captcha import CaptchaVerifier
+    from .idempotency import Idempotency
+    from .queue import Outbox
 
 logger = logging.getLogger(__name__)
 

@@ -15,15 +15,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, PlainValidator, model_validator
 
 from .base import StrictModel, no_duplicates
+from .behaviour import ActionBehaviour
+from .constants import OPERATION_PERMISSIONS
 from .names import AppId, FieldCode, SecretName
 
 Operation = Literal["add", "update", "upsert"]
-# What each operation needs of its write token, as kintone's token settings name them.
-OPERATION_PERMISSIONS: dict[str, frozenset[str]] = {
-    "add": frozenset({"add"}),
-    "update": frozenset({"edit"}),
-    "upsert": frozenset({"add", "edit"}),
-}
 MAX_EVENT_TYPE_LENGTH = 128
 
 
@@ -84,7 +80,7 @@ class ActionKey(StrictModel):
     pointer: Pointer = Field(alias="from")
 
 
-class ActionPolicy(StrictModel):
+class ActionPolicy(ActionBehaviour, StrictModel):
     events: Annotated[tuple[EventType, ...], Field(strict=False, min_length=1)]
     app: AppId
     operation: Operation
@@ -125,7 +121,3 @@ class ActionPolicy(StrictModel):
         if self.key is not None and self.key.field == self.receipt_field:
             raise ValueError("the key field and the receipt field must differ")
         return self
-
-    @property
-    def write_permissions(self) -> frozenset[str]:
-        return OPERATION_PERMISSIONS[self.operation]

@@ -19,6 +19,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, PlainValidator, field_validator, model_validator
 
 from .base import StrictModel, no_duplicates
+from .behaviour import FormBehaviour, FormFieldBehaviour
+from .constants import (
+    CONTENT_TYPE_EXTENSIONS,
+    EMAIL_MAX_LENGTH,
+    MAX_REQUEST_FILE_BYTES,
+    TEXT_MAX_LENGTH,
+)
 from .names import AppId, FieldCode, FormFieldName, SecretName
 from .rate import Rate
 
@@ -41,39 +48,10 @@ KINTONE_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
     }
 )
 
-# Decoded bytes of every file of one request together. A JSON body carries files as
-# base64 (4 bytes per 3): 4,000,000 bytes become 5,333,336, which leaves room for the
-# other fields under the intake's MAX_BODY_BYTES (5,500,000), itself under the 6 MB
-# Lambda takes synchronously once API Gateway's event envelope is added.
-MAX_REQUEST_FILE_BYTES = 4_000_000
+# The limits the relay's own checks share (request file bytes, text lengths, checkable
+# content types) are in .constants, which the relay reads without pydantic.
 MAX_FILES_PER_FIELD = 10
-# kintone's own limit on a text field's length; a form without max_length gets this one.
-TEXT_MAX_LENGTH = 64_000
-EMAIL_MAX_LENGTH = 254  # RFC 5321's path limit less the angle brackets
 MAX_DECIMALS = 10
-
-# The content types the relay can verify against a file's own bytes, with the file-name
-# extensions each may carry. A type the relay cannot check is no limit at all, so a
-# policy may allow only these (see sekisho.forms.files for the checks).
-CONTENT_TYPE_EXTENSIONS: Mapping[str, frozenset[str]] = MappingProxyType(
-    {
-        "application/pdf": frozenset({".pdf"}),
-        "image/png": frozenset({".png"}),
-        "image/jpeg": frozenset({".jpg", ".jpeg"}),
-        "image/gif": frozenset({".gif"}),
-        "image/webp": frozenset({".webp"}),
-        "application/zip": frozenset({".zip"}),
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": frozenset(
-            {".docx"}
-        ),
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": frozenset({".xlsx"}),
-        "application/vnd.openxmlformats-officedocument.presentationml.presentation": frozenset(
-            {".pptx"}
-        ),
-        "text/plain": frozenset({".txt"}),
-        "text/csv": frozenset({".csv"}),
-    }
-)
 
 _TEXT_TYPES = ("text", "textarea", "email")
 # Which option applies to which form type; any other combination is a policy error.
@@ -128,7 +106,7 @@ def _preset_value(value: Any) -> str | tuple[str, ...]:
 PresetValue = Annotated[str | tuple[str, ...], PlainValidator(_preset_value)]
 
 
-class FormField(StrictModel):
+class FormField(FormFieldBehaviour, StrictModel):
     """A field a browser may send: the kintone field it fills, its type and its limits."""
 
     code: FieldCode
@@ -186,17 +164,6 @@ class FormField(StrictModel):
             raise ValueError("max_items is greater than the number of options")
         return self
 
-    @property
-    def length_limit(self) -> int:
-        """The most characters a text value may have, declared or kintone's own."""
-        default = EMAIL_MAX_LENGTH if self.type == "email" else TEXT_MAX_LENGTH
-        return self.max_length if self.max_length is not None else default
-
-    @property
-    def file_limit(self) -> int:
-        """The most files a file field takes (one unless declared)."""
-        return self.max_files if self.max_files is not None else 1
-
 
 class CaptchaPolicy(StrictModel):
     provider: Literal["turnstile", "recaptcha"]
@@ -207,7 +174,7 @@ class FormGuardPolicy(StrictModel):
     per_ip: Rate = Rate(count=20, window_seconds=3600)
 
 
-class FormPolicy(StrictModel):
+class FormPolicy(FormBehaviour, StrictModel):
     """An intake form: browser fields, server presets and a unique receipt field."""
 
     app: AppId
@@ -222,7 +189,3 @@ class FormPolicy(StrictModel):
     presets: dict[FieldCode, PresetValue] = Field(default_factory=dict, alias="set")
     # false: the route answers 503 route_disabled (the reviewed kill switch).
     enabled: bool = True
-
-    @property
-    def file_fields(self) -> dict[str, FormField]:
-        return {name: field for name, field in self.fields.items() if field.type == "file"}

@@ -15,13 +15,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-import sekisho
 from sekisho.errors import ConfigurationError
 
 from .models import Policy
-
-POLICY_ENV = "SEKISHO_POLICY"
-BUNDLED_POLICY = Path(sekisho.__file__).parent / "policy.yaml"
+from .snapshot import BUNDLED_YAML as BUNDLED_POLICY
+from .snapshot import POLICY_ENV
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from ipaddress import IPv4Network, IPv6Network
-from types import MappingProxyType
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -25,16 +23,21 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from sekisho.errors import ConfigurationError, NotFound
 from sekisho.kintone.condition import parse_condition
 from sekisho.kintone.query import MAX_LIMIT, QueryDeclarationError
 
 from .actions import ActionPolicy
 from .base import StrictModel as _Strict
 from .base import no_duplicates as _no_duplicates
+from .behaviour import (
+    AppBehaviour,
+    MatchRuleBehaviour,
+    PolicyBehaviour,
+    ViewBehaviour,
+    WebhookBehaviour,
+)
 from .forms import FormPolicy
 from .names import (
-    BUILTIN_FIELDS,
     AppId,
     DeclaredFieldCode,
     FieldCode,
@@ -49,7 +52,6 @@ from .references import reference_issues
 
 DEFAULT_VIEW_LIMIT = 20
 DEFAULT_MATCH_MAX_LENGTH = 64
-CLAIM_PREFIX = "claim:"
 Section = Literal["views", "forms", "webhooks", "actions"]
 SECTIONS: tuple[Section, ...] = ("views", "forms", "webhooks", "actions")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -75,22 +77,17 @@ class KintoneSettings(_Strict):
         return f"{parts.scheme}://{parts.netloc}"
 
 
-class AppPolicy(_Strict):
+class AppPolicy(AppBehaviour, _Strict):
     """A kintone app: its field codes and types (needed to compile predicates and lint)."""
 
     name: str = Field(min_length=1, max_length=64)
     fields: dict[DeclaredFieldCode, FieldType] = Field(min_length=1)
 
-    @property
-    def field_types(self) -> Mapping[str, str]:
-        """Declared fields plus kintone's built-in ``$id`` and ``$revision``."""
-        return MappingProxyType({**self.fields, **BUILTIN_FIELDS})
-
 
 # ------------------------------------------------------------------------------- views
 
 
-class MatchRule(_Strict):
+class MatchRule(MatchRuleBehaviour, _Strict):
     """One required predicate: the record's ``code`` must equal the supplied value."""
 
     code: FieldCode
@@ -99,24 +96,13 @@ class MatchRule(_Strict):
     # `body` (the browser sends it) or `claim:<name>` (the authorizer's verified claim).
     source: MatchSource = Field("body", alias="from")
 
-    @property
-    def claim(self) -> str | None:
-        """The claim the value comes from, or None when the browser sends it."""
-        return self.source.removeprefix(CLAIM_PREFIX) if self.source != "body" else None
-
-    def accepts(self, value: str) -> bool:
-        """Does ``value`` have the declared shape (length, and pattern if any)?"""
-        if not 1 <= len(value) <= self.max_length:
-            return False
-        return self.pattern is None or self.pattern.fullmatch(value) is not None
-
 
 class GuardPolicy(_Strict):
     per_ip: Rate = Rate(count=30, window_seconds=3600)
     failures_per_key: Rate = Rate(count=5, window_seconds=3600)
 
 
-class ViewPolicy(_Strict):
+class ViewPolicy(ViewBehaviour, _Strict):
     """A lookup: required exact predicates, a fixed condition, a projection, a limit."""
 
     app: AppId
@@ -158,22 +144,6 @@ class ViewPolicy(_Strict):
     def _distinct_fields(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return _no_duplicates(value)
 
-    @property
-    def predicate_codes(self) -> tuple[str, ...]:
-        """Field codes of every match rule, in declaration order."""
-        return tuple(rule.code for rule in self.match.values())
-
-    @property
-    def field_types(self) -> Mapping[str, str]:
-        return self._field_types
-
-    def field_type(self, code: str) -> str:
-        """The kintone type of ``code`` as the view's app declares it."""
-        try:
-            return self._field_types[code]
-        except KeyError:
-            raise ConfigurationError(f"field {code!r} is not declared in app {self.app}") from None
-
 
 # ---------------------------------------------------------------------------- webhooks
 
@@ -191,7 +161,7 @@ class WebhookRefetch(_Strict):
     fields: Annotated[tuple[FieldCode, ...], Field(strict=False, min_length=1)]
 
 
-class WebhookPolicy(_Strict):
+class WebhookPolicy(WebhookBehaviour, _Strict):
     scheme: Literal["standard", "stripe", "github", "box", "slack", "kintone"]
     secret: SecretName
     refetch: WebhookRefetch | None = None
@@ -228,22 +198,11 @@ class WebhookPolicy(_Strict):
                     raise ValueError(f"event type {event_type} is taken by {other} and {name}")
         return self
 
-    def action_for(self, event_type: str | None) -> tuple[str, ActionPolicy] | None:
-        """The action (name, policy) that takes ``event_type``; None when none does."""
-        for name, action in self.actions.items():
-            if event_type in action.events:
-                return name, action
-        return None
-
-    @property
-    def networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
-        return tuple(self.allow_ips or ())
-
 
 # ------------------------------------------------------------------------------ policy
 
 
-class Policy(_Strict):
+class Policy(PolicyBehaviour, _Strict):
     kintone: KintoneSettings
     apps: dict[AppId, AppPolicy] = Field(default_factory=dict)
     views: dict[RouteName, ViewPolicy] = Field(default_factory=dict)
@@ -270,48 +229,3 @@ class Policy(_Strict):
         for view in self.views.values():
             view._field_types = self.apps[view.app].field_types
         return self
-
-    def view(self, name: str) -> ViewPolicy:
-        """The view called ``name``; :class:`~sekisho.errors.NotFound` if there is none."""
-        try:
-            return self.views[name]
-        except (KeyError, TypeError):
-            raise NotFound() from None
-
-    def form(self, name: str) -> FormPolicy:
-        try:
-            return self.forms[name]
-        except (KeyError, TypeError):
-            raise NotFound() from None
-
-    def webhook(self, name: str) -> WebhookPolicy:
-        try:
-            return self.webhooks[name]
-        except (KeyError, TypeError):
-            raise NotFound() from None
-
-    def secret_names(self, section: Section) -> frozenset[str]:
-        """Every secret ``section`` names: the allowlist of that function's secret store."""
-        if section == "views":
-            return frozenset(view.token_secret for view in self.views.values())
-        if section == "forms":
-            names = {form.token_secret for form in self.forms.values()}
-            names.update(f.captcha.secret for f in self.forms.values() if f.captcha)
-            return frozenset(names)
-        if section == "webhooks":
-            names = {hook.secret for hook in self.webhooks.values()}
-            names.update(h.refetch.token_secret for h in self.webhooks.values() if h.refetch)
-            return frozenset(names)
-        if section == "actions":
-            # The actions' own tokens, and the refetch token of a source with actions: an
-            # event queued while kintone was down carries no record, so it is read then.
-            names = set()
-            for hook in self.webhooks.values():
-                for action in hook.actions.values():
-                    names.add(action.token_secret)
-                    if action.read_secret is not None:
-                        names.add(action.read_secret)
-                if hook.actions and hook.refetch is not None:
-                    names.add(hook.refetch.token_secret)
-            return frozenset(names)
-        raise ConfigurationError(f"the policy has no section {section!r}")

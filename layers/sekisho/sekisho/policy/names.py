@@ -14,14 +14,14 @@ from pydantic import AfterValidator, Field
 
 from sekisho.kintone.query import _FIELD_CODE
 
+from .constants import BUILTIN_FIELDS
+
 # Route names appear in URLs (/views/{view}); match keys are what a browser sends.
 _ROUTE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _MATCH_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 # Claim names as Cognito and OIDC authorizers spell them (sub, email, custom:partner_id).
 _CLAIM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_:.-]{0,127}")
-
-BUILTIN_FIELDS = {"$id": "__ID__", "$revision": "__REVISION__"}
 
 # Every field type kintone's form API reports; a typo here would otherwise silently
 # disable the type rules that depend on it.

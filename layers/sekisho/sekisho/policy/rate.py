@@ -7,11 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-WINDOWS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400}
+from .behaviour import RateBehaviour
+from .constants import WINDOWS
+
 _RATE = re.compile(r"([1-9][0-9]{0,8})/(second|minute|hour|day)")
 
 
-class Rate(BaseModel):
+class Rate(RateBehaviour, BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     count: int = Field(ge=1)
@@ -30,9 +32,3 @@ class Rate(BaseModel):
     @classmethod
     def parse(cls, text: str) -> Rate:
         return cls.model_validate(text)
-
-    def __str__(self) -> str:
-        for unit, seconds in WINDOWS.items():
-            if self.window_seconds == seconds:
-                return f"{self.count}/{unit}"
-        return f"{self.count}/{self.window_seconds}s"

@@ -8,9 +8,9 @@ that is not ``ok`` into :class:`~sekisho.rotation.errors.TokenPrivilegeMismatch`
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sekisho.kintone import KintoneClient
-from sekisho.policy import Policy
 from sekisho.tokens import (
     INVALID_TOKEN,
     ProbeReport,
@@ -21,6 +21,9 @@ from sekisho.tokens import (
 
 from .errors import SecretShapeInvalid, TokenInvalid, TokenNotDeclared, TokenPrivilegeMismatch
 from .versions import Value
+
+if TYPE_CHECKING:
+    from sekisho.policy import Policy
 
 # (base URL, token) -> a client fit for probing: no retries, no token refresh. A busy or
 # unreachable kintone makes a row "unknown", which fails the test; the staged token stays

@@ -5,15 +5,18 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sekisho import runtime
-from sekisho.policy import Policy
 from sekisho.secrets import secretsmanager_client
 
 from .kinds import default_kinds
 from .least_privilege import LeastPrivilegeCheck
 from .steps import Rotator
 from .versions import SecretVersions
+
+if TYPE_CHECKING:
+    from sekisho.policy import Policy
 
 
 def build_rotator(

@@ -10,9 +10,12 @@ and each may do nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sekisho.errors import ConfigurationError
-from sekisho.policy import Policy
+
+if TYPE_CHECKING:
+    from sekisho.policy import Policy
 
 # An API token's permissions as kintone's token settings offer them, in that order:
 # record view, add, edit, delete, and app management.

@@ -77,6 +77,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -91,9 +92,11 @@ from sekisho.kintone import (
 )
 from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.retry import NO_RETRY
-from sekisho.policy import AppPolicy
 
 from .declared import PERMISSIONS, DeclaredToken
+
+if TYPE_CHECKING:
+    from sekisho.policy import AppPolicy
 
 logger = logging.getLogger(__name__)
 

@@ -12,11 +12,13 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sekisho.errors import SekishoError
-from sekisho.policy import WebhookPolicy
 from sekisho.secrets import SecretStageMissing
+
+if TYPE_CHECKING:
+    from sekisho.policy import WebhookPolicy
 
 logger = logging.getLogger(__name__)
 

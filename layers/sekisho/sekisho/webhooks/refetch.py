@@ -13,15 +13,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sekisho.kintone import KintoneClient, Timeouts
 from sekisho.kintone.errors import KintoneTransientError
 from sekisho.kintone.retry import RetryPolicy
-from sekisho.policy import WebhookRefetch
 
 from .errors import MalformedDelivery, RecordMismatch, RecordMissing
 from .schemes._common import json_field
+
+if TYPE_CHECKING:
+    from sekisho.policy import WebhookRefetch
 
 logger = logging.getLogger(__name__)
 

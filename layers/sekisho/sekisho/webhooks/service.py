@@ -18,14 +18,13 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sekisho.audit import audit
 from sekisho.errors import ConfigurationError, PayloadTooLarge, SekishoError
 from sekisho.once import AlreadyRunning, RunOnce, StoreUnavailable
-from sekisho.policy import Policy, WebhookPolicy
 from sekisho.switches import RouteSwitches
 
 from .delivery import Delivery, Verified
@@ -41,6 +40,9 @@ from .keys import CURRENT, SigningKeys
 from .queue import MAX_MESSAGE_BYTES, EventQueue, attributes, encode_event, message_bytes
 from .refetch import Refetcher
 from .schemes import VERIFIERS
+
+if TYPE_CHECKING:
+    from sekisho.policy import Policy, WebhookPolicy
 
 logger = logging.getLogger(__name__)
 

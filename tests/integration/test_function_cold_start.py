@@ -1,0 +1,196 @@
+"""A function's cold start from the reviewed snapshot: checked, logged once, and light.
+
+Each function is started in a fresh process, as Lambda's init does it, with the snapshot
+`make build` bundles (here written to a temporary layer directory).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from sekisho import runtime
+from sekisho.errors import ConfigurationError
+from sekisho.policy import read_policy
+from sekisho.policy.snapshot import WrittenSnapshot, write_snapshot
+from tests.bench.cold_init import FUNCTIONS, child_env
+from tests.integration.test_lookup_function import Context, provision
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+
+INIT = """
+import importlib, importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+loaded = sorted(m for m in ("pydantic", "yaml", "sekisho.policy.models") if m in sys.modules)
+print("LOADED " + json.dumps(loaded))
+if len(sys.argv) > 2:
+    name, _, attr = sys.argv[2].partition(":")
+    getattr(importlib.import_module(name), attr)()
+print("MODULES " + json.dumps(sorted(sys.modules)))
+"""
+# What each function has no use for, even once its service is built: another function's
+# code, and what only a rare path needs (the action's refetcher and the verifiers).
+NOT_LOADED = {
+    "lookup": ["sekisho.intake", "sekisho.webhooks", "sekisho.actions", "sekisho.rotation"],
+    "intake": ["sekisho.lookup", "sekisho.webhooks", "sekisho.actions", "sekisho.intake.delivery"],
+    "deliver": ["sekisho.http", "sekisho.webhooks", "aws_lambda_powertools.event_handler"],
+    # The SQS client is shared with intake's queue module; intake's own code is not loaded.
+    "webhook": [
+        "sekisho.intake.service",
+        "sekisho.intake.delivery",
+        "sekisho.lookup",
+        "sekisho.actions",
+        "sekisho.rotation",
+    ],
+    "rotate": ["sekisho.http", "sekisho.intake", "sekisho.webhooks", "sekisho.actions"],
+    "action": [
+        "sekisho.http",
+        "sekisho.webhooks.schemes",
+        "sekisho.webhooks.refetch",
+        "aws_lambda_powertools.event_handler",
+    ],
+}
+# Services a test can build with no AWS call (the others read the guard's key first).
+BUILT_OFFLINE = {"deliver", "webhook", "rotate", "action"}
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory) -> WrittenSnapshot:
+    return write_snapshot(read_policy(ROOT / "policy.yaml"), tmp_path_factory.mktemp("layer"))
+
+
+def cold_start(
+    function: str, snapshot_path: Path, *, build: bool = False
+) -> subprocess.CompletedProcess[str]:
+    service = [FUNCTIONS[function]] if build else []
+    return subprocess.run(
+        [sys.executable, "-c", INIT, str(ROOT / "functions" / function / "app.py"), *service],
+        env=child_env(snapshot_path, "http://127.0.0.1:9"),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def log_lines(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_each_function_logs_the_digest_of_its_policy_in_one_init_line(function, snapshot):
+    done = cold_start(function, snapshot.path)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in log_lines(done.stdout) if line.get("message") == "policy loaded"]
+    assert len(lines) == 1
+    (line,) = lines
+    assert line["policy_digest"] == snapshot.digest
+    assert line["policy_kind"] == "snapshot"
+    assert line["service"] == "sekisho"
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_a_function_started_from_the_snapshot_loads_neither_pydantic_nor_yaml(function, snapshot):
+    done = cold_start(function, snapshot.path)
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("LOADED ")]
+    assert json.loads(line.removeprefix("LOADED ")) == []
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_a_function_loads_no_other_functions_code(function, snapshot):
+    done = cold_start(function, snapshot.path, build=function in BUILT_OFFLINE)
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("MODULES ")]
+    modules = set(json.loads(line.removeprefix("MODULES ")))
+    assert sorted(m for m in NOT_LOADED[function] if m in modules) == []
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_a_tampered_snapshot_fails_the_function_at_cold_start(function, tmp_path):
+    written = write_snapshot(read_policy(ROOT / "policy.yaml"), tmp_path)
+    data = written.path.read_bytes()
+    # One more field in the lookup's projection than was reviewed: the internal memo.
+    tampered = data.replace('"fields":["取引名"'.encode(), '"fields":["社内メモ","取引名"'.encode())
+    assert tampered != data
+    written.path.write_bytes(tampered)
+    done = cold_start(function, written.path)
+    assert done.returncode != 0
+    assert "SnapshotError" in done.stderr
+    assert "does not match its digest" in done.stderr
+
+
+def test_the_policy_is_read_and_logged_once_per_container(snapshot, monkeypatch, caplog):
+    monkeypatch.setenv("SEKISHO_POLICY", str(snapshot.path))
+    runtime.settings.cache_clear()
+    runtime.policy.cache_clear()
+    try:
+        with caplog.at_level(logging.INFO, logger="sekisho.runtime"):
+            first, again = runtime.policy(), runtime.policy()
+    finally:
+        runtime.settings.cache_clear()
+        runtime.policy.cache_clear()
+    assert first is again
+    (record,) = [r for r in caplog.records if r.getMessage() == "policy loaded"]
+    assert record.policy_digest == snapshot.digest
+
+
+def test_a_pinned_digest_other_than_the_layers_fails_the_container(snapshot, monkeypatch):
+    monkeypatch.setenv("SEKISHO_POLICY", str(snapshot.path))
+    monkeypatch.setenv("SEKISHO_POLICY_DIGEST", "0" * 64)
+    runtime.settings.cache_clear()
+    runtime.policy.cache_clear()
+    try:
+        with pytest.raises(ConfigurationError, match="deployed for"):
+            runtime.policy()
+    finally:
+        runtime.settings.cache_clear()
+        runtime.policy.cache_clear()
+
+
+@pytest.mark.emulator
+def test_a_lookup_started_from_the_snapshot_answers_as_one_started_from_the_yaml(
+    snapshot, kintone, moto_url, monkeypatch
+):
+    table = f"GuardTable-{uuid.uuid4().hex[:8]}"
+    provision(moto_url, table)
+    answers = []
+    for policy in (ROOT / "policy.yaml", snapshot.path):
+        env = {
+            "AWS_ENDPOINT_URL": moto_url,
+            "GUARD_TABLE": table,
+            "SEKISHO_POLICY": str(policy),
+            "KINTONE_BASE_URL": kintone.url,
+            "ALLOWED_ORIGINS": "http://127.0.0.1:3000",
+            "NOT_FOUND_FLOOR_MS": "0",
+            "POWERTOOLS_SERVICE_NAME": "sekisho",
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        for cached in (runtime.settings, runtime.policy, runtime.lookup_service):
+            cached.cache_clear()
+        spec = importlib.util.spec_from_file_location(
+            f"lookup_app_{uuid.uuid4().hex}", ROOT / "functions" / "lookup" / "app.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for event_file in ("lookup_valid.json", "lookup_wrong_deal.json", "lookup_injection.json"):
+            event = json.loads((EVENTS / event_file).read_text(encoding="utf-8"))
+            response = module.lambda_handler(event, Context())
+            answers.append((policy.suffix, event_file, response["statusCode"], response["body"]))
+    for cached in (runtime.settings, runtime.policy, runtime.lookup_service):
+        cached.cache_clear()
+    from_yaml = [a[1:] for a in answers if a[0] == ".yaml"]
+    from_snapshot = [a[1:] for a in answers if a[0] == ".json"]
+    assert from_snapshot == from_yaml
+    assert from_snapshot[0][1] == 200
