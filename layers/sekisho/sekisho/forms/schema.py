@@ -1,7 +1,8 @@
 """The JSON Schema of each form field type: what a browser should send, for the contract.
 
-Each form's validation model (:mod:`sekisho.forms.submission`) carries these schemas, so
-``openapi.json`` is generated from the model the relay validates with. The checks stay
+Each field of a form's contract model (:func:`sekisho.forms.submission_schema`, a pydantic
+model wrapping the very checks intake applies; a property test holds the two to the same
+answers) carries its schema here, so ``openapi.json`` follows the checks. The checks stay
 the authority: they normalise first (Unicode NFC, trimming; a blank optional value counts
 as absent), which JSON Schema cannot say, so the schema describes the canonical value a
 client sends and the relay also accepts the same value with spaces around it.
