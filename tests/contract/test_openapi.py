@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
@@ -16,7 +16,9 @@ from sekisho.cli import main
 from sekisho.contract import openapi_document, render
 from sekisho.errors import SekishoError, ValidationFailed
 from sekisho.forms import parse_submission, submission_schema
-from sekisho.policy import parse_policy, read_policy
+from sekisho.forms.schema import field_schema
+from sekisho.policy import FormField, parse_policy, read_policy
+from sekisho.policy.forms import FormFieldType
 from tests.form_support import FORM, pdf
 
 REPO = Path(__file__).resolve().parents[2]
@@ -197,3 +199,18 @@ def test_what_the_contract_refuses_in_a_submission_the_relay_refuses_too(fields)
     assert list(VALIDATOR.iter_errors(submission)), "the contract should refuse it"
     with pytest.raises(ValidationFailed):
         parse_submission("apply", FORM, submission)
+
+
+@pytest.mark.parametrize("field_type", get_args(FormFieldType))
+def test_every_form_field_type_has_a_schema_in_the_contract(field_type):
+    # A type added to the policy's vocabulary without a schema would break `make openapi`.
+    options = {
+        "choice": {"options": ["a"]},
+        "multi_choice": {"options": ["a"]},
+        "file": {"max_bytes": 10, "content_types": ["application/pdf"]},
+    }.get(field_type, {})
+    field = FormField.model_validate({"code": "x", "type": field_type, **options})
+
+    schema = field_schema(field)
+    assert schema["anyOf"][-1] == {"type": "null"}
+    Draft202012Validator.check_schema(schema)

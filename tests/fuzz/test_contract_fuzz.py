@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 
 import devstack
 from devstack.stack import RunningStack
-from sekisho.intake.idempotency import KEY_PATTERN
+from sekisho.intake.header import KEY_PATTERN
 
 REPO = Path(__file__).resolve().parents[2]
 SUMMARY = REPO / "build" / "fuzz" / "summary.json"

@@ -22,7 +22,7 @@ from sekisho.forms import submission_schema
 from sekisho.forms.schema import anchored
 from sekisho.http.problems import PROBLEM_CONTENT_TYPE
 from sekisho.http.resolver import JSON_CONTENT_TYPE, SECURITY_HEADERS
-from sekisho.intake.idempotency import KEY_PATTERN
+from sekisho.intake.header import KEY_PATTERN
 from sekisho.policy import FormPolicy, Policy, ViewPolicy, WebhookPolicy
 from sekisho.policy.references import LIST_TYPES
 
