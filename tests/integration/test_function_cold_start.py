@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 import subprocess
 import sys
 import uuid
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.layer_modules import unshipped_modules
 from sekisho import runtime
 from sekisho.errors import ConfigurationError
 from sekisho.policy import read_policy
@@ -27,7 +29,11 @@ ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 
 INIT = """
-import importlib, importlib.util, json, sys
+import importlib, importlib.util, json, os, sys
+if os.environ.get("REFUSED_MODULES"):
+    # As in Lambda: only the layer's distributions and the runtime's boto3 are there.
+    from devstack.layer_modules import refuse_unshipped
+    refuse_unshipped(json.loads(os.environ["REFUSED_MODULES"]))
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
@@ -62,6 +68,9 @@ NOT_LOADED = {
 }
 # Services a test can build with no AWS call (the others read the guard's key first).
 BUILT_OFFLINE = {"deliver", "webhook", "rotate", "action"}
+# What a function's first request loads with its service, not its init: the kintone
+# client's HTTP stack and boto3 (the rotator checks its clients' wiring at init).
+LOADED_WITH_THE_SERVICE = ["requests", "boto3", "sekisho.kintone.client", "sekisho.guard.dynamodb"]
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +78,22 @@ def snapshot(tmp_path_factory) -> WrittenSnapshot:
     return write_snapshot(read_policy(ROOT / "policy.yaml"), tmp_path_factory.mktemp("layer"))
 
 
+@pytest.fixture(scope="module")
+def refused() -> list[str]:
+    return sorted(unshipped_modules(ROOT / "layers" / "sekisho" / "requirements.txt"))
+
+
 def cold_start(
-    function: str, snapshot_path: Path, *, build: bool = False
+    function: str, snapshot_path: Path, *, build: bool = False, refused: list[str] = ()
 ) -> subprocess.CompletedProcess[str]:
     service = [FUNCTIONS[function]] if build else []
+    env = child_env(snapshot_path, "http://127.0.0.1:9")
+    if refused:
+        env["REFUSED_MODULES"] = json.dumps(refused)
+        env["PYTHONPATH"] += os.pathsep + str(ROOT / "local")
     return subprocess.run(
         [sys.executable, "-c", INIT, str(ROOT / "functions" / function / "app.py"), *service],
-        env=child_env(snapshot_path, "http://127.0.0.1:9"),
+        env=env,
         capture_output=True,
         text=True,
         check=False,
@@ -114,6 +132,39 @@ def test_a_function_loads_no_other_functions_code(function, snapshot):
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("MODULES ")]
     modules = set(json.loads(line.removeprefix("MODULES ")))
     assert sorted(m for m in NOT_LOADED[function] if m in modules) == []
+
+
+@pytest.mark.parametrize("function", sorted(set(FUNCTIONS) - {"rotate"}))
+def test_a_function_loads_its_http_client_and_boto3_with_its_service_not_at_init(
+    function, snapshot
+):
+    done = cold_start(function, snapshot.path)
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("MODULES ")]
+    modules = set(json.loads(line.removeprefix("MODULES ")))
+    assert sorted(m for m in LOADED_WITH_THE_SERVICE if m in modules) == []
+
+
+def test_the_layer_ships_no_policy_validation(refused):
+    assert {"pydantic", "pydantic_core", "yaml"} <= set(refused)
+    assert not {"requests", "aws_lambda_powertools", "jsonpointer", "boto3"} & set(refused)
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_a_function_starts_with_only_what_the_layer_and_the_runtime_ship(
+    function, snapshot, refused
+):
+    done = cold_start(function, snapshot.path, build=function in BUILT_OFFLINE, refused=refused)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_a_layer_without_the_validation_refuses_a_yaml_policy_by_name(function, refused):
+    done = cold_start(function, ROOT / "policy.yaml", refused=refused)
+    assert done.returncode != 0
+    assert "SnapshotError" in done.stderr
+    assert "is not a reviewed snapshot" in done.stderr
+    assert "make build" in done.stderr
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from sekisho.audit import audit
 from sekisho.errors import NotFound, RateLimited, RouteDisabled, SekishoError, ValidationFailed
-from sekisho.guard import Guard
-from sekisho.kintone import KintoneClient, Predicate, TokenSource, compile_query
-from sekisho.kintone.clients import ClientsByToken
+from sekisho.kintone.query import Predicate, compile_query
 from sekisho.switches import RouteSwitches
 
 if TYPE_CHECKING:
+    from sekisho.guard import Guard
+    from sekisho.kintone import KintoneClient, TokenSource
     from sekisho.policy import Policy, ViewPolicy
 
 
@@ -59,7 +59,7 @@ class LookupService:
         guard: Guard,
         kintone_base_url: str,
         *,
-        client_factory: Callable[[str, TokenSource], KintoneClient] = KintoneClient,
+        client_factory: Callable[[str, TokenSource], KintoneClient] | None = None,
         not_found_floor: float = 0.25,
         switches: RouteSwitches | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -73,9 +73,12 @@ class LookupService:
         self._floor = not_found_floor
         self._clock = clock
         self._sleep = sleep
-        self._clients = ClientsByToken(
-            lambda name: client_factory(kintone_base_url, token_sources(name))
-        )
+        # The HTTP client (requests) loads with the service, not with the handler module.
+        from sekisho.kintone import KintoneClient  # noqa: PLC0415
+        from sekisho.kintone.clients import ClientsByToken  # noqa: PLC0415
+
+        factory = client_factory or KintoneClient
+        self._clients = ClientsByToken(lambda name: factory(kintone_base_url, token_sources(name)))
 
     def lookup(self, request: LookupRequest) -> list[dict[str, Any]]:
         started = self._clock()

@@ -2,13 +2,29 @@
 
 ``Guard`` is the one public class; stores only offer an atomic bounded increment and a
 consistent read.
+
+Names are loaded on first use (PEP 562): ``Guard`` does not bring boto3 with it; the
+DynamoDB store does.
 """
 
-from .dynamodb import DynamoGuardStore, dynamodb_client
-from .errors import GuardMisconfigured, GuardUnavailable
-from .guard import EXPIRY_GRACE_SECONDS, Guard, Rate
-from .memory import InMemoryGuardStore
-from .store import GuardStore, is_expired
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sekisho.lazy import lazy_exports
+
+_EXPORTS = {
+    "DynamoGuardStore": ".dynamodb",
+    "EXPIRY_GRACE_SECONDS": ".guard",
+    "Guard": ".guard",
+    "GuardMisconfigured": ".errors",
+    "GuardStore": ".store",
+    "GuardUnavailable": ".errors",
+    "InMemoryGuardStore": ".memory",
+    "Rate": ".guard",
+    "dynamodb_client": ".dynamodb",
+    "is_expired": ".store",
+}
 
 __all__ = [
     "EXPIRY_GRACE_SECONDS",
@@ -22,3 +38,12 @@ __all__ = [
     "dynamodb_client",
     "is_expired",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+
+if TYPE_CHECKING:
+    from .dynamodb import DynamoGuardStore, dynamodb_client
+    from .errors import GuardMisconfigured, GuardUnavailable
+    from .guard import EXPIRY_GRACE_SECONDS, Guard, Rate
+    from .memory import InMemoryGuardStore
+    from .store import GuardStore, is_expired

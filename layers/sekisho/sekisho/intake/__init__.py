@@ -39,7 +39,7 @@ _EXPORTS = {
     "S3AttachmentStore": ".queue",
     "SqsQueue": ".queue",
     "SqsVisibility": ".queue",
-    "IntakeRequest": ".service",
+    "IntakeRequest": ".request",
     "IntakeResult": ".service",
     "IntakeService": ".service",
 }
@@ -109,4 +109,5 @@ if TYPE_CHECKING:
         SqsQueue,
         SqsVisibility,
     )
-    from .service import IntakeRequest, IntakeResult, IntakeService
+    from .request import IntakeRequest
+    from .service import IntakeResult, IntakeService

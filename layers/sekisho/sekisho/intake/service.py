@@ -49,6 +49,7 @@ from sekisho.switches import RouteSwitches
 
 from .errors import CaptchaFailed, IdempotencyKeyReused, OutOfTime, RequestInProgress
 from .header import check_idempotency_key
+from .request import IntakeRequest
 from .writer import undeclared_codes, write_submission
 
 if TYPE_CHECKING:
@@ -71,17 +72,6 @@ INTAKE_TIMEOUTS = Timeouts(connect=2.0, read=4.0)
 OUTBOX_RESERVE_MS = 2_000
 # What makes kintone's trouble the outbox's business rather than the browser's.
 _QUEUEABLE = (KintoneTransientError, SecretUnavailable, OutOfTime)
-
-
-@dataclass(frozen=True)
-class IntakeRequest:
-    form: str
-    body: Mapping[str, Any]
-    client_ip: str
-    idempotency_key: str | None = None
-    captcha_token: str | None = None
-    # The invocation's clock (the Lambda context's get_remaining_time_in_millis).
-    remaining_ms: Callable[[], int] | None = None
 
 
 @dataclass(frozen=True)

@@ -364,8 +364,15 @@ def load_reviewed(path: str | Path | None = None, *, pinned: str | None = None) 
     if source.suffix == ".json":
         policy, digest = read_snapshot(source, pinned=pinned)
         return ReviewedPolicy(policy, digest, source, "snapshot")
-    from .loader import load_policy  # noqa: PLC0415 - pydantic and YAML, only for a YAML file
-
+    try:
+        from .loader import load_policy  # noqa: PLC0415 - pydantic and YAML, only for a YAML file
+    except ImportError as exc:
+        # The layer ships neither: a deployed function starts from the reviewed snapshot.
+        raise SnapshotError(
+            f"{source} is not a reviewed snapshot, and this layer cannot validate a policy "
+            f"({exc.name or 'pydantic'} is not installed): `make build` bundles the snapshot "
+            "(sekisho check --snapshot)"
+        ) from None
     policy = load_policy(source)
     digest = policy_digest(policy)
     _check_pin(digest, check_pinned(pinned), source)
