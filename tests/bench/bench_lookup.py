@@ -1,15 +1,14 @@
 """`make bench`: what the lookup relay costs next to the least it could be.
 
-Prints three figures (a benchmark, not a test: nothing here asserts a speed):
+Prints two figures, and records them for the table `make bench` ends with (a benchmark,
+not a test: nothing here asserts a speed). The lookup's cold init is tests/bench/cold_init.py's,
+measured there with every other function's.
 
-1. Cold init in fresh processes: importing the lookup handler (settings, the reviewed
-   policy snapshot, resolver) next to `import boto3` + one client, alternated, median of N
-   (tests/bench/cold_init.py does the same for every function, with the goals).
-2. Warm per-request time against the emulator (in its own process, on loopback): the
+1. Warm per-request time against the emulator (in its own process, on loopback): the
    lookup handler next to a bare Powertools route making the same single kintone call.
    Measured twice: with the guard's counters in memory (the relay's own overhead) and in
    DynamoDB (moto's server in its own process: the real shape, counters over a network).
-3. Secrets Manager calls per 1,000 warm requests.
+2. Secrets Manager calls per 1,000 warm requests.
 """
 
 from __future__ import annotations
@@ -39,8 +38,14 @@ from sekisho.guard import Guard, InMemoryGuardStore
 from sekisho.secrets import SecretsManagerBackend
 from tests.apigw import rest_event
 from tests.bench.cold_init import reviewed_snapshot
+from tests.bench.figures import Figure, record
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# The goals of the lookup issue (3): the relay next to the least a relay could do.
+GOAL_WARM_RATIO = 1.5
+GOAL_OVERHEAD_MS = 1.0
+GOAL_SM_CALLS = 4
 
 QUERY = '(ステータス not in ("取消")) and (担当ID = "A1") and (取引ID = "D000001") limit 20'
 FIELDS = ["取引名", "金額", "ステータス", "担当ID", "取引ID"]
@@ -50,20 +55,6 @@ FAKE_AWS = {
     "AWS_DEFAULT_REGION": "ap-northeast-1",
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
 }
-
-BASELINE_INIT = """
-import time; t = time.perf_counter()
-import boto3
-boto3.client("secretsmanager")
-print(time.perf_counter() - t)
-"""
-RELAY_INIT = """
-import time; t = time.perf_counter()
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location("app", sys.argv[1])
-module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
-print(time.perf_counter() - t)
-"""
 
 
 class Context:
@@ -101,23 +92,6 @@ def process(args: list[str], ready_url: str) -> Iterator[None]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-def cold_init(runs: int, env: dict[str, str]) -> tuple[float, float]:
-    app = str(ROOT / "functions" / "lookup" / "app.py")
-    base_env = {**os.environ, **FAKE_AWS, "PYTHONPATH": f"{ROOT / 'layers' / 'sekisho'}"}
-    baseline, relay = [], []
-    for _ in range(runs):
-        for script, argv, out in ((BASELINE_INIT, [], baseline), (RELAY_INIT, [app], relay)):
-            done = subprocess.run(
-                [sys.executable, "-c", script, *argv],
-                env={**base_env, **env},
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            out.append(float(done.stdout.strip().splitlines()[-1]))
-    return statistics.median(baseline), statistics.median(relay)
 
 
 def timings(call: Callable[[int], None], n: int) -> list[float]:
@@ -187,7 +161,6 @@ def event(i: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--cold-runs", type=int, default=11)
     args = parser.parse_args(argv)
     os.environ.update(FAKE_AWS)
     layer = tempfile.TemporaryDirectory(prefix="sekisho-bench-")  # removed at exit
@@ -203,11 +176,6 @@ def main(argv: list[str] | None = None) -> int:
         "AWS_ENDPOINT_URL": moto_url,
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
-
-    base, relay = cold_init(args.cold_runs, env)
-    print(f"cold init (median of {args.cold_runs} fresh processes)")
-    print(f"  import boto3 + one client   {base * 1000:7.1f} ms")
-    print(f"  lookup handler init         {relay * 1000:7.1f} ms   ratio {relay / base:.2f}x")
 
     emulator = [sys.executable, "-m", "kintone_emulator", "--port", str(kintone_port)]
     moto = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)]
@@ -260,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         memory_t = timings(relay_call, args.requests)
         per_thousand = (fetches - fetches_before) * 1000 / (args.requests + 50)
         bare_p50 = statistics.median(bare_t)
+        memory_p50 = statistics.median(memory_t)
         print(f"  bare Powertools route + kintone call   {summary(bare_t)}")
         for label, samples in (
             ("relay, guard in memory ", memory_t),
@@ -274,6 +243,16 @@ def main(argv: list[str] | None = None) -> int:
             f"\nSecrets Manager calls per 1,000 warm requests: {per_thousand:.1f} "
             f"({fetches} in all, cold start included)"
         )
+    record(
+        Figure("lookup warm p50, guard in memory, vs a bare route", memory_p50 / bare_p50, "x",
+               GOAL_WARM_RATIO),
+        Figure("lookup warm p50 overhead, guard in memory", (memory_p50 - bare_p50) * 1000, "ms",
+               GOAL_OVERHEAD_MS, digits=3),
+        Figure("lookup warm p50, guard in DynamoDB (moto)", statistics.median(dynamo_t) * 1000,
+               "ms", digits=1),
+        Figure("Secrets Manager calls per 1,000 warm lookups", per_thousand, "", GOAL_SM_CALLS,
+               digits=1),
+    )  # fmt: skip
     return 0
 
 
