@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from sekisho import runtime
+from sekisho.guard import dynamodb as guard_dynamodb
 from sekisho.intake import queue as intake_queue
 from sekisho.kintone import client as kintone_client
 from tests.action_support import DEMO_RECEIPT
@@ -73,7 +74,13 @@ def action(kintone, moto_url, monkeypatch):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(kintone_client, "_breakers", {})
-    caches = (runtime.settings, runtime.policy, runtime.action_service, intake_queue.sqs_client)
+    caches = (
+        runtime.settings,
+        runtime.policy,
+        runtime.action_service,
+        intake_queue.sqs_client,
+        guard_dynamodb.dynamodb_client,
+    )
     for cached in caches:
         cached.cache_clear()
     spec = importlib.util.spec_from_file_location(

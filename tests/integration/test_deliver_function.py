@@ -13,6 +13,7 @@ import pytest
 
 from devstack.sqs_event import sqs_record
 from sekisho import runtime
+from sekisho.guard import dynamodb as guard_dynamodb
 from sekisho.intake import queue as intake_queue
 from sekisho.kintone import KintoneClient, TokenSource
 from sekisho.kintone import client as kintone_client
@@ -117,7 +118,7 @@ def deliver(kintone, moto_url, monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(kintone_client, "_breakers", {})
     caches = (runtime.settings, runtime.policy, runtime.deliver_service, intake_queue.s3_client)
-    for cached in (*caches, intake_queue.sqs_client):
+    for cached in (*caches, intake_queue.sqs_client, guard_dynamodb.dynamodb_client):
         cached.cache_clear()
     spec = importlib.util.spec_from_file_location(
         f"deliver_app_{uuid.uuid4().hex}", ROOT / "functions" / "deliver" / "app.py"
@@ -127,7 +128,7 @@ def deliver(kintone, moto_url, monkeypatch):
     queues.handler = module.lambda_handler
     queues.kintone = kintone
     yield queues
-    for cached in (*caches, intake_queue.sqs_client):
+    for cached in (*caches, intake_queue.sqs_client, guard_dynamodb.dynamodb_client):
         cached.cache_clear()
 
 

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from sekisho import runtime
+from sekisho.guard import dynamodb as guard_dynamodb
 from sekisho.intake import queue as intake_queue
 from sekisho.kintone import client as kintone_client
 from sekisho.secrets import aws as secrets_aws
@@ -143,6 +144,7 @@ def clear_container_caches() -> None:
         runtime.policy,
         runtime.webhook_service,
         intake_queue.sqs_client,
+        guard_dynamodb.dynamodb_client,
         secrets_aws.secretsmanager_client,
     ):
         cached.cache_clear()

@@ -25,8 +25,6 @@ from sekisho.policy.snapshot import load_reviewed
 from sekisho.settings import Settings
 
 if TYPE_CHECKING:
-    from botocore.config import Config
-
     from sekisho.actions import ActionService
     from sekisho.guard import Guard
     from sekisho.http import HttpSettings
@@ -43,15 +41,6 @@ if TYPE_CHECKING:
 
 # A child of the function's Powertools Logger (service "sekisho"): same JSON lines.
 logger = logging.getLogger(__name__)
-
-
-def _idempotency_config() -> Config:
-    from botocore.config import Config  # noqa: PLC0415
-
-    # The idempotency table is read and written on every intake request: fail fast.
-    return Config(
-        connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 3}
-    )
 
 
 @functools.cache
@@ -157,6 +146,7 @@ def intake_service() -> IntakeService:
         DynamoDBPersistenceLayer,
     )
 
+    from sekisho.guard import dynamodb_client  # noqa: PLC0415
     from sekisho.intake import (  # noqa: PLC0415
         Idempotency,
         IntakeService,
@@ -175,8 +165,10 @@ def intake_service() -> IntakeService:
         IDEMPOTENCY_TABLE=current.idempotency_table,
     )
     store = SecretStore(SecretsManagerBackend(), allowed=_intake_secret_names(current))
+    # The guard's DynamoDB client, fail-fast timeouts and all: the idempotency table is read
+    # and written on every submission too, and one client is one less to build.
     persistence = DynamoDBPersistenceLayer(
-        table_name=current.idempotency_table, boto_config=_idempotency_config()
+        table_name=current.idempotency_table, boto3_client=dynamodb_client()
     )
     return IntakeService(
         policy(),
@@ -255,13 +247,15 @@ def _run_once_in_guard_table(current: Settings, key_prefix: str, seconds: int) -
         DynamoDBPersistenceLayer,
     )
 
+    from sekisho.guard import dynamodb_client  # noqa: PLC0415
     from sekisho.once import RunOnce  # noqa: PLC0415
 
+    # The container's one DynamoDB client (the guard's fail-fast timeouts).
     persistence = DynamoDBPersistenceLayer(
         table_name=current.guard_table,
         key_attr="pk",
         expiry_attr="expires_at",
-        boto_config=_idempotency_config(),
+        boto3_client=dynamodb_client(),
     )
     return RunOnce(persistence, key_prefix=key_prefix, expires_after_seconds=seconds)
 

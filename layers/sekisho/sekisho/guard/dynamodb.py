@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError
 from .errors import GuardUnavailable
 from .store import is_expired
 
-# Fail fast: a lookup waits on these calls. The SDK's standard mode retries throttling.
+# Fail fast: a lookup or a submission waits on these calls (the guard's counters and, on the
+# same client, the idempotency records). The SDK's standard mode retries throttling.
 _CONFIG = Config(
     connect_timeout=1,
     read_timeout=2,
