@@ -35,7 +35,7 @@ help:
 	@echo "make burst-actions  webhook events through a kintone in maintenance, applied once (figures)"
 	@echo "make build    sekisho check, bundle the policy into the layer, sam build (no container)"
 	@echo "make openapi  write openapi.json, the HTTP contract, from the code and policy.yaml"
-	@echo "make bench    measure the lookup relay against a bare route (figures, not a test)"
+	@echo "make bench    cold starts, memory, the layer, the lookup relay, the local stack (figures)"
 	@echo "make queues   counts of the local queues; dead letters by receipt"
 	@echo "make webhooks the verified webhook events waiting on the local WebhookQueue"
 	@echo "make probe    with make dev running: every kintone token's permissions, as declared?"
@@ -109,9 +109,15 @@ openapi: $(STAMP)
 test: lint lint-template check chromium
 	$(BIN)/python -m pytest
 
+# Each part prints its figures and records them; the last step prints them all, each beside
+# its goal, so the table holds one run's figures.
 bench: $(STAMP)
+	$(BIN)/python -m tests.bench.figures --reset
 	$(BIN)/python -m tests.bench.cold_init
 	$(BIN)/python -m tests.bench.bench_lookup
+	$(BIN)/python -m tests.bench.load
+	@echo
+	$(BIN)/python -m tests.bench.figures
 
 # N submissions (default 10,000) through the local stack while kintone is capped at 10
 # concurrent requests, refuses 5 % with 429 and is in maintenance for 60 s.

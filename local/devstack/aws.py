@@ -1,7 +1,8 @@
-"""moto's server, in a thread of this process, as the stack's whole AWS."""
+"""moto's server, in a process of its own, as the stack's whole AWS."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from typing import Any
 
@@ -9,9 +10,9 @@ import boto3
 import botocore.session
 import requests
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 from .cfn import REGION
+from .moto_process import listen, serve
 
 FAKE_ACCESS_KEY = "testing"
 FAKE_SECRET_KEY = "testing"  # noqa: S105 - moto's fake credentials, not a secret
@@ -34,37 +35,46 @@ def moto_client(url: str, service: str) -> Any:
     ).client(service, endpoint_url=url, config=Config(retries={"max_attempts": 2}))
 
 
-class _MotoServer(ThreadedMotoServer):
-    """Reports a port that cannot be bound instead of leaving `start()` waiting forever."""
-
-    bind_error: BaseException | None = None
-
-    def _server_entry(self) -> None:
-        try:
-            super()._server_entry()
-        except (OSError, SystemExit) as exc:
-            # werkzeug prints the reason and raises SystemExit when the port is taken.
-            self.bind_error = exc
-            self._server_ready_event.set()
+# moto's first request imports the service's backend; a slow machine takes seconds.
+_READY_TIMEOUT = 60.0
+_EXIT_TIMEOUT = 5.0
 
 
 class Moto:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _MotoServer(ip_address=host, port=port, verbose=False)
-        self._server.start()
-        if self._server.bind_error is not None:
-            raise OSError(f"moto cannot listen on {host}:{port}") from self._server.bind_error
-        bound_host, bound_port = self._server.get_host_and_port()
+        listener = listen(host, port)
+        try:
+            bound_host, bound_port = listener.getsockname()[:2]
+            context = multiprocessing.get_context("spawn")
+            self._process = context.Process(
+                target=serve, args=(listener, host), name="devstack-moto", daemon=True
+            )
+            self._process.start()
+        finally:
+            # The child has its own copy; connections wait in the backlog until it serves.
+            listener.close()
         url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
         self.url = f"http://{url_host}:{bound_port}"
-        # moto's backends are global to this process and outlive a server: start from
-        # nothing, and leave nothing behind for whatever else in the process uses moto.
-        self._reset()
+        try:
+            # Answered once moto serves. A fresh process holds nothing yet; the reset is
+            # kept so that a stack never starts from anything but nothing.
+            self._reset(_READY_TIMEOUT)
+        except BaseException:
+            self._end()
+            raise
 
-    def _reset(self) -> None:
+    def _reset(self, timeout: float = 10) -> None:
         with requests.Session() as http:
             http.trust_env = False
-            http.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
+            try:
+                answer = http.post(f"{self.url}/moto-api/reset", timeout=timeout)
+            except requests.ConnectionError as exc:
+                raise OSError(f"moto at {self.url} is not serving") from exc
+            answer.raise_for_status()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
 
     def client(self, service: str) -> Any:
         return moto_client(self.url, service)
@@ -79,8 +89,22 @@ class Moto:
             "AWS_DEFAULT_REGION": REGION,
         }
 
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
     def stop(self) -> None:
         try:
-            self._reset()
+            if self._process.is_alive():
+                # Emptied before it exits: a client still connected gets nothing of this
+                # stack's secrets in between.
+                self._reset()
         finally:
-            self._server.stop()
+            self._end()
+
+    def _end(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(_EXIT_TIMEOUT)
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join(_EXIT_TIMEOUT)

@@ -34,6 +34,11 @@ from .stack import RunningStack, start
 from .switch_command import flip, parameter_name, switched_off
 from .webhook_report import WEBHOOK_QUEUE, queue_name, webhook_report
 
+# Workers per routed function for `make dev`: on two cores, four keep both busy while
+# each worker waits on moto and kintone (`python -m tests.bench.load` measures it; two
+# serve about 10 % less). `devstack.start()` keeps one unless asked: a test's stack
+# starts in half the time, and some tests count what the one warm worker did.
+DEFAULT_WORKERS = 4
 DEMO_METHOD, DEMO_PATH = "POST", "/views/deal-status"
 DEMO_BODY = '{"match": {"owner_id": "A1", "deal_id": "D000001"}}'
 FORM_METHOD, FORM_PATH = "POST", "/forms/seminar-apply"
@@ -85,7 +90,10 @@ def _parser() -> argparse.ArgumentParser:
         help="emulator port (default: $KINTONE_PORT or 9100)",
     )
     parser.add_argument(
-        "--workers", type=_positive, default=1, help="worker processes per function (default: 1)"
+        "--workers",
+        type=_positive,
+        default=DEFAULT_WORKERS,
+        help=f"worker processes per routed function (default: {DEFAULT_WORKERS})",
     )
     parser.add_argument(
         "--repo-root",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from . import query
 from .errors import KintoneApiError, validation_error
 from .schema import AppDef
-from .store import Store, StoredFile, kintone_time
+from .store import Store, StoredFile, kintone_time, unique_key
 from .validation import Checked, check_record, value_path
 
 DUPLICATE = "This value already exists in another record."
@@ -117,20 +116,10 @@ def _check_unique(store: Store, app: AppDef, checked: Checked, own_id: int | Non
     ]
     if not unique:
         return
-    others = [
-        r for r in store.records(app.id) if own_id is None or r["$id"]["value"] != str(own_id)
-    ]
     for code in unique:
-        mine = _comparable(app.fields[code].type, checked.values[code])
-        if any(_comparable(r[code]["type"], r[code]["value"]) == mine for r in others):
+        key = unique_key(app.fields[code].type, checked.values[code])
+        if key is not None and store.holds_unique(app.id, code, key, other_than=own_id):
             checked.fail(value_path(code), DUPLICATE)
-
-
-def _comparable(field_type: str, value: Any) -> Any:
-    # "1" and "1.0" are the same number to a unique NUMBER field.
-    if field_type == "NUMBER" and value not in ("", None):
-        return Decimal(value)
-    return value
 
 
 def _uploaded_files(store: Store, app: AppDef, checked: Checked) -> dict[str, list[str]]:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from .schema import SYSTEM_FIELDS, AppDef, Seed, TokenDef
@@ -45,6 +46,13 @@ CREATE TABLE IF NOT EXISTS files (
     data BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS seeded (at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS unique_values (
+    app INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    value TEXT NOT NULL,
+    record_id INTEGER NOT NULL,
+    PRIMARY KEY (app, code, value, record_id)
+);
 CREATE TABLE IF NOT EXISTS tokens (
     token TEXT PRIMARY KEY,
     app INTEGER NOT NULL,
@@ -52,7 +60,7 @@ CREATE TABLE IF NOT EXISTS tokens (
     active INTEGER NOT NULL
 );
 """
-_TABLES = ("records", "id_sequence", "temp_files", "files", "tokens", "seeded")
+_TABLES = ("records", "id_sequence", "temp_files", "files", "tokens", "seeded", "unique_values")
 
 
 def kintone_time(moment: datetime) -> str:
@@ -62,6 +70,17 @@ def kintone_time(moment: datetime) -> str:
 
 def empty_value(field_type: str) -> Any:
     return [] if field_type in {"CHECK_BOX", "FILE"} else ""
+
+
+def unique_key(field_type: str, value: Any) -> str | None:
+    """What a unique field's value is compared by, or None when it is empty (never a clash)."""
+    if value in ("", None):
+        return None
+    if field_type == "NUMBER":
+        # "1", "1.0" and "-0"/"0" are the same number to a unique NUMBER field.
+        number = Decimal(value)
+        return "0" if number == 0 else str(number.normalize())
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,8 @@ class Store:
             self.reset()
         else:
             self._seeded_at = seeded[0]
+            # A file written before the index existed, or with another seed's fields.
+            self._reindex_unique()
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -147,6 +168,42 @@ class Store:
             ).fetchall()
         return [json.loads(data) for (data,) in rows]
 
+    def holds_unique(
+        self, app_id: int, code: str, key: str, *, other_than: int | None = None
+    ) -> bool:
+        """Whether a record (other than `other_than`) holds `key` (a `unique_key`) in `code`."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT 1 FROM unique_values WHERE app = ? AND code = ? AND value = ?"
+                " AND record_id != ? LIMIT 1",
+                (app_id, code, key, -1 if other_than is None else other_than),
+            ).fetchone()
+        return row is not None
+
+    def _index_unique(self, app_id: int, record: dict[str, Any]) -> None:
+        # Kept beside the records so that a unique check is one lookup, not a read of
+        # every record of the app (which made each add slower than the one before).
+        app = self.seed.apps.get(app_id)
+        if app is None:
+            return
+        record_id = int(record["$id"]["value"])
+        for code, spec in app.fields.items():
+            if not spec.unique or code not in record:
+                continue
+            key = unique_key(spec.type, record[code]["value"])
+            if key is not None:
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO unique_values VALUES (?, ?, ?, ?)",
+                    (app_id, code, key, record_id),
+                )
+
+    def _reindex_unique(self) -> None:
+        with self.transaction():
+            self._conn.execute("DELETE FROM unique_values")
+            rows = self._conn.execute("SELECT app, data FROM records").fetchall()
+            for app_id, data in rows:
+                self._index_unique(int(app_id), json.loads(data))
+
     def next_record_id(self, app_id: int) -> int:
         # kintone never reuses the id of a deleted record.
         with self.transaction():
@@ -174,6 +231,7 @@ class Store:
                 "INSERT INTO records VALUES (?, ?, 1, ?)",
                 (app.id, record_id, json.dumps(record, ensure_ascii=False)),
             )
+            self._index_unique(app.id, record)
         return record
 
     def replace_record(self, app_id: int, record: dict[str, Any], now: str) -> dict[str, Any]:
@@ -187,6 +245,10 @@ class Store:
                 "UPDATE records SET revision = ?, data = ? WHERE app = ? AND id = ?",
                 (revision, json.dumps(record, ensure_ascii=False), app_id, record_id),
             )
+            self._conn.execute(
+                "DELETE FROM unique_values WHERE app = ? AND record_id = ?", (app_id, record_id)
+            )
+            self._index_unique(app_id, record)
         return record
 
     def delete_records(self, app_id: int, record_ids: list[int]) -> None:
@@ -197,6 +259,10 @@ class Store:
                 )
                 self._conn.execute(
                     "DELETE FROM files WHERE app = ? AND record_id = ?", (app_id, record_id)
+                )
+                self._conn.execute(
+                    "DELETE FROM unique_values WHERE app = ? AND record_id = ?",
+                    (app_id, record_id),
                 )
 
     # -- files --------------------------------------------------------------------------
