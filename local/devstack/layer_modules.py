@@ -112,9 +112,13 @@ class NotInTheLayer(importlib.abc.MetaPathFinder):
 
 
 def refuse_unshipped(refused: Iterable[str]) -> None:
-    """Install the guard in this process; what is already imported stays importable, so a
-    worker calls this before it loads its handler."""
-    loaded = sorted(name for name in refused if name in sys.modules)
-    if loaded:
-        raise RuntimeError(f"loaded before the guard: {', '.join(loaded)}")
-    sys.meta_path.insert(0, NotInTheLayer(refused))
+    """Install the guard in this process, before the handler is loaded.
+
+    What is already imported would stay importable, so it is forgotten first: a spawned
+    worker re-imports the main module of a script that started the stack (a benchmark's
+    PyYAML, say), which the handler must not find there.
+    """
+    guard = NotInTheLayer(refused)
+    for name in [n for n in sys.modules if n.partition(".")[0] in guard.refused]:
+        del sys.modules[name]
+    sys.meta_path.insert(0, guard)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +23,7 @@ from kintone_emulator.server import RunningEmulator
 from sekisho.errors import ConfigurationError
 from sekisho.policy.loader import PolicyError, read_policy
 from sekisho.policy.models import Policy
+from sekisho.policy.snapshot import write_snapshot
 from sekisho.tokens.declared import DeclaredToken, declared_tokens
 
 from .aws import Moto
@@ -34,6 +37,7 @@ from .kintone_webhooks import (
     register_kintone_webhooks,
     routed_sources,
 )
+from .layer_modules import unshipped_modules
 from .pool import FunctionPool
 from .provision import (
     arn,
@@ -64,6 +68,8 @@ T = TypeVar("T")
 
 # local/devstack/stack.py -> the repository.
 DEFAULT_REPO_ROOT = Path(__file__).resolve().parents[2]
+# What the layer ships (a worker may import nothing else of this machine's).
+LAYER_REQUIREMENTS = Path("layers") / "sekisho" / "requirements.txt"
 # Inherited from the shell so tools resolve; everything else a worker sees is declared.
 _INHERITED_VARIABLES = ("PATH", "TMPDIR", "SYSTEMROOT")
 
@@ -210,6 +216,26 @@ def _policy(path: Path) -> Policy | None:
         return None
 
 
+def _functions_policy(policy_path: Path, policy: Policy | None, cleanup: ExitStack) -> Path:
+    """What the functions start from: the policy's reviewed snapshot, as `make build` bundles
+    it into the layer; a policy that does not validate is handed over as it is, so each
+    function's cold start fails with the policy's own error, as it would in AWS."""
+    if policy is None:
+        return policy_path
+    directory = Path(tempfile.mkdtemp(prefix="devstack-layer-"))
+    cleanup.callback(shutil.rmtree, directory, ignore_errors=True)
+    return write_snapshot(policy, directory).path
+
+
+def _refused_modules(root: Path) -> tuple[str, ...]:
+    """Modules here that the layer and the runtime do not ship: no worker may import them."""
+    requirements = root / LAYER_REQUIREMENTS
+    if not requirements.is_file():
+        log.warning("no %s: the workers may import anything installed here", requirements)
+        return ()
+    return tuple(sorted(unshipped_modules(requirements)))
+
+
 def _kintone_tokens(policy: Policy | None) -> list[DeclaredToken]:
     if policy is None:
         return []
@@ -263,6 +289,7 @@ def _serve_functions(
     environment: Callable[[FunctionSpec], dict[str, str]],
     workers: int,
     cleanup: ExitStack,
+    refused_modules: tuple[str, ...] = (),
 ) -> dict[str, FunctionPool]:
     """A warm pool of workers for every function a route or a queue reaches."""
     wanted = {route.function for route in table} | {source.function for source in sources}
@@ -278,6 +305,7 @@ def _serve_functions(
             import_paths=(str(spec.code_dir), *(str(path) for path in spec.layer_dirs)),
             environment=environment(spec),
             invoked_function_arn=arn("lambda", f"function:{spec.name}"),
+            refused_modules=refused_modules,
         )
         # A queue's consumer starts with one warm worker and scales out when batches
         # overlap; a routed function starts all of its workers, so no request waits.
@@ -388,15 +416,19 @@ def start(
         api_specs = apis(data, resolver)
         table = RouteTable(routes(data, resolver, api_specs))
         sources = sqs_sources(data, resolver)
+        policy_model = _policy(policy_path)
+        functions_policy = _functions_policy(policy_path, policy_model, cleanup)
         pools = _serve_functions(
             data,
             resolver,
             template_dir=template_path.parent,
             table=table,
             sources=sources,
-            environment=lambda spec: lambda_environment(spec, moto, policy_path),
+            environment=lambda spec: lambda_environment(spec, moto, functions_policy),
             workers=workers,
             cleanup=cleanup,
+            # Only with the snapshot: validating a YAML policy needs what the layer lacks.
+            refused_modules=_refused_modules(root) if policy_model else (),
         )
         pumps = _pumps(sources, queues, pools, moto, start_polling=pump, cleanup=cleanup)
         httpd.router = Router(table, pools, _default_api(api_specs, table), web_dir)
@@ -406,7 +438,6 @@ def start(
         serving.start()
         cleanup.callback(serving.join, 5)
         cleanup.callback(httpd.shutdown)
-        policy_model = _policy(policy_path)
         webhook_sources = routed_sources(policy_model, table) if policy_model else []
         hooks = kintone_webhooks(policy_model, table) if policy_model else []
         register_kintone_webhooks(

@@ -34,6 +34,8 @@ class WorkerConfig:
     # The whole environment of the process, as Lambda would set it.
     environment: dict[str, str]
     invoked_function_arn: str
+    # Top-level modules of this machine that Lambda would not have (layer_modules.py).
+    refused_modules: tuple[str, ...] = ()
 
 
 class LambdaContext:
@@ -89,6 +91,10 @@ def _enter_sandbox(config: WorkerConfig) -> None:
     if hasattr(time, "tzset"):
         time.tzset()
     sys.path[:0] = [path for path in config.import_paths if path not in sys.path]
+    if config.refused_modules:
+        from .layer_modules import refuse_unshipped  # noqa: PLC0415
+
+        refuse_unshipped(config.refused_modules)
 
 
 def serve(conn: Connection, config: WorkerConfig) -> None:

@@ -18,6 +18,8 @@ import requests
 
 import devstack
 from devstack.stack import RunningStack
+from sekisho.policy import read_policy
+from sekisho.policy.snapshot import policy_digest, read_snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
@@ -178,7 +180,6 @@ def test_function_reads_the_secret_and_the_table_through_moto(
         ("AWS_REGION", "ap-northeast-1"),
         ("AWS_DEFAULT_REGION", "ap-northeast-1"),
         ("AWS_CONFIG_FILE", lambda s: os.devnull),
-        ("SEKISHO_POLICY", lambda s: str(REPO / "policy.yaml")),
         ("AWS_LAMBDA_FUNCTION_NAME", "EchoFunction"),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
         ("_HANDLER", "echo.handler"),
@@ -194,6 +195,17 @@ def test_function_environment_is_the_template_resolved_plus_the_local_wiring(
     value = expected(stack) if callable(expected) else expected
 
     assert echoed["environment"][name] == value
+
+
+def test_functions_start_from_the_reviewed_snapshot_of_the_stacks_policy(
+    echoed: dict[str, Any],
+) -> None:
+    # As `make build` bundles it into the layer: the workers have no pydantic or PyYAML.
+    snapshot = Path(echoed["environment"]["SEKISHO_POLICY"])
+    _, digest = read_snapshot(snapshot)
+
+    assert snapshot.name == "policy.snapshot.json"
+    assert digest == policy_digest(read_policy(REPO / "policy.yaml"))
 
 
 def test_secret_ref_resolves_to_the_arn_moto_gave_the_secret(
