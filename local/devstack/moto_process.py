@@ -130,12 +130,18 @@ def serve(listener: socket.socket, host: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Imported here: only this process pays for moto.
     import moto.core.responses  # noqa: PLC0415
+    from moto.core.utils import unix_time  # noqa: PLC0415
     from moto.moto_server.werkzeug_app import (  # noqa: PLC0415
         DomainDispatcherApplication,
         MotoRequestHandler,
         create_backend_app,
     )
+    from moto.sqs.models import SQSBackend  # noqa: PLC0415
     from werkzeug.serving import make_server  # noqa: PLC0415
+
+    from . import moto_sqs  # noqa: PLC0415
+
+    moto_sqs.fit(SQSBackend, unix_time)
 
     # moto is the one process every request of the stack reaches (the guard's counters,
     # idempotency records): two of its per-request costs are answers that never change.

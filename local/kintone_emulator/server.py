@@ -1,7 +1,8 @@
 """The emulator's HTTP server, and `start()` for tests and the dev stack.
 
-What happens to a kintone request, in order: maintenance page, concurrency slot, injected
-latency and faults, the route. Admin paths skip all of it.
+What happens to a kintone request, in order: maintenance page, concurrency slot, an
+injected 429 (a refusal, answered at once), injected latency, an injected 503, the route.
+Admin paths skip all of it.
 """
 
 from __future__ import annotations
@@ -66,15 +67,16 @@ def _within_slot(emulator: Emulator, request: Request, slot: Slot) -> Response:
     controls = emulator.controls
     if not slot.admitted:
         return error_response(too_many_requests())
+    fault = controls.draw_fault()
+    if fault == 429:
+        # A refusal, like the cap's own: answered at once, before any work is done.
+        return error_response(too_many_requests())
     # Sleeping while holding the slot lets a test push concurrency past the limit.
     latency_ms = controls.faults.latency_ms
     if latency_ms:
         time.sleep(latency_ms / 1000)
-    fault = controls.draw_fault()
     if fault == 503:
         return maintenance_page()
-    if fault == 429:
-        return error_response(too_many_requests())
     try:
         return api.route(request.method, request.path)(emulator, request)
     except KintoneApiError as exc:

@@ -15,3 +15,5 @@ def test_a_burst_through_busy_and_down_kintone_loses_and_duplicates_nothing(tmp_
     assert report.in_kintone == 120
     assert report.queued > 0, "the maintenance window must have sent some through the queue"
     assert report.max_admitted <= report.cap
+    assert report.backlog > 0
+    assert report.drain_seconds is not None, "the backlog must all have reached kintone"

@@ -180,6 +180,31 @@ def test_latency_delays_the_answer(kintone: RunningEmulator, http: requests.Sess
     assert time.monotonic() - started >= 0.2
 
 
+def test_an_injected_429_is_refused_at_once_without_the_latency(
+    kintone: RunningEmulator, http: requests.Session
+) -> None:
+    # As the cap's own refusal: kintone does no work for a request it refuses.
+    admin(http, kintone, "faults", {"rate_429": 1.0, "latency_ms": 3000}).raise_for_status()
+
+    started = time.monotonic()
+    answer = read_records(http, kintone)
+
+    assert answer.status_code == 429
+    assert time.monotonic() - started < 3.0
+
+
+def test_an_injected_503_comes_after_the_latency(
+    kintone: RunningEmulator, http: requests.Session
+) -> None:
+    admin(http, kintone, "faults", {"rate_503": 1.0, "latency_ms": 200}).raise_for_status()
+
+    started = time.monotonic()
+    answer = read_records(http, kintone)
+
+    assert answer.status_code == 503
+    assert time.monotonic() - started >= 0.2
+
+
 # -- admin API -----------------------------------------------------------------------------
 
 

@@ -27,7 +27,11 @@ from sekisho.intake import (
     QueuedAttachment,
     QueuedSubmission,
 )
-from sekisho.intake.delivery import MAX_VISIBILITY_SECONDS, backoff_seconds
+from sekisho.intake.delivery import (
+    DELIVER_BREAKER_RESET_SECONDS,
+    MAX_VISIBILITY_SECONDS,
+    backoff_seconds,
+)
 from sekisho.kintone import (
     KintoneCircuitOpen,
     KintoneMaintenance,
@@ -35,6 +39,7 @@ from sekisho.kintone import (
     KintoneUniqueViolation,
     TokenSource,
 )
+from sekisho.kintone import client as kintone_client
 from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.policy import load_policy
 
@@ -392,3 +397,25 @@ def _record(message: QueuedSubmission, receive_count: int = 1) -> dict:
     record = event["Records"][0]
     record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
     return record
+
+
+def test_the_deliverers_own_breaker_lets_a_trial_through_a_second_after_opening(monkeypatch):
+    # So a queue starts draining within a second of kintone's return.
+    monkeypatch.setattr(kintone_client, "_breakers", {})
+    service = DeliverService(
+        load_policy(ROOT / "policy.yaml"),
+        lambda name: TokenSource.fixed("unused"),
+        "https://drain.example.cybozu.com",
+        attachments=InMemoryAttachmentStore(),
+        visibility=InMemoryVisibility(),
+    )
+    assert service._breaker.reset_after == DELIVER_BREAKER_RESET_SECONDS == 1.0
+    assert service._breaker is kintone_client.breaker_for("https://drain.example.cybozu.com")
+
+
+def test_a_domains_breaker_keeps_the_reset_it_was_made_with(monkeypatch):
+    monkeypatch.setattr(kintone_client, "_breakers", {})
+    made = kintone_client.breaker_for("https://a.example.cybozu.com", reset_after=1.0)
+    assert kintone_client.breaker_for("https://a.example.cybozu.com") is made
+    assert made.reset_after == 1.0
+    assert kintone_client.breaker_for("https://b.example.cybozu.com").reset_after == 5.0

@@ -60,6 +60,11 @@ logger = logging.getLogger(__name__)
 # A few quick attempts per call: the queue's backoff is the long-term retry.
 DELIVER_RETRY = RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=1.0, budget=3.0)
 DELIVER_TIMEOUTS = Timeouts(connect=3.05, read=10.0)
+# While kintone is down the breaker fails every message fast, and each one so failed is out
+# of sight for seconds: the deliverer's breaker lets its trial through after one second,
+# so a queue starts draining within a second of kintone's return, not five. One trial a
+# second per container while there are messages to deliver is no load for kintone.
+DELIVER_BREAKER_RESET_SECONDS = 1.0
 # A message is started only with this much of the invocation left: a slow upload and
 # add must finish before Lambda's timeout (30 s), or the whole batch would fail.
 MIN_REMAINING_MS = 15_000
@@ -93,7 +98,9 @@ class DeliverService:
         self._token_sources = token_sources
         self._base_url = kintone_base_url
         self._attachments = attachments
-        self._breaker = breaker or breaker_for(kintone_base_url)
+        self._breaker = breaker or breaker_for(
+            kintone_base_url, reset_after=DELIVER_BREAKER_RESET_SECONDS
+        )
         self._min_remaining_ms = min_remaining_ms
         self._back_off = Backoff(
             visibility, min_seconds=min_backoff_seconds, rand=rand, clock=clock

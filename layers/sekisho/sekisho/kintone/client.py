@@ -79,11 +79,15 @@ _breakers: dict[str, CircuitBreaker] = {}
 _breakers_lock = threading.Lock()
 
 
-def breaker_for(base_url: str) -> CircuitBreaker:
-    """The breaker shared by every client of one kintone domain in this container."""
+def breaker_for(base_url: str, *, reset_after: float | None = None) -> CircuitBreaker:
+    """The breaker shared by every client of one kintone domain in this container
+    (`reset_after`, when given, is the new breaker's; an existing one is kept as it is)."""
     host = urlsplit(base_url).netloc
     with _breakers_lock:
-        return _breakers.setdefault(host, CircuitBreaker())
+        if host not in _breakers:
+            options = {} if reset_after is None else {"reset_after": reset_after}
+            _breakers[host] = CircuitBreaker(**options)
+        return _breakers[host]
 
 
 class KintoneClient:
