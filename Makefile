@@ -120,7 +120,8 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.figures
 
 # N submissions (default 10,000) through the local stack while kintone is capped at 10
-# concurrent requests, refuses 5 % with 429 and is in maintenance for 60 s.
+# concurrent requests, takes 100 ms a request, refuses 5 % with 429 and is in maintenance
+# for 60 s; the drain after maintenance is set beside the cap's minimum for the backlog.
 BURST_N ?= 10000
 burst: $(STAMP)
 	$(BIN)/python -m tests.bench.burst -n $(BURST_N)
