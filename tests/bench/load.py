@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 from tests.bench.figures import Figure, record
 
 REPO = Path(__file__).resolve().parents[2]
-VIEW, FORM, APP, RECEIPT = "deal-status", "seminar-apply", 2, "受付ID"
+VIEW, FORM = "deal-status", "seminar-apply"
 GOALS = {"lookups": 150, "submissions": 100}
 OPEN = "1000000/hour"
 
@@ -231,25 +231,6 @@ def drive(load: Load) -> tuple[Phase, Phase]:
 # -- the stack (this process) -------------------------------------------------------------
 
 
-def receipts_in_kintone(kintone_url: str) -> list[str]:
-    """Every receipt in the seminar app, page by page by $id (an emulator-only view token)."""
-    import requests  # noqa: PLC0415
-
-    from sekisho.kintone import KintoneClient, TokenSource  # noqa: PLC0415
-
-    token = TokenSource.fixed("seminar-view-token")
-    client = KintoneClient(kintone_url, token, session=requests.Session())
-    receipts, last = [], 0
-    while True:
-        page = client.get_records(
-            APP, f"$id > {last} order by $id asc limit 500", fields=["$id", RECEIPT]
-        ).records
-        if not page:
-            return receipts
-        receipts += [r[RECEIPT]["value"] for r in page]
-        last = int(page[-1]["$id"]["value"])
-
-
 def line(kind: str, phase: Phase) -> str:
     rate, goal = phase.per_second(), GOALS[kind]
     verdict = "ok" if rate >= goal and not phase.failed else "below goal"
@@ -283,6 +264,7 @@ def output_to(path: Path) -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     import devstack  # noqa: PLC0415 - the client processes never need the stack
     from devstack.cli import DEFAULT_WORKERS  # noqa: PLC0415
+    from tests.bench.burst import receipts_in_kintone  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured, per figure")
