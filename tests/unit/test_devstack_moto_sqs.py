@@ -51,7 +51,7 @@ class FakeBackend:
 
     def receive_message(
         self, queue_name, count, wait_seconds_timeout, visibility_timeout, names=None
-    ):  # noqa: E501
+    ):
         self.calls.append((wait_seconds_timeout, self.lock_held()))
         return self.answers.pop(0) if self.answers else []
 
