@@ -54,12 +54,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-import yaml
 
 import devstack
 from sekisho.kintone import KintoneClient, RetryPolicy, TokenSource
 from sekisho.kintone.breaker import CircuitBreaker
-from tests.bench.load import output_to
+from tests.bench.load import open_policy, output_to
 
 REPO = Path(__file__).resolve().parents[2]
 FORM, APP, RECEIPT = "seminar-apply", 2, "受付ID"
@@ -170,15 +169,6 @@ class BurstReport:
 
 def _ok(passed: bool) -> str:
     return "ok" if passed else "MISSED"
-
-
-def burst_policy(path: Path) -> Path:
-    """The shipped policy, with the form's per-IP limit opened: every submission of the
-    burst comes from 127.0.0.1."""
-    policy = yaml.safe_load((REPO / "policy.yaml").read_text(encoding="utf-8"))
-    policy["forms"][FORM]["guard"] = {"per_ip": "1000000/hour"}
-    path.write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 def kintone_client(url: str, token: str) -> KintoneClient:
@@ -396,7 +386,7 @@ def run_burst(
     with devstack.start(
         repo_root=REPO,
         workers=workers,
-        policy=burst_policy(tmp / "p.yaml"),
+        policy=open_policy(tmp / "p.yaml"),
         parameters=parameters,
     ) as stack:
         url = stack.kintone.url

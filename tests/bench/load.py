@@ -71,7 +71,8 @@ class Phase:
 
 
 def open_policy(path: Path) -> Path:
-    """The shipped policy with the per-IP limits of the measured routes opened."""
+    """The shipped policy with the per-IP limits of the measured routes opened (every request
+    comes from 127.0.0.1); the guard still counts, in DynamoDB."""
     import yaml  # noqa: PLC0415 - the client process never needs it
 
     policy = yaml.safe_load((REPO / "policy.yaml").read_text(encoding="utf-8"))
