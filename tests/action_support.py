@@ -14,24 +14,49 @@ from sekisho.webhooks.queue import attributes, encode_event
 WEBHOOK_QUEUE_ARN = "arn:aws:sqs:ap-northeast-1:123456789012:WebhookQueue"
 
 
-def checkout_completed(event_id: str, receipt: str = DEMO_RECEIPT, **session: Any) -> dict:
-    """A Stripe checkout.session.completed event naming a seminar application."""
+COMPLETED = "checkout.session.completed"
+# A delayed payment method (konbini, bank transfer): the session completes unpaid, and one
+# of these follows once the payer has paid, or has not.
+SUCCEEDED = "checkout.session.async_payment_succeeded"
+FAILED = "checkout.session.async_payment_failed"
+
+
+def checkout_event(
+    event_type: str,
+    event_id: str,
+    receipt: str = DEMO_RECEIPT,
+    *,
+    payment_status: str,
+    session_id: str | None = None,
+    **session: Any,
+) -> dict:
+    """A Stripe checkout.session.* event whose Checkout Session names a seminar
+    application. ``session_id`` ties the events of one session together (default: one
+    made from the event id)."""
     body = {
-        "id": "cs_test_" + hashlib.sha256(event_id.encode()).hexdigest()[:24],
+        "id": session_id or "cs_test_" + hashlib.sha256(event_id.encode()).hexdigest()[:24],
         "object": "checkout.session",
         "amount_total": 12000,
         "currency": "jpy",
-        "payment_status": "paid",
+        "payment_status": payment_status,
         "metadata": {"seminar_receipt": receipt},
     }
     body.update(session)
     return {
         "id": event_id,
         "object": "event",
-        "type": "checkout.session.completed",
+        "type": event_type,
         "created": 1_764_720_000,
         "data": {"object": body},
     }
+
+
+def checkout_completed(
+    event_id: str, receipt: str = DEMO_RECEIPT, *, payment_status: str = "paid", **session: Any
+) -> dict:
+    """A Stripe checkout.session.completed event naming a seminar application: paid (a
+    card) unless ``payment_status`` says otherwise (``unpaid``: konbini, bank transfer)."""
+    return checkout_event(COMPLETED, event_id, receipt, payment_status=payment_status, **session)
 
 
 def stripe_message(event: dict[str, Any], source: str = "demo-stripe") -> dict[str, Any]:

@@ -29,7 +29,7 @@ from .queue_report import queue_report
 from .rotation_commands import COMMANDS as ROTATION_COMMANDS
 from .rotation_commands import add_rotation_commands, banner_lines
 from .routing import RouteTable
-from .send import DEMO_SEMINAR_RECEIPT, send
+from .send import DEMO_SEMINAR_RECEIPT, STRIPE_DEMOS, send
 from .stack import RunningStack, start
 from .switch_command import flip, parameter_name, switched_off
 from .webhook_report import WEBHOOK_QUEUE, queue_name, webhook_report
@@ -166,8 +166,9 @@ def _parser() -> argparse.ArgumentParser:
             "Reads the source's scheme from the policy and its secret from the local "
             "Secrets Manager, signs a demo payload (or --body) as that sender would and "
             "POSTs it to /webhooks/SOURCE. Sending the same --event-id again is a "
-            "redelivery. A Stripe source's demo event is a paid Checkout Session for the "
-            "seminar application --receipt names."
+            "redelivery. A Stripe source's demo event is a Checkout Session event for the "
+            "seminar application --receipt names: paid at once, or a delayed payment's "
+            "steps (--stripe)."
         ),
     )
     sender.add_argument("source", help="a source of the policy's webhooks: section")
@@ -183,6 +184,21 @@ def _parser() -> argparse.ArgumentParser:
             "application, e.g. the receipt a form submission returned (default: the seed's "
             f"{DEMO_SEMINAR_RECEIPT})"
         ),
+    )
+    sender.add_argument(
+        "--stripe",
+        choices=list(STRIPE_DEMOS),
+        metavar="STEP",
+        help=(
+            "a Stripe source's demo event: paid (checkout.session.completed, paid by card; "
+            "the default), unpaid (completed while a konbini or bank payment is pending), "
+            "succeeded or failed (checkout.session.async_payment_succeeded / _failed)"
+        ),
+    )
+    sender.add_argument(
+        "--session",
+        metavar="cs_...",
+        help="the Checkout Session a Stripe demo event is about; one payment's steps share it",
     )
     sender.add_argument(
         "--age",
@@ -346,15 +362,22 @@ def send_delivery(args: argparse.Namespace) -> int:
     if hook is None:
         print(f"{args.policy} declares no webhook source {args.source!r}", file=sys.stderr)
         return 2
-    # Sending a body that does not name the receipt asked for would look like paying it.
-    if args.receipt is not None and hook.scheme != "stripe":
+    # Sending a body that does not say what was asked for would look like paying it.
+    stripe_options = [
+        f"--{name}" for name in ("receipt", "stripe", "session") if getattr(args, name) is not None
+    ]
+    if stripe_options and hook.scheme != "stripe":
         print(
-            f"--receipt goes into a demo Stripe payment; {args.source} is a {hook.scheme} source",
+            f"{stripe_options[0]} goes into a demo Stripe event; {args.source} is a "
+            f"{hook.scheme} source",
             file=sys.stderr,
         )
         return 2
-    if args.receipt is not None and args.body is not None:
-        print("--receipt goes into the demo body; --body is sent as it is", file=sys.stderr)
+    if stripe_options and args.body is not None:
+        print(
+            f"{stripe_options[0]} goes into the demo body; --body is sent as it is",
+            file=sys.stderr,
+        )
         return 2
     try:
         body = args.body.read_bytes() if args.body is not None else None
@@ -378,6 +401,8 @@ def send_delivery(args: argparse.Namespace) -> int:
             body=body,
             event_id=args.event_id,
             receipt=DEMO_SEMINAR_RECEIPT if args.receipt is None else args.receipt,
+            stripe=args.stripe or "paid",
+            session_id=args.session,
         )
     except requests.RequestException as exc:
         # Not the error's text: it repeats the URL, and kintone's URL holds the token.

@@ -3,6 +3,11 @@ sender would make it, so every demo source can be tried without writing a signer
 
 The secret is read from the local Secrets Manager and used only to sign; neither it nor a
 URL holding it (kintone's token travels in the query) is ever printed.
+
+A Stripe source's demo event is a card payment by default, or a delayed payment's steps
+(konbini, bank transfer: the session completes unpaid, then its payment succeeds or
+fails), `--stripe unpaid|succeeded|failed` with one `--session` for the steps of one
+payment.
 """
 
 from __future__ import annotations
@@ -29,6 +34,15 @@ DEMO_SEMINAR_RECEIPT = "00000000-0000-4000-8000-000000000001"
 # When the demo events happened. Fixed, not the clock: the same event id again must be the
 # same bytes (a redelivery), and the signature's own timestamp is what `--age` moves.
 DEMO_CREATED = 1_775_000_000
+# The demo Stripe events, by step: what Stripe sends for a card payment (paid at once),
+# and for a delayed one: the completion while unpaid, then its success or its failure.
+# Each is (event type, the Checkout Session's payment_status).
+STRIPE_DEMOS: Mapping[str, tuple[str, str]] = {
+    "paid": ("checkout.session.completed", "paid"),
+    "unpaid": ("checkout.session.completed", "unpaid"),
+    "succeeded": ("checkout.session.async_payment_succeeded", "paid"),
+    "failed": ("checkout.session.async_payment_failed", "unpaid"),
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,8 @@ class _Demo:
     event_id: str
     hook: WebhookPolicy
     receipt: str
+    stripe: str = "paid"  # a step of STRIPE_DEMOS
+    session_id: str | None = None  # one Checkout Session's events share it
 
 
 def _standard(demo: _Demo) -> dict[str, Any]:
@@ -65,29 +81,44 @@ def _standard(demo: _Demo) -> dict[str, Any]:
     }
 
 
-def _stripe(demo: _Demo) -> dict[str, Any]:
-    # A paid Checkout Session, as Stripe posts it: the seminar application it pays travels in
-    # the session's metadata, which is where demo-stripe's action reads its key.
-    session = hashlib.sha256(demo.event_id.encode()).hexdigest()[:24]
+def stripe_event(
+    event_id: str,
+    receipt: str = DEMO_SEMINAR_RECEIPT,
+    *,
+    step: str = "paid",
+    session_id: str | None = None,
+) -> dict[str, Any]:
+    """A Checkout Session event as Stripe posts it, at ``step`` of STRIPE_DEMOS: the seminar
+    application it pays travels in the session's metadata, which is where demo-stripe's
+    action reads its key. ``session_id`` defaults to one made from the event id."""
+    try:
+        event_type, payment_status = STRIPE_DEMOS[step]
+    except KeyError:
+        raise ValueError(f"a demo Stripe event is one of {', '.join(STRIPE_DEMOS)}") from None
+    session = session_id or "cs_test_" + hashlib.sha256(event_id.encode()).hexdigest()[:24]
     return {
-        "id": demo.event_id,
+        "id": event_id,
         "object": "event",
-        "type": "checkout.session.completed",
+        "type": event_type,
         "created": DEMO_CREATED,
         "livemode": False,
         "data": {
             "object": {
-                "id": f"cs_test_{session}",
+                "id": session,
                 "object": "checkout.session",
                 "amount_total": 12000,
                 "currency": "jpy",
-                "payment_status": "paid",
+                "payment_status": payment_status,
                 # What the payer typed at checkout; no action writes it.
                 "customer_details": {"name": "山田 花子", "email": "hanako@example.com"},
-                "metadata": {"seminar_receipt": demo.receipt},
+                "metadata": {"seminar_receipt": receipt},
             }
         },
     }
+
+
+def _stripe(demo: _Demo) -> dict[str, Any]:
+    return stripe_event(demo.event_id, demo.receipt, step=demo.stripe, session_id=demo.session_id)
 
 
 def _github(demo: _Demo) -> dict[str, Any]:
@@ -173,14 +204,21 @@ def new_event_id(scheme: str) -> str:
 
 
 def demo_body(
-    scheme: str, event_id: str, hook: WebhookPolicy, *, receipt: str = DEMO_SEMINAR_RECEIPT
+    scheme: str,
+    event_id: str,
+    hook: WebhookPolicy,
+    *,
+    receipt: str = DEMO_SEMINAR_RECEIPT,
+    stripe: str = "paid",
+    session_id: str | None = None,
 ) -> bytes:
     """A sensible delivery for the scheme; the same for the same event id (a redelivery).
 
     `receipt` is the 受付ID of the seminar application a Stripe payment pays; the other
-    schemes' bodies do not name one.
+    schemes' bodies do not name one. `stripe` is the step of STRIPE_DEMOS a Stripe event
+    is, and `session_id` its Checkout Session (default: one made from the event id).
     """
-    demo = _Demo(event_id, hook, receipt)
+    demo = _Demo(event_id, hook, receipt, stripe, session_id)
     return json.dumps(_PAYLOADS[scheme](demo), ensure_ascii=False).encode("utf-8")
 
 
@@ -194,16 +232,25 @@ def send(
     body: bytes | None = None,
     event_id: str | None = None,
     receipt: str = DEMO_SEMINAR_RECEIPT,
+    stripe: str = "paid",
+    session_id: str | None = None,
 ) -> Sent:
     """Sign `body` (or the scheme's demo body) and POST it to `/webhooks/<source>`.
 
     `event_id` is the sender's id of the event: in the demo body, and as the delivery id
     where the scheme has one (webhook-id, X-GitHub-Delivery), so sending it again is a
     redelivery of the same event. `receipt` is the seminar application a demo Stripe
-    payment names.
+    payment names; `stripe` and `session_id` the step of STRIPE_DEMOS it is and its
+    Checkout Session.
     """
     event_id = event_id or new_event_id(hook.scheme)
-    payload = body if body is not None else demo_body(hook.scheme, event_id, hook, receipt=receipt)
+    payload = (
+        body
+        if body is not None
+        else demo_body(
+            hook.scheme, event_id, hook, receipt=receipt, stripe=stripe, session_id=session_id
+        )
+    )
     signed = sign(hook.scheme, payload, secret, now=now, delivery_id=event_id)
     path = f"/webhooks/{quote(source, safe='')}"
     with requests.Session() as http:

@@ -1,4 +1,4 @@
-"""Sign a body the way each provider does (WEBHOOKS.md), independently of the verifiers:
+"""Sign a body the way each provider documents it, independently of the verifiers:
 this module shares no code with ``sekisho.webhooks.schemes``, so a test that round-trips
 the two checks one reading of the spec against another."""
 

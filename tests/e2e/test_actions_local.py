@@ -18,8 +18,10 @@ import pytest
 import requests
 
 import devstack
+from devstack.send import send
 from devstack.stack import RunningStack
 from sekisho.kintone import KintoneClient, TokenSource
+from sekisho.policy import read_policy
 from sekisho.webhooks.queue import attributes, encode_event
 from tests.action_support import checkout_completed, stripe_message
 from webhook_senders import sign
@@ -71,9 +73,13 @@ def application(url: str, receipt: str) -> dict[str, str]:
     return {code: cell["value"] for code, cell in record.items()}
 
 
-def add_application(url: str, receipt: str) -> None:
+def add_application(url: str, receipt: str, payment: str | None = None) -> None:
+    """A seminar application; ``payment`` its 支払状況 (a form leaves it empty)."""
     client = KintoneClient(url, TokenSource.fixed("seminar-add-token"))
-    client.add_record(SEMINAR, {"受付ID": receipt, "氏名": "受講 希望", "メール": "a@example.com"})
+    record = {"受付ID": receipt, "氏名": "受講 希望", "メール": "a@example.com"}
+    if payment is not None:
+        record["支払状況"] = payment
+    client.add_record(SEMINAR, record)
 
 
 def queue_settled(sqs: Any, url: str) -> bool:
@@ -205,3 +211,92 @@ def test_an_event_whose_pointer_is_missing_is_dead_lettered_with_its_reason(
         "受付ID",
         "mark-seminar-paid",
     )
+
+
+# -- a delayed payment (konbini, bank transfer): completed unpaid, then paid or not
+
+
+def send_step(stack, stripe_secret, receipt: str, step: str, event_id: str) -> None:
+    """One step of a Checkout Session for ``receipt``, sent as `python -m devstack send`
+    does (devstack.send.STRIPE_DEMOS names the steps)."""
+    hook = read_policy(REPO / "policy.yaml").webhooks["demo-stripe"]
+    sent = send(
+        stack.router_url,
+        "demo-stripe",
+        hook,
+        stripe_secret,
+        now=int(time.time()),
+        event_id=event_id,
+        receipt=receipt,
+        stripe=step,
+        session_id=f"cs_test_{receipt}",
+    )
+    assert (sent.status, json.loads(sent.body)) == (200, {"status": "queued"})
+
+
+def settled(stack, aws) -> None:
+    """Every queued event has been taken by ActionFunction (applied, skipped or dropped)."""
+    sqs = aws("sqs")
+    eventually(lambda: queue_settled(sqs, stack.queue("WebhookQueue").url))
+    time.sleep(1)  # the pump's last batch settles
+
+
+def dead_lettered(stack, aws, *event_ids: str) -> list[str]:
+    sqs = aws("sqs")
+    dlq = stack.queue("WebhookDeadLetterQueue").url
+    found = []
+    for message in sqs.receive_message(
+        QueueUrl=dlq, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
+    ).get("Messages", []):
+        key = message["MessageAttributes"]["dedupe_key"]["StringValue"]
+        if key in event_ids:
+            found.append(key)
+    return found
+
+
+def test_a_signed_unpaid_checkout_completion_leaves_the_application_unpaid_until_it_is_paid(
+    stack, kintone, stripe_secret, aws
+):
+    add_application(kintone, "receipt-konbini", "未払い")
+    before = application(kintone, "receipt-konbini")
+
+    send_step(stack, stripe_secret, "receipt-konbini", "unpaid", "evt_konbini_e2e_1")
+    settled(stack, aws)
+
+    assert application(kintone, "receipt-konbini") == before
+    assert before["支払状況"] == "未払い"
+
+    # Days later the payer pays at the konbini: Stripe sends async_payment_succeeded.
+    send_step(stack, stripe_secret, "receipt-konbini", "succeeded", "evt_konbini_e2e_2")
+    paid = eventually(
+        lambda: (a := application(kintone, "receipt-konbini"))["支払状況"] == "支払済" and a
+    )
+    assert paid["決済イベントID"] == "demo-stripe#evt_konbini_e2e_2"
+    assert int(paid["$revision"]) == int(before["$revision"]) + 1
+    assert dead_lettered(stack, aws, "evt_konbini_e2e_1", "evt_konbini_e2e_2") == []
+
+
+def test_a_signed_paid_checkout_completion_still_marks_the_application_paid_at_once(
+    stack, kintone, stripe_secret
+):
+    add_application(kintone, "receipt-card", "未払い")
+    send_step(stack, stripe_secret, "receipt-card", "paid", "evt_card_e2e_1")
+    paid = eventually(
+        lambda: (a := application(kintone, "receipt-card"))["支払状況"] == "支払済" and a
+    )
+    assert paid["決済イベントID"] == "demo-stripe#evt_card_e2e_1"
+
+
+def test_a_signed_failed_delayed_payment_leaves_the_application_unpaid(
+    stack, kintone, stripe_secret, aws
+):
+    add_application(kintone, "receipt-unpaid", "未払い")
+    before = application(kintone, "receipt-unpaid")
+
+    send_step(stack, stripe_secret, "receipt-unpaid", "unpaid", "evt_failed_e2e_1")
+    send_step(stack, stripe_secret, "receipt-unpaid", "failed", "evt_failed_e2e_2")
+    settled(stack, aws)
+
+    assert application(kintone, "receipt-unpaid") == before
+    assert before["支払状況"] == "未払い"
+    assert dead_lettered(stack, aws, "evt_failed_e2e_1", "evt_failed_e2e_2") == []

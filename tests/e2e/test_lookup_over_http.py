@@ -111,6 +111,21 @@ def test_a_locked_out_owner_gets_not_found_even_for_the_right_pair(stack, http):
     assert lookup(stack, http, {"owner_id": "B\\", "deal_id": "D000013"}).status_code == 200
 
 
+def test_a_route_budget_of_three_a_day_answers_the_fourth_lookup_429(tmp_path, http):
+    policy = (REPO / "policy.yaml").read_text(encoding="utf-8")
+    assert "budget: 5000/day" in policy
+    policy = policy.replace("budget: 5000/day", "budget: 3/day")
+    (tmp_path / "policy.yaml").write_text(policy, encoding="utf-8")
+    with devstack.start(repo_root=REPO, workers=2, policy=tmp_path / "policy.yaml") as stack:
+        match = {"owner_id": "A1", "deal_id": "D000001"}
+        answers = [lookup(stack, http, match) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    refused = answers[-1]
+    assert refused.json()["code"] == "route_budget_exhausted"
+    assert refused.headers["Content-Type"].startswith("application/problem+json")
+    assert 0 < int(refused.headers["Retry-After"]) <= 86_400
+
+
 def test_the_ip_limit_answers_429_once_the_hour_is_spent(tmp_path, http):
     policy = (REPO / "policy.yaml").read_text(encoding="utf-8")
     policy = policy.replace("per_ip: 30/hour", "per_ip: 3/hour")

@@ -5,6 +5,28 @@ and webhook source: the relay must never answer 5xx, every answer must be one th
 contract declares (status, content type, headers, body), and every error must be an
 RFC 9457 problem. The number of examples per route is bounded (FUZZ_EXAMPLES) and the
 figures of the run are written to build/fuzz/summary.json.
+
+A generated webhook request would stop at the signature: nothing random matches a key.
+So most are signed with the source's real key from the stack's moto, each scheme its own
+way, over the bytes that are sent, and most of those bodies also carry what the scheme
+reads after the signature (an event id, kintone's app and record) beside what was
+generated (tests/fuzz/webhook_deliveries.py). The rest are signed wrongly or left as
+generated, and must be 401. A request the contract refuses keeps what makes it invalid
+when it is signed, so negative_data_rejection still holds the relay to the contract.
+
+"Past the verifier" is the relay's own word, not a guess from the status (a 401 is the
+answer to a forgery, and also to a verified notification naming a record that does not
+exist): the workers' output goes to a file, and a request got past when the webhook
+function logged its ``webhook.receipt`` audit line with ``outcome="verified"`` (the
+scheme's verifier accepted it: signature, time window, dedupe id), matched to the request
+by the API request id (``x-amzn-RequestId``, the lines' ``correlation_id``). A matched
+signature over a body the verifier cannot take an id from is therefore not counted as
+past it; the audit's refusal reasons in the summary show those. The summary gives, per
+source, the signed, wrongly signed and unsigned requests, their statuses, how many got
+past the verifier, their statuses and the relay's last outcome for them, and 5xx. No
+secret is printed or written: the kintone token goes to the transport, not into the case
+(and schemathesis masks ``token`` in what it reports), the keys only sign, and a test
+checks that neither the workers' log nor the summary holds one.
 """
 
 from __future__ import annotations
@@ -14,9 +36,11 @@ import os
 import re
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 import requests
 import schemathesis
@@ -34,6 +58,15 @@ from schemathesis.specs.openapi.checks import (
 import devstack
 from devstack.stack import RunningStack
 from sekisho.intake.header import KEY_PATTERN
+from sekisho.policy.loader import read_policy
+from tests.fuzz.webhook_deliveries import (
+    PREFIX,
+    SIGNED,
+    Tally,
+    WebhookDeliveries,
+    WorkerLog,
+    children_writing_to,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SUMMARY = REPO / "build" / "fuzz" / "summary.json"
@@ -48,7 +81,9 @@ schema.config.generation.update(
     database="none",
 )
 ROUTES = sorted(schema.raw_schema["paths"])
+WEBHOOK_ROUTES = [route for route in ROUTES if route.startswith(PREFIX)]
 seen: dict[str, Counter[int]] = defaultdict(Counter)
+webhooks = Tally()
 
 
 def problem_document(ctx, response, case) -> None:
@@ -93,9 +128,18 @@ def roomy_policy(tmp: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> Iterator[RunningStack]:
-    policy = roomy_policy(tmp_path_factory.mktemp("fuzz"))
-    with devstack.start(repo_root=REPO, policy=policy, pump=False) as running:
+def fuzz_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("fuzz")
+
+
+@pytest.fixture(scope="module")
+def stack(fuzz_dir: Path) -> Iterator[RunningStack]:
+    policy = roomy_policy(fuzz_dir)
+    # The workers are spawned by start(): their log lines go where its stdout and stderr
+    # point then, and the webhook checks read them there.
+    with children_writing_to(fuzz_dir / "workers.log"):
+        running = devstack.start(repo_root=REPO, policy=policy, pump=False)
+    with running:
         yield running
 
 
@@ -106,17 +150,68 @@ def http() -> Iterator[requests.Session]:
         yield session
 
 
+@pytest.fixture(scope="module")
+def aws(stack: RunningStack) -> Callable[[str], Any]:
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="ap-northeast-1"
+    )
+    return lambda service: session.client(service, endpoint_url=stack.moto_url)
+
+
+@pytest.fixture(scope="module")
+def deliveries(stack: RunningStack, aws, fuzz_dir: Path) -> WebhookDeliveries:
+    hooks = read_policy(fuzz_dir / "policy.yaml").webhooks
+    manager = aws("secretsmanager")
+    secrets = {
+        source: json.loads(manager.get_secret_value(SecretId=hook.secret)["SecretString"])
+        for source, hook in hooks.items()
+    }
+    # The records a refetch source's notifications can name: those its app holds now.
+    store = stack.kintone.emulator.store
+    record_ids = {
+        source: [int(record["$id"]["value"]) for record in store.records(hook.refetch.app)]
+        for source, hook in hooks.items()
+        if hook.refetch is not None
+    }
+    return WebhookDeliveries(hooks, secrets, record_ids, WorkerLog(fuzz_dir / "workers.log"))
+
+
+def request_id(response) -> str | None:
+    for name, value in response.headers.items():
+        if name.lower() == "x-amzn-requestid":
+            return value[0] if isinstance(value, list) else value
+    return None
+
+
 @schema.parametrize()
-def test_the_relay_answers_every_generated_request_as_its_contract_says(case, stack, http):
+def test_the_relay_answers_every_generated_request_as_its_contract_says(
+    case, stack, http, deliveries
+):
     key = (case.headers or {}).get("Idempotency-Key")
     if isinstance(key, str) and IDEMPOTENCY_KEY.fullmatch(key):
         # The generator repeats its few simplest keys, and a key sent again with another
         # body is 422 by design; a fresh one lets the body itself reach the relay.
         case.headers["Idempotency-Key"] = str(uuid.uuid4())
+    prepared = deliveries.prepare(case)
     strict = any(case.path.startswith(prefix) for prefix in STRICT)
     checks = [*CHECKS, negative_data_rejection] if strict else CHECKS
-    response = case.call_and_validate(base_url=stack.router_url, session=http, checks=checks)
+    sent = prepared.transport() if prepared is not None else {}
+    response = case.call_and_validate(
+        base_url=stack.router_url, session=http, checks=checks, **sent
+    )
     seen[case.path][response.status_code] += 1
+    if prepared is None:
+        return
+    answered = deliveries.answered(prepared, response.status_code, request_id(response))
+    webhooks.add(answered)
+    if prepared.kind != SIGNED:
+        # The contract allows a 200 too: only this says a forgery must not pass.
+        assert (answered.status, answered.past_verifier) == (401, False), (
+            prepared.source,
+            prepared.kind,
+            prepared.how,
+            answered.outcomes,
+        )
 
 
 # Answers a fuzzer cannot reach by chance (a record it would have to guess, kintone in
@@ -160,10 +255,43 @@ def test_kintone_in_maintenance_is_answered_as_the_contract_says(stack, http):
 
 def test_every_route_of_the_contract_was_fuzzed_and_the_figures_are_written():
     SUMMARY.parent.mkdir(parents=True, exist_ok=True)
-    figures = {
+    figures: dict[str, Any] = {
         route: {"examples": seen[route].total(), "statuses": dict(sorted(seen[route].items()))}
         for route in ROUTES
     }
+    for route in WEBHOOK_ROUTES:
+        figures[route]["deliveries"] = webhooks.figures(route.removeprefix(PREFIX))
     SUMMARY.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(figures))
     assert all(figures[route]["examples"] > 0 for route in ROUTES), figures
+
+
+def test_every_webhook_source_had_signed_deliveries_past_the_verifier_and_none_answered_5xx():
+    figures = {route: webhooks.figures(route.removeprefix(PREFIX)) for route in WEBHOOK_ROUTES}
+    for route, kinds in figures.items():
+        signed = kinds[SIGNED]
+        assert signed["past_verifier"] > 0, (route, signed)
+        # Some got all the way: verified, deduplicated (refetched) and queued.
+        assert signed["past_verifier_statuses"].get("200", 0) > 0, (route, signed)
+        for kind, counted in kinds.items():
+            assert counted["5xx"] == 0, (route, kind, counted)
+            if kind != SIGNED:
+                assert counted["past_verifier"] == 0, (route, kind, counted)
+
+
+def test_no_secret_of_the_stack_is_in_the_workers_log_or_the_summary(stack, aws, fuzz_dir):
+    manager = aws("secretsmanager")
+    values = {}
+    for name in stack.secret_names:
+        secret = json.loads(manager.get_secret_value(SecretId=name)["SecretString"])
+        for member, value in secret.items():
+            # A key or token is long; the shape's own words ("kind": "hmac") are not, and
+            # would be found in any text.
+            if isinstance(value, str) and len(value) >= 16:
+                values[f"{name}:{member}"] = value
+    written = (fuzz_dir / "workers.log").read_text("utf-8", "replace") + SUMMARY.read_text(
+        encoding="utf-8"
+    )
+    # Names only: the assertion message must not show a value either.
+    assert values
+    assert [name for name, value in values.items() if value in written] == []

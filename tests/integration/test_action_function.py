@@ -151,3 +151,34 @@ def test_in_maintenance_the_applicable_events_are_reported_failed_and_refusals_a
     # the badly typed one is refused before kintone is asked.
     assert failed == {ids[0], ids[1]}
     assert len(dead_letters()) == 1
+
+
+def test_a_delayed_payment_is_skipped_while_unpaid_paid_on_success_and_never_on_failure(action):
+    handler, kintone, dead_letters = action
+    # A konbini payment: completed unpaid, then its success; another session's failure.
+    event = json.loads((EVENTS / "action_delayed_payment.json").read_text(encoding="utf-8"))
+    revision = int(seminar(kintone)["$revision"])
+
+    assert handler(event, Context()) == {"batchItemFailures": []}
+
+    paid = seminar(kintone)
+    assert (paid["支払状況"], paid["決済額"]) == ("支払済", "12000")
+    assert paid["決済イベントID"] == "demo-stripe#evt_1QkonbiniPaid000001"
+    assert int(paid["$revision"]) == revision + 1  # the success alone wrote
+    assert dead_letters() == []
+
+
+def test_in_maintenance_only_the_delayed_payments_success_waits_for_kintone(action):
+    handler, kintone, dead_letters = action
+    event = json.loads((EVENTS / "action_delayed_payment.json").read_text(encoding="utf-8"))
+    before = seminar(kintone)
+    kintone.emulator.controls.maintenance = True
+    try:
+        response = handler(event, Context())
+    finally:
+        kintone.emulator.controls.maintenance = False
+    ids = [r["messageId"] for r in event["Records"]]
+    # The unpaid completion and the failure are decided without kintone, and acknowledged.
+    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == {ids[1]}
+    assert seminar(kintone) == before
+    assert dead_letters() == []

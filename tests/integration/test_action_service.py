@@ -23,7 +23,10 @@ from sekisho.redelivery import Backoff
 from sekisho.webhooks import Refetcher
 from tests.action_support import (
     DEMO_RECEIPT,
+    FAILED,
+    SUCCEEDED,
     checkout_completed,
+    checkout_event,
     kintone_message,
     sqs_record,
     stripe_message,
@@ -490,4 +493,209 @@ def test_a_bug_in_the_writer_fails_the_message_and_backs_it_off_never_drops_it(h
     assert harness.dead_letters.messages == []
     (line,) = [r for r in caplog.records if getattr(r, "action", None) == "webhook.action"]
     assert (line.outcome, line.reason) == ("failed", "KeyError")
-    assert any(r.message == "action crashed" and r.exc_info for r in caplog.records)
+    # Logged with where it broke (the type and frames), never with what it said.
+    [crash] = [r for r in caplog.records if r.message == "action crashed"]
+    assert (crash.error_type, crash.frames[-1]["function"]) == ("builtins.KeyError", "broken")
+    assert crash.exc_info is None
+    assert "a bug" not in str(crash.__dict__)
+
+
+# -------------------------------------------------------------------- conditions
+
+
+def kintone_requests(kintone) -> int:
+    return kintone.emulator.controls.stats()["requests"]
+
+
+def test_an_unpaid_checkout_completion_leaves_the_application_unpaid(harness, kintone):
+    before = seminar(kintone.url)
+    asked = kintone_requests(kintone)
+
+    message = stripe_message(checkout_completed("evt_konbini_1", payment_status="unpaid"))
+    assert harness.apply(message) == "skipped_condition"
+
+    assert kintone_requests(kintone) == asked  # not even the read of the record
+    assert seminar(kintone.url) == before
+    assert before["支払状況"] == "未払い"
+    assert harness.dead_letters.messages == []
+    assert harness.visibility.delays == []  # acknowledged: never seen again
+
+
+def test_a_delayed_payment_marks_the_application_paid_when_it_succeeds(harness, kintone):
+    session = {"session_id": "cs_test_konbini_2"}
+    completed = checkout_completed("evt_konbini_2a", payment_status="unpaid", **session)
+    succeeded = checkout_event(SUCCEEDED, "evt_konbini_2b", payment_status="paid", **session)
+    revision = int(seminar(kintone.url)["$revision"])
+
+    assert harness.apply(stripe_message(completed)) == "skipped_condition"
+    assert harness.apply(stripe_message(succeeded)) == "applied"
+
+    paid = seminar(kintone.url)
+    assert (paid["支払状況"], paid["決済額"]) == ("支払済", "12000")
+    assert paid["決済イベントID"] == "demo-stripe#evt_konbini_2b"
+    assert int(paid["$revision"]) == revision + 1
+    # The unpaid completion again, redelivered late: still skipped, still paid.
+    assert harness.apply(stripe_message(completed), receive_count=2) == "skipped_condition"
+    assert seminar(kintone.url) == paid
+
+
+def test_a_paid_checkout_completion_still_marks_the_application_paid_at_once(harness, kintone):
+    assert harness.apply(stripe_message(checkout_completed("evt_card_1"))) == "applied"
+    assert seminar(kintone.url)["支払状況"] == "支払済"
+
+
+def test_a_failed_delayed_payment_leaves_the_application_unpaid(harness, kintone):
+    before = seminar(kintone.url)
+    asked = kintone_requests(kintone)
+    session = {"session_id": "cs_test_konbini_3"}
+    completed = checkout_completed("evt_konbini_3a", payment_status="unpaid", **session)
+    failed = checkout_event(FAILED, "evt_konbini_3b", payment_status="unpaid", **session)
+
+    assert harness.apply(stripe_message(completed)) == "skipped_condition"
+    assert harness.apply(stripe_message(failed)) == "dropped"
+
+    assert kintone_requests(kintone) == asked
+    assert seminar(kintone.url) == before
+    assert harness.dead_letters.messages == []
+    assert harness.visibility.delays == []
+
+
+def test_an_unmet_condition_is_decided_before_the_ledger_and_kintone_are_asked(
+    harness, kintone, http
+):
+    # Both down: an event that would be written is deferred, one that never will is not.
+    harness.persistence.fail = True
+    http.post(f"{kintone.url}/_emulator/maintenance", json={"enabled": True}).raise_for_status()
+    try:
+        unpaid = stripe_message(checkout_completed("evt_konbini_4", payment_status="unpaid"))
+        assert harness.apply(unpaid) == "skipped_condition"
+        with pytest.raises(UpstreamUnavailable):
+            harness.apply(stripe_message(checkout_completed("evt_card_4")))
+    finally:
+        http.post(f"{kintone.url}/_emulator/maintenance", json={"enabled": False})
+        harness.persistence.fail = False
+    assert len(harness.visibility.delays) == 1  # the paid one only
+    assert harness.apply(unpaid, receive_count=2) == "skipped_condition"
+    assert harness.apply(stripe_message(checkout_completed("evt_card_4"))) == "applied"
+    # The ledger holds the applied event alone: nothing of the skipped one is remembered.
+    assert len(harness.persistence._records) == 1
+
+
+CONDITION_AUDITED = [
+    # (the session's fields, the audit line's reason and pointer)
+    pytest.param({"payment_status": "unpaid"}, "value_not_allowed", id="unpaid"),
+    pytest.param({"payment_status": "no_payment_required"}, "value_not_allowed", id="free"),
+    pytest.param({"payment_status": "PAID"}, "value_not_allowed", id="another-case"),
+    pytest.param({"payment_status": ["paid"]}, "value_not_allowed", id="a-list"),
+    pytest.param({"payment_status": True}, "value_not_allowed", id="a-boolean"),
+    pytest.param({"payment_status": None}, "value_not_allowed", id="null"),
+]
+
+
+@pytest.mark.parametrize(("session", "reason"), CONDITION_AUDITED)
+def test_a_skipped_event_is_audited_with_the_pointer_it_failed_never_its_value(
+    harness, kintone, caplog, session, reason
+):
+    message = stripe_message(checkout_completed("evt_skip_1", **session))
+    with caplog.at_level("INFO", logger="sekisho.audit"):
+        assert harness.apply(message) == "skipped_condition"
+    (line,) = [r for r in caplog.records if getattr(r, "action", None) == "webhook.action"]
+    assert (line.outcome, line.reason, line.pointer) == (
+        "skipped_condition",
+        reason,
+        "/data/object/payment_status",
+    )
+    assert (line.action_name, line.dedupe_key) == ("mark-seminar-paid", "evt_skip_1")
+    assert line.field is None
+    value = session["payment_status"]
+    if isinstance(value, str | list):  # (True and None say nothing and appear anyway)
+        assert repr(value) not in str(line.__dict__)
+
+
+def test_an_event_without_the_conditions_pointer_is_skipped_not_dead_lettered(
+    harness, kintone, caplog
+):
+    event = checkout_completed("evt_skip_2")
+    del event["data"]["object"]["payment_status"]
+    before = seminar(kintone.url)
+    with caplog.at_level("INFO", logger="sekisho.audit"):
+        assert harness.apply(stripe_message(event)) == "skipped_condition"
+    (line,) = [r for r in caplog.records if getattr(r, "action", None) == "webhook.action"]
+    assert (line.reason, line.pointer) == ("pointer_missing", "/data/object/payment_status")
+    assert harness.dead_letters.messages == []
+    assert harness.visibility.delays == []
+    assert seminar(kintone.url) == before
+
+
+# A kintone source's action that audits live deals only: its condition reads the record.
+LIVE_DEALS = {"/record/ステータス/value": ["商談中", "受注"]}
+
+
+def kintone_policy(when: dict[str, Any]):
+    data = yaml.safe_load((REPO / "policy.yaml").read_text(encoding="utf-8"))
+    data["webhooks"]["demo-kintone"]["actions"]["audit-new-deal"]["when"] = when
+    return parse_policy(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+
+
+@pytest.fixture
+def live_deals(harness, kintone) -> Harness:
+    return Harness(kintone.url, policy=kintone_policy(LIVE_DEALS))
+
+
+def test_an_event_queued_without_its_record_is_read_first_then_its_condition_decided(
+    live_deals, kintone
+):
+    # Record 2 (D000002) is 商談中, record 3 (D000003) 取消.
+    live = kintone_message("notification-c1", None, record_id="2", refetched=False)
+    cancelled = kintone_message("notification-c2", None, record_id="3", refetched=False)
+    asked = kintone_requests(kintone)
+
+    assert live_deals.apply(cancelled) == "skipped_condition"
+    # One request: the refetch token's read of the record. No write, no ledger entry.
+    assert kintone_requests(kintone) == asked + 1
+    assert audit_lines(kintone.url) == []
+
+    assert live_deals.apply(live) == "applied"
+    (line,) = audit_lines(kintone.url)
+    assert (line["取引ID"], line["通知ID"]) == ("D000002", "demo-kintone#notification-c1")
+    assert live_deals.dead_letters.messages == []
+
+
+def test_a_refetched_record_that_fails_the_condition_is_skipped_without_a_request(
+    live_deals, kintone
+):
+    cancelled = {**DEAL, "ステータス": {"type": "DROP_DOWN", "value": "取消"}}
+    asked = kintone_requests(kintone)
+    assert live_deals.apply(kintone_message("notification-c3", cancelled)) == "skipped_condition"
+    assert kintone_requests(kintone) == asked
+    assert live_deals.apply(kintone_message("notification-c4", DEAL)) == "applied"
+    assert len(audit_lines(kintone.url)) == 1
+
+
+def test_a_condition_that_needs_the_record_waits_for_kintone_rather_than_guessing(
+    live_deals, kintone, http
+):
+    message = kintone_message("notification-c5", None, record_id="2", refetched=False)
+    http.post(f"{kintone.url}/_emulator/maintenance", json={"enabled": True}).raise_for_status()
+    try:
+        with pytest.raises(UpstreamUnavailable):
+            live_deals.apply(message)
+    finally:
+        http.post(f"{kintone.url}/_emulator/maintenance", json={"enabled": False})
+    assert len(live_deals.visibility.delays) == 1
+    assert live_deals.dead_letters.messages == []
+    assert live_deals.apply(message, receive_count=2) == "applied"
+
+
+def test_a_condition_on_the_message_itself_needs_no_read_of_the_record(harness, kintone):
+    updates_only = Harness(kintone.url, policy=kintone_policy({"/type": "UPDATE_RECORD"}))
+    asked = kintone_requests(kintone)
+    message = kintone_message("notification-c6", None, record_id="2", refetched=False)
+    assert updates_only.apply(message) == "skipped_condition"
+    assert kintone_requests(kintone) == asked
+
+
+def test_a_record_deleted_before_its_condition_is_read_is_dead_lettered_as_gone(live_deals):
+    message = kintone_message("notification-c7", None, record_id="999", refetched=False)
+    assert live_deals.apply(message) == "dead_lettered"
+    assert _dead_letter(live_deals)["reason"] == "record_gone"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 
 from sekisho import runtime
 
@@ -62,12 +63,16 @@ def clear_container_caches() -> None:
 @pytest.fixture
 def handler(kintone, moto_url, monkeypatch):
     """A fresh LookupFunction container: cold start with this test's environment."""
-    table = f"GuardTable-{uuid.uuid4().hex[:8]}"
+    yield from cold_start(kintone, moto_url, monkeypatch, ROOT / "policy.yaml")
+
+
+def cold_start(kintone, moto_url, monkeypatch, policy: Path, table: str | None = None):
+    table = table or f"GuardTable-{uuid.uuid4().hex[:8]}"
     provision(moto_url, table)
     env = {
         "AWS_ENDPOINT_URL": moto_url,
         "GUARD_TABLE": table,
-        "SEKISHO_POLICY": str(ROOT / "policy.yaml"),
+        "SEKISHO_POLICY": str(policy),
         "KINTONE_BASE_URL": kintone.url,
         "ALLOWED_ORIGINS": f"{ORIGIN},http://localhost:3000",
         "NOT_FOUND_FLOOR_MS": "0",
@@ -154,3 +159,42 @@ def test_the_audit_line_holds_fingerprints_never_the_values(handler, caplog):
     everything = json.dumps([vars(r) for r in caplog.records], ensure_ascii=False, default=str)
     assert "D000001" not in everything
     assert "deals-view-token" not in everything
+
+
+@pytest.fixture
+def budget_table() -> str:
+    return f"GuardTable-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def budgeted_handler(kintone, moto_url, monkeypatch, tmp_path, budget_table):
+    """The shipped policy with deal-status's budget cut to 3 lookups a day."""
+    data = yaml.safe_load((ROOT / "policy.yaml").read_text(encoding="utf-8"))
+    data["views"]["deal-status"]["guard"]["budget"] = "3/day"
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    yield from cold_start(kintone, moto_url, monkeypatch, policy, budget_table)
+
+
+def test_a_budget_of_three_a_day_answers_the_fourth_lookup_429_whatever_the_client(
+    budgeted_handler, moto_url, budget_table
+):
+    def from_ip(n: int):
+        event = json.loads((EVENTS / "lookup_valid.json").read_text(encoding="utf-8"))
+        event["requestContext"]["identity"]["sourceIp"] = f"198.51.100.{n}"
+        response = budgeted_handler(event, Context())
+        headers = {k: v[0] for k, v in (response.get("multiValueHeaders") or {}).items()}
+        return response["statusCode"], headers, json.loads(response["body"])
+
+    assert [from_ip(n)[0] for n in range(3)] == [200, 200, 200]
+    status, headers, body = from_ip(99)
+
+    assert (status, body["code"]) == (429, "route_budget_exhausted")
+    assert body["type"] == "urn:sekisho:problem:route_budget_exhausted"
+    assert 0 < int(headers["Retry-After"]) <= 86_400
+    # Shared by every container: the count lives in the GuardTable, under the view's scope.
+    items = boto3.client("dynamodb", endpoint_url=moto_url).scan(TableName=budget_table)["Items"]
+    budget = [i for i in items if "#budget#" in i["pk"]["S"]]
+    assert [(i["pk"]["S"].split("#")[0], i["n"]["N"]) for i in budget] == [
+        ("view:deal-status", "3")
+    ]

@@ -95,7 +95,7 @@ def service_parts(kintone, tmp_path):
         guard,
         kintone.url,
         client_factory=client_factory,
-        not_found_floor=0.25,
+        not_found_deadline=0.25,
         clock=clock,
         sleep=clock.sleep,
     )

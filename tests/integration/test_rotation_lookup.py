@@ -99,7 +99,7 @@ def parts(moto_url, kintone, monkeypatch):
             retry=RetryPolicy(max_attempts=2, base_delay=0.001, max_delay=0.001),
             breaker=CircuitBreaker(failure_threshold=100),
         ),
-        not_found_floor=0,
+        not_found_deadline=0,
     )
     versions = SecretVersions(sm)
     return name, service, store, versions, build_rotator(policy, kintone.url, versions), tokens_used

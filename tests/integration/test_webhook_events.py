@@ -11,9 +11,12 @@ EVENT_TIME, or a minute later for a retry.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import importlib.util
 import json
+import logging
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -330,3 +333,59 @@ def test_a_delivery_to_an_unknown_source_is_not_found(stack):
     status, body = stack.send(event)
     assert (status, body["code"]) == (404, "not_found")
     assert stack.queued() == []
+
+
+# ------------------------------------------------------------------ the URL token
+
+
+def kintone_delivery(scenario: str) -> dict[str, Any]:
+    """A kintone delivery as the scenario names it; the token is the URL's query."""
+    if scenario in ("valid", "tampered", "stale", "replayed"):
+        return event_file("kintone", scenario)
+    event = event_file("kintone", "valid")
+    (token,) = event["multiValueQueryStringParameters"]["token"]
+    if scenario == "token twice":
+        event["multiValueQueryStringParameters"]["token"] = [token, token]
+    elif scenario == "not json":
+        event["body"] = "{not json"
+    return event
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    ["valid", "tampered", "stale", "replayed", "token twice", "not json", "kintone down"],
+)
+def test_no_log_line_answer_or_queued_event_carries_a_kintone_url_token(
+    stack, scenario, capsys, caplog, request
+):
+    # The function's JSON lines: its Powertools handler writes to the stdout captured now
+    # (and to its own stream again afterwards).
+    for handler in logging.getLogger("sekisho").handlers:
+        if isinstance(handler, logging.StreamHandler):
+            # Assigned, not setStream: that flushes the old stream, which an earlier test's
+            # capture may have closed.
+            request.addfinalizer(functools.partial(setattr, handler, "stream", handler.stream))
+            handler.stream = sys.stdout
+    # Everything else at INFO, as Lambda would pass it on (botocore's DEBUG lines quote
+    # whole responses, secrets included, and are never on in a function).
+    caplog.set_level("INFO")
+    event = kintone_delivery(scenario)
+    tokens = {
+        value for values in event["multiValueQueryStringParameters"].values() for value in values
+    }
+    if scenario == "kintone down":
+        stack.kintone.emulator.controls.maintenance = True
+    try:
+        response = stack.handler(event, Context())
+    finally:
+        stack.kintone.emulator.controls.maintenance = False
+
+    logged = capsys.readouterr()
+    records = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    written = "\n".join(
+        [logged.out, logged.err, records, json.dumps(response), json.dumps(stack.queued())]
+    )
+    assert logged.out, "the function logged its lines"
+    for token in tokens:
+        assert token not in written
+    assert "token=" not in written

@@ -47,6 +47,8 @@ def view(**overrides) -> dict:
         },
         "where": 'ステータス not in ("取消")',
         "fields": ["取引名", "金額", "ステータス"],
+        # A budget, so only what a test changes can draw a warning.
+        "guard": {"budget": "1000/day"},
     }
     base.update(overrides)
     return base
@@ -58,6 +60,7 @@ def form(**overrides) -> dict:
         "token_secret": "sekisho/kintone/seminar-add",
         "receipt_field": "受付ID",
         "fields": {"name": {"code": "氏名", "type": "text", "max_length": 100}},
+        "guard": {"budget": "1000/day"},
     }
     base.update(overrides)
     return base
@@ -454,6 +457,105 @@ def test_an_unbounded_body_predicate_is_a_warning(tmp_path, capsys, rule, warned
         "of at most 64"
     )
     assert (warning in out) is warned
+
+
+# -- a Stripe Checkout action that would take an unpaid session for a paid one
+
+
+def stripe_action(events: list[str], when: dict | None = None) -> dict:
+    action = {
+        "events": events,
+        "app": 2,
+        "operation": "update",
+        "token_secret": "sekisho/kintone/seminar-edit",
+        "read_secret": "sekisho/kintone/seminar-payment-view",
+        "key": {"field": "受付ID", "from": "/data/object/metadata/seminar_receipt"},
+        "receipt_field": "受付経路",
+        "fields": {"備考": {"set": "支払済"}},
+    }
+    if when is not None:
+        action["when"] = when
+    return action
+
+
+def payments(action: dict, scheme: str = "stripe") -> dict:
+    source = {"scheme": scheme, "secret": "sekisho/webhook/pay", "actions": {"mark-paid": action}}
+    return policy(views={}, webhooks={"pay": source})
+
+
+PAID = {"/data/object/payment_status": "paid"}
+COMPLETED, EXPIRED = "checkout.session.completed", "checkout.session.expired"
+SUCCEEDED = "checkout.session.async_payment_succeeded"
+UNPAID_WARNING = (
+    "warning: webhooks.pay.actions.mark-paid: {} can name a session that is not paid "
+    "(konbini, bank transfer): declare when: {{/data/object/payment_status: paid}} (or the "
+    "payment_status the action is for)"
+)
+
+CHECKOUT_CONDITIONS = [
+    # (the source's policy, the events the warning names: None when there is none)
+    pytest.param(payments(stripe_action([COMPLETED])), COMPLETED, id="completed-unconditioned"),
+    pytest.param(payments(stripe_action([SUCCEEDED])), SUCCEEDED, id="async-success"),
+    pytest.param(payments(stripe_action([EXPIRED])), EXPIRED, id="expired"),
+    pytest.param(
+        payments(stripe_action([COMPLETED, SUCCEEDED])), f"{COMPLETED}, {SUCCEEDED}", id="both"
+    ),
+    pytest.param(
+        payments(stripe_action(["invoice.paid", COMPLETED])), COMPLETED, id="only-the-checkout"
+    ),
+    pytest.param(
+        payments(stripe_action([COMPLETED], {"/data/object/mode": "payment"})),
+        COMPLETED,
+        id="a-condition-on-something-else",
+    ),
+    pytest.param(
+        payments(stripe_action([COMPLETED], {"/data/object/payment_status/x": "paid"})),
+        COMPLETED,
+        id="a-pointer-below-payment-status",
+    ),
+    pytest.param(payments(stripe_action([COMPLETED], PAID)), None, id="paid-only"),
+    pytest.param(
+        payments(
+            stripe_action(
+                [COMPLETED, SUCCEEDED],
+                {
+                    "/data/object/payment_status": ["paid", "no_payment_required"],
+                    "/type": COMPLETED,
+                },
+            )
+        ),
+        None,
+        id="a-list-of-statuses",
+    ),
+    pytest.param(
+        payments(stripe_action([EXPIRED], {"/data/object/payment_status": "unpaid"})),
+        None,
+        id="said-unpaid",
+    ),
+    pytest.param(payments(stripe_action(["invoice.paid"])), None, id="not-a-checkout-session"),
+    pytest.param(
+        payments(stripe_action([COMPLETED]), scheme="standard"), None, id="not-a-stripe-source"
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "named"), CHECKOUT_CONDITIONS)
+def test_a_stripe_checkout_action_without_a_payment_status_condition_is_a_warning(
+    tmp_path, capsys, data, named
+):
+    status, out = check(tmp_path, capsys, data)
+    assert status == 0
+    ok = "ok: 0 views, 0 forms, 1 webhooks, 1 actions"
+    assert out == ([UNPAID_WARNING.format(named), ok] if named else [ok])
+
+
+def test_a_checkout_action_without_a_payment_status_condition_fails_a_strict_check(
+    tmp_path, capsys
+):
+    status, out = check(tmp_path, capsys, payments(stripe_action([COMPLETED])), "--strict")
+    assert (status, out) == (1, [UNPAID_WARNING.format(COMPLETED)])
+    status, out = check(tmp_path, capsys, payments(stripe_action([COMPLETED], PAID)), "--strict")
+    assert status == 0
 
 
 # -- loading

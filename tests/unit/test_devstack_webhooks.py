@@ -544,6 +544,11 @@ def test_send_to_a_source_the_policy_does_not_declare_is_refused(
         ),
         pytest.param(["demo-kintone", "--receipt", "r-1"], "is a kintone source", id="kintone"),
         pytest.param(["demo-stripe", "--receipt", "r-1", "--body", "x.json"], "--body", id="body"),
+        pytest.param(["demo-github", "--stripe", "unpaid"], "is a github source", id="step"),
+        pytest.param(["demo-box", "--session", "cs_1"], "is a box source", id="session"),
+        pytest.param(
+            ["demo-stripe", "--stripe", "failed", "--body", "x.json"], "--body", id="step-body"
+        ),
     ],
 )
 def test_send_refuses_a_receipt_it_could_not_put_into_the_body(
@@ -646,3 +651,24 @@ def test_send_without_a_running_stack_says_so(capsys: pytest.CaptureFixture[str]
 
     assert status == 1
     assert "is the stack running" in capsys.readouterr().err
+
+
+def test_send_sends_each_step_of_a_delayed_payment_for_one_session(
+    router: tuple[int, list[Any], dict[str, str]],
+) -> None:
+    port, received, key = router
+
+    statuses = [
+        send_stripe(port, "--stripe", step, "--session", "cs_test_konbini")
+        for step in ("unpaid", "succeeded", "failed")
+    ]
+
+    assert statuses == [0, 0, 0]
+    events = [json.loads(body) for _, _, body in received]
+    assert [(e["type"], e["data"]["object"]["payment_status"]) for e in events] == [
+        ("checkout.session.completed", "unpaid"),
+        ("checkout.session.async_payment_succeeded", "paid"),
+        ("checkout.session.async_payment_failed", "unpaid"),
+    ]
+    assert {e["data"]["object"]["id"] for e in events} == {"cs_test_konbini"}
+    assert all(verified_stripe(delivery, key) for delivery in received)

@@ -15,7 +15,7 @@ from sekisho.kintone.query import (
 
 
 def unquote(literal: str) -> str:
-    """kintone's reading of a string literal, as KINTONE.md describes it."""
+    """kintone's reading of a string literal, as cybozu's query reference describes it."""
     assert literal[0] == literal[-1] == '"'
     out, escaped = [], False
     for char in literal[1:-1]:

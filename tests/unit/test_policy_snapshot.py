@@ -67,7 +67,8 @@ def same(validated: Any, restored: Any, where: str = "policy") -> None:
 
 def rich_policy() -> Policy:
     """The shipped policy, plus what it does not use: a claim, IP networks, a captcha, an
-    upsert action with fixed list values."""
+    upsert action with fixed list values, conditions of every value type and on a
+    refetched record."""
     data = yaml.safe_load(REPO_POLICY.read_text(encoding="utf-8"))
     view = data["views"]["deal-status"]
     view["match"]["owner_id"] = {"code": "担当ID", "from": "claim:custom:partner_id"}
@@ -75,7 +76,23 @@ def rich_policy() -> Policy:
     form = data["forms"]["seminar-apply"]
     form["captcha"] = {"provider": "turnstile", "secret": "sekisho/captcha/turnstile"}
     data["webhooks"]["demo-kintone"]["allow_ips"] = ["203.0.113.0/24", "2001:db8::/32"]
+    data["webhooks"]["demo-stripe"]["actions"]["mark-seminar-paid"]["when"] = RICH_CONDITION
+    data["webhooks"]["demo-kintone"]["actions"]["audit-new-deal"]["when"] = {
+        "/type": "ADD_RECORD",
+        "/record/ステータス/value": ["商談中", "成約"],
+    }
     return Policy.model_validate(data)
+
+
+# A value of each type a condition takes, and values that are equal in Python, not in JSON.
+RICH_CONDITION = {
+    "/data/object/payment_status": ["paid", "no_payment_required"],
+    "/data/object/livemode": False,
+    "/data/object/amount_total": 12000,
+    "/data/object/metadata/flag": [1, True, "1"],
+}
+# What an event may have at a condition's pointers.
+PROBES = ("paid", "unpaid", "", 0, 1, 12000, "12000", 1.0, True, False, "1", None, ["paid"])
 
 
 POLICIES = {"shipped": lambda: read_policy(REPO_POLICY), "rich": rich_policy}
@@ -127,6 +144,34 @@ def test_the_restored_policy_answers_as_the_validated_one(validated):
             assert (found and found[0]) == (expected and expected[0])
         for action, original in zip(twin.actions.values(), hook.actions.values(), strict=True):
             assert action.write_permissions == original.write_permissions
+            for pointer in original.when or ():
+                for value in PROBES:
+                    assert action.allows(pointer, value) == original.allows(pointer, value)
+
+
+def test_a_condition_keeps_its_json_types_through_the_snapshot():
+    validated = rich_policy()
+    restored = restore(snapshot_bytes(validated))
+    when = restored.webhook("demo-stripe").actions["mark-seminar-paid"].when
+    assert when == {
+        "/data/object/payment_status": ("paid", "no_payment_required"),
+        "/data/object/livemode": (False,),
+        "/data/object/amount_total": (12000,),
+        "/data/object/metadata/flag": (1, True, "1"),
+    }
+    assert [type(v) for v in when["/data/object/metadata/flag"]] == [int, bool, str]
+    assert type(when["/data/object/livemode"][0]) is bool
+    paid = restored.webhook("demo-stripe").actions["mark-seminar-paid"]
+    allowed = {repr(v) for v in PROBES if paid.allows("/data/object/metadata/flag", v)}
+    assert allowed == {"1", "True", "'1'"}  # not 1.0, not "12000", not False
+    assert not paid.allows("/data/object/livemode", 0)
+    assert paid.allows("/data/object/livemode", False)
+    # And a policy without one restores without one.
+    shipped = restore(snapshot_bytes(read_policy(REPO_POLICY)))
+    assert shipped.webhook("demo-kintone").actions["audit-new-deal"].when is None
+    assert shipped.webhook("demo-stripe").actions["mark-seminar-paid"].when == {
+        "/data/object/payment_status": ("paid",)
+    }
 
 
 def test_every_model_a_policy_is_made_of_has_a_frozen_twin():

@@ -1205,9 +1205,8 @@ def test_api_leaves_preflight_to_the_functions(template, api):
     assert "Cors" not in template.get("Globals", {}).get("Api", {})
 
 
-def test_api_is_regional_traced_throttled_and_access_logged(api, resources):
+def test_api_is_regional_throttled_and_access_logged(api, resources):
     assert api["EndpointConfiguration"] == {"Type": "REGIONAL"}
-    assert api["TracingEnabled"] is True
     assert api["StageName"] == {"Ref": "Stage"}
     (settings,) = api["MethodSettings"]
     assert (settings["ResourcePath"], settings["HttpMethod"]) == ("/*", "*")
@@ -1216,6 +1215,105 @@ def test_api_is_regional_traced_throttled_and_access_logged(api, resources):
     assert settings["DataTraceEnabled"] is False  # would log request bodies
     destination = api["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"]
     assert resources[destination[0]]["Type"] == "AWS::Logs::LogGroup"
+
+
+# A kintone source's secret travels in its URL (?token=). API Gateway's stage tracing
+# records each request's whole URL in X-Ray, query string included.
+def test_the_stage_is_not_traced_so_no_trace_holds_a_url_token(template, api):
+    assert api["TracingEnabled"] is False
+    # Tracing stays on in the functions, whose segments record no request URL.
+    assert template["Globals"]["Function"]["Tracing"] == "Active"
+
+
+# What each access-log variable may show: none of them carries a query string or a body.
+ACCESS_LOG_VARIABLES = {
+    "$context.requestId",
+    "$context.identity.sourceIp",
+    "$context.requestTimeEpoch",
+    "$context.httpMethod",
+    "$context.resourcePath",
+    "$context.path",  # the path alone: API Gateway's $context.path has no query string
+    "$context.status",
+    "$context.responseLength",
+    "$context.responseLatency",
+    "$context.integration.status",
+    "$context.integration.latency",
+    "$context.error.responseType",
+}
+
+
+def test_the_access_log_records_no_query_string_body_or_header(api):
+    settings = api["MethodSettings"][0]
+    assert (settings["LoggingLevel"], settings["DataTraceEnabled"]) == ("OFF", False)
+    used = set(re.findall(r"\$[A-Za-z.]+", api["AccessLogSetting"]["Format"]))
+    assert used <= ACCESS_LOG_VARIABLES, used - ACCESS_LOG_VARIABLES
+
+
+# The browser-facing functions share the GuardTable with the webhook dedupe records and the
+# action ledger: each may touch only the counters of its own routes.
+BROWSER_GUARD_SCOPES = {"LookupFunction": "view:", "IntakeFunction": "form:"}
+
+
+def guard_table_statement(function: Mapping[str, Any]) -> Mapping[str, Any]:
+    (statement,) = [
+        s
+        for s in function_statements(function)
+        if frozen(s.get("Resource")) == GUARD_TABLE and s["Effect"] == "Allow"
+    ]
+    return statement
+
+
+def test_the_guard_scopes_in_iam_are_the_ones_the_services_key_counters_by():
+    from sekisho.intake.service import SCOPE_PREFIX as FORMS  # noqa: PLC0415
+    from sekisho.lookup import SCOPE_PREFIX as VIEWS  # noqa: PLC0415
+
+    assert BROWSER_GUARD_SCOPES == {"LookupFunction": VIEWS, "IntakeFunction": FORMS}
+
+
+@pytest.mark.parametrize(("function_name", "prefix"), BROWSER_GUARD_SCOPES.items())
+def test_lookup_and_intake_touch_only_their_own_routes_counters(functions, function_name, prefix):
+    statement = guard_table_statement(functions[function_name])
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [prefix + "*"]}
+    }
+
+
+@pytest.mark.parametrize(
+    ("function_name", "key", "allowed"),
+    [
+        ("LookupFunction", "view:deal-status#ip#3600#500000#0123abcd", True),
+        ("LookupFunction", "view:deal-status#budget#86400#20833", True),
+        ("LookupFunction", "form:seminar-apply#ip#3600#500000#0123abcd", False),
+        ("LookupFunction", "sekisho.webhook#5d41402abc4b2a76b9719d911017c592", False),
+        ("LookupFunction", "sekisho.action#5d41402abc4b2a76b9719d911017c592", False),
+        ("LookupFunction", "View:deal-status#ip#1#1#x", False),
+        ("IntakeFunction", "form:seminar-apply#budget#86400#20833", True),
+        ("IntakeFunction", "view:deal-status#fail#3600#500000#0123abcd", False),
+        ("IntakeFunction", "sekisho.webhook#5d41402abc4b2a76b9719d911017c592", False),
+        ("IntakeFunction", "sekisho.action#5d41402abc4b2a76b9719d911017c592", False),
+    ],
+)
+def test_the_browser_functions_leading_keys_admit_only_their_own_counters(
+    functions, function_name, key, allowed
+):
+    condition = guard_table_statement(functions[function_name])["Condition"]
+    (pattern,) = condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    assert (re.fullmatch(regex, key) is not None) is allowed
+
+
+def test_a_route_budget_nearly_spent_raises_the_alarm_the_functions_write_for(template, resources):
+    from sekisho import metrics  # noqa: PLC0415
+
+    alarm = resources["RouteBudgetAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        metrics.NAMESPACE,
+        metrics.ROUTE_BUDGET_NEARLY_SPENT,
+    )
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": metrics.SERVICE}]
+    assert (alarm["Statistic"], alarm["Threshold"]) == ("Sum", 1)
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
 
 
 @pytest.mark.parametrize(

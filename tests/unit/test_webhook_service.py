@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sekisho.errors import PayloadTooLarge, RouteDisabled
+from sekisho.errors import ConfigurationError, PayloadTooLarge, RouteDisabled
 from sekisho.once import InMemoryPersistenceLayer, RunOnce
 from sekisho.policy import Policy
 from sekisho.secrets import InMemorySecretBackend, SecretStore
@@ -398,3 +398,112 @@ def test_a_source_switched_off_in_the_policy_answers_503_before_any_key_is_read(
     assert (caught.value.status, caught.value.code) == (503, "route_disabled")
     assert harness.queue.messages == []
     assert reads == []
+
+
+# ------------------------------------------------------------ rotation edge cases
+
+
+def _warnings(caplog, words: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelname == "WARNING" and words in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    "rotated_at",
+    [
+        pytest.param(NOW + 3600, id="an-hour-ahead"),
+        pytest.param(1_765_000_000_000, id="milliseconds-by-hand"),
+    ],
+)
+def test_a_rotated_at_in_the_future_opens_no_grace_period(harness, caplog, rotated_at):
+    caplog.set_level(logging.INFO, logger="sekisho")
+    harness.rotate("sekisho/webhook/std", STANDARD, OLD_STANDARD, at=rotated_at)
+    with pytest.raises(SignatureInvalid) as refused:
+        harness.service.receive("std", _delivery("standard", OLD_STANDARD, {"type": "a"}))
+    assert refused.value.status == 401
+    assert harness.queue.messages == []
+    assert harness.backend.calls == 2  # AWSCURRENT and its forced re-read, no AWSPREVIOUS
+    [warning] = _warnings(caplog, "rotated_at is in the future")
+    assert warning.secret == "sekisho/webhook/std"
+    logged = json.dumps([r.__dict__ for r in caplog.records], default=str)
+    assert STANDARD["secret"] not in logged
+    assert OLD_STANDARD["secret"] not in logged
+    # The current key still works.
+    receipt = harness.service.receive("std", _delivery("standard", STANDARD, {"type": "b"}))
+    assert receipt.status == "queued"
+
+
+def test_a_rotated_at_a_little_ahead_is_clock_skew_and_opens_the_grace_period(harness):
+    harness.rotate("sekisho/webhook/std", STANDARD, OLD_STANDARD, at=NOW + 120)
+    old = _delivery("standard", OLD_STANDARD, {"type": "a"})
+    assert harness.service.receive("std", old).status == "queued"
+
+
+def test_the_future_rotated_at_is_warned_about_once_a_cache_period_not_per_delivery(
+    harness, caplog
+):
+    caplog.set_level(logging.WARNING, logger="sekisho")
+    harness.rotate("sekisho/webhook/std", STANDARD, OLD_STANDARD, at=NOW + 86_400)
+    for n in range(5):
+        forged = _delivery("standard", OLD_STANDARD, {"type": "a", "n": n}, delivery_id=f"f{n}")
+        with pytest.raises(SignatureInvalid):
+            harness.service.receive("std", forged)
+    assert len(_warnings(caplog, "rotated_at is in the future")) == 1
+
+
+FORGED_STANDARD = {"secret": "whsec_Z3Vlc3MtZ3Vlc3MtZ3Vlc3MtZ3Vlc3M="}
+# (source, scheme, its current key, the template's placeholder left at AWSPREVIOUS, a forger)
+PLACEHOLDERS = [
+    pytest.param(("gh", "github", GITHUB, {"secret": ""}, {"secret": "guess"}), id="github"),
+    pytest.param(
+        ("std", "standard", STANDARD, {"secret": ""}, FORGED_STANDARD), id="standard-empty"
+    ),
+    pytest.param(
+        ("std", "standard", STANDARD, {"secret": "whsec_"}, FORGED_STANDARD), id="standard-no-key"
+    ),
+    pytest.param(
+        ("box", "box", BOX, {"primary": "", "secondary": ""}, {"primary": "x", "secondary": "y"}),
+        id="box",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", PLACEHOLDERS)
+def test_a_forged_delivery_after_the_first_rotation_is_refused_not_a_server_error(
+    harness, caplog, case
+):
+    source, scheme, current, placeholder, forger = case
+    caplog.set_level(logging.WARNING, logger="sekisho")
+    name = f"sekisho/webhook/{source}"
+    # The first rotation leaves the template's empty placeholder at AWSPREVIOUS.
+    harness.rotate(name, current, {"kind": "webhook-key"} | placeholder, at=NOW - 60)
+    body = {"id": "evt-1", "type": "invoice.paid", "trigger": "FILE.UPLOADED"}
+    for n in range(3):
+        forged = _delivery(scheme, forger, body | {"n": n}, delivery_id=f"forged-{n}")
+        with pytest.raises(SignatureInvalid) as refused:
+            harness.service.receive(source, forged)
+        assert (refused.value.status, refused.value.code) == (401, "signature_invalid")
+    assert harness.queue.messages == []
+    [warning] = _warnings(caplog, "previous version of a webhook secret holds no usable key")
+    assert warning.secret == name
+    # The sender's real key still passes.
+    assert harness.service.receive(source, _delivery(scheme, current, body)).status == "queued"
+
+
+def test_a_previous_version_that_is_not_json_is_no_previous_key(harness, caplog):
+    caplog.set_level(logging.WARNING, logger="sekisho")
+    harness.rotate("sekisho/webhook/gh", GITHUB, {}, at=NOW - 60)
+    harness.backend.put("sekisho/webhook/gh", "not json", stage="AWSPREVIOUS")
+    with pytest.raises(SignatureInvalid):
+        harness.service.receive("gh", _delivery("github", {"secret": "guess"}, PUSH))
+    assert len(_warnings(caplog, "holds no usable key")) == 1
+
+
+@pytest.mark.parametrize(
+    "empty", [{"secret": ""}, {}, {"secret": 42}], ids=["empty", "absent", "int"]
+)
+def test_an_unusable_current_key_stays_a_configuration_error(harness, empty):
+    harness.rotate("sekisho/webhook/gh", {"kind": "webhook-key"} | empty, GITHUB, at=NOW - 60)
+    with pytest.raises(ConfigurationError) as refused:
+        harness.service.receive("gh", _delivery("github", GITHUB, PUSH))
+    assert (refused.value.status, refused.value.code) == (500, "configuration_error")
+    assert harness.queue.messages == []

@@ -67,6 +67,18 @@ class RateLimited(SekishoError):
     title = "Too many requests"
 
 
+class RouteBudgetExhausted(RateLimited):
+    """The route spent its declared kintone budget (``guard.budget``) for this window,
+    across every caller: no one gets through until the window ends (``retry_after``)."""
+
+    code = "route_budget_exhausted"
+    title = "This route has used its kintone budget for now"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("try again when the budget's window ends")
+        self.retry_after = max(1, int(retry_after))
+
+
 class ConfigurationError(SekishoError):
     """The deployment is wrong (policy, settings): an operator's problem, not the caller's."""
 

@@ -5,11 +5,18 @@ checks the caller's rate, refuses locked-out keys, compiles one query from the p
 (server condition + exact predicates), makes exactly one kintone call with a projection,
 then re-checks every returned record itself and returns only the projected fields.
 Everything that is not a hit — unknown view, wrong value, nothing found, locked out —
-is the same 404, answered no sooner than a fixed floor.
+is the same 404, answered at one fixed deadline from the request's start: a locked-out
+value (no kintone call) and a miss (a kintone round trip and the failure counts) take
+the same time, as long as kintone answers inside the deadline.
+
+A view with ``guard.budget`` spends one unit of it per kintone call; the budget is read
+together with the lockout counters, so an exhausted budget answers 429 whether or not
+the value is locked (the answer tells nothing about the value).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -17,14 +24,34 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sekisho.audit import audit
-from sekisho.errors import NotFound, RateLimited, RouteDisabled, SekishoError, ValidationFailed
+from sekisho.errors import (
+    NotFound,
+    RateLimited,
+    RouteBudgetExhausted,
+    RouteDisabled,
+    SekishoError,
+    ValidationFailed,
+)
+from sekisho.guard.budget import spend_or_refuse
+from sekisho.guard.network import client_network
 from sekisho.kintone.query import Predicate, compile_query
 from sekisho.switches import RouteSwitches
 
+logger = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
-    from sekisho.guard import Guard
+    from sekisho.guard.guard import Guard
     from sekisho.kintone import KintoneClient, TokenSource
     from sekisho.policy import Policy, ViewPolicy
+
+
+# Every guard counter of a view is keyed "view:<name>#...": the lookup role's IAM
+# condition (template.yaml) admits only keys with this prefix.
+SCOPE_PREFIX = "view:"
+# Every not-found answers this long after the request started (NOT_FOUND_DEADLINE_MS):
+# longer than kintone's usual round trip plus the failure counts, so a locked-out value,
+# which costs no kintone call, cannot be told from a miss by its timing.
+DEFAULT_NOT_FOUND_DEADLINE = 1.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +87,7 @@ class LookupService:
         kintone_base_url: str,
         *,
         client_factory: Callable[[str, TokenSource], KintoneClient] | None = None,
-        not_found_floor: float = 0.25,
+        not_found_deadline: float = DEFAULT_NOT_FOUND_DEADLINE,
         switches: RouteSwitches | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -70,7 +97,7 @@ class LookupService:
         self._token_sources = token_sources
         self._guard = guard
         self._base_url = kintone_base_url
-        self._floor = not_found_floor
+        self._deadline = not_found_deadline
         self._clock = clock
         self._sleep = sleep
         # The HTTP client (requests) loads with the service, not with the handler module.
@@ -83,20 +110,31 @@ class LookupService:
     def lookup(self, request: LookupRequest) -> list[dict[str, Any]]:
         started = self._clock()
         outcome, values, found = "error", {}, 0
-        scope = f"view:{request.view}"
+        scope = f"{SCOPE_PREFIX}{request.view}"
         try:
             view = self._policy.view(request.view)
             self._switches.check("views", request.view, enabled=view.enabled)
-            if not self._guard.allow_request(scope, request.client_ip, view.guard.per_ip):
+            guard = view.guard
+            if not self._guard.allow_request(scope, request.client_ip, guard.per_ip):
                 outcome = "rate_limited"
                 raise RateLimited("try again later")
             values = self._values(view, request)
-            if self._guard.is_locked(scope, values, view.guard.failures_per_key):
+            network = (
+                client_network(request.client_ip) if guard.lockout == "value_and_network" else None
+            )
+            standing = self._guard.standing(
+                scope, values, guard.failures_per_key, network=network, budget=guard.budget
+            )
+            if standing.budget_exhausted:
+                raise RouteBudgetExhausted(standing.budget_resets_in)
+            if standing.locked:
                 raise _Miss("locked")
+            if guard.budget is not None:
+                spend_or_refuse(self._guard, scope, guard.budget)
             records = self._matching_records(view, values)
             found = len(records)
             if not records:
-                self._guard.record_failure(scope, values, view.guard.failures_per_key)
+                self._guard.record_failure(scope, values, guard.failures_per_key, network=network)
                 raise _Miss("not_found")
             outcome = "found"
             return [{code: _plain(record.get(code)) for code in view.fields} for record in records]
@@ -109,6 +147,9 @@ class LookupService:
             raise
         except RouteDisabled:
             outcome = "route_disabled"
+            raise
+        except RouteBudgetExhausted:
+            outcome = "budget_exhausted"
             raise
         except SekishoError as exc:
             if outcome == "error":
@@ -190,9 +231,16 @@ class LookupService:
         ]
 
     def _pad(self, started: float) -> None:
-        remaining = self._floor - (self._clock() - started)
+        remaining = self._deadline - (self._clock() - started)
         if remaining > 0:
             self._sleep(remaining)
+        else:
+            # This miss took longer than a locked-out value would: its timing shows. The
+            # deadline should sit above kintone's slowest usual answer.
+            logger.warning(
+                "a not-found answer passed its deadline; raise NOT_FOUND_DEADLINE_MS",
+                extra={"late_ms": round(-remaining * 1000, 1)},
+            )
 
 
 def _plain(cell: Any) -> Any:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sekisho.errors import SekishoError, UpstreamUnavailable
+from sekisho.safe_traceback import log_unexpected
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -92,7 +93,8 @@ class Backoff:
         self(record)
         if not isinstance(exc, SekishoError):
             # A bug: the message fails (and reaches the DLQ in the end), never vanishes.
-            logger.error(f"{what} crashed", exc_info=exc, extra={"message_id": record.message_id})
+            # Its type and frames only: the message may quote a header value (a token).
+            log_unexpected(logger, f"{what} crashed", exc, message_id=record.message_id)
             return "failed"
         extra = {"message_id": record.message_id, "error": type(exc).__name__}
         extra |= getattr(exc, "log_fields", dict)()

@@ -119,7 +119,7 @@ def lookup_service() -> LookupService:
         store.token_source,
         _guard(store, current),
         kintone_base_url(),
-        not_found_floor=current.not_found_floor_ms / 1000,
+        not_found_deadline=current.not_found_deadline_ms / 1000,
         switches=route_switches(),
     )
 

@@ -31,9 +31,12 @@ class Settings:
     guard_hash_key_secret: str = "sekisho/guard/hash-key"  # noqa: S105 - a name, not a value
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = 16 * 1024
-    # Every "no record" answer takes at least this long, so a locked-out key (answered
-    # without calling kintone) cannot be told apart from a miss by timing.
-    not_found_floor_ms: int = 250
+    # Every "no record" answer is sent this long after the lookup started, so a
+    # locked-out key (answered without calling kintone) cannot be told apart from a miss
+    # (a kintone round trip, then the failure counts) by timing: it must exceed kintone's
+    # usual round trip. NOT_FOUND_DEADLINE_MS; NOT_FOUND_FLOOR_MS, its earlier name, is
+    # still read when the new one is not set.
+    not_found_deadline_ms: int = 1000
     # Intake: where a submission waits while kintone is unavailable, and the table that
     # remembers the answer to each Idempotency-Key.
     intake_queue_url: str | None = None
@@ -84,7 +87,8 @@ class Settings:
         for key, name in (
             ("guard_hash_key_secret", "GUARD_HASH_KEY_SECRET"),
             ("max_body_bytes", "MAX_BODY_BYTES"),
-            ("not_found_floor_ms", "NOT_FOUND_FLOOR_MS"),
+            ("not_found_deadline_ms", "NOT_FOUND_FLOOR_MS"),
+            ("not_found_deadline_ms", "NOT_FOUND_DEADLINE_MS"),
             ("deliver_min_backoff_seconds", "DELIVER_MIN_BACKOFF_SECONDS"),
         ):
             if env.get(name):
@@ -152,7 +156,7 @@ _CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "policy_digest": _digest,
     "allowed_origins": _origins,
     "max_body_bytes": _integer(1, 6 * 1024 * 1024),
-    "not_found_floor_ms": _integer(0, 5000),
+    "not_found_deadline_ms": _integer(0, 5000),
     "deliver_min_backoff_seconds": _seconds,
     "intake_queue_url": _QUEUE_URL,
     "webhook_queue_url": _QUEUE_URL,

@@ -160,6 +160,75 @@ REFUSED = [
         "refetch does not read field 社内メモ",
         id="pointer-outside-refetch",
     ),
+    # The condition on the event (when): pointers as the mapping's, scalar values only.
+    pytest.param((f"{STRIPE}.when", {}), STRIPE + ".when", "at least one pointer", id="when-empty"),
+    pytest.param(
+        (f"{STRIPE}.when", "paid"), STRIPE + ".when", "maps JSON pointers", id="when-not-a-map"
+    ),
+    pytest.param(
+        (f"{STRIPE}.when", {"data/object/payment_status": "paid"}),
+        STRIPE + ".when.data/object/payment_status.[key]",
+        "starts with /",
+        id="when-pointer-without-slash",
+    ),
+    pytest.param(
+        (f"{STRIPE}.when", {"/data/a~2b": "paid"}),
+        STRIPE + ".when./data/a~2b.[key]",
+        "~0",
+        id="when-bad-tilde",
+    ),
+    pytest.param(
+        (f"{STRIPE}.when", {"": "paid"}),
+        STRIPE + ".when..[key]",
+        "one value, not the whole event",
+        id="when-whole-event",
+    ),
+    *(
+        pytest.param(
+            (f"{STRIPE}.when", {"/data/object/payment_status": value}),
+            STRIPE + ".when./data/object/payment_status",
+            "a string, an integer, a boolean or a list of them",
+            id=f"when-{name}",
+        )
+        for name, value in [
+            ("float", 1.5),
+            ("null", None),
+            ("object", {"eq": "paid"}),
+            ("list-of-lists", [["paid"]]),
+            ("list-with-null", ["paid", None]),
+            ("list-with-float", [1, 2.0]),
+        ]
+    ),
+    pytest.param(
+        (f"{STRIPE}.when", {"/data/object/payment_status": []}),
+        STRIPE + ".when./data/object/payment_status",
+        "an empty list allows no value",
+        id="when-empty-list",
+    ),
+    pytest.param(
+        (f"{STRIPE}.when", {"/data/object/payment_status": ["paid", "paid"]}),
+        STRIPE + ".when./data/object/payment_status",
+        "'paid' is listed twice",
+        id="when-listed-twice",
+    ),
+    pytest.param(
+        (f"{KINTONE}.when", {"/record/社内メモ/value": "x"}),
+        KINTONE + ".when./record/社内メモ/value",
+        "refetch does not read field 社内メモ",
+        id="when-outside-refetch",
+    ),
+    pytest.param(
+        (f"{KINTONE}.when", {"/record/金額/value": 5000}),
+        KINTONE + ".when./record/金額/value",
+        "kintone gives the value of 金額 as text",
+        id="when-kintone-number-unquoted",
+    ),
+    pytest.param(
+        (f"{KINTONE}.when", {"/record/$id/value": ["1", 2]}),
+        KINTONE + ".when./record/$id/value",
+        "as text",
+        id="when-kintone-id-unquoted",
+    ),
     pytest.param(
         ("webhooks.demo-kintone.refetch", DELETE),
         "webhooks.demo-kintone",
@@ -176,6 +245,41 @@ REFUSED = [
         id="github",
     ),
 ]
+
+
+ACCEPTED_CONDITIONS = [
+    pytest.param(STRIPE, {"/data/object/payment_status": "paid"}, id="one-value"),
+    pytest.param(STRIPE, {"/data/object/payment_status": ["paid", "no_payment_required"]}),
+    pytest.param(STRIPE, {"/data/object/livemode": False, "/data/object/amount_total": 12000}),
+    pytest.param(STRIPE, {"/data/object/flag": [1, True, "1"]}, id="three-distinct-values"),
+    pytest.param(STRIPE, {"/data/object/a~1b~0c": ""}, id="escaped-and-empty"),
+    pytest.param(KINTONE, {"/type": "ADD_RECORD", "/record/ステータス/value": "商談中"}),
+    pytest.param(KINTONE, {"/record/金額/value": ["5000", "6000"]}, id="kintone-text-numbers"),
+]
+
+
+@pytest.mark.parametrize(("where", "when"), ACCEPTED_CONDITIONS)
+def test_a_condition_of_scalars_on_pointers_loads_as_one_tuple_of_values_per_pointer(where, when):
+    data = changed((f"{where}.when", when))
+    policy = parse_policy(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    hook, name = where.split(".")[1], where.split(".")[-1]
+    loaded = policy.webhooks[hook].actions[name].when
+    assert loaded == {
+        pointer: tuple(value) if isinstance(value, list) else (value,)
+        for pointer, value in when.items()
+    }
+
+
+def test_a_condition_on_a_field_whose_kintone_value_is_a_list_is_refused():
+    data = changed(
+        ("apps.1.fields.タグ", "CHECK_BOX"),
+        ("webhooks.demo-kintone.refetch.fields", ["取引ID", "取引名", "金額", "タグ"]),
+        (f"{KINTONE}.when", {"/record/タグ/value": "重要"}),
+    )
+    issues = issues_of(data)
+    assert issues[KINTONE + ".when./record/タグ/value"] == (
+        "field タグ is CHECK_BOX, whose value a condition cannot compare"
+    )
 
 
 @pytest.mark.parametrize(("edit", "location", "message"), REFUSED)

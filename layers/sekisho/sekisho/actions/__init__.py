@@ -8,6 +8,9 @@ from sekisho.lazy import lazy_exports
 
 # Loaded on first use (sekisho.lazy): a function loads only the submodules it asks for.
 _EXPORTS = {
+    "SKIPPED": ".condition",
+    "Unmet": ".condition",
+    "unmet_condition": ".condition",
     "InMemoryDeadLetters": ".dead_letters",
     "SqsDeadLetters": ".dead_letters",
     "ActionInProgress": ".errors",
@@ -38,6 +41,7 @@ __all__ = [
     "DUPLICATE",
     "KEY_PREFIX",
     "LEDGER_SECONDS",
+    "SKIPPED",
     "ActionInProgress",
     "ActionRefused",
     "ActionService",
@@ -53,15 +57,18 @@ __all__ = [
     "SqsDeadLetters",
     "TargetAmbiguous",
     "TargetMissing",
+    "Unmet",
     "ValueInvalid",
     "Write",
     "WriteRefused",
     "map_event",
+    "unmet_condition",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 if TYPE_CHECKING:
+    from .condition import SKIPPED, Unmet, unmet_condition
     from .dead_letters import InMemoryDeadLetters, SqsDeadLetters
     from .errors import (
         ActionInProgress,

@@ -21,7 +21,8 @@ from .errors import PointerMissing, ValueInvalid
 if TYPE_CHECKING:
     from sekisho.policy import ActionPolicy
 
-_MISSING = object()
+# What a pointer that names nothing in the event reads as.
+MISSING: Any = object()
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,20 @@ class Write:
     key: str | None = field(default=None, repr=False)
 
 
-def resolve(document: Any, pointer: str, code: str) -> Any:
+def value_at(document: Any, pointer: str) -> Any:
+    """The value ``pointer`` names in ``document``, or :data:`MISSING`."""
     try:
-        value = JsonPointer(pointer).resolve(document, _MISSING)
+        value = JsonPointer(pointer).resolve(document, MISSING)
     except JsonPointerException:
-        # The message would quote the document; this one says only where.
-        value = _MISSING
-    if value is _MISSING or isinstance(value, EndOfList):
+        # The message would quote the document; the caller says only where.
+        return MISSING
+    # "/-" names the element after the last: nothing that is there.
+    return MISSING if isinstance(value, EndOfList) else value
+
+
+def resolve(document: Any, pointer: str, code: str) -> Any:
+    value = value_at(document, pointer)
+    if value is MISSING:
         raise PointerMissing(f"{pointer} is not in the event (for {code})", field=code)
     return value
 

@@ -1,7 +1,9 @@
 """ActionFunction's work: each verified event on WebhookQueue becomes its declared write.
 
 Per SQS record: parse the event, find the one action of its source that takes its type
-(none: acknowledged and dropped, audited), and run the action once per event through a
+(none: acknowledged and dropped, audited), check the action's condition on the event
+(``when``; unmet: acknowledged and skipped, audited, before kintone or the ledger is
+touched), and run the action once per event through a
 ledger in the GuardTable (Powertools idempotency, the same mechanism that dedupes
 receipt), so a redelivered message is answered from the ledger without touching kintone.
 Inside, the event is mapped (pointers, types) and written by :class:`ActionWriter`, whose
@@ -30,6 +32,7 @@ from sekisho.intake.errors import OutOfTime
 from sekisho.once import AlreadyRunning, RunOnce, StoreUnavailable
 from sekisho.redelivery import Backoff
 
+from .condition import SKIPPED, reads_record, unmet_condition
 from .dead_letters import DeadLetters
 from .errors import (
     ActionInProgress,
@@ -69,6 +72,8 @@ class _Trail:
     outcome: str = "failed"
     reason: str | None = None
     field: str | None = None
+    # The condition's pointer an event did not meet (skipped_condition), never its value.
+    pointer: str | None = None
 
     def audit(self) -> None:
         audit("webhook.action", **self.__dict__)
@@ -99,8 +104,9 @@ class ActionService:
     def apply_record(self, record: SQSRecord | dict[str, Any], lambda_context: Any = None) -> str:
         """Apply one SQS record; raise to report it as a batch item failure.
 
-        Returns ``applied``, ``duplicate``, ``dropped`` (no action takes it) or
-        ``dead_lettered`` (refused, now on the dead-letter queue).
+        Returns ``applied``, ``duplicate``, ``dropped`` (no action takes it),
+        ``skipped_condition`` (the action's condition does not hold) or ``dead_lettered``
+        (refused, now on the dead-letter queue).
         """
         if isinstance(record, dict):
             record = SQSRecord(record)
@@ -139,6 +145,20 @@ class ActionService:
             return "dropped"
         trail.action_name, action = found
         self._check_time(lambda_context)
+        if action.when is not None:
+            if event.refetched is False and reads_record(action):
+                # Queued while kintone was down, without its record, and the condition
+                # reads it: read it now with the source's view-only refetch token, the
+                # read the write would make anyway. Deciding without it would skip an
+                # event that may hold (or write one that may not); nothing is written
+                # and no ledger entry made until the condition holds.
+                event = self._read_record(hook, event)
+            unmet = unmet_condition(action, event.document())
+            if unmet is not None:
+                # Acknowledged, not refused: the sender did nothing wrong, and a retry of
+                # the same event would be skipped the same way.
+                trail.pointer, trail.reason = unmet.pointer, unmet.reason
+                return SKIPPED
 
         def run() -> dict[str, Any]:
             return {"outcome": self._write(hook, action, event)}

@@ -17,6 +17,7 @@ from sekisho.errors import (
     NotFound,
     PayloadTooLarge,
     RateLimited,
+    RouteBudgetExhausted,
     RouteDisabled,
     SekishoError,
     UnsupportedMediaType,
@@ -78,6 +79,7 @@ LOOKUP_ERRORS: tuple[type[SekishoError], ...] = (
     NotFound,
     UnsupportedMediaType,
     RateLimited,
+    RouteBudgetExhausted,
     *_COMMON,
 )
 FORM_ERRORS: tuple[type[SekishoError], ...] = (
@@ -86,6 +88,7 @@ FORM_ERRORS: tuple[type[SekishoError], ...] = (
     RequestInProgress,
     IdempotencyKeyReused,
     RateLimited,
+    RouteBudgetExhausted,
     *_COMMON,
 )
 CAPTCHA_ERRORS: tuple[type[SekishoError], ...] = (CaptchaFailed,)

@@ -15,8 +15,12 @@ from sekisho.lazy import lazy_exports
 
 _EXPORTS = {
     "DynamoGuardStore": ".dynamodb",
+    "spend_or_refuse": ".budget",
     "EXPIRY_GRACE_SECONDS": ".guard",
+    "BudgetSpend": ".guard",
     "Guard": ".guard",
+    "Standing": ".guard",
+    "client_network": ".network",
     "GuardMisconfigured": ".errors",
     "GuardStore": ".store",
     "GuardUnavailable": ".errors",
@@ -28,6 +32,7 @@ _EXPORTS = {
 
 __all__ = [
     "EXPIRY_GRACE_SECONDS",
+    "BudgetSpend",
     "DynamoGuardStore",
     "Guard",
     "GuardMisconfigured",
@@ -35,15 +40,20 @@ __all__ = [
     "GuardUnavailable",
     "InMemoryGuardStore",
     "Rate",
+    "Standing",
+    "client_network",
     "dynamodb_client",
     "is_expired",
+    "spend_or_refuse",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 if TYPE_CHECKING:
+    from .budget import spend_or_refuse
     from .dynamodb import DynamoGuardStore, dynamodb_client
     from .errors import GuardMisconfigured, GuardUnavailable
-    from .guard import EXPIRY_GRACE_SECONDS, Guard, Rate
+    from .guard import EXPIRY_GRACE_SECONDS, BudgetSpend, Guard, Rate, Standing
     from .memory import InMemoryGuardStore
+    from .network import client_network
     from .store import GuardStore, is_expired

@@ -18,8 +18,10 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -37,6 +39,8 @@ FINGERPRINT_LENGTH = 32
 # Counters outlive their window by a minute so a request that started just before the
 # boundary still finds its counter; DynamoDB's TTL then removes them.
 EXPIRY_GRACE_SECONDS = 60
+# The share of a route budget at which its operator is warned (a metric and an alarm).
+WARNING_SHARE = 0.8
 _FINGERPRINT_DOMAIN = "sekisho.guard.v1"
 _MISCONFIGURED_CODES = frozenset({"ResourceNotFoundException", "AccessDeniedException"})
 
@@ -72,6 +76,34 @@ def _check_rate(rate: Rate) -> tuple[int, int]:
     ):
         raise GuardMisconfigured("a guard rate needs a window of whole seconds, at least 1")
     return count, int(window)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What one read of the guard's counters says about a request."""
+
+    locked: bool
+    budget_exhausted: bool = False
+    budget_resets_in: int = 0
+
+
+@dataclass(frozen=True)
+class BudgetSpend:
+    """One kintone request counted against a route's budget."""
+
+    count: int | None  # the requests spent this window with this one; None: none was left
+    limit: int
+    resets_in: int  # seconds until the window ends
+
+    @property
+    def exhausted(self) -> bool:
+        return self.count is None
+
+    @property
+    def crossed_warning(self) -> bool:
+        """True for exactly the one request that spends the budget's 80th percent (the
+        counter is atomic, so every container sees each count once)."""
+        return self.count == math.ceil(self.limit * WARNING_SHARE)
 
 
 class Guard:
@@ -112,39 +144,101 @@ class Guard:
         with self._failing_closed():
             return self._store.increment(key, limit=count, expires_at=expires_at) is not None
 
-    def is_locked(self, scope: str, values: Mapping[str, str], rate: Rate) -> bool:
+    def is_locked(
+        self, scope: str, values: Mapping[str, str], rate: Rate, *, network: str | None = None
+    ) -> bool:
         """True if any submitted value has reached ``rate.count`` failures this window."""
-        count, window_seconds = _check_rate(rate)
-        keys, _ = self._counters("fail", scope, values, window_seconds)
-        with self._failing_closed():
-            return any(n >= count for n in self._store.read_many(keys))
+        return self.standing(scope, values, rate, network=network).locked
 
-    def record_failure(self, scope: str, values: Mapping[str, str], rate: Rate) -> None:
-        """Count one failure against each submitted value."""
+    def standing(
+        self,
+        scope: str,
+        values: Mapping[str, str],
+        failures: Rate,
+        *,
+        network: str | None = None,
+        budget: Rate | None = None,
+    ) -> Standing:
+        """The lockout of ``values`` and, when given, the route's ``budget``, in one read.
+
+        With ``network``, failures are counted per value *within that network*: a value
+        locked from one network is not locked for another.
+        """
+        count, window_seconds = _check_rate(failures)
+        keys, _ = self._counters("fail", scope, values, window_seconds, network)
+        budget_key = None
+        if budget is not None:
+            limit, budget_window = _check_rate(budget)
+            budget_key, _ = self._budget_counter(scope, budget_window)
+        with self._failing_closed():
+            counts = self._store.read_many([*keys, *([budget_key] if budget_key else [])])
+        if budget_key is None:
+            return Standing(locked=any(n >= count for n in counts))
+        spent = counts.pop()
+        return Standing(
+            locked=any(n >= count for n in counts),
+            budget_exhausted=spent >= limit,
+            budget_resets_in=self._resets_in(budget_window),
+        )
+
+    def record_failure(
+        self, scope: str, values: Mapping[str, str], rate: Rate, *, network: str | None = None
+    ) -> None:
+        """Count one failure against each submitted value (within ``network`` if given)."""
         count, window_seconds = _check_rate(rate)
-        keys, expires_at = self._counters("fail", scope, values, window_seconds)
+        keys, expires_at = self._counters("fail", scope, values, window_seconds, network)
         with self._failing_closed():
             for key in keys:
                 # None means the value is already locked: the count stays at the limit.
                 self._store.increment(key, limit=count, expires_at=expires_at)
 
+    def spend_budget(self, scope: str, budget: Rate) -> BudgetSpend:
+        """Count one kintone request against the route's budget, shared by every caller."""
+        limit, window_seconds = _check_rate(budget)
+        key, expires_at = self._budget_counter(scope, window_seconds)
+        with self._failing_closed():
+            spent = self._store.increment(key, limit=limit, expires_at=expires_at)
+        return BudgetSpend(spent, limit, self._resets_in(window_seconds))
+
     # -- internals -----------------------------------------------------------------
 
     def _counters(
-        self, kind: str, scope: str, values: Mapping[str, str], window_seconds: int
+        self,
+        kind: str,
+        scope: str,
+        values: Mapping[str, str],
+        window_seconds: int,
+        network: str | None = None,
     ) -> tuple[list[str], int]:
         """The counter keys of ``values`` in the current window, and when they expire."""
-        if not isinstance(scope, str) or not 0 < len(scope) <= MAX_SCOPE_LENGTH:
-            raise GuardMisconfigured("a guard scope must be a short non-empty string")
-        window = int(self._clock() // window_seconds)
-        expires_at = (window + 1) * window_seconds + EXPIRY_GRACE_SECONDS
+        window, expires_at = self._window(scope, window_seconds)
+        if network is not None:
+            # Another counter per value and network: the name is marked so the two kinds
+            # of counter for one value can never share a key.
+            values = {f"{name}@network": f"{network}\x00{v}" for name, v in values.items()}
         # The fingerprint covers the scope, so keys of different scopes never collide;
-        # the scope is in the key for an operator reading the table.
+        # the scope is in the key for an operator reading the table (and for IAM: each
+        # function's role may touch only keys that start with its own routes' scopes).
         keys = [
             f"{scope}#{kind}#{window_seconds}#{window}#{self.fingerprint(scope, name, value)}"
             for name, value in values.items()
         ]
         return keys, expires_at
+
+    def _budget_counter(self, scope: str, window_seconds: int) -> tuple[str, int]:
+        window, expires_at = self._window(scope, window_seconds)
+        return f"{scope}#budget#{window_seconds}#{window}", expires_at
+
+    def _window(self, scope: str, window_seconds: int) -> tuple[int, int]:
+        if not isinstance(scope, str) or not 0 < len(scope) <= MAX_SCOPE_LENGTH:
+            raise GuardMisconfigured("a guard scope must be a short non-empty string")
+        window = int(self._clock() // window_seconds)
+        return window, (window + 1) * window_seconds + EXPIRY_GRACE_SECONDS
+
+    def _resets_in(self, window_seconds: int) -> int:
+        """Whole seconds until the current window ends (at least 1)."""
+        now = self._clock()
+        return max(1, math.ceil((int(now // window_seconds) + 1) * window_seconds - now))
 
     @contextlib.contextmanager
     def _failing_closed(self) -> Iterator[None]:

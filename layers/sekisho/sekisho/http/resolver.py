@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 
 from sekisho.errors import NotFound, SekishoError
+from sekisho.safe_traceback import log_unexpected
 
 from .problems import problem_response
 
@@ -96,7 +97,8 @@ def create_resolver(settings: HttpSettings) -> SekishoResolver:
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
         # A bug, not a caller's fault: log the stack, answer a problem without detail.
-        logger.exception("unhandled error", extra={"error": type(error).__name__})
+        # Its type and frames only: the message may quote a header value (a token).
+        log_unexpected(logger, "unhandled error", error)
         return problem_response(SekishoError())
 
     return app

@@ -30,11 +30,13 @@ from sekisho.errors import (
     ConfigurationError,
     NotFound,
     RateLimited,
+    RouteBudgetExhausted,
     RouteDisabled,
     ValidationFailed,
 )
 from sekisho.forms import parse_submission
 from sekisho.guard import Guard
+from sekisho.guard.budget import spend_or_refuse
 from sekisho.kintone import (
     KintoneClient,
     KintoneTransientError,
@@ -50,6 +52,7 @@ from sekisho.switches import RouteSwitches
 from .errors import CaptchaFailed, IdempotencyKeyReused, OutOfTime, RequestInProgress
 from .header import check_idempotency_key
 from .request import IntakeRequest
+from .timing import AnswerTimes
 from .writer import undeclared_codes, write_submission
 
 if TYPE_CHECKING:
@@ -65,6 +68,9 @@ logger = logging.getLogger(__name__)
 
 RECORDED = "recorded"
 QUEUED = "queued"
+# Every guard counter of a form is keyed "form:<name>#...": the intake role's IAM
+# condition (template.yaml) admits only keys with this prefix.
+SCOPE_PREFIX = "form:"
 # The intake function answers within seconds (its Lambda timeout is about 10 s): a
 # kintone call that cannot finish in time is not started, the submission is queued.
 INTAKE_TIMEOUTS = Timeouts(connect=2.0, read=4.0)
@@ -115,6 +121,8 @@ class IntakeService:
         call_reserve_ms: int = int((INTAKE_TIMEOUTS.connect + INTAKE_TIMEOUTS.read) * 1000)
         + OUTBOX_RESERVE_MS,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        answer_times: AnswerTimes | None = None,
     ) -> None:
         self._policy = policy
         self._token_sources = token_sources
@@ -126,6 +134,8 @@ class IntakeService:
         self._switches = switches or RouteSwitches()
         self._call_reserve_ms = call_reserve_ms
         self._clock = clock
+        self._sleep = sleep
+        self._answer_times = answer_times or AnswerTimes()
         self._clients = ClientsByToken(
             lambda name: client_factory(self._base_url, self._token_sources(name))
         )
@@ -136,12 +146,12 @@ class IntakeService:
         try:
             form = self._policy.form(request.form)
             self._switches.check("forms", request.form, enabled=form.enabled)
-            scope = f"form:{request.form}"
+            scope = f"{SCOPE_PREFIX}{request.form}"
             if not self._guard.allow_request(scope, request.client_ip, form.guard.per_ip):
                 trail.outcome = "rate_limited"
                 raise RateLimited("try again later")
             key = check_idempotency_key(request.idempotency_key)
-            accept = functools.partial(self._accept, form, request, trail)
+            accept = functools.partial(self._accept, form, request, trail, started)
             if key is None or self._idempotency is None:
                 if key is not None:
                     raise ConfigurationError("an Idempotency-Key arrived but no store is set")
@@ -175,10 +185,13 @@ class IntakeService:
         except IdempotencyKeyReused:
             trail.outcome = "key_reused"
             raise
+        except RouteBudgetExhausted:
+            trail.outcome = "budget_exhausted"
+            raise
         finally:
             audit(
                 "intake",
-                route=f"form:{request.form}",
+                route=f"{SCOPE_PREFIX}{request.form}",
                 form=request.form,
                 outcome=trail.outcome,
                 client_ip=request.client_ip,
@@ -190,7 +203,9 @@ class IntakeService:
 
     # -- steps -----------------------------------------------------------------------
 
-    def _accept(self, form: FormPolicy, request: IntakeRequest, trail: _Trail) -> IntakeResult:
+    def _accept(
+        self, form: FormPolicy, request: IntakeRequest, trail: _Trail, started: float
+    ) -> IntakeResult:
         # Validation comes before the CAPTCHA: a token is good once, and a typo in the
         # form must not cost the person a new challenge.
         submission = parse_submission(request.form, form, request.body)
@@ -198,9 +213,16 @@ class IntakeService:
             if self._captcha is None:
                 raise ConfigurationError(f"form {request.form!r} declares a CAPTCHA")
             self._captcha.verify(form.captcha, request.captcha_token, request.client_ip)
+        if form.guard.budget is not None:
+            # A filled honeypot spends it too: its answer must not differ from a real one.
+            spend_or_refuse(self._guard, f"{SCOPE_PREFIX}{request.form}", form.guard.budget)
         if submission.honeypot:
-            # Answered exactly like a recorded submission, so a bot learns nothing.
+            # Answered exactly like a recorded submission, so a bot learns nothing: the
+            # same body, after as long as a recorded one takes here.
             trail.outcome = "honeypot"
+            remaining = self._answer_times.sample() - (self._clock() - started)
+            if remaining > 0:
+                self._sleep(remaining)
             return IntakeResult(201, str(uuid.uuid4()), RECORDED)
         wrong = undeclared_codes(form, submission.record, (a.field for a in submission.attachments))
         if wrong:
@@ -240,6 +262,7 @@ class IntakeService:
             )
             raise
         trail.outcome = RECORDED
+        self._answer_times.record(self._clock() - started)
         return IntakeResult(201, receipt, RECORDED)
 
     def _check_time(self, request: IntakeRequest) -> None:

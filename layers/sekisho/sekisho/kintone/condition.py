@@ -3,7 +3,7 @@
 The relay wraps the server condition in parentheses and joins the caller's predicates to
 it with ``and``. That wrapper is a boundary only if the condition is exactly one complete
 expression, so the condition is parsed, not pattern-matched: a strict recursive-descent
-parser for the condition part of kintone's query language (KINTONE.md "Query language").
+parser for the condition part of kintone's query language (cybozu's query reference).
 It validates and reports the field codes used; it never evaluates anything (the layer
 cannot import the emulator, which does).
 

@@ -2,17 +2,18 @@
 
 An action names the event types it takes, the app it writes, its own token (which may do
 only what the operation needs), the unique field its receipt goes to, and a mapping from
-kintone field codes to JSON pointers (RFC 6901) into the verified event or fixed values.
-What needs the app's declared field types (a value that fits its field, a key field kintone
-can keep unique) is checked by :mod:`~sekisho.policy.references` once the whole policy is
-known.
+kintone field codes to JSON pointers (RFC 6901) into the verified event or fixed values;
+optionally a condition (``when``) the event must meet before anything is read or
+written. What needs the app's declared field types (a value that fits its field, a key
+field kintone can keep unique) is checked by :mod:`~sekisho.policy.references` once the
+whole policy is known.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, PlainValidator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, model_validator
 
 from .base import StrictModel, no_duplicates
 from .behaviour import ActionBehaviour
@@ -23,7 +24,7 @@ Operation = Literal["add", "update", "upsert"]
 MAX_EVENT_TYPE_LENGTH = 128
 
 
-def _pointer(value: str) -> str:
+def _pointer_syntax(value: str) -> str:
     """An RFC 6901 JSON pointer: empty (the whole event) or ``/`` segments, where ``~`` is
     only ever ``~0`` or ``~1``."""
     if value and not value.startswith("/"):
@@ -32,8 +33,18 @@ def _pointer(value: str) -> str:
         rest = token.replace("~0", "").replace("~1", "")
         if "~" in rest:
             raise ValueError("in a JSON pointer ~ is written ~0 and / is written ~1")
-    if not value:
+    return value
+
+
+def _pointer(value: str) -> str:
+    if not _pointer_syntax(value):
         raise ValueError("a mapping takes one value, not the whole event")
+    return value
+
+
+def _condition_pointer(value: str) -> str:
+    if not _pointer_syntax(value):
+        raise ValueError("a condition compares one value, not the whole event")
     return value
 
 
@@ -44,6 +55,7 @@ def _event_type(value: str) -> str:
 
 
 Pointer = Annotated[str, AfterValidator(_pointer)]
+ConditionPointer = Annotated[str, AfterValidator(_condition_pointer)]
 EventType = Annotated[str, AfterValidator(_event_type)]
 
 
@@ -57,6 +69,52 @@ def _fixed_value(value: Any) -> str | int | tuple[str, ...]:
 
 
 FixedValue = Annotated[str | int | tuple[str, ...], PlainValidator(_fixed_value)]
+
+Scalar = str | int | bool
+
+
+def _is_scalar(value: Any) -> bool:
+    # No floats: a condition compares exactly, and 0.1 + 0.2 is not 0.3. No null either:
+    # "the pointer names nothing" and "it names null" would read alike to a reviewer.
+    return isinstance(value, str | int)
+
+
+def _allowed_values(value: Any) -> tuple[Scalar, ...]:
+    """One required value, or a list of allowed ones; always held as a tuple."""
+    if _is_scalar(value):
+        return (value,)
+    if isinstance(value, list | tuple) and not value:
+        raise ValueError("an empty list allows no value: the action could never run")
+    if isinstance(value, list | tuple) and all(_is_scalar(v) for v in value):
+        # By type and value: 1 and true (equal in Python) are two different JSON values.
+        seen: set[tuple[type, Scalar]] = set()
+        for member in value:
+            if (type(member), member) in seen:
+                raise ValueError(f"{member!r} is listed twice")
+            seen.add((type(member), member))
+        return tuple(value)
+    raise ValueError("a condition's value is a string, an integer, a boolean or a list of them")
+
+
+def _a_mapping(value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise ValueError("when maps JSON pointers to the value the event must have there")
+    return value
+
+
+def _some_condition(value: dict[str, tuple[Scalar, ...]]) -> dict[str, tuple[Scalar, ...]]:
+    if not value:
+        raise ValueError("when needs at least one pointer; leave it out for no condition")
+    return value
+
+
+AllowedValues = Annotated[tuple[Scalar, ...], PlainValidator(_allowed_values)]
+# JSON pointer -> the values the event may have there; every entry must hold.
+Condition = Annotated[
+    dict[ConditionPointer, AllowedValues],
+    BeforeValidator(_a_mapping),
+    AfterValidator(_some_condition),
+]
 
 
 class FieldSource(StrictModel):
@@ -82,6 +140,10 @@ class ActionKey(StrictModel):
 
 class ActionPolicy(ActionBehaviour, StrictModel):
     events: Annotated[tuple[EventType, ...], Field(strict=False, min_length=1)]
+    # Checked before the action reads or writes anything (and before its ledger): an event
+    # that does not meet it is acknowledged and audited as skipped_condition, never
+    # written, retried or dead-lettered. Exact, with JSON types: 1 is not "1".
+    when: Condition | None = None
     app: AppId
     operation: Operation
     # The write token: add only for add, edit only for update, both for upsert.

@@ -43,6 +43,11 @@ class RateBehaviour:
                 return f"{self.count}/{unit}"
         return f"{self.count}/{self.window_seconds}s"
 
+    @property
+    def per_day(self) -> int:
+        """The most events this rate admits in a day of back-to-back windows."""
+        return -(-self.count * WINDOWS["day"] // self.window_seconds)
+
 
 class AppBehaviour:
     __slots__ = ()
@@ -132,6 +137,20 @@ class ActionBehaviour:
     @property
     def write_permissions(self) -> frozenset[str]:
         return OPERATION_PERMISSIONS[self.operation]
+
+    def allows(self, pointer: str, value: Any) -> bool:
+        """Does the event's ``value`` at ``pointer`` meet the action's condition there?
+
+        Exact and by JSON type, as a reviewer reads the policy: ``1`` is not ``"1"``,
+        ``true`` is not ``1`` (Python's bool is an int), ``1.0`` is not ``1``.
+        """
+        try:
+            allowed = self.when[pointer]
+        except (KeyError, TypeError):
+            # Fail closed: a caller asking about a pointer the condition does not name
+            # has a bug, and an unknown pointer must never read as "allowed".
+            raise ConfigurationError(f"the action's condition does not read {pointer}") from None
+        return any(type(value) is type(option) and value == option for option in allowed)
 
 
 class PolicyBehaviour:

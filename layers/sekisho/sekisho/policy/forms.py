@@ -27,7 +27,7 @@ from .constants import (
     TEXT_MAX_LENGTH,
 )
 from .names import AppId, FieldCode, FormFieldName, SecretName
-from .rate import Rate
+from .rate import Budget, Rate
 
 FormFieldType = Literal[
     "text", "textarea", "email", "number", "date", "datetime", "choice", "multi_choice", "file"
@@ -172,6 +172,9 @@ class CaptchaPolicy(StrictModel):
 
 class FormGuardPolicy(StrictModel):
     per_ip: Rate = Rate(count=20, window_seconds=3600)
+    # Submissions this form may send kintone in a window, across every caller (N/hour or
+    # N/day); past it 429 route_budget_exhausted until the window ends.
+    budget: Budget | None = None
 
 
 class FormPolicy(FormBehaviour, StrictModel):

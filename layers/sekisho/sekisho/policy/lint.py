@@ -37,7 +37,12 @@ class _SecretUse:
 
 def lint_policy(policy: Policy) -> list[Finding]:
     """Every finding for ``policy``, errors and warnings, in file order per rule."""
-    return [*_predicate_findings(policy), *_secret_findings(policy)]
+    return [
+        *_predicate_findings(policy),
+        *_secret_findings(policy),
+        *_budget_findings(policy),
+        *_checkout_findings(policy),
+    ]
 
 
 def _predicate_findings(policy: Policy) -> list[Finding]:
@@ -78,6 +83,31 @@ def _predicate_findings(policy: Policy) -> list[Finding]:
                     "check) or declare single_predicate: allowed",
                 )
             )
+    return findings
+
+
+def _checkout_findings(policy: Policy) -> list[Finding]:
+    """Stripe completes a Checkout Session paid by konbini or bank transfer before the
+    money arrives: checkout.session.completed then says ``payment_status: unpaid``, and
+    async_payment_succeeded or async_payment_failed follows days later. An action on a
+    checkout.session.* event that does not look at payment_status acts on unpaid ones."""
+    payment_status = "/data/object/payment_status"  # where a Checkout Session says it
+    findings: list[Finding] = []
+    for name, hook in policy.webhooks.items():
+        if hook.scheme != "stripe":
+            continue
+        for action_name, action in hook.actions.items():
+            checkouts = [e for e in action.events if e.startswith("checkout.session.")]
+            if checkouts and payment_status not in (action.when or {}):
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"webhooks.{name}.actions.{action_name}",
+                        f"{', '.join(checkouts)} can name a session that is not paid "
+                        f"(konbini, bank transfer): declare when: {{{payment_status}: paid}} "
+                        "(or the payment_status the action is for)",
+                    )
+                )
     return findings
 
 
@@ -141,6 +171,47 @@ def _secret_findings(policy: Policy) -> list[Finding]:
                     first.location,
                     f"token secret {secret} is used for apps {sorted(apps)}; a kintone API "
                     "token belongs to one app",
+                )
+            )
+    return findings
+
+
+def _budget_findings(policy: Policy) -> list[Finding]:
+    """kintone allows an app about ``kintone.daily_budget`` requests a day, for every
+    integration of the customer together: the routes strangers call must not be able to
+    spend it all. Each lookup and each submission costs one request; a route without a
+    budget can cost any number. (Webhook refetches and actions are not counted: their
+    callers are the verified senders, not strangers.)"""
+    spend: dict[int, list[tuple[str, int | None]]] = defaultdict(list)
+    for name, view in policy.views.items():
+        budget = view.guard.budget
+        spend[view.app].append((f"views.{name}", None if budget is None else budget.per_day))
+    for name, form in policy.forms.items():
+        budget = form.guard.budget
+        spend[form.app].append((f"forms.{name}", None if budget is None else budget.per_day))
+    limit = policy.kintone.daily_budget
+    findings: list[Finding] = []
+    for app, routes in spend.items():
+        for location, per_day in routes:
+            if per_day is None:
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"{location}.guard",
+                        f"no budget: strangers can spend all of app {app}'s {limit} kintone "
+                        "requests a day (kintone.daily_budget); declare budget: N/day",
+                    )
+                )
+        budgets = [(location, per_day) for location, per_day in routes if per_day is not None]
+        total = sum(per_day for _, per_day in budgets)
+        if len(budgets) == len(routes) and total > limit:
+            shares = ", ".join(f"{location} {per_day}/day" for location, per_day in budgets)
+            findings.append(
+                Finding(
+                    "warning",
+                    budgets[0][0],
+                    f"the routes of app {app} may together spend {total} kintone requests a "
+                    f"day ({shares}), more than kintone.daily_budget ({limit})",
                 )
             )
     return findings

@@ -47,10 +47,12 @@ from .names import (
     RouteName,
     SecretName,
 )
-from .rate import Rate
+from .rate import Budget, Rate
 from .references import reference_issues
 
 DEFAULT_VIEW_LIMIT = 20
+DEFAULT_DAILY_BUDGET = 10_000
+LockoutScope = Literal["value", "value_and_network"]
 DEFAULT_MATCH_MAX_LENGTH = 64
 Section = Literal["views", "forms", "webhooks", "actions"]
 SECTIONS: tuple[Section, ...] = ("views", "forms", "webhooks", "actions")
@@ -62,6 +64,10 @@ _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 class KintoneSettings(_Strict):
     base_url: str
+    # kintone's requests per app per day (10,000 on the Standard course; past it a warning
+    # mail, and cybozu may stop the traffic). `sekisho check` warns when the routes of one
+    # app may together spend more than this (their guard budgets).
+    daily_budget: int = Field(DEFAULT_DAILY_BUDGET, ge=1, le=10_000_000)
 
     @field_validator("base_url")
     @classmethod
@@ -100,6 +106,13 @@ class MatchRule(MatchRuleBehaviour, _Strict):
 class GuardPolicy(_Strict):
     per_ip: Rate = Rate(count=30, window_seconds=3600)
     failures_per_key: Rate = Rate(count=5, window_seconds=3600)
+    # What a lockout is counted by: the submitted value alone (anyone's misses lock the
+    # value for everyone), or the value within the client's network (/24, IPv6 /48), so
+    # a stranger elsewhere cannot lock a victim out; docs/security-model.md weighs both.
+    lockout: LockoutScope = "value"
+    # kintone requests this route may make in a window, counted across every caller
+    # (N/hour or N/day); past it 429 route_budget_exhausted until the window ends.
+    budget: Budget | None = None
 
 
 class ViewPolicy(ViewBehaviour, _Strict):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from .behaviour import RateBehaviour
 from .constants import WINDOWS
@@ -32,3 +32,17 @@ class Rate(RateBehaviour, BaseModel):
     @classmethod
     def parse(cls, text: str) -> Rate:
         return cls.model_validate(text)
+
+
+# A route budget counts kintone requests per hour or per day: kintone's own limit is per
+# app per day, and a shorter window would be a rate limit, which per_ip already is.
+BUDGET_WINDOWS = frozenset({WINDOWS["hour"], WINDOWS["day"]})
+
+
+def _budget_window(rate: Rate) -> Rate:
+    if rate.window_seconds not in BUDGET_WINDOWS:
+        raise ValueError("a budget is written N/hour or N/day")
+    return rate
+
+
+Budget = Annotated[Rate, AfterValidator(_budget_window)]

@@ -27,6 +27,24 @@ Issue = tuple[Location, str]
 
 # A receipt is a UUID stored in a field kintone keeps unique ("値の重複を禁止する").
 RECEIPT_TYPES = frozenset({"SINGLE_LINE_TEXT"})
+# Field types whose value in a kintone record is a list or an object, never one string:
+# an action's condition (a text, a number or a boolean) can never equal it.
+NOT_TEXT_VALUE_TYPES = frozenset(
+    {
+        "CHECK_BOX",
+        "MULTI_SELECT",
+        "FILE",
+        "USER_SELECT",
+        "ORGANIZATION_SELECT",
+        "GROUP_SELECT",
+        "SUBTABLE",
+        "REFERENCE_TABLE",
+        "CREATOR",
+        "MODIFIER",
+        "STATUS_ASSIGNEE",
+        "CATEGORY",
+    }
+)
 # Types a record add can write one string to, and those that take a list of options.
 LIST_TYPES = frozenset({"CHECK_BOX", "MULTI_SELECT"})
 PRESET_TYPES = frozenset(
@@ -97,8 +115,49 @@ def _action_issues(
         for code, source in action.fields.items()
         if source.pointer is not None
     ]
+    conditions = [((*loc, "when", pointer), pointer) for pointer in action.when or ()]
     if hook.refetch is not None:
-        issues.extend(_refetched_pointer_issues(pointers, hook.refetch.fields))
+        issues.extend(_refetched_pointer_issues(pointers + conditions, hook.refetch.fields))
+        types = _field_types(apps, hook.refetch.app, hook.refetch.fields)
+        issues.extend(_record_condition_issues(loc, action, types))
+    return issues
+
+
+def _field_types(
+    apps: Mapping[int, AppPolicy], app: int, refetched: tuple[str, ...]
+) -> Mapping[str, str]:
+    """The types of the fields a refetch reads, ``$id`` and ``$revision`` included. An
+    undeclared app or field is reported where the refetch names it, and a pointer to a
+    field it does not read by :func:`_refetched_pointer_issues`."""
+    found = apps.get(app)
+    types = found.field_types if found is not None else {}
+    return {code: types[code] for code in (*refetched, "$id", "$revision") if code in types}
+
+
+def _record_condition_issues(
+    loc: Location, action: ActionPolicy, types: Mapping[str, str]
+) -> list[Issue]:
+    """A condition on a refetched record's ``/record/<code>/value`` that could never hold:
+    kintone gives a field's value as text, or (:data:`NOT_TEXT_VALUE_TYPES`) as a list or
+    an object."""
+    issues: list[Issue] = []
+    for pointer, allowed in (action.when or {}).items():
+        parts = pointer.split("/")
+        if len(parts) != 4 or parts[1] != "record" or parts[3] != "value":
+            continue
+        code = parts[2].replace("~1", "/").replace("~0", "~")
+        ftype = types.get(code)
+        if ftype is None:
+            continue
+        where = (*loc, "when", pointer)
+        if ftype in NOT_TEXT_VALUE_TYPES:
+            issues.append(
+                (where, f"field {code} is {ftype}, whose value a condition cannot compare")
+            )
+        elif any(not isinstance(value, str) for value in allowed):
+            issues.append(
+                (where, f'kintone gives the value of {code} as text: quote it ("1", not 1)')
+            )
     return issues
 
 

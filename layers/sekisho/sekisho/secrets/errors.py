@@ -1,18 +1,30 @@
 """What can go wrong when the relay reads a secret.
 
-Messages name the secret (names are configuration, not secrets) and never its value.
+Messages name the secret (names are configuration, not secrets) and never its value, so
+they are logged: an operator reads which secret to fix in the line of the failed request.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from sekisho.errors import ConfigurationError, UpstreamUnavailable
 
 
-class SecretNotAllowed(ConfigurationError):
+class _LogsItsDetail:
+    """The relay's error logs take ``log_fields()``; these messages are safe to log."""
+
+    detail: str | None
+
+    def log_fields(self) -> dict[str, Any]:
+        return {"detail": self.detail}
+
+
+class SecretNotAllowed(_LogsItsDetail, ConfigurationError):
     """The function asked for a secret its own policy section does not name."""
 
 
-class SecretMissing(ConfigurationError):
+class SecretMissing(_LogsItsDetail, ConfigurationError):
     """Secrets Manager has no such secret, or the function's role may not read it.
 
     A deployment bug, not an outage: answering 503 would invite retries that cannot help.
@@ -25,9 +37,10 @@ class SecretStageMissing(SecretMissing):
     """
 
 
-class SecretMalformed(ConfigurationError):
-    """The secret's value is not the JSON object the relay expects."""
+class SecretMalformed(_LogsItsDetail, ConfigurationError):
+    """The secret's value is not the JSON object the relay expects, or a field of it
+    cannot be used as what it is for (a kintone token that is no header value)."""
 
 
-class SecretUnavailable(UpstreamUnavailable):
+class SecretUnavailable(_LogsItsDetail, UpstreamUnavailable):
     """Secrets Manager failed and no earlier value of the secret is cached."""

@@ -33,6 +33,7 @@ from .errors import (
     SecretStageMissing,
     SecretUnavailable,
 )
+from .kintone_token import check_kintone_token
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +150,8 @@ class SecretStore:
             token = self.get(name).get(key)
             if not isinstance(token, str) or not token:
                 raise SecretMalformed(f"secret {name!r} has no non-empty string {key!r}")
-            return token
+            # Checked on every read, not only the first: a refresh may bring a new value.
+            return check_kintone_token(token, name=name, key=key)
 
         return TokenSource(current=current, refresh=lambda: self.refresh(name))
 

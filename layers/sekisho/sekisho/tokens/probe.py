@@ -42,7 +42,7 @@ can look for the change.
 
 What is documented and what is assumed:
 
-- Documented (cybozu's reference, ../shared/KINTONE.md): records.json needs record view;
+- Documented (cybozu's reference): records.json needs record view;
   a token without a permission gets 403 GAIA_NO01; an invalid or inactive token gets
   GAIA_IA02; a non-numeric NUMBER value is CB_VA01 at ``record[<code>].value``; a missing
   record is GAIA_RE01; the live form fields need record view, record add or app

@@ -144,6 +144,11 @@ class WebhookService:
             # Before verifying: a switched-off source costs no key read, and its sender
             # retries the 503 later (an address it refuses still gets its 403).
             self._switches.check("webhooks", source, enabled=hook.enabled)
+            if not delivery.body:
+                # No sender posts an event without a body (the contract requires one), and
+                # Standard Webhooks, GitHub and Slack sign the body without reading it: a
+                # signed empty one would be queued as an event that says nothing.
+                raise MalformedDelivery("the delivery has no body")
             verification = self._verify(hook, delivery)
             verified = verification.result
             fields["dedupe_key"] = verified.dedupe_key
@@ -199,6 +204,12 @@ class WebhookService:
                 return _Verification(verify(delivery, secret, now=self._clock()), stage)
             except SignatureMismatch as exc:
                 mismatch = exc  # the previous key (inside its grace period) may still match
+            except ConfigurationError:
+                if stage == CURRENT:
+                    raise  # the operator must fix the current key
+                # An empty placeholder (the first rotation's AWSPREVIOUS) or another value
+                # the verifier cannot use: there is no previous key, the delivery is forged.
+                self._keys.previous_unusable(hook)
         raise mismatch or SignatureMismatch("no key matched")
 
     # ---------------------------------------------------------------- queueing, once

@@ -3,7 +3,7 @@
 ``X-Hub-Signature-256: sha256=<hex>`` is HMAC-SHA256 of the body under the webhook secret
 as UTF-8. GitHub signs no timestamp, so there is no window: replays are stopped by the
 dedupe key alone. That key is the SHA-256 of the body, not the hook id with
-``X-GitHub-Delivery`` (WEBHOOKS.md's choice): those headers are not signed, so whoever
+``X-GitHub-Delivery`` (the relay's choice): those headers are not signed, so whoever
 captured one delivery could resend it under a fresh GUID, again and again. A redelivery
 carries the same body, and GitHub's payloads name their own objects and times, so two
 distinct events do not share a body. ``X-GitHub-Event`` is unsigned too: the event type

@@ -1,4 +1,4 @@
-"""kintone (see KINTONE.md, "Webhooks"): kintone signs nothing.
+"""kintone (cybozu's webhook reference): kintone signs nothing.
 
 The only proof a sender offers is the per-source secret it was configured with, in the
 URL as ``?token=``. It is compared in constant time, and without leaking its length:
