@@ -221,6 +221,20 @@ def test_increments_stop_at_the_limit_and_keep_the_first_expiry(store, client, t
     assert store.read_many(["k"])[0] == 3
 
 
+def test_an_increment_by_several_is_taken_whole_or_not_at_all(store, client, table):
+    # A route budget's lease: ten units at once, never past the limit.
+    counts = [store.increment("k", limit=25, expires_at=NOW + 60, amount=10) for _ in range(3)]
+    assert counts == [10, 20, None]
+    assert store.increment("k", limit=25, expires_at=NOW + 60, amount=5) == 25
+    assert store.increment("k", limit=25, expires_at=NOW + 60) is None
+    assert item(client, table, "k")["n"] == {"N": "25"}
+
+
+def test_an_expired_counter_restarts_at_the_amount_added(store, client, table):
+    put_counter(client, table, "k", 25, NOW - 1)
+    assert store.increment("k", limit=25, expires_at=NOW + 600, amount=10) == 10
+
+
 def test_an_absent_counter_reads_as_zero(store):
     assert store.read_many(["never-written"])[0] == 0
 

@@ -106,6 +106,94 @@ def test_a_budget_counter_is_keyed_by_the_routes_scope(guard, clock):
     assert key == f"{SCOPE}#budget#{DAY}#{int(clock.now // DAY)}"
 
 
+# ------------------------------------------------------------------------ leases
+
+
+def shared_count(store: InMemoryGuardStore) -> int:
+    ((count, _),) = store.items().values()
+    return count
+
+
+def two_containers(clock) -> tuple[InMemoryGuardStore, Guard, Guard]:
+    store = InMemoryGuardStore(clock=clock)
+    return store, *(Guard(store, hash_key=KEY, clock=clock) for _ in range(2))
+
+
+def test_a_container_reserves_ten_units_at_once_of_a_large_budget(clock):
+    store, guard, _ = two_containers(clock)
+    budget = Rate.parse("1000/day")
+    for _ in range(10):
+        spend_or_refuse(guard, SCOPE, budget)
+    assert (store.calls, shared_count(store)) == (1, 10)
+
+    spend_or_refuse(guard, SCOPE, budget)
+
+    assert (store.calls, shared_count(store)) == (2, 20)
+
+
+def test_containers_sharing_a_budget_never_spend_more_than_it_together(clock):
+    _, first, second = two_containers(clock)
+    budget = Rate.parse("1005/day")
+    spent = 0
+    for n in range(1100):
+        try:
+            spend_or_refuse(first if n % 3 else second, SCOPE, budget)
+            spent += 1
+        except RouteBudgetExhausted:
+            pass
+    # Every reserved unit was spent by the container that holds it: exactly the budget.
+    assert spent == 1005
+
+
+def test_the_last_units_of_a_budget_are_reserved_one_by_one(clock):
+    store, guard, other = two_containers(clock)
+    budget = Rate.parse("1005/day")
+    for _ in range(1000):
+        spend_or_refuse(guard, SCOPE, budget)
+    for _ in range(5):
+        spend_or_refuse(other, SCOPE, budget)  # a lease of ten no longer fits
+
+    with pytest.raises(RouteBudgetExhausted):
+        spend_or_refuse(other, SCOPE, budget)
+    assert shared_count(store) == 1005
+
+
+def test_a_container_still_holding_units_is_not_told_the_budget_is_spent(clock):
+    _, guard, other = two_containers(clock)
+    budget = Rate.parse("200/day")
+    failures = Rate.parse("5/hour")
+    spend_or_refuse(guard, SCOPE, budget)  # reserves 2, spends 1
+    for _ in range(198):
+        spend_or_refuse(other, SCOPE, budget)
+
+    assert guard.standing(SCOPE, {"v": "x"}, failures, budget=budget).budget_exhausted is False
+    assert other.standing(SCOPE, {"v": "x"}, failures, budget=budget).budget_exhausted is True
+    spend_or_refuse(guard, SCOPE, budget)
+    assert guard.standing(SCOPE, {"v": "x"}, failures, budget=budget).budget_exhausted is True
+
+
+def test_a_lease_of_an_ended_window_is_worth_nothing(clock):
+    store, guard, _ = two_containers(clock)
+    budget = Rate.parse("1000/hour")
+    spend_or_refuse(guard, SCOPE, budget)
+    clock.now += 3600
+
+    spend_or_refuse(guard, SCOPE, budget)
+
+    assert store.calls == 2, "the new hour's unit came from the new hour's counter"
+
+
+def test_with_leases_the_eighty_percent_metric_is_still_written_once(clock, capsys):
+    _, first, second = two_containers(clock)
+    budget = Rate.parse("1000/day")
+    for n in range(1000):
+        spend_or_refuse(first if n % 2 else second, SCOPE, budget)
+
+    emf = [line for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert len(emf) == 1
+    assert json.loads(emf[0])["spent"] == 800
+
+
 # ------------------------------------------------------------------------ the policy
 
 POLICY = """

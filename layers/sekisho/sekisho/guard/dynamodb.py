@@ -26,10 +26,10 @@ _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
 )
 _NAMES = {"#n": "n", "#exp": "expires_at"}
-# Add 1 to a live counter below the limit, or start a counter where there is none. A
-# counter past its expiry fails this condition and is reset by _restart instead: one
-# update expression cannot both test expiry and choose between ADD and a reset.
-_ADD_CONDITION = "attribute_not_exists(pk) OR (#n < :limit AND #exp >= :now)"
+# Add to a live counter that stays within the limit, or start a counter where there is
+# none. A counter past its expiry fails this condition and is reset by _restart instead:
+# one update expression cannot both test expiry and choose between ADD and a reset.
+_ADD_CONDITION = "attribute_not_exists(pk) OR (#n <= :most AND #exp >= :now)"
 _RESTART_CONDITION = "attribute_not_exists(pk) OR attribute_not_exists(#exp) OR #exp < :now"
 # Each round is an add and, for an expired counter, a reset. A reset only fails when
 # another container reset the same counter first, so the next add settles it.
@@ -64,24 +64,25 @@ class DynamoGuardStore:
     def _dynamodb(self) -> Any:
         return self._client or dynamodb_client()
 
-    def increment(self, key: str, *, limit: int, expires_at: int) -> int | None:
-        if limit < 1:
+    def increment(self, key: str, *, limit: int, expires_at: int, amount: int = 1) -> int | None:
+        if limit < 1 or not 1 <= amount <= limit:
             return None
         for _ in range(_ROUNDS):
             now = int(self._clock())
             values = {
-                ":limit": {"N": str(limit)},
+                # The most the counter may hold before this addition.
+                ":most": {"N": str(limit - amount)},
                 ":now": {"N": str(now)},
             }
             try:
                 response = self._dynamodb.update_item(
                     TableName=self._table,
                     Key={"pk": {"S": key}},
-                    UpdateExpression="ADD #n :one SET #exp = if_not_exists(#exp, :exp)",
+                    UpdateExpression="ADD #n :amount SET #exp = if_not_exists(#exp, :exp)",
                     ConditionExpression=_ADD_CONDITION,
                     ExpressionAttributeNames=_NAMES,
                     ExpressionAttributeValues=values
-                    | {":one": {"N": "1"}, ":exp": {"N": str(expires_at)}},
+                    | {":amount": {"N": str(amount)}, ":exp": {"N": str(expires_at)}},
                     ReturnValues="UPDATED_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
@@ -92,16 +93,20 @@ class DynamoGuardStore:
                 old = exc.response.get("Item")
             if old is not None and not self._expired(old, now):
                 return None
-            if self._restart(key, expires_at, values):
-                return 1
+            if self._restart(key, expires_at, values, amount):
+                return amount
         raise GuardUnavailable("a guard counter stayed contended")
 
-    def _restart(self, key: str, expires_at: int, values: dict[str, Any]) -> bool:
-        """Replace an expired (or vanished) counter with a count of 1."""
+    def _restart(self, key: str, expires_at: int, values: dict[str, Any], amount: int) -> bool:
+        """Replace an expired (or vanished) counter with a count of ``amount``."""
         try:
             self._dynamodb.put_item(
                 TableName=self._table,
-                Item={"pk": {"S": key}, "n": {"N": "1"}, "expires_at": {"N": str(expires_at)}},
+                Item={
+                    "pk": {"S": key},
+                    "n": {"N": str(amount)},
+                    "expires_at": {"N": str(expires_at)},
+                },
                 ConditionExpression=_RESTART_CONDITION,
                 ExpressionAttributeNames={"#exp": "expires_at"},
                 ExpressionAttributeValues={":now": values[":now"]},

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ FINGERPRINT_LENGTH = 32
 EXPIRY_GRACE_SECONDS = 60
 # The share of a route budget at which its operator is warned (a metric and an alarm).
 WARNING_SHARE = 0.8
+# The most units of a route budget a container reserves at once (see lease_size).
+MAX_LEASE = 10
 _FINGERPRINT_DOMAIN = "sekisho.guard.v1"
 _MISCONFIGURED_CODES = frozenset({"ResourceNotFoundException", "AccessDeniedException"})
 
@@ -91,19 +94,23 @@ class Standing:
 class BudgetSpend:
     """One kintone request counted against a route's budget."""
 
-    count: int | None  # the requests spent this window with this one; None: none was left
+    exhausted: bool  # nothing was left: the request must not reach kintone
     limit: int
     resets_in: int  # seconds until the window ends
+    # The shared count after this request's reservation, when it made one (None when it
+    # spent a unit its container had reserved before).
+    reserved: int | None = None
+    # True for the one reservation that took the count past 80 % of the limit (the
+    # counter is atomic, so exactly one request of all containers sees it).
+    crossed_warning: bool = False
 
-    @property
-    def exhausted(self) -> bool:
-        return self.count is None
 
-    @property
-    def crossed_warning(self) -> bool:
-        """True for exactly the one request that spends the budget's 80th percent (the
-        counter is atomic, so every container sees each count once)."""
-        return self.count == math.ceil(self.limit * WARNING_SHARE)
+def lease_size(limit: int) -> int:
+    """How many units a container reserves at once: one DynamoDB write per that many
+    requests, instead of one each, on a key every container of the route writes. At
+    most 1 % of the budget and 10, so a container idle with its lease withholds little;
+    a small budget is counted one unit at a time, exactly."""
+    return max(1, min(MAX_LEASE, limit // 100))
 
 
 class Guard:
@@ -121,6 +128,10 @@ class Guard:
         self._store = store
         self._hash_key = hash_key
         self._clock = clock
+        # Budget units this container reserved and has not spent yet: scope -> (the
+        # window's counter key, units left). A lease of an ended window is worth nothing.
+        self._leases: dict[str, tuple[str, int]] = {}
+        self._leases_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(store={self._store!r})"
@@ -177,7 +188,7 @@ class Guard:
         spent = counts.pop()
         return Standing(
             locked=any(n >= count for n in counts),
-            budget_exhausted=spent >= limit,
+            budget_exhausted=spent >= limit and not self._leased(scope, budget_key),
             budget_resets_in=self._resets_in(budget_window),
         )
 
@@ -193,12 +204,39 @@ class Guard:
                 self._store.increment(key, limit=count, expires_at=expires_at)
 
     def spend_budget(self, scope: str, budget: Rate) -> BudgetSpend:
-        """Count one kintone request against the route's budget, shared by every caller."""
+        """Count one kintone request against the route's budget, shared by every caller.
+
+        A unit this container reserved earlier is spent first; otherwise a lease of
+        :func:`lease_size` units is reserved in the shared counter, or the last units
+        one by one: all containers together never spend more than the budget, and a
+        container may hold back at most a lease's units that others could have used.
+        """
         limit, window_seconds = _check_rate(budget)
         key, expires_at = self._budget_counter(scope, window_seconds)
+        resets_in = self._resets_in(window_seconds)
+        with self._leases_lock:
+            held, left = self._leases.get(scope, (key, 0))
+            if held == key and left > 0:
+                self._leases[scope] = (key, left - 1)
+                return BudgetSpend(False, limit, resets_in)
+        size = lease_size(limit)
         with self._failing_closed():
-            spent = self._store.increment(key, limit=limit, expires_at=expires_at)
-        return BudgetSpend(spent, limit, self._resets_in(window_seconds))
+            reserved = self._store.increment(key, limit=limit, expires_at=expires_at, amount=size)
+            if reserved is None and size > 1:
+                size = 1
+                reserved = self._store.increment(key, limit=limit, expires_at=expires_at)
+        if reserved is None:
+            return BudgetSpend(True, limit, resets_in)
+        with self._leases_lock:
+            self._leases[scope] = (key, size - 1)
+        threshold = math.ceil(limit * WARNING_SHARE)
+        crossed = reserved - size < threshold <= reserved
+        return BudgetSpend(False, limit, resets_in, reserved=reserved, crossed_warning=crossed)
+
+    def _leased(self, scope: str, key: str) -> bool:
+        with self._leases_lock:
+            held, left = self._leases.get(scope, (key, 0))
+            return held == key and left > 0
 
     # -- internals -----------------------------------------------------------------
 

@@ -26,17 +26,19 @@ class InMemoryGuardStore:
         self._items: dict[str, tuple[int, int]] = {}
         self.fail = False
         self.fail_code = "ProvisionedThroughputExceededException"
+        self.calls = 0  # increments asked for, as DynamoDB would bill them
 
-    def increment(self, key: str, *, limit: int, expires_at: int) -> int | None:
+    def increment(self, key: str, *, limit: int, expires_at: int, amount: int = 1) -> int | None:
         with self._lock:
             self._check("UpdateItem")
+            self.calls += 1
             count, item_expires_at = self._items.get(key, (0, expires_at))
             if is_expired(item_expires_at, self._clock()):
                 count, item_expires_at = 0, expires_at
-            if count >= limit:
+            if count + amount > limit:
                 return None
-            self._items[key] = (count + 1, item_expires_at)
-            return count + 1
+            self._items[key] = (count + amount, item_expires_at)
+            return count + amount
 
     def read_many(self, keys: Sequence[str]) -> list[int]:
         with self._lock:

@@ -7,10 +7,10 @@ from typing import Protocol
 
 
 class GuardStore(Protocol):
-    def increment(self, key: str, *, limit: int, expires_at: int) -> int | None:
-        """Add 1 to the counter at ``key`` if it is below ``limit``; the new count, or
-        None when the limit was already reached. An expired counter counts as absent; a
-        new counter expires at ``expires_at`` (epoch seconds).
+    def increment(self, key: str, *, limit: int, expires_at: int, amount: int = 1) -> int | None:
+        """Add ``amount`` to the counter at ``key`` if the sum stays within ``limit``; the
+        new count, or None when it would not (nothing is added then). An expired counter
+        counts as absent; a new counter expires at ``expires_at`` (epoch seconds).
 
         Failures surface as botocore's ``ClientError`` / ``BotoCoreError`` (the in-memory
         twin raises the same), so :class:`~sekisho.guard.Guard` maps them in one place.
