@@ -228,7 +228,9 @@ class Guard:
         if reserved is None:
             return BudgetSpend(True, limit, resets_in)
         with self._leases_lock:
-            self._leases[scope] = (key, size - 1)
+            # Another thread of this container may have reserved meanwhile: keep both.
+            held, left = self._leases.get(scope, (key, 0))
+            self._leases[scope] = (key, (left if held == key else 0) + size - 1)
         threshold = math.ceil(limit * WARNING_SHARE)
         crossed = reserved - size < threshold <= reserved
         return BudgetSpend(False, limit, resets_in, reserved=reserved, crossed_warning=crossed)
