@@ -10,9 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from sekisho import runtime
-from sekisho.guard import dynamodb as guard_dynamodb
-from sekisho.intake import queue as intake_queue
+from sekisho import aws, runtime
 from sekisho.kintone import client as kintone_client
 from tests.action_support import DEMO_RECEIPT
 
@@ -78,8 +76,7 @@ def action(kintone, moto_url, monkeypatch):
         runtime.settings,
         runtime.policy,
         runtime.action_service,
-        intake_queue.sqs_client,
-        guard_dynamodb.dynamodb_client,
+        aws.client,
     )
     for cached in caches:
         cached.cache_clear()

@@ -12,9 +12,7 @@ import boto3
 import pytest
 
 from devstack.sqs_event import sqs_record
-from sekisho import runtime
-from sekisho.guard import dynamodb as guard_dynamodb
-from sekisho.intake import queue as intake_queue
+from sekisho import aws, runtime
 from sekisho.kintone import KintoneClient, TokenSource
 from sekisho.kintone import client as kintone_client
 
@@ -117,8 +115,8 @@ def deliver(kintone, moto_url, monkeypatch):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(kintone_client, "_breakers", {})
-    caches = (runtime.settings, runtime.policy, runtime.deliver_service, intake_queue.s3_client)
-    for cached in (*caches, intake_queue.sqs_client, guard_dynamodb.dynamodb_client):
+    caches = (runtime.settings, runtime.policy, runtime.deliver_service, aws.client)
+    for cached in caches:
         cached.cache_clear()
     spec = importlib.util.spec_from_file_location(
         f"deliver_app_{uuid.uuid4().hex}", ROOT / "functions" / "deliver" / "app.py"
@@ -128,7 +126,7 @@ def deliver(kintone, moto_url, monkeypatch):
     queues.handler = module.lambda_handler
     queues.kintone = kintone
     yield queues
-    for cached in (*caches, intake_queue.sqs_client, guard_dynamodb.dynamodb_client):
+    for cached in caches:
         cached.cache_clear()
 
 

@@ -21,6 +21,7 @@ from botocore.config import Config
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from sekisho import aws
 from sekisho.guard import (
     DynamoGuardStore,
     Guard,
@@ -326,8 +327,9 @@ def test_an_unreachable_dynamodb_fails_closed(unused_loopback_url, clock):
 def test_the_default_client_is_made_once_per_process():
     try:
         assert dynamodb_client() is dynamodb_client()
+        assert dynamodb_client().meta.config.read_timeout == 2  # fail fast
     finally:
-        dynamodb_client.cache_clear()
+        aws.client.cache_clear()
 
 
 def test_many_counters_are_read_in_one_batch_with_absent_and_expired_as_zero(client, table, store):

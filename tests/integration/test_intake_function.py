@@ -17,9 +17,7 @@ import boto3
 import pytest
 
 from devstack.sqs_event import sqs_record
-from sekisho import runtime
-from sekisho.guard import dynamodb as guard_dynamodb
-from sekisho.intake import queue as intake_queue
+from sekisho import aws, runtime
 from sekisho.kintone import client as kintone_client
 from sekisho.secrets import SecretNotAllowed
 
@@ -196,9 +194,7 @@ def clear_container_caches() -> None:
         runtime.policy,
         runtime.intake_service,
         runtime.deliver_service,
-        intake_queue.sqs_client,
-        guard_dynamodb.dynamodb_client,
-        intake_queue.s3_client,
+        aws.client,
     ):
         cached.cache_clear()
 

@@ -21,10 +21,10 @@ import pytest
 import requests
 from moto import mock_aws
 
+from sekisho import aws as sekisho_aws
 from sekisho import runtime
 from sekisho.kintone import client as kintone_client
 from sekisho.rotation import STAGED, STEPS, RotationEventInvalid, TokenPrivilegeMismatch, wiring
-from sekisho.secrets import aws as secrets_aws
 from tests.moto_rotation import noop_rotation_function
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,7 +100,7 @@ def clear_container_caches() -> None:
         runtime.settings,
         runtime.policy,
         wiring.rotator,
-        secrets_aws.secretsmanager_client,
+        sekisho_aws.client,
     ):
         cached.cache_clear()
 

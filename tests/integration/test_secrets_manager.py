@@ -12,6 +12,7 @@ from botocore.config import Config
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
+from sekisho import aws
 from sekisho.secrets import (
     CURRENT,
     PREVIOUS,
@@ -160,7 +161,7 @@ def moto_server() -> Iterator[str]:
 
 def test_default_client_follows_aws_endpoint_url(moto_server, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
-    secretsmanager_client.cache_clear()
+    aws.client.cache_clear()
     try:
         boto3.client("secretsmanager", endpoint_url=moto_server).create_secret(
             Name=NAME, SecretString=json.dumps(FIRST)
@@ -168,4 +169,4 @@ def test_default_client_follows_aws_endpoint_url(moto_server, monkeypatch):
         assert SecretStore(SecretsManagerBackend(), allowed=[NAME]).get(NAME) == FIRST
         assert secretsmanager_client() is secretsmanager_client()
     finally:
-        secretsmanager_client.cache_clear()
+        aws.client.cache_clear()

@@ -25,11 +25,8 @@ import boto3
 import pytest
 import yaml
 
-from sekisho import runtime
-from sekisho.guard import dynamodb as guard_dynamodb
-from sekisho.intake import queue as intake_queue
+from sekisho import aws, runtime
 from sekisho.kintone import client as kintone_client
-from sekisho.secrets import aws as secrets_aws
 from tests.tools import make_webhook_events
 from tests.webhook_event_keys import EVENT_TIME, SOURCES, key_values, stored_versions
 
@@ -146,9 +143,7 @@ def clear_container_caches() -> None:
         runtime.settings,
         runtime.policy,
         runtime.webhook_service,
-        intake_queue.sqs_client,
-        guard_dynamodb.dynamodb_client,
-        secrets_aws.secretsmanager_client,
+        aws.client,
     ):
         cached.cache_clear()
 

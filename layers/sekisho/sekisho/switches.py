@@ -15,7 +15,6 @@ take every route down.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import threading
@@ -94,16 +93,12 @@ class RouteSwitches:
         self._off = off
 
 
-@functools.cache
 def _ssm() -> Any:
-    import boto3  # noqa: PLC0415
-    from botocore.config import Config  # noqa: PLC0415
+    # Loaded on the first read: a function whose routes are not switched by SSM never
+    # loads boto3 for it.
+    from sekisho import aws  # noqa: PLC0415
 
-    # A request waits on this read at most every REFRESH_SECONDS: fail fast.
-    config = Config(
-        connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2}
-    )
-    return boto3.client("ssm", config=config)
+    return aws.client("ssm")
 
 
 def ssm_reader(parameter_name: str) -> Callable[[], str]:

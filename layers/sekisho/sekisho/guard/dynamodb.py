@@ -6,25 +6,17 @@ Table: partition key ``pk`` (S), no sort key; ``n`` (N) is the count and ``expir
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from sekisho import aws
 
 from .errors import GuardUnavailable
 from .store import is_expired
 
-# Fail fast: a lookup or a submission waits on these calls (the guard's counters and, on the
-# same client, the idempotency records). The SDK's standard mode retries throttling.
-_CONFIG = Config(
-    connect_timeout=1,
-    read_timeout=2,
-    retries={"mode": "standard", "max_attempts": 3},
-)
 _NAMES = {"#n": "n", "#exp": "expires_at"}
 # Add to a live counter that stays within the limit, or start a counter where there is
 # none. A counter past its expiry fails this condition and is reset by _restart instead:
@@ -38,10 +30,10 @@ _ROUNDS = 3
 _BATCH_ROUNDS = 3
 
 
-@functools.cache
 def dynamodb_client() -> Any:
-    """One client per container. boto3 honours AWS_ENDPOINT_URL (the local stack's moto)."""
-    return boto3.client("dynamodb", config=_CONFIG)
+    """The container's DynamoDB client (:mod:`sekisho.aws`): the guard's counters, and
+    the idempotency records and ledgers that share it."""
+    return aws.client("dynamodb")
 
 
 def _conditional_check_failed(exc: ClientError) -> bool:

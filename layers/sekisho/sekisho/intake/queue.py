@@ -11,7 +11,6 @@ in the deliverer, once.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import threading
 import uuid
@@ -19,30 +18,26 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from sekisho import aws
 
 from .errors import OutboxUnavailable
 from .message import QueuedAttachment, QueuedSubmission, attachment_key, utc_now
 from .writer import FileContent
 
-# An intake request waits on these calls: fail fast, the SDK's standard mode retries.
-_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 # S3 answers 403 rather than 404 for a missing key when the caller may not list the
 # bucket; the deliverer's role may not, on purpose, so both mean "absent".
 _ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound", "AccessDenied", "403"})
 
 
-@functools.cache
 def sqs_client() -> Any:
-    """One client per container. boto3 honours AWS_ENDPOINT_URL (the local stack's moto)."""
-    return boto3.client("sqs", config=_CONFIG)
+    """The container's SQS client (:mod:`sekisho.aws`)."""
+    return aws.client("sqs")
 
 
-@functools.cache
 def s3_client() -> Any:
-    return boto3.client("s3", config=_CONFIG)
+    return aws.client("s3")
 
 
 def error_code(exc: ClientError | BotoCoreError) -> str:

@@ -12,9 +12,9 @@ import getpass
 import sys
 from typing import TextIO
 
-import boto3
 from botocore.exceptions import BotoCoreError
 
+from sekisho import aws
 from sekisho.errors import ConfigurationError, SekishoError
 from sekisho.policy.arguments import POLICY_HELP, read_policy_or_report
 from sekisho.settings import Settings
@@ -33,7 +33,7 @@ FIELDS = ("token", "secret", "primary", "secondary")
 def _versions() -> SecretVersions:
     # A fresh client per command: boto3 honours AWS_ENDPOINT_URL (moto in `make dev`).
     try:
-        return SecretVersions(boto3.client("secretsmanager"))
+        return SecretVersions(aws.fresh_client("secretsmanager"))
     except BotoCoreError as exc:  # no region, a broken profile: say so, no traceback
         raise ConfigurationError(f"cannot reach Secrets Manager: {type(exc).__name__}") from exc
 

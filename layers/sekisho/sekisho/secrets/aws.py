@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
-import boto3
-from botocore.config import Config
+from sekisho import aws
 
 from .errors import SecretMalformed
 
-# Lambda's default boto3 timeouts are 60 s; a lookup cannot wait that long for a token
-# it may already hold (stale-if-error), so fail fast and let the store decide.
-SECRETS_MANAGER_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=5,
-    retries={"mode": "standard", "max_attempts": 3},
-)
 
-
-@functools.cache
 def secretsmanager_client() -> Any:
-    """One client per container. boto3 honours AWS_ENDPOINT_URL (the local stack's moto)."""
-    return boto3.client("secretsmanager", config=SECRETS_MANAGER_CONFIG)
+    """The container's Secrets Manager client (:mod:`sekisho.aws`)."""
+    return aws.client("secretsmanager")
 
 
 class SecretsManagerBackend:

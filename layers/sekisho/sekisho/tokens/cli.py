@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-import boto3
 from botocore.exceptions import BotoCoreError
 
+from sekisho import aws
 from sekisho.errors import ConfigurationError, SekishoError
 from sekisho.policy import Policy
 from sekisho.policy.arguments import POLICY_HELP, read_policy_or_report
 from sekisho.secrets import SecretsManagerBackend, SecretStore
-from sekisho.secrets.aws import SECRETS_MANAGER_CONFIG
 from sekisho.settings import Settings
 
 from .declared import DeclaredToken, declared_tokens
@@ -39,7 +38,7 @@ class _TokenUnusable(ConfigurationError):
 def _secrets_client() -> Any:
     # A client of its own, not the relay's cached one: a command runs once, and tests
     # start moto before calling it.
-    return boto3.client("secretsmanager", config=SECRETS_MANAGER_CONFIG)
+    return aws.fresh_client("secretsmanager")
 
 
 def _token(store: SecretStore, name: str) -> str:

@@ -1,0 +1,55 @@
+"""The one place sekisho builds boto3 clients, each service with its botocore Config.
+
+A function holds one client per service for the container's life (:func:`client`);
+boto3 honours AWS_ENDPOINT_URL, which is how the local stack points every client at
+moto. Every timeout is short on purpose: a lookup or a submission waits on these calls,
+and Lambda's defaults (60 s) would outlast API Gateway's 29 s. The SDK's standard retry
+mode retries throttling. An operator command, which runs once, takes a client of its own
+(:func:`fresh_client`): tests start moto before they call one.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+
+def _fail_fast(connect: float, read: float, attempts: int) -> Config:
+    return Config(
+        connect_timeout=connect,
+        read_timeout=read,
+        retries={"mode": "standard", "max_attempts": attempts},
+    )
+
+
+CONFIGS: Mapping[str, Config] = MappingProxyType(
+    {
+        # The guard's counters and, on the same client, the idempotency records and the
+        # webhook and action ledgers: on every request's path.
+        "dynamodb": _fail_fast(1, 2, 3),
+        # A lookup may already hold the token (stale-if-error): the store decides.
+        "secretsmanager": _fail_fast(2, 5, 3),
+        # The outbox and the webhook queue: a 503 answer beats a timed-out one.
+        "sqs": _fail_fast(2, 5, 3),
+        "s3": _fail_fast(2, 5, 3),
+        # The kill switch, read at most every 30 s by a request that waits for it.
+        "ssm": _fail_fast(1, 2, 2),
+    }
+)
+
+
+def fresh_client(service: str) -> Any:
+    """A new client for ``service`` with its Config (a ``KeyError`` for a service sekisho
+    does not use: a new one gets its Config here first)."""
+    return boto3.client(service, config=CONFIGS[service])
+
+
+@functools.cache
+def client(service: str) -> Any:
+    """The container's one client for ``service``."""
+    return fresh_client(service)
