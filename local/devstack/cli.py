@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from kintone_emulator.__main__ import is_loopback
 from sekisho.policy.loader import PolicyError, read_policy
 
+from . import commands
 from .aws import moto_client
 from .errors import DevstackError
 from .kintone_webhooks import read_secret
@@ -278,14 +279,14 @@ def banner(stack: RunningStack) -> str:
     ]
     if stack.queues:
         port = stack.moto_url.rsplit(":", 1)[1]
-        tries.append(f"    python -m devstack queues --moto-port {port}")
+        tries.append(f"    {commands.devstack()} queues --moto-port {port}")
     if stack.webhook_sources:
         moto_port = stack.moto_url.rsplit(":", 1)[1]
         router_port = stack.router_url.rsplit(":", 1)[1]
         tries += [
-            f"    python -m devstack send {stack.webhook_sources[0]} --port {router_port} "
+            f"    {commands.devstack()} send {stack.webhook_sources[0]} --port {router_port} "
             f"--moto-port {moto_port}",
-            f"    python -m devstack webhooks --moto-port {moto_port}",
+            f"    {commands.devstack()} webhooks --moto-port {moto_port}",
         ]
     if tries:
         lines += ["  try:", *tries]

@@ -19,6 +19,7 @@ import requests
 
 from sekisho.tokens.declared import PERMISSIONS, DeclaredToken
 
+from . import commands
 from .aws import moto_client
 from .errors import DevstackError
 from .kintone_tokens import PREVIOUS, create_token, retire_token
@@ -215,13 +216,14 @@ def banner_lines(stack: RunningStack) -> list[str]:
     )
     token = _example(stack.kintone_tokens)
     permissions = ",".join(sorted(token.permissions))
+    devstack, sekisho = commands.devstack(), commands.script("sekisho")
     return [
-        "  rotation (README: Rotation, On the local stack; run with the stack up):",
+        "  rotation (docs/rotation.md, On the local stack; run with the stack up):",
         f"    make probe{make_vars}",
-        f"    python -m devstack kintone-token --app {token.app} --permissions {permissions} "
+        f"    {devstack} kintone-token --app {token.app} --permissions {permissions} "
         f"--kintone-port {kintone} | make stage{make_vars} SECRET={token.secret}",
         f"    make rotate{make_vars} SECRET={token.secret}",
-        f"    python -m devstack retire-token {token.secret} {ports}",
-        f'    or in a shell of its own: eval "$(python -m devstack env {ports})", then '
-        "sekisho probe / token stage / rotate",
+        f"    {devstack} retire-token {token.secret} {ports}",
+        f'    or in a shell of its own: eval "$({devstack} env {ports})", then '
+        f"{sekisho} probe / token stage / rotate",
     ]

@@ -102,7 +102,7 @@ def test_a_signed_stripe_delivery_posted_with_curl_pays_exactly_the_named_applic
     signed = sign("stripe", body, stripe_secret, now=int(time.time()))
 
     curl = shutil.which("curl")
-    assert curl, "curl is part of the README's walkthrough and of this test"
+    assert curl, "curl is part of docs/webhooks.md's walkthrough and of this test"
     answer = subprocess.run(
         [
             curl, "-s", "--noproxy", "*", "-X", "POST",

@@ -219,7 +219,7 @@ def test_a_renewed_add_token_becomes_current_and_no_application_fails_across_the
     old = value(secretsmanager, SEMINAR_ADD, "AWSCURRENT")
     recorded_before = applications(stack)
 
-    # The README's renewal, verbatim, with the old token deleted at once rather than after
+    # docs/rotation.md's renewal, verbatim, with the old token deleted at once rather than after
     # the cache TTL, so the warm intake worker still holds it when kintone refuses it.
     with Applicants(stack) as applicants:
         eventually(lambda: applicants.sent_in("before") >= PER_PHASE)
@@ -389,7 +389,7 @@ def test_a_rotation_with_nothing_staged_fails_loudly_and_changes_nothing(
     assert f"sekisho token stage {secret}" in output
     assert f"{secret} was not rotated: AWSCURRENT is unchanged" in output
     # The first local rotation of a secret turns rotation on in moto, which copies the
-    # current value to a new version (README: `sekisho rotate` on the local stack); the
+    # current value to a new version (docs/rotation.md: `sekisho rotate` on the local stack); the
     # value is what must not change.
     after = secretsmanager.get_secret_value(SecretId=secret, VersionStage="AWSCURRENT")
     assert after["SecretString"] == before["SecretString"]

@@ -11,12 +11,9 @@ EVENT_TIME, or a minute later for a retry.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import importlib.util
 import json
-import logging
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ import yaml
 
 from sekisho import aws, runtime
 from sekisho.kintone import client as kintone_client
+from tests.function_log import function_log
 from tests.tools import make_webhook_events
 from tests.webhook_event_keys import EVENT_TIME, SOURCES, key_values, stored_versions
 
@@ -350,17 +348,7 @@ def kintone_delivery(scenario: str) -> dict[str, Any]:
     "scenario",
     ["valid", "tampered", "stale", "replayed", "token twice", "not json", "kintone down"],
 )
-def test_no_log_line_answer_or_queued_event_carries_a_kintone_url_token(
-    stack, scenario, capsys, caplog, request
-):
-    # The function's JSON lines: its Powertools handler writes to the stdout captured now
-    # (and to its own stream again afterwards).
-    for handler in logging.getLogger("sekisho").handlers:
-        if isinstance(handler, logging.StreamHandler):
-            # Assigned, not setStream: that flushes the old stream, which an earlier test's
-            # capture may have closed.
-            request.addfinalizer(functools.partial(setattr, handler, "stream", handler.stream))
-            handler.stream = sys.stdout
+def test_no_log_line_answer_or_queued_event_carries_a_kintone_url_token(stack, scenario, caplog):
     # Everything else at INFO, as Lambda would pass it on (botocore's DEBUG lines quote
     # whole responses, secrets included, and are never on in a function).
     caplog.set_level("INFO")
@@ -371,16 +359,14 @@ def test_no_log_line_answer_or_queued_event_carries_a_kintone_url_token(
     if scenario == "kintone down":
         stack.kintone.emulator.controls.maintenance = True
     try:
-        response = stack.handler(event, Context())
+        with function_log() as log:
+            response = stack.handler(event, Context())
     finally:
         stack.kintone.emulator.controls.maintenance = False
 
-    logged = capsys.readouterr()
     records = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
-    written = "\n".join(
-        [logged.out, logged.err, records, json.dumps(response), json.dumps(stack.queued())]
-    )
-    assert logged.out, "the function logged its lines"
+    written = "\n".join([log.text, records, json.dumps(response), json.dumps(stack.queued())])
+    assert log.named("webhook.receipt"), "the function logged its audit line"
     for token in tokens:
         assert token not in written
     assert "token=" not in written

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from devstack import demo_secrets
+from devstack import commands, demo_secrets
 from devstack.__main__ import main
 from devstack.demo_secrets import load_secrets_file, secret_strings
 from devstack.operator_env import AWS_IDENTITY_VARIABLES, operator_environment, shell_lines
@@ -228,15 +228,31 @@ DECLARED = tuple(declared_tokens(POLICY).values())
 def test_the_banner_shows_a_renewal_of_the_add_only_form_token_on_the_default_ports() -> None:
     lines = banner_lines(stack(5000, 9100, DECLARED))
 
+    devstack = commands.devstack()
     assert [line.strip() for line in lines[1:5]] == [
         "make probe",
-        "python -m devstack kintone-token --app 2 --permissions add --kintone-port 9100 "
+        f"{devstack} kintone-token --app 2 --permissions add --kintone-port 9100 "
         "| make stage SECRET=sekisho/kintone/seminar-add",
         "make rotate SECRET=sekisho/kintone/seminar-add",
-        "python -m devstack retire-token sekisho/kintone/seminar-add "
-        "--moto-port 5000 --kintone-port 9100",
+        f"{devstack} retire-token sekisho/kintone/seminar-add --moto-port 5000 --kintone-port 9100",
     ]
-    assert 'eval "$(python -m devstack env --moto-port 5000 --kintone-port 9100)"' in lines[5]
+    assert f'eval "$({devstack} env --moto-port 5000 --kintone-port 9100)"' in lines[5]
+    assert f"{commands.script('sekisho')} probe" in lines[5]
+
+
+def test_a_banner_command_names_the_stacks_own_interpreter_so_a_fresh_shell_can_run_it(
+    tmp_path, monkeypatch
+) -> None:
+    venv_python = tmp_path / ".venv" / "bin" / "python"
+    monkeypatch.setattr(commands.sys, "executable", str(venv_python))
+    monkeypatch.chdir(tmp_path)
+    assert commands.devstack() == ".venv/bin/python -m devstack"
+    assert commands.script("sekisho") == ".venv/bin/sekisho"
+    # Run from a directory beside it, the path is whole rather than a climb of ../
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert commands.python() == str(venv_python)
 
 
 def test_the_banner_passes_other_ports_on_to_make() -> None:

@@ -42,7 +42,7 @@ from .answers import (
 OPENAPI_VERSION = "3.1.0"
 _REF = "#/components/schemas/{model}"
 
-# The headers each scheme reads (README, "Schemes and their secrets"); kintone's secret is ?token=.
+# The headers each scheme reads (docs/webhooks.md); kintone's secret is ?token=.
 SCHEME_HEADERS: dict[str, tuple[tuple[str, bool], ...]] = {
     "standard": (("webhook-id", True), ("webhook-timestamp", True), ("webhook-signature", True)),
     "stripe": (("Stripe-Signature", True),),

@@ -38,7 +38,7 @@ WEBHOOK_KEY = "webhook-key"
 CAPTCHA = "captcha"
 
 # The guard refuses a hash key shorter than 32 characters; 48 random bytes give 64
-# URL-safe characters (384 bits), as the README promises.
+# URL-safe characters (384 bits), as docs/operations.md promises.
 KEY_BYTES = 48
 MIN_KEY_CHARS = 32
 
