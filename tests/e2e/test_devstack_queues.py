@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 import devstack
+from devstack import commands
 from devstack.__main__ import main
 from devstack.cli import banner
 from devstack.pool import Outcome
@@ -284,7 +285,7 @@ def test_banner_shows_the_pumped_queue_the_bucket_and_how_to_look_at_the_queues(
     assert "    WorkQueue -> ConsumerFunction (batches of up to 4, 2 at a time)" in text
     assert "    WorkDeadLetterQueue\n" in text
     assert "  buckets: fixturebucket" in text
-    assert f"    python -m devstack queues --moto-port {port}" in text
+    assert f"    {commands.devstack()} queues --moto-port {port}" in text
     assert (
         f"curl -s -X POST {stack.router_url}/forms/seminar-apply "
         '-H \'content-type: application/json\' -d \'{"fields": {"name": "山田 花子", '
