@@ -20,17 +20,23 @@ MOTO_PORT ?= 5000
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed
+# checkov pins its own tree too (boto3, packaging, networkx...): a venv of its own as well.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= ap-northeast-1
 
-.PHONY: help venv lint lint-template check chromium openapi test bench burst burst-actions build dev queues webhooks probe stage rotate kintone clean
+.PHONY: help venv lint lint-template scan-template typecheck check chromium openapi test bench burst burst-actions build dev queues webhooks probe stage rotate send switch kintone docs clean
 
 help:
 	@echo "make dev      run the bundle locally: API and demo page on http://127.0.0.1:$(SEKISHO_PORT)"
 	@echo "make test     install into $(VENV), lint, and run every check"
+	@echo "make scan-template  checkov's security checks on template.yaml (each skip says why)"
+	@echo "make typecheck  mypy, strict, on the layer (part of make test)"
 	@echo "make burst    a burst of form submissions through busy, then down, kintone (figures)"
 	@echo "make burst-actions  webhook events through a kintone in maintenance, applied once (figures)"
 	@echo "make build    sekisho check, bundle the policy into the layer, sam build (no container)"
@@ -42,8 +48,15 @@ help:
 	@echo "make stage    with make dev running: stage SECRET=<name>'s next value, read from stdin"
 	@echo "make rotate   with make dev running: rotate SECRET=<name> now (the four steps)"
 	@echo "make kintone  run the local kintone emulator with demo data on 127.0.0.1:$(KINTONE_PORT)"
+	@echo "make send     with make dev running: SOURCE=<webhook source> [ARGS=...], a signed demo delivery"
+	@echo "make switch   with make dev running: ROUTE=<views|forms|webhooks/name> STATE=off|on, or list"
+	@echo "make docs     build the docs site (docs/, mkdocs --strict) into build/site"
 
-$(STAMP): requirements/dev.txt requirements/constraints.txt layers/sekisho/requirements.txt pyproject.toml
+# The pinned tree, then the project's two distributions, editable and without their
+# dependencies (the tree has them): sekisho (layers/sekisho, what the layer ships) and
+# sekisho-devtools (local/: the emulator, the local stack, the webhook senders).
+$(STAMP): requirements/dev.txt requirements/constraints.txt layers/sekisho/requirements.txt pyproject.toml \
+  layers/sekisho/pyproject.toml local/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "no Python 3.11+ found" >&2; exit 1; }
 	@echo "using $(PYTHON) ($$($(PYTHON) --version))"
 	rm -rf $(VENV)
@@ -51,7 +64,8 @@ $(STAMP): requirements/dev.txt requirements/constraints.txt layers/sekisho/requi
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
 	  -c requirements/constraints.txt -r requirements/dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+	  -e layers/sekisho -e local
 	touch $@
 
 venv: $(STAMP)
@@ -65,6 +79,15 @@ $(SAM_STAMP): requirements/sam.txt requirements/sam-constraints.txt
 	  -c requirements/sam-constraints.txt -r requirements/sam.txt
 	touch $@
 
+$(CHECKOV_STAMP): requirements/checkov.txt requirements/checkov-constraints.txt
+	@test -n "$(PYTHON)" || { echo "no Python 3.11+ found" >&2; exit 1; }
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -c requirements/checkov-constraints.txt -r requirements/checkov.txt
+	touch $@
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -76,8 +99,20 @@ lint-template: $(STAMP) $(SAM_STAMP)
 	$(SAM) validate --lint --template template.yaml --region $(AWS_DEFAULT_REGION)
 	$(BIN)/cfn-lint template.yaml
 
+# checkov's CloudFormation checks, offline (--skip-download: no Prisma Cloud). A finding
+# fails the target; a check that does not apply is skipped on its resource in template.yaml
+# (Metadata: checkov: skip: with the reason), never here on the command line.
+scan-template: $(CHECKOV_STAMP)
+	$(CHECKOV) --file template.yaml --framework cloudformation --quiet --compact \
+	  --skip-download
+
+# The layer, strictly: pyproject.toml's [tool.mypy] names the files and the settings.
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# A warning (not an error) when openapi.json is no longer what policy.yaml generates.
 check: $(STAMP)
-	$(BIN)/sekisho check policy.yaml
+	$(BIN)/sekisho check policy.yaml --openapi openapi.json
 
 # The browser tests drive Debian's chromium package: Playwright's own browser download is
 # not reachable from here. apt-get installs it when it is missing (as root, as on CI), with
@@ -106,7 +141,7 @@ chromium:
 openapi: $(STAMP)
 	$(BIN)/sekisho openapi policy.yaml --output openapi.json
 
-test: lint lint-template check chromium
+test: lint lint-template scan-template typecheck check chromium docs
 	$(BIN)/python -m pytest
 
 # Each part prints its figures and records them; the last step prints them all, each beside
@@ -186,6 +221,25 @@ rotate: $(STAMP)
 kintone: $(STAMP)
 	$(BIN)/kintone-emulator --host 127.0.0.1 --port $(KINTONE_PORT)
 
+# With `make dev` running: a delivery of SOURCE signed with its local secret (`python -m
+# devstack send`; ARGS passes its options on: --event-id, --stripe, --receipt, --age...),
+# and the kill switch of a route (`python -m devstack switch`; neither ROUTE nor STATE: list
+# the routes switched off). Both on the ports every other target uses.
+send: $(STAMP)
+	@test -n "$(SOURCE)" || \
+	  { echo "usage: make send SOURCE=<webhook source> [ARGS='--event-id demo-1 ...']" >&2; exit 2; }
+	$(BIN)/python -m devstack send '$(SOURCE)' $(ARGS) --port $(SEKISHO_PORT) --moto-port $(MOTO_PORT)
+
+switch: $(STAMP)
+	@test -z "$(if $(ROUTE),$(if $(STATE),,x),$(STATE))" || \
+	  { echo "usage: make switch ROUTE=<views|forms|webhooks>/<name> STATE=off|on (or neither)" >&2; exit 2; }
+	$(BIN)/python -m devstack switch $(if $(STATE),'$(STATE)' '$(ROUTE)') --moto-port $(MOTO_PORT)
+
+# The docs site: docs/ through mkdocs-material. --strict turns every warning into a failure,
+# and mkdocs.yml's validation makes a broken link, anchor or nav entry a warning.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
+
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis \
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache .hypothesis \
 	  layers/sekisho/sekisho/policy.yaml

@@ -2,12 +2,13 @@
 
 import base64
 
-from sekisho.policy import FormPolicy
+from sekisho.policy.validation import schema, validate
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"
 
-FORM = FormPolicy.model_validate(
+FORM = validate(
+    schema.FormPolicy,
     {
         "app": 2,
         "token_secret": "sekisho/kintone/seminar-add",
@@ -44,7 +45,7 @@ FORM = FormPolicy.model_validate(
             },
         },
         "set": {"受付経路": "web", "タグ": ["web", "2025"]},
-    }
+    },
 )
 
 

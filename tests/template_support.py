@@ -32,10 +32,25 @@ def of_type(resources: Mapping[str, Any], kind: str) -> dict[str, Mapping[str, A
     return {name: r for name, r in resources.items() if r["Type"] == kind}
 
 
+# How every secret's Name starts: the stack's secret name prefix, then the declared name
+# (test_template_secret_prefix.py evaluates the whole Name with and without the parameter).
+SECRET_NAME_PREFIX = "${Prefix}/"
+
+
+def declared_secret_name(name: Any) -> str:
+    """The declared name (policy.yaml's) in a secret's Name, `!Sub ["${Prefix}/<name>", ...]`;
+    a Name of any other form is returned as it is, for the tests to refuse."""
+    if isinstance(name, Mapping) and isinstance(name.get("Fn::Sub"), list):
+        text = name["Fn::Sub"][0]
+        if isinstance(text, str) and text.startswith(SECRET_NAME_PREFIX):
+            return text.removeprefix(SECRET_NAME_PREFIX)
+    return name
+
+
 def secret_names(resources: Mapping[str, Any]) -> dict[str, str]:
-    """Logical id -> Name of every Secrets Manager secret the template declares."""
+    """Logical id -> declared name of every Secrets Manager secret the template declares."""
     return {
-        logical_id: secret["Properties"]["Name"]
+        logical_id: declared_secret_name(secret["Properties"]["Name"])
         for logical_id, secret in of_type(resources, "AWS::SecretsManager::Secret").items()
     }
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sekisho import runtime
+from sekisho.wiring import action as wiring
 
 logger = Logger(service="sekisho")  # the library logs under sekisho.*
 runtime.settings()
@@ -22,7 +23,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(
         event=event,
-        record_handler=runtime.action_service().apply_record,
+        record_handler=wiring.action_service().apply_record,
         processor=processor,
         context=context,
     )

@@ -7,18 +7,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sekisho import runtime
 from sekisho.http import client_ip, create_resolver, json_body
-from sekisho.intake import IntakeRequest
+from sekisho.intake.request import IntakeRequest
+from sekisho.wiring import intake as wiring
 
 logger = Logger(service="sekisho")  # the library logs under sekisho.*
 settings = runtime.settings()
 runtime.policy()  # read at cold start: a bad or altered policy fails the deployment, not a request
-app = create_resolver(runtime.intake_http_settings())
+app = create_resolver(wiring.intake_http_settings())
 
 
 @app.post("/forms/<form>")
 def submit(form: str) -> Response:
     headers = app.current_event.headers
-    result = runtime.intake_service().submit(
+    result = wiring.intake_service().submit(
         IntakeRequest(
             form=form,
             body=json_body(app, max_bytes=settings.max_body_bytes),

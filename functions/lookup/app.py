@@ -7,11 +7,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sekisho import runtime
 from sekisho.http import client_ip, create_resolver, json_body, verified_claims
 from sekisho.lookup import LookupRequest
+from sekisho.wiring import lookup as wiring
+from sekisho.wiring.routes import http_settings
 
 logger = Logger(service="sekisho")  # the library logs under sekisho.*
 settings = runtime.settings()
 runtime.policy()  # read at cold start: a bad or altered policy fails the deployment, not a request
-app = create_resolver(runtime.http_settings())
+app = create_resolver(http_settings())
 
 
 @app.post("/views/<view>")
@@ -22,7 +24,7 @@ def lookup(view: str) -> dict:
         client_ip=client_ip(app),
         claims=verified_claims(app),
     )
-    return {"records": runtime.lookup_service().lookup(request)}
+    return {"records": wiring.lookup_service().lookup(request)}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

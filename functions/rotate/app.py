@@ -4,7 +4,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sekisho import runtime
-from sekisho.rotation import RotationEvent, rotator
+from sekisho.rotation.steps import RotationEvent
+from sekisho.wiring.rotate import rotator
 
 logger = Logger(service="sekisho")  # the library logs under sekisho.*
 runtime.settings()

@@ -9,16 +9,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sekisho import runtime
 from sekisho.http import create_resolver
+from sekisho.wiring import webhook as wiring
+from sekisho.wiring.routes import http_settings
 
 logger = Logger(service="sekisho")  # the library logs under sekisho.*
 settings = runtime.settings()
 runtime.policy()  # read at cold start: a bad or altered policy fails the deployment, not a request
-app = create_resolver(runtime.http_settings())  # server to server: no origin is allowed
+app = create_resolver(http_settings())  # server to server: no origin is allowed
 
 
 @app.post("/webhooks/<source>")
 def receive(source: str) -> Response:
-    receipt = runtime.webhook_service().receive_event(
+    receipt = wiring.webhook_service().receive_event(
         source,
         app.current_event.raw_event,
         max_body_bytes=settings.max_body_bytes,

@@ -19,13 +19,16 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from kintone_emulator.__main__ import is_loopback
-from sekisho.policy.loader import PolicyError, read_policy
+from sekisho.policy import PolicyError
+from sekisho.policy.validation.arguments import read_policy_or_report
+from sekisho.policy.validation.loader import read_policy
 
 from . import commands
 from .aws import moto_client
 from .errors import DevstackError
 from .kintone_webhooks import read_secret
 from .operator_env import AWS_IDENTITY_VARIABLES
+from .provision import local_secret_name
 from .queue_report import queue_report
 from .rotation_commands import COMMANDS as ROTATION_COMMANDS
 from .rotation_commands import add_rotation_commands, banner_lines
@@ -387,7 +390,9 @@ def send_delivery(args: argparse.Namespace) -> int:
         return 2
     moto_url = _url(args.host, args.moto_port)
     try:
-        secret = read_secret(moto_client(moto_url, "secretsmanager"), hook.secret)
+        secret = read_secret(
+            moto_client(moto_url, "secretsmanager"), local_secret_name(hook.secret)
+        )
     except DevstackError as exc:
         print(f"{exc}; is the stack running with moto at {moto_url}?", file=sys.stderr)
         return 1
@@ -441,6 +446,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(
             f"refusing to bind {args.host}: the local stack serves loopback only", file=sys.stderr
         )
+        return 2
+    # A policy that does not validate starts nothing (every route would answer 502): its
+    # errors are printed as `sekisho check` prints them, and `make build` would refuse it.
+    policy_path = args.policy if args.policy is not None else args.repo_root / "policy.yaml"
+    if read_policy_or_report(str(policy_path), sys.stderr) is None:
+        print(f"refusing to start: {policy_path} does not validate", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

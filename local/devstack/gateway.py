@@ -1,4 +1,5 @@
-"""API Gateway's own answers (unknown route, body too large, Lambda failure, timeout).
+"""API Gateway's own answers (unknown route, body too large, Lambda failure, timeout), and
+the answers of an Api's MOCK integrations (a route's other methods: 405).
 
 They honour the Api's GatewayResponses, so the CORS headers a template declares there show
 up locally exactly where the browser would see them in AWS. Response templates are Velocity;
@@ -14,12 +15,14 @@ from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
 from .proxy import HttpAnswer, HttpRequest
+from .routing import MockMethod
 from .sam import ApiSpec, GatewayResponse
 
 MISSING_AUTHENTICATION_TOKEN = "MISSING_AUTHENTICATION_TOKEN"  # noqa: S105 - a response type
 REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
 INTEGRATION_TIMEOUT = "INTEGRATION_TIMEOUT"
 ACCESS_DENIED = "ACCESS_DENIED"
+UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
 # A Lambda error or a malformed proxy result is answered as the DEFAULT_5XX response.
 LAMBDA_FAILURE = "DEFAULT_5XX"
 
@@ -29,6 +32,7 @@ _DEFAULTS: Mapping[str, tuple[int, str]] = {
     INTEGRATION_TIMEOUT: (504, "Endpoint request timed out"),
     LAMBDA_FAILURE: (502, "Internal server error"),
     ACCESS_DENIED: (403, "User: anonymous is not authorized to perform: execute-api:Invoke"),
+    UNSUPPORTED_MEDIA_TYPE: (415, "Unsupported Media Type"),
 }
 
 # $context.a.b or ${context.a.b}, optionally quiet ($!...); the braces must pair up, so a
@@ -65,7 +69,7 @@ def _context(
     }
 
 
-def _render(template: str, context: Mapping[str, str]) -> str:
+def render(template: str, context: Mapping[str, str]) -> str:
     def substitute(match: re.Match[str]) -> str:
         quiet, braced, bare = match.groups()
         name = braced or bare
@@ -110,7 +114,7 @@ def gateway_answer(
                 if "application/json" in custom.templates
                 else next(iter(custom.templates))
             )
-            body = _render(custom.templates[content_type], context)
+            body = render(custom.templates[content_type], context)
         for name, expression in custom.headers.items():
             value = _header_value(expression, request, context)
             if value is not None:
@@ -121,3 +125,34 @@ def gateway_answer(
     if kind == MISSING_AUTHENTICATION_TOKEN:
         headers.append(("x-amzn-ErrorType", "MissingAuthenticationTokenException"))
     return HttpAnswer(status, headers, body.encode("utf-8"))
+
+
+def _media_type(request: HttpRequest) -> str:
+    # With no Content-Type, API Gateway maps the request as application/json.
+    value = request.header("Content-Type") or "application/json"
+    return value.split(";", 1)[0].strip().lower()
+
+
+def mock_answer(mock: MockMethod, request: HttpRequest, request_id: str) -> HttpAnswer:
+    """What a MOCK integration answers: its default integration response, headers mapped and
+    the body template rendered. A content type with no request template is refused as API
+    Gateway does when the mock passes nothing through."""
+    if mock.passthrough == "never" and _media_type(request) not in mock.request_types:
+        return gateway_answer(UNSUPPORTED_MEDIA_TYPE, mock.api, request, request_id)
+    context = _context("", "", mock.api, request, request_id)
+    context["context.resourcePath"] = mock.path
+    headers: list[tuple[str, str]] = []
+    for name, expression in mock.headers.items():
+        value = _header_value(expression, request, context)
+        if value is not None:
+            headers.append((name, value))
+    content_type = "application/json"
+    body = ""
+    if mock.templates:
+        selected = content_type if content_type in mock.templates else next(iter(mock.templates))
+        body = render(mock.templates[selected], context)
+        content_type = selected
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", content_type))
+    headers.append(("x-amzn-RequestId", request_id))
+    return HttpAnswer(mock.status, headers, body.encode("utf-8"))

@@ -11,7 +11,9 @@ app's settings. The emulator stands in for that administrator through its admin 
 3. `python -m devstack retire-token <secret>` deletes the token the rotation retired
    (AWSPREVIOUS) from the emulator, without ever showing it.
 
-Nothing here logs a token, and no error text carries one.
+Secrets are named by their declared names; `prefix` is the stack's secret name prefix
+they are kept under in moto ("" for none). Nothing here logs a token, and no error text
+carries one.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import Any
 
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
+
+from sekisho.secrets.names import full_name
 
 from .demo_secrets import KINTONE_TOKEN
 from .errors import DevstackError
@@ -128,10 +132,17 @@ def _secret_names(secretsmanager: Any) -> Iterator[str]:
         raise KintoneTokenError("the secrets cannot be listed from moto") from exc
 
 
-def holders(secretsmanager: Any, token: str) -> list[str]:
-    """Every secret whose AWSCURRENT is this token: deleting it would break their routes."""
+def _shown(name: str, prefix: str) -> str:
+    """A secret as the operator names it: declared when under the prefix, else in full."""
+    declared = name.removeprefix(f"{prefix}/") if prefix else name
+    return declared or name
+
+
+def holders(secretsmanager: Any, token: str, prefix: str = "") -> list[str]:
+    """Every secret whose AWSCURRENT is this token: deleting it would break their routes
+    (a secret of another prefix too, named in full)."""
     return [
-        name
+        _shown(name, prefix)
         for name in _secret_names(secretsmanager)
         if _token_of(_value(secretsmanager, name, CURRENT)) == token
     ]
@@ -144,10 +155,11 @@ def retire_token(
     secret: str,
     *,
     stage: str = PREVIOUS,
+    prefix: str = "",
 ) -> Retired:
-    """Delete from the emulator the kintone token that `secret` holds at `stage`, unless
-    some secret still holds it as AWSCURRENT."""
-    value = _value(secretsmanager, secret, stage)
+    """Delete from the emulator the kintone token that `secret` (a declared name, kept
+    under `prefix`) holds at `stage`, unless some secret still holds it as AWSCURRENT."""
+    value = _value(secretsmanager, full_name(secret, prefix), stage)
     if value is None:
         raise KintoneTokenError(
             f"{secret} has no {stage} version: is the name right, and was it rotated?"
@@ -155,7 +167,7 @@ def retire_token(
     token = _token_of(value)
     if token is None:
         raise KintoneTokenError(f"{stage} of {secret} is not a {KINTONE_TOKEN} with a token")
-    still_used = holders(secretsmanager, token)
+    still_used = holders(secretsmanager, token, prefix)
     if still_used:
         raise KintoneTokenError(
             f"the {stage} token of {secret} is still AWSCURRENT of {', '.join(still_used)}: "

@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from kintone_emulator.webhooks import EVENTS, Webhooks
 from sekisho.errors import ConfigurationError
-from sekisho.policy.models import Policy
+from sekisho.policy.model import Policy
 from webhook_senders import sign
 
 from .errors import SecretsFileError

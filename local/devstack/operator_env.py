@@ -4,8 +4,10 @@ local stack.
 `sekisho probe`, `sekisho token stage` and `sekisho rotate` talk to whatever Secrets
 Manager boto3 finds and whatever kintone the settings name. On the local stack that is
 moto and the emulator, and nothing else: no profile, credentials file or session token
-of the developer's may divert them to a real AWS account. Every value here is an address,
-a path or moto's fake credentials; no secret is ever part of it.
+of the developer's may divert them to a real AWS account. The commands take declared
+secret names, read under the stack's secret name prefix (SEKISHO_SECRET_PREFIX, as the
+template gives the functions). Every value here is an address, a path, the prefix or moto's
+fake credentials; no secret is ever part of it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
+from sekisho.secrets.names import PREFIX_VARIABLE
+
 from .aws import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 from .cfn import REGION
+from .provision import LOCAL_SECRET_PREFIX
 
 # What could make boto3 reach a real account despite AWS_ENDPOINT_URL (a profile's
 # credentials would be sent to moto, and a command run without the endpoint would use them).
@@ -28,7 +33,9 @@ AWS_IDENTITY_VARIABLES = (
 )
 
 
-def operator_environment(moto_url: str, kintone_url: str, policy: Path) -> dict[str, str]:
+def operator_environment(
+    moto_url: str, kintone_url: str, policy: Path, secret_prefix: str = LOCAL_SECRET_PREFIX
+) -> dict[str, str]:
     """The variables sekisho's commands read, pointed at the stack at these addresses."""
     return {
         "AWS_ENDPOINT_URL": moto_url,
@@ -41,6 +48,7 @@ def operator_environment(moto_url: str, kintone_url: str, policy: Path) -> dict[
         "KINTONE_BASE_URL": kintone_url,
         # Absolute: the lines may be evaluated in another directory.
         "SEKISHO_POLICY": str(policy.resolve()),
+        PREFIX_VARIABLE: secret_prefix,
     }
 
 

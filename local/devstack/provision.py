@@ -4,6 +4,10 @@ A resource's local physical name is the name its properties give it (TableName, 
 or else its logical id, so `!Ref GuardTable` is `GuardTable` locally; a bucket's is the
 logical id in lower case (S3 names allow no capitals), so `!Ref AttachmentBucket` is
 `attachmentbucket`.
+
+Secrets are named as the template names them: each declared name under the stack's secret
+name prefix (SecretNamePrefix, else the stack name: `sekisho-local/sekisho/...` here), the
+prefix the template also gives every function as SEKISHO_SECRET_PREFIX.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from .cfn import ACCOUNT_ID, REGION, Resolver, resources
+from sekisho.secrets.names import full_name
+
+from .cfn import ACCOUNT_ID, REGION, STACK_NAME, Resolver, resources
 from .errors import TemplateError
 from .sam import API_TYPE, IMPLICIT_API, api_id
 
@@ -33,6 +39,12 @@ _NAME_PROPERTY = {
     "AWS::S3::Bucket": "BucketName",
     "AWS::SSM::Parameter": "Name",
 }
+# The template's parameter and condition that make the stack's secret name prefix.
+PREFIX_PARAMETER = "SecretNamePrefix"
+PREFIX_CONDITION = "HasSecretNamePrefix"
+# The prefix of template.yaml's secrets on the local stack (no SecretNamePrefix: the stack
+# name), which the local helpers (`devstack env`, `send`, `retire-token`) assume.
+LOCAL_SECRET_PREFIX = STACK_NAME
 _SIMPLE_TABLE_TYPES = {"String": "S", "Number": "N", "Binary": "B"}
 _INDEX_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
 
@@ -90,6 +102,23 @@ def register_resources(template: Mapping[str, Any], resolver: Resolver, moto_url
         resolver.refs[logical_id] = ref
         resolver.attributes[logical_id] = attributes
     resolver.refs.setdefault(IMPLICIT_API, api_id(IMPLICIT_API))
+
+
+def secret_prefix(template: Mapping[str, Any], resolver: Resolver) -> str:
+    """The prefix the template puts before each declared secret name: SecretNamePrefix,
+    else the stack's name; "" for a template without the parameter (no prefix)."""
+    if PREFIX_PARAMETER not in (template.get("Parameters") or {}):
+        return ""
+    return str(
+        resolver.resolve(
+            {"Fn::If": [PREFIX_CONDITION, {"Ref": PREFIX_PARAMETER}, {"Ref": "AWS::StackName"}]}
+        )
+    )
+
+
+def local_secret_name(declared: str, prefix: str = LOCAL_SECRET_PREFIX) -> str:
+    """The name the local stack's Secrets Manager (moto) keeps a declared secret under."""
+    return full_name(declared, prefix)
 
 
 def _ints(value: Mapping[str, Any]) -> dict[str, int]:
@@ -210,8 +239,11 @@ def create_secrets(
     resolver: Resolver,
     demo_values: Mapping[str, str],
 ) -> list[str]:
-    """The demo secrets, then any other secret the template declares; names, never values."""
+    """The demo secrets, then any other secret the template declares; the names made in
+    moto (each demo secret's declared name under the template's prefix), never values."""
     declared = template_secrets(template, resolver)
+    prefix = secret_prefix(template, resolver)
+    demo_values = {full_name(name, prefix): value for name, value in demo_values.items()}
     names = []
     for name in [*demo_values, *(n for n in declared if n not in demo_values)]:
         value = demo_values.get(name)

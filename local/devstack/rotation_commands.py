@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
+from sekisho.secrets.names import PREFIX_OPTION, prefix_argument
 from sekisho.tokens.declared import PERMISSIONS, DeclaredToken
 
 from . import commands
@@ -24,6 +25,7 @@ from .aws import moto_client
 from .errors import DevstackError
 from .kintone_tokens import PREVIOUS, create_token, retire_token
 from .operator_env import operator_environment, shell_lines
+from .provision import LOCAL_SECRET_PREFIX
 
 if TYPE_CHECKING:
     from .stack import RunningStack
@@ -68,13 +70,28 @@ def _ports(command: argparse.ArgumentParser, *, moto: bool, kintone: bool) -> No
         )
 
 
+def _secret_prefix(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        PREFIX_OPTION,
+        dest="secret_prefix",
+        type=prefix_argument,
+        default=LOCAL_SECRET_PREFIX,
+        metavar="PREFIX",
+        help=(
+            "the stack's secret name prefix, under which each declared secret name is kept "
+            "(default: %(default)s, the local stack's name)"
+        ),
+    )
+
+
 def add_rotation_commands(commands: argparse._SubParsersAction) -> None:
     env = commands.add_parser(
         "env",
         help="print the shell lines that point sekisho probe/token stage/rotate at the stack",
         description=(
             "Print `export` lines (moto as Secrets Manager with its fake credentials, the "
-            "emulator as kintone, the policy) and an `unset` of every AWS profile or session "
+            "emulator as kintone, the policy, the stack's secret name prefix) and an `unset` "
+            "of every AWS profile or session "
             'variable, for `eval "$(python -m devstack env)"` in a shell of its own. No '
             "secret value is part of them."
         ),
@@ -86,6 +103,7 @@ def add_rotation_commands(commands: argparse._SubParsersAction) -> None:
         default=Path("policy.yaml"),
         help="the policy the stack serves (default: %(default)s)",
     )
+    _secret_prefix(env)
     env.set_defaults(handler=print_environment)
 
     token = commands.add_parser(
@@ -126,12 +144,16 @@ def add_rotation_commands(commands: argparse._SubParsersAction) -> None:
     retire.add_argument(
         "--stage", default=PREVIOUS, help="the version whose token goes (default: %(default)s)"
     )
+    _secret_prefix(retire)
     retire.set_defaults(handler=retire_previous)
 
 
 def print_environment(args: argparse.Namespace) -> int:
     environment = operator_environment(
-        _url(args.host, args.moto_port), _url(args.host, args.kintone_port), args.policy
+        _url(args.host, args.moto_port),
+        _url(args.host, args.kintone_port),
+        args.policy,
+        args.secret_prefix,
     )
     print(shell_lines(environment))
     return 0
@@ -172,6 +194,7 @@ def retire_previous(args: argparse.Namespace) -> int:
                 kintone_url,
                 args.secret,
                 stage=args.stage,
+                prefix=args.secret_prefix,
             )
     except DevstackError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -46,6 +46,15 @@ class Router:
     def answer(self, request: HttpRequest, request_id: str) -> HttpAnswer:
         match = self.table.match(request.method, request.path)
         if match is None:
+            mock = self.table.mock(request.method, request.path)
+            if mock is not None:
+                # A resource's MOCK method (the template's 405 for a route's other methods).
+                resource = invoke_arn(mock.api.api_id, mock.api.stage, request.method, request.path)
+                if refuses(mock.api.policy, request.peer_ip, resource):
+                    return gateway.gateway_answer(
+                        gateway.ACCESS_DENIED, mock.api, request, request_id
+                    )
+                return gateway.mock_answer(mock, request, request_id)
             if request.method in ("GET", "HEAD") and self._web_dir is not None:
                 page = static_answer(self._web_dir, request.path)
                 if page is not None:

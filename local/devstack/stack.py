@@ -21,9 +21,10 @@ from kintone_emulator import server as kintone_server
 from kintone_emulator.schema import DEFAULT_SEED
 from kintone_emulator.server import RunningEmulator
 from sekisho.errors import ConfigurationError
-from sekisho.policy.loader import PolicyError, read_policy
-from sekisho.policy.models import Policy
+from sekisho.policy.model import Policy
 from sekisho.policy.snapshot import write_snapshot
+from sekisho.policy.validation.loader import read_policy
+from sekisho.secrets.names import prefixed
 from sekisho.tokens.declared import DeclaredToken, declared_tokens
 
 from .aws import Moto
@@ -45,11 +46,12 @@ from .provision import (
     create_secrets,
     create_tables,
     register_resources,
+    secret_prefix,
 )
 from .pump import BatchOutcome, SqsPump
 from .queues import QueueInfo, create_queues
 from .router import Router, RouterHTTPServer
-from .routing import RouteTable
+from .routing import RouteTable, mock_methods
 from .sam import (
     IMPLICIT_API,
     ApiSpec,
@@ -205,21 +207,18 @@ def lambda_environment(spec: FunctionSpec, moto: Moto, policy: Path) -> dict[str
 
 
 def _policy(path: Path) -> Policy | None:
-    """The policy, for what the stack itself wires from it; the functions read it anyway and
-    fail loudly when it is missing or wrong, so here that only turns the wiring off."""
+    """The policy, for what the stack itself wires from it; None when there is no file (the
+    functions then fail loudly at their cold start). A file that does not validate raises
+    PolicyError before anything is started: `make build` would not ship it either."""
     if not path.is_file():
         return None
-    try:
-        return read_policy(path)
-    except PolicyError as exc:
-        log.warning("%s; no kintone webhooks are registered", exc)
-        return None
+    return read_policy(path)
 
 
 def _functions_policy(policy_path: Path, policy: Policy | None, cleanup: ExitStack) -> Path:
     """What the functions start from: the policy's reviewed snapshot, as `make build` bundles
-    it into the layer; a policy that does not validate is handed over as it is, so each
-    function's cold start fails with the policy's own error, as it would in AWS."""
+    it into the layer; without a policy file, the missing path itself, so each function's
+    cold start fails with the policy's own error, as it would in AWS."""
     if policy is None:
         return policy_path
     directory = Path(tempfile.mkdtemp(prefix="devstack-layer-"))
@@ -373,6 +372,9 @@ def start(
 ) -> RunningStack:
     """Start everything; every part started so far is stopped again if a later one fails.
 
+    A policy file that does not validate raises `sekisho.policy.PolicyError` before any
+    part is started.
+
     With `pump=False` no queue is polled by itself: a test drives delivery with
     `RunningStack.pump_once`.
     """
@@ -384,6 +386,9 @@ def start(
     secrets_spec = load_secrets_file(Path(secrets_file) if secrets_file else DEFAULT_SECRETS_FILE)
     if not policy_path.is_file():
         log.warning("no policy at %s: functions that read SEKISHO_POLICY will fail", policy_path)
+    # Read before anything binds a port: a policy that does not validate (PolicyError) starts
+    # no part of the stack.
+    policy_model = _policy(policy_path)
 
     cleanup = ExitStack()
     try:
@@ -414,9 +419,10 @@ def start(
         create_parameters(moto.client("ssm"), data, resolver)
 
         api_specs = apis(data, resolver)
-        table = RouteTable(routes(data, resolver, api_specs))
+        table = RouteTable(
+            routes(data, resolver, api_specs), mock_methods(data, resolver, api_specs)
+        )
         sources = sqs_sources(data, resolver)
-        policy_model = _policy(policy_path)
         functions_policy = _functions_policy(policy_path, policy_model, cleanup)
         pools = _serve_functions(
             data,
@@ -440,9 +446,9 @@ def start(
         cleanup.callback(httpd.shutdown)
         webhook_sources = routed_sources(policy_model, table) if policy_model else []
         hooks = kintone_webhooks(policy_model, table) if policy_model else []
-        register_kintone_webhooks(
-            kintone.emulator.webhooks, moto.client("secretsmanager"), router_url, hooks
-        )
+        # The policy's declared names, read under the template's secret name prefix.
+        secretsmanager = prefixed(moto.client("secretsmanager"), secret_prefix(data, resolver))
+        register_kintone_webhooks(kintone.emulator.webhooks, secretsmanager, router_url, hooks)
     except BaseException:
         cleanup.close()
         raise

@@ -8,6 +8,19 @@ fails the same way whether the app holds no records or many.
 Every invalid input ends in a `KintoneApiError`; nothing else may escape `select`, because
 the emulator answers whatever string a client sends.
 
+This module is the oracle sekisho's query compiler and condition validator
+(`sekisho.kintone.query`, `sekisho.kintone.condition`) are tested against, and it is
+written apart from them on purpose: its tokenizer, grammar and type table look like
+theirs because they read the same kintone reference, but they share no code, so a mistake
+in one is caught by the other instead of being copied into both.
+
+Two refusals of real kintone that are easy to miss, made here too:
+
+- a value of `in`/`not in` on a drop-down, radio button or check box that is not one of
+  the field's options (`""`, nothing chosen, aside): GAIA_IQ10;
+- `is empty`/`is not empty` on a single-line text field: GAIA_IQ03 (kintone offers them
+  on multi-line text, numbers, dates and files; a text field is compared with `= ""`).
+
 Choices where real kintone is undocumented or unverified:
 
 - `like ""` (or a literal with no word characters at all) matches every record.
@@ -16,7 +29,8 @@ Choices where real kintone is undocumented or unverified:
   tokens have no login user anyway.
 - Date functions use the time zone of `now` (UTC when `now` is naive or not given).
 - With `fold=True` every text-valued equality (`= != in not in` on text, link and the choice
-  fields) compares NFKC-casefolded, right-stripped strings.
+  fields, and the check of a choice value against the options) compares NFKC-casefolded,
+  right-stripped strings.
 """
 
 from __future__ import annotations
@@ -61,6 +75,8 @@ _DELIMITERS = frozenset('()=!<>,"')
 _ESCAPES = {"t": "\t", "n": "\n"}
 
 
+# Written from kintone's query reference, not from sekisho.kintone.condition (which has a
+# tokenizer and parser of the same shape): the emulator must stay an independent oracle.
 def _tokenize(query: str) -> list[_Token]:
     tokens: list[_Token] = []
     i, n = 0, len(query)
@@ -398,7 +414,8 @@ _ORDERING = frozenset({"=", "!=", ">", "<", ">=", "<="})
 _IN = frozenset({"in", "not in"})
 
 _OPERATORS: dict[str, frozenset[str]] = {
-    "SINGLE_LINE_TEXT": _TEXT_EQUALITY | _LIKE | _EMPTY,
+    # kintone offers no `is empty` on a single-line text field (GAIA_IQ03).
+    "SINGLE_LINE_TEXT": _TEXT_EQUALITY | _LIKE,
     "LINK": _TEXT_EQUALITY | _LIKE | _EMPTY,
     "MULTI_LINE_TEXT": _LIKE | _EMPTY,
     "NUMBER": _ORDERING | _IN | _EMPTY,
@@ -426,6 +443,12 @@ _UNSORTABLE = frozenset({"MULTI_LINE_TEXT", "CHECK_BOX", "FILE"})
 def _operator_error(op: str, code: str) -> KintoneApiError:
     return KintoneApiError(
         400, "GAIA_IQ03", f"The operator {op} cannot be used for the field {code}."
+    )
+
+
+def _option_error(code: str, value: str) -> KintoneApiError:
+    return KintoneApiError(
+        400, "GAIA_IQ10", f"The option ({value}) specified for the field ({code}) does not exist."
     )
 
 
@@ -563,7 +586,8 @@ def _bind(node: Node, fields: Mapping[str, FieldDef], ctx: _Context) -> Predicat
 
 def _bind_condition(cond: Condition, fields: Mapping[str, FieldDef], ctx: _Context) -> Predicate:
     code, op = cond.field, cond.op
-    ftype = _field(fields, code).type
+    fdef = _field(fields, code)
+    ftype = fdef.type
     if op not in _OPERATORS.get(ftype, frozenset()):
         raise _operator_error(op, code)
     for value in cond.values:
@@ -579,7 +603,7 @@ def _bind_condition(cond: Condition, fields: Mapping[str, FieldDef], ctx: _Conte
     if ftype in _TEXT_TYPES:
         return _bind_text(code, op, cond.values, ctx)
     if ftype in _CHOICE_TYPES:
-        return _bind_choice(code, op, cond.values, ctx)
+        return _bind_choice(fdef, op, cond.values, ctx)
     if ftype in _NUMBER_TYPES:
         return _bind_number(code, op, cond.values)
     if ftype in _TIME_TYPES:
@@ -610,9 +634,15 @@ def _bind_text(code: str, op: str, values: tuple[Value, ...], ctx: _Context) -> 
     return _negate_if(op in _NEGATED, lambda r: any(equal(_text(r, code), t) for t in texts))
 
 
-def _bind_choice(code: str, op: str, values: tuple[Value, ...], ctx: _Context) -> Predicate:
+def _bind_choice(fdef: FieldDef, op: str, values: tuple[Value, ...], ctx: _Context) -> Predicate:
+    code = fdef.code
     texts = _literal_texts(values)
     equal = _equality(ctx)
+    # kintone checks each value against the field's options before it looks at a record:
+    # an unknown one is an error (GAIA_IQ10), not a condition that matches nothing.
+    for text in texts:
+        if text and not any(equal(text, option) for option in fdef.options):
+            raise _option_error(code, text)
 
     def chosen(record: Record) -> list[str]:
         # Nothing chosen reads as the single value "", so `in ("")` finds unset fields.

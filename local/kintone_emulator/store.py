@@ -64,8 +64,13 @@ _TABLES = ("records", "id_sequence", "temp_files", "files", "tokens", "seeded", 
 
 
 def kintone_time(moment: datetime) -> str:
-    """kintone keeps record timestamps to the minute, in UTC."""
+    """A record's own timestamps (作成日時, 更新日時): kintone keeps them to the minute, in UTC."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:00Z")
+
+
+def kintone_datetime(moment: datetime) -> str:
+    """A DATETIME field's value: kintone keeps it to the second (not the fraction), in UTC."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def empty_value(field_type: str) -> Any:
@@ -373,7 +378,7 @@ def _seed_values(app: AppDef, flat: dict[str, Any]) -> dict[str, Any]:
         elif spec.type == "CHECK_BOX":
             values[spec.code] = [str(item) for item in (raw if isinstance(raw, list) else [raw])]
         elif isinstance(raw, datetime):
-            values[spec.code] = kintone_time(raw if raw.tzinfo else raw.replace(tzinfo=UTC))
+            values[spec.code] = kintone_datetime(raw if raw.tzinfo else raw.replace(tzinfo=UTC))
         elif isinstance(raw, date):
             values[spec.code] = raw.isoformat()
         else:

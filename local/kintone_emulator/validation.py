@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .schema import AppDef, FieldDef
-from .store import empty_value, kintone_time
+from .store import empty_value, kintone_datetime
 
 REQUIRED = "Required field."
 INVALID = "Missing or invalid input."
@@ -165,8 +165,8 @@ def _datetime(checked: Checked, path: str, value: Any) -> str:
         except ValueError:
             pass
         else:
-            # A time without an offset is taken as UTC.
-            return kintone_time(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+            # A time without an offset is taken as UTC; seconds are kept, fractions not.
+            return kintone_datetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
     checked.fail(path, "Enter the date and time in ISO 8601 format (YYYY-MM-DDThh:mm:ssZ).")
     return ""
 

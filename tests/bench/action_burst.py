@@ -26,6 +26,7 @@ from pathlib import Path
 import requests
 
 import devstack
+from devstack.provision import local_secret_name
 from devstack.stack import RunningStack
 from tests.action_support import checkout_completed
 from tests.bench.burst import admin, kintone_client
@@ -132,7 +133,9 @@ def run_action_burst(
 
         sm = boto3.client("secretsmanager", endpoint_url=stack.moto_url)
         secret = json.loads(
-            sm.get_secret_value(SecretId=f"sekisho/webhook/{SOURCE}")["SecretString"]
+            sm.get_secret_value(SecretId=local_secret_name(f"sekisho/webhook/{SOURCE}"))[
+                "SecretString"
+            ]
         )
         expected = {f"burst-{i:05d}": f"{SOURCE}#evt_burst_{i:05d}" for i in range(n)}
         window_end: list[float] = []

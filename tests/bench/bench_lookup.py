@@ -34,8 +34,10 @@ import requests
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from sekisho import runtime
-from sekisho.guard import Guard, InMemoryGuardStore
+from sekisho.guard.guard import Guard
+from sekisho.guard.memory import InMemoryGuardStore
 from sekisho.secrets import SecretsManagerBackend
+from sekisho.wiring import lookup as lookup_wiring
 from tests.apigw import rest_event
 from tests.bench.cold_init import reviewed_snapshot
 from tests.bench.figures import Figure, record
@@ -112,7 +114,7 @@ def summary(samples: list[float]) -> str:
 
 def load_handler(env: dict[str, str]):
     os.environ.update(env)
-    for cached in (runtime.settings, runtime.policy, runtime.lookup_service):
+    for cached in (runtime.settings, runtime.policy, lookup_wiring.lookup_service):
         cached.cache_clear()
     spec = importlib.util.spec_from_file_location(
         f"lookup_{uuid.uuid4().hex}", ROOT / "functions" / "lookup" / "app.py"
@@ -222,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nwarm requests ({args.requests} each, emulator and moto in their own processes)")
         bare_t = timings(bare_call, args.requests)
         dynamo_t = timings(relay_call, args.requests)
-        service = runtime.lookup_service()
+        service = lookup_wiring.lookup_service()
         service._guard = Guard(InMemoryGuardStore(), hash_key=b"b" * 32)
         fetches_before = fetches
         memory_t = timings(relay_call, args.requests)

@@ -56,8 +56,9 @@ from urllib.parse import urlsplit
 import requests
 
 import devstack
-from sekisho.kintone import KintoneClient, RetryPolicy, TokenSource
 from sekisho.kintone.breaker import CircuitBreaker
+from sekisho.kintone.client import KintoneClient, TokenSource
+from sekisho.kintone.retry import RetryPolicy
 from tests.bench.load import open_policy, output_to
 
 REPO = Path(__file__).resolve().parents[2]

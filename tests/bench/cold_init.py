@@ -46,12 +46,12 @@ GOAL_ZIP_MB = 8
 
 # The function's directory -> the service its first request builds (module:callable).
 FUNCTIONS = {
-    "lookup": "sekisho.runtime:lookup_service",
-    "intake": "sekisho.runtime:intake_service",
-    "deliver": "sekisho.runtime:deliver_service",
-    "webhook": "sekisho.runtime:webhook_service",
-    "rotate": "sekisho.rotation.wiring:rotator",
-    "action": "sekisho.runtime:action_service",
+    "lookup": "sekisho.wiring.lookup:lookup_service",
+    "intake": "sekisho.wiring.intake:intake_service",
+    "deliver": "sekisho.wiring.deliver:deliver_service",
+    "webhook": "sekisho.wiring.webhook:webhook_service",
+    "rotate": "sekisho.wiring.rotate:rotator",
+    "action": "sekisho.wiring.action:action_service",
 }
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -225,8 +225,8 @@ def mock_env(values: dict[str, str]) -> Iterator[None]:
 
 def reviewed_snapshot(directory: Path) -> Path:
     """What `make build` bundles: the checked policy's snapshot."""
-    from sekisho.policy import read_policy  # noqa: PLC0415
     from sekisho.policy.snapshot import write_snapshot  # noqa: PLC0415
+    from sekisho.policy.validation import read_policy  # noqa: PLC0415
 
     return write_snapshot(read_policy(ROOT / "policy.yaml"), directory).path
 

@@ -11,7 +11,7 @@ import requests
 from playwright.sync_api import Locator, Page
 
 from devstack.stack import RunningStack
-from sekisho.kintone import KintoneClient, TokenSource
+from sekisho.kintone.client import KintoneClient, TokenSource
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "build" / "screenshots"

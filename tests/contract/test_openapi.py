@@ -15,10 +15,12 @@ from sekisho import errors
 from sekisho.cli import main
 from sekisho.contract import openapi_document, render
 from sekisho.errors import SekishoError, ValidationFailed
-from sekisho.forms import parse_submission, submission_schema
+from sekisho.forms import parse_submission
+from sekisho.forms.contract_model import submission_schema
 from sekisho.forms.schema import field_schema
-from sekisho.policy import FormField, parse_policy, read_policy
-from sekisho.policy.forms import FormFieldType
+from sekisho.policy import validation
+from sekisho.policy.validation import parse_policy, read_policy
+from sekisho.policy.validation.forms import FormFieldType
 from tests.form_support import FORM, pdf
 
 REPO = Path(__file__).resolve().parents[2]
@@ -209,7 +211,9 @@ def test_every_form_field_type_has_a_schema_in_the_contract(field_type):
         "multi_choice": {"options": ["a"]},
         "file": {"max_bytes": 10, "content_types": ["application/pdf"]},
     }.get(field_type, {})
-    field = FormField.model_validate({"code": "x", "type": field_type, **options})
+    field = validation.validate(
+        validation.schema.FormField, {"code": "x", "type": field_type, **options}
+    )
 
     schema = field_schema(field)
     assert schema["anyOf"][-1] == {"type": "null"}

@@ -18,10 +18,11 @@ import pytest
 import requests
 
 import devstack
+from devstack.provision import local_secret_name
 from devstack.send import send
 from devstack.stack import RunningStack
-from sekisho.kintone import KintoneClient, TokenSource
-from sekisho.policy import read_policy
+from sekisho.kintone.client import KintoneClient, TokenSource
+from sekisho.policy.validation import read_policy
 from sekisho.webhooks.queue import attributes, encode_event
 from tests.action_support import checkout_completed, stripe_message
 from webhook_senders import sign
@@ -54,7 +55,8 @@ def aws(stack: RunningStack) -> Callable[[str], Any]:
 
 @pytest.fixture(scope="module")
 def stripe_secret(aws) -> dict[str, str]:
-    value = aws("secretsmanager").get_secret_value(SecretId="sekisho/webhook/demo-stripe")
+    name = local_secret_name("sekisho/webhook/demo-stripe")
+    value = aws("secretsmanager").get_secret_value(SecretId=name)
     return json.loads(value["SecretString"])
 
 

@@ -18,8 +18,8 @@ import requests
 
 import devstack
 from devstack.stack import RunningStack
-from sekisho.policy import read_policy
 from sekisho.policy.snapshot import policy_digest, read_snapshot
+from sekisho.policy.validation import read_policy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]

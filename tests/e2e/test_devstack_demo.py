@@ -238,8 +238,8 @@ def test_send_demo_stripe_marks_the_seed_application_paid_once(
     assert len(applied.deleted) == 1
     assert again.received == ()
     paid = application(stack, DEMO_SEMINAR_RECEIPT)
-    # kintone keeps a date and time to the minute, in UTC.
-    created = datetime.fromtimestamp(DEMO_CREATED, UTC).strftime("%Y-%m-%dT%H:%M:00Z")
+    # kintone keeps a date and time to the second, in UTC.
+    created = datetime.fromtimestamp(DEMO_CREATED, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert {code: paid[code] for code in PAYMENT_FIELDS} == {
         "支払状況": "支払済",
         "決済額": "12000",

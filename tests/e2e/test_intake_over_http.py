@@ -13,7 +13,7 @@ import requests
 
 import devstack
 from devstack.stack import RunningStack
-from sekisho.kintone import KintoneClient, TokenSource
+from sekisho.kintone.client import KintoneClient, TokenSource
 
 REPO = Path(__file__).resolve().parents[2]
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -20,10 +20,12 @@ import requests
 import devstack
 from devstack.kintone_tokens import create_token
 from devstack.operator_env import AWS_IDENTITY_VARIABLES, operator_environment
+from devstack.provision import LOCAL_SECRET_PREFIX
 from devstack.stack import RunningStack
 from kintone_emulator.schema import load_seed
 from sekisho.cli import main as sekisho
-from sekisho.policy.loader import read_policy
+from sekisho.policy.validation.loader import read_policy
+from sekisho.secrets import prefixed
 from sekisho.tokens import PERMISSIONS, declared_tokens
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,9 +43,15 @@ def stack() -> Iterator[RunningStack]:
 
 @pytest.fixture(scope="module")
 def secretsmanager(stack: RunningStack) -> Any:
-    return boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="ap-northeast-1"
-    ).client("secretsmanager", endpoint_url=stack.moto_url)
+    """moto's Secrets Manager by declared names, under the local stack's prefix."""
+    return prefixed(
+        boto3.session.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="ap-northeast-1",
+        ).client("secretsmanager", endpoint_url=stack.moto_url),
+        LOCAL_SECRET_PREFIX,
+    )
 
 
 @pytest.fixture(scope="module")

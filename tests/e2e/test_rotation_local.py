@@ -32,11 +32,13 @@ import yaml
 import devstack
 from devstack.kintone_tokens import create_token
 from devstack.operator_env import AWS_IDENTITY_VARIABLES, operator_environment
+from devstack.provision import LOCAL_SECRET_PREFIX
 from devstack.queue_report import peek
 from devstack.stack import RunningStack
 from kintone_emulator.schema import load_seed
 from sekisho.cli import main as sekisho
-from sekisho.kintone import KintoneClient, TokenSource
+from sekisho.kintone.client import KintoneClient, TokenSource
+from sekisho.secrets import prefixed
 
 REPO = Path(__file__).resolve().parents[2]
 SEMINAR_ADD = "sekisho/kintone/seminar-add"
@@ -83,7 +85,8 @@ def stack(policy_file: Path) -> Iterator[RunningStack]:
 
 @pytest.fixture(scope="module")
 def secretsmanager(stack: RunningStack) -> Any:
-    return aws(stack, "secretsmanager")
+    """moto's Secrets Manager by declared names, under the local stack's prefix."""
+    return prefixed(aws(stack, "secretsmanager"), LOCAL_SECRET_PREFIX)
 
 
 def aws(stack: RunningStack, service: str) -> Any:

@@ -24,12 +24,13 @@ import requests
 import devstack
 from devstack.__main__ import main
 from devstack.cli import banner
+from devstack.provision import local_secret_name
 from devstack.queue_report import peek
 from devstack.send import Sent, demo_body, send
 from devstack.stack import RunningStack
 from kintone_emulator.schema import load_seed
-from sekisho.policy.loader import read_policy
-from sekisho.policy.models import WebhookPolicy
+from sekisho.policy.model import WebhookPolicy
+from sekisho.policy.validation.loader import read_policy
 from webhook_senders import demo_secret, sign
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,7 +105,8 @@ def events(stack: RunningStack, aws: Callable[[str], Any]) -> Callable[[], list[
 
 
 def secret(aws: Callable[[str], Any], name: str) -> dict[str, Any]:
-    return json.loads(aws("secretsmanager").get_secret_value(SecretId=name)["SecretString"])
+    answer = aws("secretsmanager").get_secret_value(SecretId=local_secret_name(name))
+    return json.loads(answer["SecretString"])
 
 
 def kintone_deliveries(stack: RunningStack) -> int:

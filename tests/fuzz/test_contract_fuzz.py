@@ -56,9 +56,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 import devstack
+from devstack.provision import local_secret_name
 from devstack.stack import RunningStack
 from sekisho.intake.header import KEY_PATTERN
-from sekisho.policy.loader import read_policy
+from sekisho.policy.validation.loader import read_policy
 from tests.fuzz.webhook_deliveries import (
     PREFIX,
     SIGNED,
@@ -163,7 +164,9 @@ def deliveries(stack: RunningStack, aws, fuzz_dir: Path) -> WebhookDeliveries:
     hooks = read_policy(fuzz_dir / "policy.yaml").webhooks
     manager = aws("secretsmanager")
     secrets = {
-        source: json.loads(manager.get_secret_value(SecretId=hook.secret)["SecretString"])
+        source: json.loads(
+            manager.get_secret_value(SecretId=local_secret_name(hook.secret))["SecretString"]
+        )
         for source, hook in hooks.items()
     }
     # The records a refetch source's notifications can name: those its app holds now.

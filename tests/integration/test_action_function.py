@@ -12,6 +12,7 @@ import pytest
 
 from sekisho import aws, runtime
 from sekisho.kintone import client as kintone_client
+from sekisho.wiring import action as action_wiring
 from tests.action_support import DEMO_RECEIPT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +76,7 @@ def action(kintone, moto_url, monkeypatch):
     caches = (
         runtime.settings,
         runtime.policy,
-        runtime.action_service,
+        action_wiring.action_service,
         aws.client,
     )
     for cached in caches:

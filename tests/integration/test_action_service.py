@@ -11,16 +11,18 @@ from typing import Any
 import pytest
 import yaml
 
-from sekisho.actions import KEY_PREFIX, ActionService, ActionWriter, InMemoryDeadLetters
+from sekisho.actions.dead_letters import InMemoryDeadLetters
+from sekisho.actions.service import KEY_PREFIX, ActionService
+from sekisho.actions.writes import ActionWriter
 from sekisho.errors import SekishoError, UpstreamUnavailable
-from sekisho.intake import InMemoryVisibility
-from sekisho.kintone import KintoneClient, RetryPolicy, TokenSource
 from sekisho.kintone.breaker import CircuitBreaker
+from sekisho.kintone.client import KintoneClient, TokenSource
 from sekisho.kintone.clients import ClientsByToken
+from sekisho.kintone.retry import RetryPolicy
 from sekisho.once import InMemoryPersistenceLayer, RunOnce
-from sekisho.policy import parse_policy, read_policy
-from sekisho.redelivery import Backoff
-from sekisho.webhooks import Refetcher
+from sekisho.policy.validation import parse_policy, read_policy
+from sekisho.redelivery import Backoff, InMemoryVisibility
+from sekisho.webhooks.refetch import Refetcher
 from tests.action_support import (
     DEMO_RECEIPT,
     FAILED,

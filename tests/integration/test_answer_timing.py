@@ -12,17 +12,16 @@ import pytest
 import requests
 
 from sekisho.errors import NotFound
-from sekisho.guard import Guard, InMemoryGuardStore
-from sekisho.intake import (
-    InMemoryAttachmentStore,
-    InMemoryQueue,
-    IntakeRequest,
-    IntakeService,
-    Outbox,
-)
-from sekisho.kintone import KintoneClient
+from sekisho.guard.guard import Guard
+from sekisho.guard.memory import InMemoryGuardStore
+from sekisho.intake.attachments import InMemoryAttachmentStore
+from sekisho.intake.outbox import Outbox
+from sekisho.intake.queue import InMemoryQueue
+from sekisho.intake.request import IntakeRequest
+from sekisho.intake.service import IntakeService
+from sekisho.kintone.client import KintoneClient
 from sekisho.lookup import LookupRequest, LookupService
-from sekisho.policy import parse_policy
+from sekisho.policy.validation import parse_policy
 from sekisho.secrets import InMemorySecretBackend, SecretStore
 
 pytestmark = pytest.mark.emulator

@@ -13,8 +13,9 @@ import pytest
 
 from devstack.sqs_event import sqs_record
 from sekisho import aws, runtime
-from sekisho.kintone import KintoneClient, TokenSource
 from sekisho.kintone import client as kintone_client
+from sekisho.kintone.client import KintoneClient, TokenSource
+from sekisho.wiring import deliver as deliver_wiring
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -115,7 +116,7 @@ def deliver(kintone, moto_url, monkeypatch):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(kintone_client, "_breakers", {})
-    caches = (runtime.settings, runtime.policy, runtime.deliver_service, aws.client)
+    caches = (runtime.settings, runtime.policy, deliver_wiring.deliver_service, aws.client)
     for cached in caches:
         cached.cache_clear()
     spec = importlib.util.spec_from_file_location(

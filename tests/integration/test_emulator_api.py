@@ -183,6 +183,51 @@ def test_unknown_field_in_a_query_is_refused(api: Api) -> None:
     assert error_of(api.select('存在しない = "x"')) == (400, "GAIA_IQ11")
 
 
+@pytest.mark.parametrize("query", ['ステータス in ("保留")', 'ステータス not in ("受注", "保留")'])
+def test_an_in_value_that_is_not_an_option_of_the_drop_down_is_gaia_iq10(
+    api: Api, query: str
+) -> None:
+    answer = api.select(query)
+
+    assert error_of(answer) == (400, "GAIA_IQ10")
+    body = answer.json()
+    assert set(body) == {"code", "id", "message"}
+    assert "ステータス" in body["message"]
+    assert "保留" in body["message"]
+
+
+def test_is_empty_on_a_single_line_text_field_is_gaia_iq03(api: Api) -> None:
+    assert error_of(api.select("担当ID is empty")) == (400, "GAIA_IQ03")
+    assert error_of(api.select("担当ID is not empty")) == (400, "GAIA_IQ03")
+    # What kintone offers instead: comparing with the empty string.
+    assert deal_ids(api.select('担当ID = ""')) == []
+
+
+def test_a_datetime_value_is_stored_and_returned_to_the_second(api: Api) -> None:
+    answer = api.add(SEMINAR, SEMINAR_ADD, {**PERSON, "決済日時": "2026-12-06T19:15:30+09:00"})
+    assert answer.status_code == 200, answer.text
+    record_id = answer.json()["id"]
+
+    record = api.record(SEMINAR, record_id, SEMINAR_VIEW)
+    assert record["決済日時"] == {"type": "DATETIME", "value": "2026-12-06T10:15:30Z"}
+    # The record's own timestamps stay to the minute, as kintone keeps them.
+    assert record["作成日時"]["value"].endswith(":00Z")
+    found = api.call(
+        "GET",
+        "/k/v1/records.json",
+        SEMINAR_VIEW,
+        params={"app": SEMINAR, "query": '決済日時 = "2026-12-06T10:15:30Z"', "fields[0]": "$id"},
+    )
+    assert [r["$id"]["value"] for r in found.json()["records"]] == [record_id]
+    earlier = api.call(
+        "GET",
+        "/k/v1/records.json",
+        SEMINAR_VIEW,
+        params={"app": SEMINAR, "query": '決済日時 < "2026-12-06T10:15:30Z"', "fields[0]": "$id"},
+    )
+    assert earlier.json()["records"] == []
+
+
 def test_records_come_by_id_descending_without_order_by(api: Api) -> None:
     records = api.select("").json()["records"]
 

@@ -20,8 +20,9 @@ import pytest
 from devstack.layer_modules import unshipped_modules
 from sekisho import runtime
 from sekisho.errors import ConfigurationError
-from sekisho.policy import read_policy
 from sekisho.policy.snapshot import WrittenSnapshot, write_snapshot
+from sekisho.policy.validation import read_policy
+from sekisho.wiring import lookup as lookup_wiring
 from tests.bench.cold_init import FUNCTIONS, child_env
 from tests.integration.test_lookup_function import Context, provision
 
@@ -37,7 +38,7 @@ if os.environ.get("REFUSED_MODULES"):
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-loaded = sorted(m for m in ("pydantic", "yaml", "sekisho.policy.models") if m in sys.modules)
+loaded = sorted(m for m in ("pydantic", "yaml", "sekisho.policy.validation") if m in sys.modules)
 print("LOADED " + json.dumps(loaded))
 if len(sys.argv) > 2:
     name, _, attr = sys.argv[2].partition(":")
@@ -45,7 +46,7 @@ if len(sys.argv) > 2:
 print("MODULES " + json.dumps(sorted(sys.modules)))
 """
 # What each function has no use for, even once its service is built: another function's
-# code, and what only a rare path needs (the action's refetcher and the verifiers).
+# code (the action re-reads a record with the refetcher, but verifies no signature).
 NOT_LOADED = {
     "lookup": ["sekisho.intake", "sekisho.webhooks", "sekisho.actions", "sekisho.rotation"],
     "intake": ["sekisho.lookup", "sekisho.webhooks", "sekisho.actions", "sekisho.intake.delivery"],
@@ -62,15 +63,15 @@ NOT_LOADED = {
     "action": [
         "sekisho.http",
         "sekisho.webhooks.schemes",
-        "sekisho.webhooks.refetch",
+        "sekisho.webhooks.service",
         "aws_lambda_powertools.event_handler",
     ],
 }
 # Services a test can build with no AWS call (the others read the guard's key first).
 BUILT_OFFLINE = {"deliver", "webhook", "rotate", "action"}
-# What a function's first request loads with its service, not its init: the kintone
-# client's HTTP stack and boto3 (the rotator checks its clients' wiring at init).
-LOADED_WITH_THE_SERVICE = ["requests", "boto3", "sekisho.kintone.client", "sekisho.guard.dynamodb"]
+# What every function's first request needs, imported at init (module level), so the
+# first request pays for no import: the kintone client's HTTP stack and boto3.
+LOADED_AT_INIT = ["requests", "boto3", "sekisho.kintone.client", "sekisho.aws"]
 
 
 @pytest.fixture(scope="module")
@@ -134,15 +135,13 @@ def test_a_function_loads_no_other_functions_code(function, snapshot):
     assert sorted(m for m in NOT_LOADED[function] if m in modules) == []
 
 
-@pytest.mark.parametrize("function", sorted(set(FUNCTIONS) - {"rotate"}))
-def test_a_function_loads_its_http_client_and_boto3_with_its_service_not_at_init(
-    function, snapshot
-):
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_a_function_imports_at_init_what_its_first_request_needs(function, snapshot):
     done = cold_start(function, snapshot.path)
     assert done.returncode == 0, done.stderr
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("MODULES ")]
     modules = set(json.loads(line.removeprefix("MODULES ")))
-    assert sorted(m for m in LOADED_WITH_THE_SERVICE if m in modules) == []
+    assert sorted(m for m in LOADED_AT_INIT if m not in modules) == []
 
 
 def test_the_layer_ships_no_policy_validation(refused):
@@ -228,7 +227,7 @@ def test_a_lookup_started_from_the_snapshot_answers_as_one_started_from_the_yaml
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        for cached in (runtime.settings, runtime.policy, runtime.lookup_service):
+        for cached in (runtime.settings, runtime.policy, lookup_wiring.lookup_service):
             cached.cache_clear()
         spec = importlib.util.spec_from_file_location(
             f"lookup_app_{uuid.uuid4().hex}", ROOT / "functions" / "lookup" / "app.py"
@@ -239,7 +238,7 @@ def test_a_lookup_started_from_the_snapshot_answers_as_one_started_from_the_yaml
             event = json.loads((EVENTS / event_file).read_text(encoding="utf-8"))
             response = module.lambda_handler(event, Context())
             answers.append((policy.suffix, event_file, response["statusCode"], response["body"]))
-    for cached in (runtime.settings, runtime.policy, runtime.lookup_service):
+    for cached in (runtime.settings, runtime.policy, lookup_wiring.lookup_service):
         cached.cache_clear()
     from_yaml = [a[1:] for a in answers if a[0] == ".yaml"]
     from_snapshot = [a[1:] for a in answers if a[0] == ".json"]

@@ -22,13 +22,9 @@ from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_
 from werkzeug.serving import make_server
 
 from sekisho import aws
-from sekisho.guard import (
-    DynamoGuardStore,
-    Guard,
-    GuardMisconfigured,
-    GuardUnavailable,
-    dynamodb_client,
-)
+from sekisho.guard.dynamodb import DynamoGuardStore, dynamodb_client
+from sekisho.guard.errors import GuardMisconfigured, GuardUnavailable
+from sekisho.guard.guard import Guard
 
 KEY = b"integration-hash-key-0123456789abcdef"
 SCOPE = "view:deal-status"

@@ -20,6 +20,8 @@ from devstack.sqs_event import sqs_record
 from sekisho import aws, runtime
 from sekisho.kintone import client as kintone_client
 from sekisho.secrets import SecretNotAllowed
+from sekisho.wiring import deliver as deliver_wiring
+from sekisho.wiring import intake as intake_wiring
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -192,8 +194,8 @@ def clear_container_caches() -> None:
     for cached in (
         runtime.settings,
         runtime.policy,
-        runtime.intake_service,
-        runtime.deliver_service,
+        intake_wiring.intake_service,
+        deliver_wiring.deliver_service,
         aws.client,
     ):
         cached.cache_clear()
@@ -421,14 +423,14 @@ def test_an_unreachable_kintone_queues_too(stack, unused_loopback_url, monkeypat
 
 def test_the_intake_path_can_resolve_only_the_add_only_token_and_the_guard_key(stack):
     stack.intake("intake_valid.json")  # builds the container's service
-    tokens = runtime.intake_service()._token_sources
+    tokens = intake_wiring.intake_service()._token_sources
     assert tokens("sekisho/kintone/seminar-add").current() == "seminar-add-token"
     with pytest.raises(SecretNotAllowed):
         tokens("sekisho/kintone/deals-view").current()
 
 
 def test_the_deliverer_can_resolve_only_the_add_only_token(stack):
-    tokens = runtime.deliver_service()._token_sources
+    tokens = deliver_wiring.deliver_service()._token_sources
     assert tokens("sekisho/kintone/seminar-add").current() == "seminar-add-token"
     for name in ("sekisho/kintone/deals-view", "sekisho/guard/hash-key"):
         with pytest.raises(SecretNotAllowed):

@@ -3,10 +3,11 @@
 import pytest
 import requests
 
-from sekisho.kintone import (
+from sekisho.kintone.breaker import CircuitBreaker
+from sekisho.kintone.client import KintoneClient, Timeouts, TokenSource
+from sekisho.kintone.errors import (
     KintoneBusy,
     KintoneCircuitOpen,
-    KintoneClient,
     KintoneConnectionError,
     KintoneInvalidToken,
     KintoneMaintenance,
@@ -16,13 +17,9 @@ from sekisho.kintone import (
     KintoneTimeout,
     KintoneUniqueViolation,
     KintoneValidationError,
-    Predicate,
-    RetryPolicy,
-    Timeouts,
-    TokenSource,
-    compile_query,
 )
-from sekisho.kintone.breaker import CircuitBreaker
+from sekisho.kintone.query import Predicate, compile_query
+from sekisho.kintone.retry import RetryPolicy
 
 pytestmark = pytest.mark.emulator
 

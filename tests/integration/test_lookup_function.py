@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from sekisho import runtime
+from sekisho.wiring import lookup as lookup_wiring
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -56,7 +57,7 @@ def provision(moto_url: str, table: str) -> None:
 
 
 def clear_container_caches() -> None:
-    for cached in (runtime.settings, runtime.policy, runtime.lookup_service):
+    for cached in (runtime.settings, runtime.policy, lookup_wiring.lookup_service):
         cached.cache_clear()
 
 

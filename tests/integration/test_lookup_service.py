@@ -6,11 +6,13 @@ import pytest
 import requests
 
 from sekisho.errors import NotFound, RateLimited, UpstreamUnavailable, ValidationFailed
-from sekisho.guard import Guard, InMemoryGuardStore
-from sekisho.kintone import KintoneClient, RetryPolicy
+from sekisho.guard.guard import Guard
+from sekisho.guard.memory import InMemoryGuardStore
 from sekisho.kintone.breaker import CircuitBreaker
+from sekisho.kintone.client import KintoneClient
+from sekisho.kintone.retry import RetryPolicy
 from sekisho.lookup import LookupRequest, LookupService
-from sekisho.policy import load_policy
+from sekisho.policy.validation import load_policy
 from sekisho.secrets import InMemorySecretBackend, SecretStore
 
 pytestmark = pytest.mark.emulator

@@ -13,9 +13,10 @@ import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from sekisho.kintone import KintoneClient, Predicate, RetryPolicy, TokenSource, compile_query
 from sekisho.kintone.breaker import CircuitBreaker
-from sekisho.kintone.query import QueryValueError
+from sekisho.kintone.client import KintoneClient, TokenSource
+from sekisho.kintone.query import Predicate, QueryValueError, compile_query
+from sekisho.kintone.retry import RetryPolicy
 
 pytestmark = pytest.mark.emulator
 

@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from sekisho.kintone import client as kintone_client
-from sekisho.rotation import STAGED
 from sekisho.rotation.cli import add_rotate, add_token
+from sekisho.rotation.versions import STAGED
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -203,3 +203,32 @@ def test_a_policy_that_does_not_load_stops_before_any_step(local, tmp_path):
     assert status == 1
     assert out.startswith("error: ")
     assert local.value(local.hash_key, "AWSCURRENT")["key"] == "h" * 64
+
+
+def test_stage_and_rotate_take_the_declared_name_under_the_stacks_prefix(local):
+    prefix = "sekisho-other"
+    under = f"{prefix}/{local.add}"
+    local.sm.create_secret(
+        Name=under,
+        SecretString=json.dumps({"kind": "kintone-token", "token": "seminar-add-token"}),
+    )
+    token = local.kintone_token("SeminarAddTokenOther", 2, ["add"])
+
+    staged = local.sekisho(
+        "token", "stage", local.add, "--secret-prefix", prefix, stdin=token + "\n"
+    )
+    status, out = local.sekisho(
+        "rotate", local.add, "--policy", str(local.policy), "--secret-prefix", prefix
+    )
+
+    assert staged[0] == 0, staged[1]
+    # Messages name the declared secret: the commands they suggest take it as they are.
+    assert f"rotate it in with `sekisho rotate {local.add}`" in staged[1]
+    assert status == 0, out
+    assert "testSecret: tested" in out.splitlines()
+    assert f"rotated {local.add}" in out.splitlines()
+    assert prefix not in staged[1] + out
+    assert local.value(under, "AWSCURRENT")["token"] == token
+    # The unprefixed secret of the same declared name is another stack's: untouched.
+    assert local.value(local.add, "AWSCURRENT")["token"] == "seminar-add-token"
+    assert local.labelled(local.add, STAGED) == []

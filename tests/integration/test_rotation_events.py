@@ -24,7 +24,10 @@ from moto import mock_aws
 from sekisho import aws as sekisho_aws
 from sekisho import runtime
 from sekisho.kintone import client as kintone_client
-from sekisho.rotation import STAGED, STEPS, RotationEventInvalid, TokenPrivilegeMismatch, wiring
+from sekisho.rotation.errors import RotationEventInvalid, TokenPrivilegeMismatch
+from sekisho.rotation.steps import STEPS
+from sekisho.rotation.versions import STAGED
+from sekisho.wiring import rotate as wiring
 from tests.moto_rotation import noop_rotation_function
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,20 +11,19 @@ import boto3
 import pytest
 import requests
 
-from sekisho.guard import Guard, InMemoryGuardStore
-from sekisho.kintone import KintoneClient, RetryPolicy
+from sekisho.guard.guard import Guard
+from sekisho.guard.memory import InMemoryGuardStore
 from sekisho.kintone import client as kintone_client
 from sekisho.kintone.breaker import CircuitBreaker
+from sekisho.kintone.client import KintoneClient
+from sekisho.kintone.retry import RetryPolicy
 from sekisho.lookup import LookupRequest, LookupService
-from sekisho.policy import parse_policy
-from sekisho.rotation import (
-    STEPS,
-    SecretVersions,
-    build_rotator,
-    ensure_rotation_enabled,
-    rotate,
-    stage,
-)
+from sekisho.policy.validation import parse_policy
+from sekisho.rotation.driver import ensure_rotation_enabled, rotate
+from sekisho.rotation.staging import stage
+from sekisho.rotation.steps import STEPS
+from sekisho.rotation.versions import SecretVersions
+from sekisho.rotation.wiring import build_rotator
 from sekisho.secrets import SecretsManagerBackend, SecretStore
 
 pytestmark = pytest.mark.emulator

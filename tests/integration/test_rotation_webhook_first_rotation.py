@@ -12,16 +12,17 @@ import boto3
 import pytest
 
 from sekisho.once import InMemoryPersistenceLayer, RunOnce
-from sekisho.policy import Policy, parse_policy
-from sekisho.rotation import SecretVersions, build_rotator, ensure_rotation_enabled, rotate, stage
+from sekisho.policy.validation import parse_policy, validate_policy
+from sekisho.rotation.driver import ensure_rotation_enabled, rotate
+from sekisho.rotation.staging import stage
+from sekisho.rotation.versions import SecretVersions
+from sekisho.rotation.wiring import build_rotator
 from sekisho.secrets import SecretsManagerBackend, SecretStore
-from sekisho.webhooks import (
-    Delivery,
-    InMemoryEventQueue,
-    SignatureInvalid,
-    SigningKeys,
-    WebhookService,
-)
+from sekisho.webhooks.delivery import Delivery
+from sekisho.webhooks.errors import SignatureInvalid
+from sekisho.webhooks.keys import SigningKeys
+from sekisho.webhooks.queue import InMemoryEventQueue
+from sekisho.webhooks.service import WebhookService
 from webhook_senders.signing import sign
 
 ROTATED_AT = 1_763_700_000
@@ -53,7 +54,7 @@ def first_rotation(moto_url, request):
     assert [outcome.action for outcome in rotate(rotator, name)][-1] == "promoted"
     store = SecretStore(SecretsManagerBackend(sm), allowed={name})
     assert store.get_stage(name, "AWSPREVIOUS") == placeholder
-    policy = Policy.model_validate(
+    policy = validate_policy(
         {
             "kintone": {"base_url": "https://example.cybozu.com"},
             "webhooks": {"src": {"scheme": scheme, "secret": name, "grace_seconds": GRACE}},

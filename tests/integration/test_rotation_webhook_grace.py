@@ -12,18 +12,16 @@ from typing import Any
 import boto3
 import pytest
 
-from sekisho.policy import WebhookPolicy, parse_policy
-from sekisho.rotation import (
-    SecretVersions,
-    build_rotator,
-    ensure_rotation_enabled,
-    rotate,
-    stage,
-)
+from sekisho.policy import WebhookPolicy
+from sekisho.policy.validation import parse_policy
+from sekisho.rotation.driver import ensure_rotation_enabled, rotate
+from sekisho.rotation.staging import stage
+from sekisho.rotation.versions import SecretVersions
+from sekisho.rotation.wiring import build_rotator
 from sekisho.secrets import SecretsManagerBackend, SecretStore
-from sekisho.webhooks import SigningKeys
 from sekisho.webhooks.delivery import Delivery
 from sekisho.webhooks.errors import SignatureMismatch
+from sekisho.webhooks.keys import SigningKeys
 from sekisho.webhooks.schemes import VERIFIERS
 from webhook_senders.signing import sign
 

@@ -16,7 +16,7 @@ import yaml
 from moto import mock_aws
 
 from kintone_emulator.server import RunningEmulator
-from sekisho.policy import read_policy
+from sekisho.policy.validation import read_policy
 from sekisho.tokens import PROBE_RECORD_ID, declared_tokens, probe_client, probe_token
 from sekisho.tokens.cli import add_probe
 

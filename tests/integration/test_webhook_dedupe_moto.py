@@ -15,18 +15,13 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.config import Config
 
 from sekisho.once import RunOnce
-from sekisho.policy import Policy
+from sekisho.policy.validation import validate_policy
 from sekisho.secrets import InMemorySecretBackend, SecretStore
-from sekisho.webhooks import (
-    DEDUPE_SECONDS,
-    KEY_PREFIX,
-    Delivery,
-    DeliveryInProgress,
-    SigningKeys,
-    SqsEventQueue,
-    WebhookQueueUnavailable,
-    WebhookService,
-)
+from sekisho.webhooks.delivery import Delivery
+from sekisho.webhooks.errors import DeliveryInProgress, WebhookQueueUnavailable
+from sekisho.webhooks.keys import SigningKeys
+from sekisho.webhooks.queue import SqsEventQueue
+from sekisho.webhooks.service import DEDUPE_SECONDS, KEY_PREFIX, WebhookService
 from webhook_senders import sign
 
 REGION = "ap-northeast-1"
@@ -57,7 +52,7 @@ def aws(moto_url: str) -> dict[str, Any]:
 def _service(aws: dict[str, Any], queue_url: str | None = None) -> WebhookService:
     backend = InMemorySecretBackend()
     backend.put("sekisho/webhook/std", json.dumps(SECRET))
-    policy = Policy.model_validate(
+    policy = validate_policy(
         {
             "kintone": {"base_url": "https://example.cybozu.com"},
             "webhooks": {"std": {"scheme": "standard", "secret": "sekisho/webhook/std"}},

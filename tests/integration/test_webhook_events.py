@@ -24,6 +24,7 @@ import yaml
 
 from sekisho import aws, runtime
 from sekisho.kintone import client as kintone_client
+from sekisho.wiring import webhook as webhook_wiring
 from tests.function_log import function_log
 from tests.tools import make_webhook_events
 from tests.webhook_event_keys import EVENT_TIME, SOURCES, key_values, stored_versions
@@ -117,7 +118,7 @@ class Stack:
     def send(self, event: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
         # The service's clock says when API Gateway received the event.
         arrived = event["requestContext"]["requestTimeEpoch"] / 1000
-        runtime.webhook_service().clock = lambda: arrived
+        webhook_wiring.webhook_service().clock = lambda: arrived
         response = self.handler(event, Context())
         body = json.loads(response["body"]) if response.get("body") else None
         return response["statusCode"], body
@@ -140,7 +141,7 @@ def clear_container_caches() -> None:
     for cached in (
         runtime.settings,
         runtime.policy,
-        runtime.webhook_service,
+        webhook_wiring.webhook_service,
         aws.client,
     ):
         cached.cache_clear()

@@ -8,23 +8,24 @@ from typing import Any
 
 import pytest
 
-from sekisho.kintone import KintoneClient, TokenSource
+from sekisho.kintone.client import KintoneClient, TokenSource
 from sekisho.kintone.clients import ClientsByToken
 from sekisho.kintone.retry import RetryPolicy
 from sekisho.once import InMemoryPersistenceLayer, RunOnce
-from sekisho.policy import Policy, WebhookRefetch
+from sekisho.policy import WebhookRefetch
+from sekisho.policy.validation import validate_policy
 from sekisho.secrets import InMemorySecretBackend, SecretStore
-from sekisho.webhooks import (
-    Delivery,
-    InMemoryEventQueue,
+from sekisho.webhooks.delivery import Delivery
+from sekisho.webhooks.errors import (
     MalformedDelivery,
     RecordMismatch,
     RecordMissing,
-    Refetcher,
     SignatureInvalid,
-    SigningKeys,
-    WebhookService,
 )
+from sekisho.webhooks.keys import SigningKeys
+from sekisho.webhooks.queue import InMemoryEventQueue
+from sekisho.webhooks.refetch import Refetcher
+from sekisho.webhooks.service import WebhookService
 from webhook_senders import sign
 
 pytestmark = pytest.mark.emulator
@@ -135,7 +136,7 @@ def test_while_kintone_is_down_the_event_goes_on_as_an_identity_without_content(
 def _service(kintone) -> tuple[WebhookService, InMemoryEventQueue]:
     backend = InMemorySecretBackend()
     backend.put("sekisho/webhook/deals", json.dumps(URL_TOKEN))
-    policy = Policy.model_validate(
+    policy = validate_policy(
         {
             "kintone": {"base_url": kintone.url},
             "apps": {

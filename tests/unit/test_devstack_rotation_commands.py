@@ -18,8 +18,8 @@ from devstack.demo_secrets import load_secrets_file, secret_strings
 from devstack.operator_env import AWS_IDENTITY_VARIABLES, operator_environment, shell_lines
 from devstack.rotation_commands import banner_lines
 from kintone_emulator.schema import load_seed
-from sekisho import rotation
-from sekisho.policy.loader import read_policy
+from sekisho.policy.validation.loader import read_policy
+from sekisho.rotation import kinds as rotation
 from sekisho.tokens import declared_tokens
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,6 +136,8 @@ def test_the_lines_point_sekisho_at_moto_and_the_emulator_and_drop_every_real_id
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "KINTONE_BASE_URL": "http://127.0.0.1:9100",
         "SEKISHO_POLICY": str(policy.resolve()),
+        # The local stack's secrets: template.yaml's names under the stack's name.
+        "SEKISHO_SECRET_PREFIX": "sekisho-local",
     }
     assert set(AWS_IDENTITY_VARIABLES) == {
         "AWS_PROFILE",
@@ -170,6 +172,22 @@ def test_the_env_command_prints_the_lines_for_the_ports_and_policy_given(
     assert printed.rstrip("\n") == shell_lines(
         operator_environment("http://127.0.0.1:5301", "http://127.0.0.1:9301", policy)
     )
+
+
+def test_the_env_command_passes_another_secret_prefix_on_and_refuses_a_malformed_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "policy.yaml"
+
+    status = main(["env", "--policy", str(policy), "--secret-prefix", "team/sekisho-x"])
+
+    assert status == 0
+    assert evaluated(capsys.readouterr().out, tmp_path)["SEKISHO_SECRET_PREFIX"] == (
+        "team/sekisho-x"
+    )
+    with pytest.raises(SystemExit):
+        main(["env", "--policy", str(policy), "--secret-prefix", "team//x"])
+    assert "--secret-prefix" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

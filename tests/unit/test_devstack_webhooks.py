@@ -31,15 +31,17 @@ from devstack.kintone_webhooks import (
     register_kintone_webhooks,
     routed_sources,
 )
+from devstack.provision import local_secret_name
 from devstack.routing import RouteTable
 from devstack.sam import ApiSpec, Route
 from devstack.send import DEMO_SEMINAR_RECEIPT, demo_body, new_event_id
 from devstack.webhook_report import describe_event, queue_name, webhook_report
 from kintone_emulator.schema import load_seed
 from kintone_emulator.webhooks import EVENTS, Webhooks
-from sekisho.policy.loader import read_policy
-from sekisho.policy.models import WebhookPolicy
-from sekisho.webhooks import Delivery
+from sekisho.policy.model import WebhookPolicy
+from sekisho.policy.validation import schema, validate
+from sekisho.policy.validation.loader import read_policy
+from sekisho.webhooks.delivery import Delivery
 from sekisho.webhooks.schemes import VERIFIERS
 from webhook_senders import demo_secret, sign
 
@@ -50,7 +52,7 @@ API = ApiSpec("Api", "Prod", (), {})
 
 
 def hook(scheme: str) -> WebhookPolicy:
-    return WebhookPolicy.model_validate({"scheme": scheme, "secret": f"demo/{scheme}"})
+    return validate(schema.WebhookPolicy, {"scheme": scheme, "secret": f"demo/{scheme}"})
 
 
 def verified(scheme: str, body: bytes, secret: dict[str, str], event_id: str) -> Any:
@@ -149,12 +151,13 @@ def test_demo_bodies_are_utf8_json_with_non_ascii_text(scheme: str) -> None:
 
 
 def test_the_kintone_demo_delivery_names_the_refetch_app() -> None:
-    source = WebhookPolicy.model_validate(
+    source = validate(
+        schema.WebhookPolicy,
         {
             "scheme": "kintone",
             "secret": "demo/kintone",
             "refetch": {"app": 7, "token_secret": "demo/view", "fields": ["取引ID"]},
-        }
+        },
     )
 
     body = json.loads(demo_body("kintone", "e1", source))
@@ -593,7 +596,8 @@ def router(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, list[Any], di
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}).start()
     key = demo_secret("stripe")
-    stored = FakeSecrets({"sekisho/webhook/demo-stripe": json.dumps(key)})
+    # Where the local stack keeps it: under its secret name prefix.
+    stored = FakeSecrets({local_secret_name("sekisho/webhook/demo-stripe"): json.dumps(key)})
     monkeypatch.setattr(cli, "moto_client", lambda url, service: stored)
     yield server.server_address[1], received, key
     server.shutdown()

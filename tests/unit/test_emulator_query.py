@@ -16,10 +16,15 @@ from kintone_emulator.schema import FieldDef, system_fields
 # A Saturday: THIS_WEEK() is Sunday 2026-11-15 to Saturday 2026-11-21.
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "区分": ("A", "B", "C"),
+    "評価": ("良", "可"),
+    "タグ": ("x", "y", "z"),
+}
 FIELDS: dict[str, FieldDef] = {
     **system_fields(),
     **{
-        code: FieldDef(code=code, type=ftype)
+        code: FieldDef(code=code, type=ftype, options=OPTIONS.get(code, ()))
         for code, ftype in {
             "文字列": "SINGLE_LINE_TEXT",
             "複数行": "MULTI_LINE_TEXT",
@@ -352,7 +357,8 @@ def test_fold_mode_compares_nfkc_casefolded_right_stripped_text() -> None:
     assert matching('文字列 = "Ａ１"', fold=True) == {1, 2, 3}
     assert matching('文字列 != "a1"', fold=True) == {4, 5, 6}
     assert matching('区分 in ("a")', fold=True) == {1, 5}
-    assert matching('区分 in ("a")') == set()
+    # Without folding "a" is no option of 区分: kintone refuses it.
+    assert error_code('区分 in ("a")') == "GAIA_IQ10"
 
 
 def test_not_equal_and_not_in_match_empty_values() -> None:
@@ -549,6 +555,30 @@ def test_choice_fields_match_with_in(query: str, expected: set[int]) -> None:
     assert matching(query) == expected
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param('区分 in ("D")', id="drop-down in"),
+        pytest.param('区分 not in ("A", "D")', id="drop-down not in, one known value"),
+        pytest.param('区分 in ("A ")', id="drop-down option with a trailing space"),
+        pytest.param('評価 in ("優")', id="radio button in"),
+        pytest.param('タグ in ("x", "w")', id="check box in"),
+        pytest.param('タグ not in ("w")', id="check box not in"),
+    ],
+)
+def test_an_in_value_that_is_not_an_option_of_a_choice_field_is_gaia_iq10(query: str) -> None:
+    assert error_code(query) == "GAIA_IQ10"
+
+
+def test_the_unknown_option_error_names_the_field_and_the_value_before_any_record() -> None:
+    with pytest.raises(KintoneApiError) as caught:
+        select('区分 in ("A", "保留")', FIELDS, [], now=NOW)
+
+    assert (caught.value.status, caught.value.code) == (400, "GAIA_IQ10")
+    assert "区分" in caught.value.message
+    assert "保留" in caught.value.message
+
+
 def test_drop_down_with_equals_is_gaia_iq03() -> None:
     with pytest.raises(KintoneApiError) as caught:
         select('区分 = "A"', FIELDS, RECORDS)
@@ -566,6 +596,8 @@ def test_drop_down_with_equals_is_gaia_iq03() -> None:
         pytest.param('URL >= "b"', id="link greater or equal"),
         pytest.param('複数行 = "x"', id="multi-line equals"),
         pytest.param('複数行 in ("x")', id="multi-line in"),
+        pytest.param("文字列 is empty", id="text is empty"),
+        pytest.param("担当ID is not empty", id="text is not empty"),
         pytest.param('区分 = "A"', id="drop-down equals"),
         pytest.param('区分 != "A"', id="drop-down not equals"),
         pytest.param('区分 like "A"', id="drop-down like"),

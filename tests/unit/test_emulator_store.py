@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from kintone_emulator.errors import KintoneApiError
 from kintone_emulator.records import add_record
-from kintone_emulator.schema import load_seed
+from kintone_emulator.schema import load_seed, parse_seed
 from kintone_emulator.store import Store
 
 
@@ -75,3 +76,28 @@ def test_a_failed_add_leaves_nothing_behind(store: Store) -> None:
     assert store.temp_file(file_key) is not None
     # The failed add took no record id: the next add gets the one after the seed's.
     assert add_record(store, app, person)["$id"]["value"] == str(len(seeded) + 1)
+
+
+def test_a_seed_datetime_keeps_its_seconds_and_the_record_timestamps_their_minutes() -> None:
+    tokyo = timezone(timedelta(hours=9))
+    seed = parse_seed(
+        {
+            "apps": [
+                {
+                    "id": 1,
+                    "name": "times",
+                    "fields": {"日時": {"type": "DATETIME"}},
+                    # YAML reads an unquoted timestamp as a datetime.
+                    "records": [{"日時": datetime(2026, 12, 6, 19, 15, 30, 250_000, tzinfo=tokyo)}],
+                }
+            ]
+        }
+    )
+    store = Store(seed)
+    try:
+        (record,) = store.records(1)
+    finally:
+        store.close()
+
+    assert record["日時"] == {"type": "DATETIME", "value": "2026-12-06T10:15:30Z"}
+    assert record["作成日時"]["value"].endswith(":00Z")

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 
 from sekisho.errors import ValidationFailed
 from sekisho.forms import CODES, parse_submission
-from sekisho.forms.submission import MAX_REPORTED_ERRORS, _attribute, _escape, _model_for
+from sekisho.forms.contract_model import _attribute, _model_for
+from sekisho.forms.submission import MAX_REPORTED_ERRORS, _escape
 from tests.form_support import FORM, pdf
 
 # pydantic's own error types, in the problem vocabulary (what parse_submission once mapped).

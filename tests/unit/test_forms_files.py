@@ -8,7 +8,8 @@ import pytest
 
 from sekisho.forms import FieldProblem, bytes_match, clean_filename
 from sekisho.forms.files import MAGIC, MAX_FILENAME_LENGTH, parse_files
-from sekisho.policy import CONTENT_TYPE_EXTENSIONS, FormField
+from sekisho.policy import CONTENT_TYPE_EXTENSIONS
+from sekisho.policy.validation import schema, validate
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
@@ -127,14 +128,15 @@ def test_file_names_are_bare_names_and_never_paths(sent, stored):
         assert len(stored) <= MAX_FILENAME_LENGTH
 
 
-CV = FormField.model_validate(
+CV = validate(
+    schema.FormField,
     {
         "code": "履歴書",
         "type": "file",
         "max_bytes": 64,
         "content_types": ["application/pdf", "image/png"],
         "max_files": 2,
-    }
+    },
 )
 
 

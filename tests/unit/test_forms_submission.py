@@ -1,14 +1,17 @@
 """Form submissions: only declared fields, normalised and checked, become a kintone record."""
 
 import base64
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from sekisho.errors import ValidationFailed
 from sekisho.forms import CODES, MAX_REQUEST_FILE_BYTES, Submission, parse_submission
-from sekisho.forms.submission import MAX_REPORTED_ERRORS, _model_for
-from sekisho.policy import FormPolicy, read_policy
+from sekisho.forms.contract_model import _model_for
+from sekisho.forms.submission import MAX_REPORTED_ERRORS
+from sekisho.policy import FormPolicy
+from sekisho.policy.validation import read_policy, schema, validate
 from tests.form_support import FORM, PDF, PNG, pdf
 
 REPO_POLICY = Path(__file__).resolve().parents[2] / "policy.yaml"
@@ -311,7 +314,7 @@ def test_an_empty_honeypot_is_ignored_and_not_an_unknown_field(empty):
 
 def test_a_form_without_a_honeypot_refuses_that_name_as_unknown():
     form = read_policy(REPO_POLICY).form("seminar-apply")
-    plain = form.model_copy(update={"honeypot": None})
+    plain = dataclasses.replace(form, honeypot=None)
     body = {"fields": {"name": "a", "email": "a@example.com", "website": "x"}}
     assert refused(body, plain) == [("/fields/website", "unknown")]
 
@@ -347,20 +350,21 @@ def test_the_files_of_one_request_together_are_capped():
 
 def test_the_model_is_built_once_per_form_and_policy_object():
     assert _model_for("apply", FORM) is _model_for("apply", FORM)
-    twin = FormPolicy.model_validate(FORM.model_dump(by_alias=True))
+    twin = dataclasses.replace(FORM)
     assert _model_for("apply", twin) is not _model_for("apply", FORM)
     assert _model_for("other", FORM) is not _model_for("apply", FORM)
 
 
 @pytest.mark.parametrize("name", ["json", "copy", "model_config", "schema", "fields", "dict"])
 def test_a_browser_field_may_be_named_like_a_pydantic_attribute(name):
-    form = FormPolicy.model_validate(
+    form = validate(
+        schema.FormPolicy,
         {
             "app": 2,
             "token_secret": "s/t",
             "receipt_field": "受付ID",
             "fields": {name: {"code": "氏名", "type": "text", "required": True}},
-        }
+        },
     )
     assert parse_submission("f", form, {"fields": {name: "x"}}).record == {"氏名": "x"}
     assert refused({"fields": {}}, form) == [(f"/fields/{name}", "required")]

@@ -12,13 +12,9 @@ from dataclasses import dataclass
 import pytest
 
 from sekisho.errors import UpstreamUnavailable, ValidationFailed
-from sekisho.guard import (
-    EXPIRY_GRACE_SECONDS,
-    Guard,
-    GuardMisconfigured,
-    GuardUnavailable,
-    InMemoryGuardStore,
-)
+from sekisho.guard.errors import GuardMisconfigured, GuardUnavailable
+from sekisho.guard.guard import EXPIRY_GRACE_SECONDS, Guard
+from sekisho.guard.memory import InMemoryGuardStore
 
 SCOPE = "view:deal-status"
 KEY = b"unit-test-hash-key-0123456789abcdef"

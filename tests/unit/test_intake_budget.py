@@ -8,7 +8,7 @@ import yaml
 
 from sekisho.errors import RouteBudgetExhausted
 from sekisho.intake.timing import DEFAULT_SECONDS, AnswerTimes
-from sekisho.policy import parse_policy
+from sekisho.policy.validation import parse_policy
 from tests.unit.test_intake_service import POLICY, VALID, Harness
 
 BOT = {"fields": {**VALID["fields"], "website": "https://spam.example"}}

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from sekisho.intake import CaptchaFailed, CaptchaUnavailable, SiteverifyCaptcha, StaticCaptcha
-from sekisho.intake.captcha import SITEVERIFY_URLS
+from sekisho.intake.captcha import SITEVERIFY_URLS, SiteverifyCaptcha, StaticCaptcha
+from sekisho.intake.errors import CaptchaFailed, CaptchaUnavailable
 from sekisho.secrets import InMemorySecretBackend, SecretMalformed, SecretNotAllowed, SecretStore
 
 SECRET_NAME = "sekisho/captcha/seminar-apply"

@@ -15,33 +15,32 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
-from sekisho.intake import (
-    AttachmentMissing,
-    AttachmentsUnavailable,
-    DeliverService,
-    InMemoryAttachmentStore,
-    InMemoryQueue,
-    InMemoryVisibility,
-    MalformedMessage,
-    OutOfTime,
-    QueuedAttachment,
-    QueuedSubmission,
-)
+from sekisho.errors import OutOfTime
+from sekisho.intake.attachments import InMemoryAttachmentStore
 from sekisho.intake.delivery import (
     DELIVER_BREAKER_RESET_SECONDS,
     MAX_VISIBILITY_SECONDS,
+    DeliverService,
     backoff_seconds,
 )
-from sekisho.kintone import (
+from sekisho.intake.errors import (
+    AttachmentMissing,
+    AttachmentsUnavailable,
+    MalformedMessage,
+)
+from sekisho.intake.message import QueuedAttachment, QueuedSubmission
+from sekisho.intake.queue import InMemoryQueue
+from sekisho.kintone import client as kintone_client
+from sekisho.kintone.breaker import CircuitBreaker
+from sekisho.kintone.client import TokenSource
+from sekisho.kintone.errors import (
     KintoneCircuitOpen,
     KintoneMaintenance,
     KintonePermissionDenied,
     KintoneUniqueViolation,
-    TokenSource,
 )
-from sekisho.kintone import client as kintone_client
-from sekisho.kintone.breaker import CircuitBreaker
-from sekisho.policy import load_policy
+from sekisho.policy.validation import load_policy
+from sekisho.redelivery import InMemoryVisibility
 
 ROOT = Path(__file__).resolve().parents[2]
 SENT = 1_763_700_000  # the SentTimestamp InMemoryQueue gives every message, in seconds

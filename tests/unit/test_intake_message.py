@@ -7,8 +7,13 @@ import uuid
 
 import pytest
 
-from sekisho.intake import MalformedMessage, QueuedAttachment, QueuedSubmission
-from sekisho.intake.message import attachment_key, delivered_marker_key
+from sekisho.intake.errors import MalformedMessage
+from sekisho.intake.message import (
+    QueuedAttachment,
+    QueuedSubmission,
+    attachment_key,
+    delivered_marker_key,
+)
 
 RECEIPT = "0d8e9c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6"
 SHA = "a" * 64

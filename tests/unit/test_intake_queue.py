@@ -6,15 +6,13 @@ import hashlib
 
 import pytest
 
-from sekisho.intake import (
-    InMemoryAttachmentStore,
-    InMemoryQueue,
-    Outbox,
-    OutboxUnavailable,
-    QueuedSubmission,
-)
-from sekisho.intake.queue import queue_url_from_arn
+from sekisho.intake.attachments import InMemoryAttachmentStore
+from sekisho.intake.errors import OutboxUnavailable
+from sekisho.intake.message import QueuedSubmission
+from sekisho.intake.outbox import Outbox
+from sekisho.intake.queue import InMemoryQueue
 from sekisho.intake.writer import AttachmentFile
+from sekisho.redelivery import queue_url_from_arn
 
 RECEIPT = "0d8e9c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6"
 FILES = [

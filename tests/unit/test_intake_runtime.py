@@ -9,6 +9,8 @@ import pytest
 from sekisho import runtime
 from sekisho.errors import ConfigurationError
 from sekisho.settings import Settings
+from sekisho.wiring import deliver as deliver_wiring
+from sekisho.wiring import intake as intake_wiring
 
 ROOT = Path(__file__).resolve().parents[2]
 INTAKE_ENV = {
@@ -51,9 +53,9 @@ def container(monkeypatch, tmp_path):
     monkeypatch.setenv("SEKISHO_POLICY", str(ROOT / "policy.yaml"))
 
     def clear() -> None:
-        for cached in (runtime.settings, runtime.policy, runtime.intake_service):
+        for cached in (runtime.settings, runtime.policy, intake_wiring.intake_service):
             cached.cache_clear()
-        runtime.deliver_service.cache_clear()
+        deliver_wiring.deliver_service.cache_clear()
 
     clear()
     yield monkeypatch
@@ -88,12 +90,12 @@ def test_the_intake_service_needs_each_of_its_resources(container, missing):
         if name != missing:
             container.setenv(name, value)
     with pytest.raises(ConfigurationError, match=missing):
-        runtime.intake_service()
+        intake_wiring.intake_service()
 
 
 def test_the_deliver_service_needs_the_attachment_bucket(container):
     with pytest.raises(ConfigurationError, match="ATTACHMENT_BUCKET"):
-        runtime.deliver_service()
+        deliver_wiring.deliver_service()
 
 
 def test_the_intake_allowlist_is_the_forms_tokens_captcha_secrets_and_the_guard_key(
@@ -102,7 +104,7 @@ def test_the_intake_allowlist_is_the_forms_tokens_captcha_secrets_and_the_guard_
     policy = tmp_path / "policy.yaml"
     policy.write_text(CAPTCHA_POLICY, encoding="utf-8")
     container.setenv("SEKISHO_POLICY", str(policy))
-    names = runtime._intake_secret_names(runtime.settings())
+    names = intake_wiring.intake_secret_names(runtime.settings())
     assert names == {
         "sekisho/kintone/apply-add",
         "sekisho/captcha/apply",
@@ -111,12 +113,12 @@ def test_the_intake_allowlist_is_the_forms_tokens_captcha_secrets_and_the_guard_
 
 
 def test_the_shipped_intake_allowlist_holds_no_view_token(container):
-    names = runtime._intake_secret_names(runtime.settings())
+    names = intake_wiring.intake_secret_names(runtime.settings())
     assert names == {"sekisho/kintone/seminar-add", "sekisho/guard/hash-key"}
 
 
 def test_the_form_route_lets_browsers_send_the_idempotency_and_captcha_headers(container):
-    assert set(runtime.intake_http_settings().allow_headers) == {
+    assert set(intake_wiring.intake_http_settings().allow_headers) == {
         "Idempotency-Key",
         "X-Captcha-Token",
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import base64
 import contextlib
+import dataclasses
 import json
 import logging
 import uuid
@@ -21,23 +22,24 @@ from sekisho.errors import (
     UpstreamUnavailable,
     ValidationFailed,
 )
-from sekisho.guard import Guard, InMemoryGuardStore
-from sekisho.intake import (
+from sekisho.guard.guard import Guard
+from sekisho.guard.memory import InMemoryGuardStore
+from sekisho.intake.attachments import InMemoryAttachmentStore
+from sekisho.intake.captcha import StaticCaptcha
+from sekisho.intake.errors import (
     CaptchaFailed,
-    Idempotency,
     IdempotencyKeyReused,
-    InMemoryAttachmentStore,
-    InMemoryPersistenceLayer,
-    InMemoryQueue,
-    IntakeRequest,
-    IntakeService,
-    Outbox,
     OutboxUnavailable,
-    QueuedSubmission,
     RequestInProgress,
-    StaticCaptcha,
 )
-from sekisho.kintone import (
+from sekisho.intake.idempotency import Idempotency, InMemoryPersistenceLayer
+from sekisho.intake.message import QueuedSubmission
+from sekisho.intake.outbox import Outbox
+from sekisho.intake.queue import InMemoryQueue
+from sekisho.intake.request import IntakeRequest
+from sekisho.intake.service import IntakeService
+from sekisho.kintone.client import TokenSource
+from sekisho.kintone.errors import (
     KintoneBusy,
     KintoneCircuitOpen,
     KintoneConnectionError,
@@ -49,9 +51,9 @@ from sekisho.kintone import (
     KintoneTimeout,
     KintoneUniqueViolation,
     KintoneValidationError,
-    TokenSource,
 )
-from sekisho.policy import Policy, parse_policy
+from sekisho.policy import Policy
+from sekisho.policy.validation import parse_policy
 from sekisho.secrets import SecretUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -597,8 +599,8 @@ def test_a_replayed_answer_is_audited_as_a_replay_with_the_first_receipt(intake,
 
 def test_a_form_switched_off_in_the_policy_answers_503_and_accepts_nothing(caplog):
     policy = parse_policy(POLICY)
-    form = policy.forms["seminar-apply"].model_copy(update={"enabled": False})
-    intake = Harness(policy.model_copy(update={"forms": {"seminar-apply": form}}))
+    form = dataclasses.replace(policy.forms["seminar-apply"], enabled=False)
+    intake = Harness(dataclasses.replace(policy, forms={"seminar-apply": form}))
     with caplog.at_level(logging.INFO), pytest.raises(RouteDisabled) as caught:
         intake.submit()
     assert (caught.value.status, caught.value.code) == (503, "route_disabled")

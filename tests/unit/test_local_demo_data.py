@@ -15,7 +15,7 @@ from devstack.demo_secrets import KintoneTokenSource, load_secrets_file, secret_
 from kintone_emulator.schema import load_seed
 from kintone_emulator.store import Store
 from kintone_emulator.validation import check_record
-from sekisho.policy.loader import read_policy
+from sekisho.policy.validation.loader import read_policy
 from sekisho.tokens import declared_tokens
 
 REPO = Path(__file__).resolve().parents[2]

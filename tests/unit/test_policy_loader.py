@@ -6,15 +6,10 @@ import pytest
 
 import sekisho
 from sekisho.errors import ConfigurationError
-from sekisho.policy import (
-    BUNDLED_POLICY,
-    PolicyError,
-    clear_policy_cache,
-    load_policy,
-    parse_policy,
-    read_policy,
-)
-from sekisho.policy import loader as policy_loader
+from sekisho.policy import PolicyError
+from sekisho.policy.source import BUNDLED_YAML
+from sekisho.policy.validation import clear_policy_cache, load_policy, parse_policy, read_policy
+from sekisho.policy.validation import loader as policy_loader
 
 REPO_POLICY = Path(__file__).resolve().parents[2] / "policy.yaml"
 
@@ -222,12 +217,12 @@ def test_load_policy_falls_back_to_the_environment(tmp_path, monkeypatch):
 
 def test_load_policy_falls_back_to_the_bundled_copy(tmp_path, monkeypatch):
     monkeypatch.delenv("SEKISHO_POLICY", raising=False)
-    monkeypatch.setattr(policy_loader, "BUNDLED_POLICY", write(tmp_path, MINIMAL))
+    monkeypatch.setattr(policy_loader, "BUNDLED_YAML", write(tmp_path, MINIMAL))
     assert load_policy().view("deal-status").app == 1
 
 
 def test_the_bundled_copy_lives_next_to_the_package():
-    assert Path(sekisho.__file__).parent / "policy.yaml" == BUNDLED_POLICY
+    assert Path(sekisho.__file__).parent / "policy.yaml" == BUNDLED_YAML
 
 
 def test_load_policy_reads_a_file_once_per_container(tmp_path):

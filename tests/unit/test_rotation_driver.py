@@ -12,13 +12,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sekisho.rotation import (
-    RotationNotEnabled,
-    SecretVersions,
-    ensure_rotation_enabled,
-    is_local_endpoint,
-)
 from sekisho.rotation.cli import add_rotate
+from sekisho.rotation.driver import ensure_rotation_enabled, is_local_endpoint
+from sekisho.rotation.errors import RotationNotEnabled
+from sekisho.rotation.versions import SecretVersions
 
 POLICY = Path(__file__).resolve().parents[2] / "policy.yaml"
 HASH_KEY = "sekisho/guard/hash-key"

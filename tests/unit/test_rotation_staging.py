@@ -12,8 +12,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sekisho.rotation import STAGED, StageInputInvalid, clean_input
 from sekisho.rotation.cli import add_rotate, add_token
+from sekisho.rotation.errors import StageInputInvalid
+from sekisho.rotation.staging import clean_input
+from sekisho.rotation.versions import STAGED
 
 VIEW_TOKEN = "sekisho/kintone/deals-view"
 HASH_KEY = "sekisho/guard/hash-key"

@@ -17,27 +17,20 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sekisho.rotation import (
-    CREATE,
-    FINISH,
-    SET,
-    STAGED,
-    STEPS,
-    TEST,
+from sekisho.rotation.errors import (
     NothingStaged,
     PendingValueMissing,
-    RotationEvent,
     RotationNotEnabled,
     RotationVersionNotPending,
     RotationVersionUnknown,
-    Rotator,
     SecretKindUnknown,
     SecretShapeInvalid,
-    SecretVersions,
     StagedValueIsCurrent,
     TokenPrivilegeMismatch,
-    default_kinds,
 )
+from sekisho.rotation.kinds import default_kinds
+from sekisho.rotation.steps import CREATE, FINISH, SET, STEPS, TEST, RotationEvent, Rotator
+from sekisho.rotation.versions import STAGED, SecretVersions
 from sekisho.tokens import ProbeReport, ProbeRow
 from tests.moto_rotation import noop_rotation_function
 
@@ -196,7 +189,7 @@ def test_the_guard_reads_the_secret_by_arn_as_secret_manager_sends_it(secrets, r
     ],
 )
 def test_an_event_that_is_not_a_rotation_event_is_rejected(event, field):
-    from sekisho.rotation import RotationEventInvalid  # noqa: PLC0415
+    from sekisho.rotation.errors import RotationEventInvalid  # noqa: PLC0415
 
     with pytest.raises(RotationEventInvalid) as caught:
         RotationEvent.from_event(event)

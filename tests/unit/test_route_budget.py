@@ -13,9 +13,12 @@ import yaml
 from sekisho import metrics
 from sekisho.cli import main
 from sekisho.errors import RouteBudgetExhausted
-from sekisho.guard import Guard, InMemoryGuardStore, spend_or_refuse
-from sekisho.policy import Rate, parse_policy
-from sekisho.policy.lint import lint_policy
+from sekisho.guard.budget import spend_or_refuse
+from sekisho.guard.guard import Guard
+from sekisho.guard.memory import InMemoryGuardStore
+from sekisho.policy import Rate
+from sekisho.policy.validation import parse_policy
+from sekisho.policy.validation.lint import lint_policy
 
 KEY = b"unit-test-hash-key-0123456789abcdef"
 DAY = 86_400

@@ -18,16 +18,14 @@ from aws_lambda_powertools.utilities.batch import (
 
 from sekisho.http import create_resolver
 from sekisho.http.resolver import HttpSettings
-from sekisho.intake import (
-    DeliverService,
-    InMemoryAttachmentStore,
-    InMemoryQueue,
-    InMemoryVisibility,
-    QueuedSubmission,
-)
-from sekisho.kintone import TokenSource
+from sekisho.intake.attachments import InMemoryAttachmentStore
+from sekisho.intake.delivery import DeliverService
+from sekisho.intake.message import QueuedSubmission
+from sekisho.intake.queue import InMemoryQueue
 from sekisho.kintone.breaker import CircuitBreaker
-from sekisho.policy import load_policy
+from sekisho.kintone.client import TokenSource
+from sekisho.policy.validation import load_policy
+from sekisho.redelivery import InMemoryVisibility
 from sekisho.safe_traceback import MAX_CHAIN, MAX_FRAMES, traceback_fields
 from tests.function_log import function_log
 

@@ -7,8 +7,10 @@ import json
 import pytest
 import requests
 
-from sekisho.kintone import KintoneClient, KintoneInvalidToken, RetryPolicy
 from sekisho.kintone.breaker import CircuitBreaker
+from sekisho.kintone.client import KintoneClient
+from sekisho.kintone.errors import KintoneInvalidToken
+from sekisho.kintone.retry import RetryPolicy
 from sekisho.secrets import InMemorySecretBackend, SecretMalformed, SecretStore
 
 NAME = "sekisho/kintone/deals-view"

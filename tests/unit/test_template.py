@@ -1,8 +1,9 @@
 """template.yaml grants least privilege and keeps the contracts the functions rely on.
 
 The template is read as written (SAM, before the transform) with cfn-lint's loader, which
-understands CloudFormation's short tags. A few intrinsic functions are evaluated here, just
-enough to check what a parameter value turns into.
+understands CloudFormation's short tags. Intrinsic functions, parameter values and SAM's
+Globals are evaluated by the local stack's evaluator (devstack.cfn), the one that `make dev`
+runs the template with.
 """
 
 from __future__ import annotations
@@ -19,14 +20,19 @@ import pytest
 import yaml
 from cfnlint.decode import cfn_yaml
 
+from devstack import cfn, gateway, router
+from devstack.sam import function_properties
 from sekisho import errors
 from sekisho.errors import PROBLEM_TYPE_BASE
-from tests.template_support import action_secret_names
+from tests.template_support import action_secret_names, declared_secret_name, resolved
 
 REPO = Path(__file__).resolve().parents[2]
 GUARD_HASH_KEY_SECRET = "sekisho/guard/hash-key"  # a secret's name, not a value
+# Every function's (Globals): the stack's secret name prefix, SecretNamePrefix or the stack name.
+SECRET_NAME_PREFIX = {
+    "Fn::If": ["HasSecretNamePrefix", {"Ref": "SecretNamePrefix"}, {"Ref": "AWS::StackName"}]
+}
 SENSITIVE_SERVICES = ("secretsmanager:", "dynamodb:", "sqs:", "s3:")
-NO_VALUE = object()
 DAY = 86_400
 # SAM attaches this managed policy to a function with an SQS event. It grants
 # ReceiveMessage, DeleteMessage and GetQueueAttributes on every queue ("*").
@@ -130,69 +136,19 @@ SECRET_ACTIONS = dict.fromkeys(EXPECTED_SECRETS, READ) | {"RotateFunction": ROTA
 def secret_resource_names(resources: Mapping[str, Any]) -> dict[str, str]:
     """Logical id -> Name of every Secrets Manager secret the template declares."""
     return {
-        logical_id: resource["Properties"]["Name"]
+        logical_id: declared_secret_name(resource["Properties"]["Name"])
         for logical_id, resource in resources.items()
         if resource["Type"] == "AWS::SecretsManager::Secret"
     }
 
 
 def effective(template: Mapping[str, Any], function: Mapping[str, Any], prop: str) -> Any:
-    """A function property as SAM sees it: the function's own value, else Globals'."""
-    own = function["Properties"].get(prop)
-    return own if own is not None else template.get("Globals", {}).get("Function", {}).get(prop)
+    """A function property as SAM sees it: Globals merged with the function's own."""
+    return function_properties(template, function["Properties"]).get(prop)
 
 
 def environment(template: Mapping[str, Any], function: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(
-        template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    )
-    merged.update(function["Properties"].get("Environment", {}).get("Variables", {}))
-    return merged
-
-
-# ---------------------------------------------------------------- intrinsic functions
-
-
-def resolve(node: Any, params: Mapping[str, Any], template: Mapping[str, Any]) -> Any:
-    """Evaluate the few intrinsic functions whose result depends on parameters."""
-    if isinstance(node, list):
-        items = (resolve(item, params, template) for item in node)
-        return [item for item in items if item is not NO_VALUE]
-    if not isinstance(node, Mapping):
-        return node
-    if len(node) == 1:
-        ((fn, arg),) = node.items()
-        if fn == "Ref":
-            return NO_VALUE if arg == "AWS::NoValue" else params[arg]
-        if fn == "Fn::Select":
-            return resolve(arg[1], params, template)[int(arg[0])]
-        if fn == "Fn::Join":
-            return arg[0].join(resolve(arg[1], params, template))
-        if fn == "Fn::Sub":
-            text, names = (arg, {}) if isinstance(arg, str) else arg
-            scope = {**params, **{k: resolve(v, params, template) for k, v in names.items()}}
-            return re.sub(r"\$\{([^}!]+)\}", lambda m: str(scope[m.group(1)]), text)
-        if fn == "Fn::Equals":
-            left, right = (resolve(side, params, template) for side in arg)
-            return left == right
-        if fn == "Fn::Not":
-            return not resolve(arg[0], params, template)
-        if fn == "Fn::If":
-            name, when_true, when_false = arg
-            holds = resolve(template["Conditions"][name], params, template)
-            return resolve(when_true if holds else when_false, params, template)
-    return {key: resolve(value, params, template) for key, value in node.items()}
-
-
-def parameters(template: Mapping[str, Any], **overrides: Any) -> dict[str, Any]:
-    """Parameter values as CloudFormation passes them: lists for CommaDelimitedList."""
-    values: dict[str, Any] = {}
-    for name, spec in template["Parameters"].items():
-        raw = overrides.get(name, spec.get("Default"))
-        if spec["Type"] == "CommaDelimitedList" and isinstance(raw, str):
-            raw = raw.split(",")
-        values[name] = raw
-    return values
+    return dict((effective(template, function, "Environment") or {}).get("Variables") or {})
 
 
 # ---------------------------------------------------------------- IAM statements
@@ -729,9 +685,9 @@ def test_kintone_token_placeholders_hold_no_value(resources):
         for resource in resources.values()
         if resource["Type"] == "AWS::SecretsManager::Secret"
         and "SecretString" in resource["Properties"]
-        and resource["Properties"]["Name"].startswith("sekisho/kintone/")
+        and declared_secret_name(resource["Properties"]["Name"]).startswith("sekisho/kintone/")
     ]
-    assert {p["Name"] for p in placeholders} >= {
+    assert {declared_secret_name(p["Name"]) for p in placeholders} >= {
         "sekisho/kintone/deals-view",
         "sekisho/kintone/seminar-add",
         "sekisho/kintone/seminar-edit",
@@ -748,7 +704,7 @@ def test_kintone_tokens_outlive_the_stack(resources):
         name
         for name, secret in resources.items()
         if secret["Type"] == "AWS::SecretsManager::Secret"
-        and secret["Properties"]["Name"].startswith("sekisho/kintone/")
+        and declared_secret_name(secret["Properties"]["Name"]).startswith("sekisho/kintone/")
     ]
     assert {"DealsViewTokenSecret", "SeminarAddTokenSecret", "AuditAddTokenSecret"} <= set(tokens)
     for name in tokens:
@@ -763,7 +719,7 @@ def test_the_guard_key_is_generated_not_written(resources):
     assert json.loads(spec["SecretStringTemplate"]) == {"kind": "hmac"}
     assert spec["GenerateStringKey"] == "key"
     assert spec["PasswordLength"] >= 32
-    assert generated["Name"] == GUARD_HASH_KEY_SECRET
+    assert declared_secret_name(generated["Name"]) == GUARD_HASH_KEY_SECRET
 
 
 # ---------------------------------------------------------------- functions and routes
@@ -844,6 +800,7 @@ def test_intake_environment_follows_the_contract(template, functions):
         "KINTONE_BASE_URL": {"Ref": "KintoneBaseUrl"},
         "POWERTOOLS_SERVICE_NAME": "sekisho",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "SEKISHO_SECRET_PREFIX": SECRET_NAME_PREFIX,
         "GUARD_TABLE": {"Ref": "GuardTable"},
         "GUARD_HASH_KEY_SECRET": GUARD_HASH_KEY_SECRET,
         "ALLOWED_ORIGINS": {"Fn::Join": [",", {"Ref": "AllowedOrigins"}]},
@@ -867,6 +824,7 @@ def test_deliver_environment_names_only_what_delivery_uses(template, functions):
         "KINTONE_BASE_URL": {"Ref": "KintoneBaseUrl"},
         "POWERTOOLS_SERVICE_NAME": "sekisho",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "SEKISHO_SECRET_PREFIX": SECRET_NAME_PREFIX,
         "ATTACHMENT_BUCKET": {"Ref": "AttachmentBucket"},
     }
 
@@ -878,6 +836,7 @@ def test_action_environment_names_only_the_ledger_and_the_dead_letter_queue(temp
         "KINTONE_BASE_URL": {"Ref": "KintoneBaseUrl"},
         "POWERTOOLS_SERVICE_NAME": "sekisho",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "SEKISHO_SECRET_PREFIX": SECRET_NAME_PREFIX,
         "GUARD_TABLE": {"Ref": "GuardTable"},
         "WEBHOOK_DEAD_LETTER_QUEUE_URL": {"Ref": "WebhookDeadLetterQueue"},
     }
@@ -1115,7 +1074,7 @@ def test_a_dead_letter_raises_the_alarm(resources):
 @pytest.mark.parametrize(
     ("topic", "actions"),
     [
-        ("", NO_VALUE),
+        ("", cfn.NO_VALUE),
         (
             "arn:aws:sns:ap-northeast-1:123456789012:sekisho-alarms",
             ["arn:aws:sns:ap-northeast-1:123456789012:sekisho-alarms"],
@@ -1124,9 +1083,8 @@ def test_a_dead_letter_raises_the_alarm(resources):
 )
 def test_the_alarm_notifies_the_topic_only_when_one_is_given(template, resources, topic, actions):
     alarm = resources["IntakeDeadLetterAlarm"]["Properties"]
-    params = parameters(template, AlarmTopicArn=topic)
-    assert resolve(alarm["AlarmActions"], params, template) == actions
-    assert resolve(alarm["OKActions"], params, template) == actions
+    assert resolved(template, alarm["AlarmActions"], AlarmTopicArn=topic) == actions
+    assert resolved(template, alarm["OKActions"], AlarmTopicArn=topic) == actions
 
 
 # ---------------------------------------------------------------- attachments in transit
@@ -1327,8 +1285,7 @@ def test_a_route_budget_nearly_spent_raises_the_alarm_the_functions_write_for(te
 def test_source_ip_allowlist_denies_other_addresses_only_when_set(
     template, api, allowed_ips, denied_outside
 ):
-    params = parameters(template, AllowedSourceIps=allowed_ips)
-    policy = resolve(api["Policy"], params, template)
+    policy = resolved(template, api["Policy"], AllowedSourceIps=allowed_ips)
     allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     denies = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
     assert [s["Resource"] for s in allows] == ["execute-api:/*"]
@@ -1342,32 +1299,67 @@ def test_source_ip_allowlist_denies_other_addresses_only_when_set(
 
 
 GATEWAY_RESPONSES = [
-    ("DEFAULT_4XX", None, "request_refused"),
-    ("DEFAULT_5XX", None, "upstream_unavailable"),
+    # The fallbacks' StatusCode is also that of every type not declared (API Gateway's rule).
+    ("DEFAULT_4XX", 400, "request_refused"),
+    # A failed function is a 502 in API Gateway, whether or not DEFAULT_5XX says so.
+    ("DEFAULT_5XX", 502, "upstream_unavailable"),
     ("ACCESS_DENIED", 403, "forbidden"),
+    ("WAF_FILTERED", 403, "forbidden"),
     ("MISSING_AUTHENTICATION_TOKEN", 404, "not_found"),
     ("RESOURCE_NOT_FOUND", 404, "not_found"),
     ("REQUEST_TOO_LARGE", 413, "payload_too_large"),
     ("THROTTLED", 429, "rate_limited"),
+    ("API_CONFIGURATION_ERROR", 500, "configuration_error"),
+    ("INTEGRATION_FAILURE", 504, "upstream_unavailable"),
     ("INTEGRATION_TIMEOUT", 504, "upstream_unavailable"),
 ]
+
+
+def rendered_problem(template: str) -> Any:
+    """A response body as API Gateway sends it: $context references substituted (by the
+    local gateway's renderer), then read as JSON."""
+    context = {
+        "context.requestId": "7b0e3c1a-0000-4000-8000-000000000000",
+        "context.error.message": "Missing Authentication Token",
+        "context.error.messageString": json.dumps("Missing Authentication Token"),
+        "context.error.responseType": "MISSING_AUTHENTICATION_TOKEN",
+    }
+    return json.loads(gateway.render(template, context))
+
+
+def test_gateway_responses_are_exactly_the_declared_ones(api):
+    assert set(api["GatewayResponses"]) == {name for name, _, _ in GATEWAY_RESPONSES}
 
 
 @pytest.mark.parametrize(("response_type", "status", "code"), GATEWAY_RESPONSES)
 def test_gateway_responses_are_problem_documents(api, response_type, status, code):
     response = api["GatewayResponses"][response_type]
     (body,) = response["ResponseTemplates"].values()
-    problem = json.loads(body)
+    problem = rendered_problem(body)
     assert problem["type"] == PROBLEM_TYPE_BASE + code
     assert problem["code"] == code
     assert problem["title"]
-    if status is None:
-        # API Gateway picks the status per response type; the body must not guess it.
-        assert "StatusCode" not in response
-        assert "status" not in problem
-    else:
-        assert response["StatusCode"] == str(status)
-        assert problem["status"] == status
+    # The status API Gateway sends is the declared one, and the body says the same.
+    assert response["StatusCode"] == str(status)
+    assert problem["status"] == status
+    assert set(problem) <= {"type", "title", "status", "code", "detail"}
+
+
+def test_every_gateway_response_body_states_its_status_code_as_a_number(api):
+    for response_type, response in api["GatewayResponses"].items():
+        for content_type, body in response["ResponseTemplates"].items():
+            problem = rendered_problem(body)
+            status = problem.get("status")
+            assert type(status) is int, (response_type, content_type)
+            assert status == int(response["StatusCode"]), response_type
+
+
+def test_a_body_over_api_gateways_limit_is_told_what_the_limit_is(api):
+    (body,) = api["GatewayResponses"]["REQUEST_TOO_LARGE"]["ResponseTemplates"].values()
+    detail = rendered_problem(body)["detail"]
+    # The local gateway refuses past the same number of bytes.
+    assert f"{router.MAX_BODY_BYTES} bytes" in detail
+    assert "10 MB" in detail
 
 
 def test_gateway_responses_share_titles_with_the_error_hierarchy(api):
@@ -1389,9 +1381,10 @@ def test_gateway_responses_share_titles_with_the_error_hierarchy(api):
 
 @pytest.mark.parametrize("response_type", [response for response, _, _ in GATEWAY_RESPONSES])
 def test_gateway_responses_name_the_first_allowed_origin(template, api, response_type):
-    params = parameters(template, AllowedOrigins="https://a.example,https://b.example")
-    headers = resolve(
-        api["GatewayResponses"][response_type]["ResponseParameters"], params, template
+    headers = resolved(
+        template,
+        api["GatewayResponses"][response_type]["ResponseParameters"],
+        AllowedOrigins="https://a.example,https://b.example",
     )["Headers"]
     # Header values are API Gateway literals: quoted in single quotes.
     assert headers["Access-Control-Allow-Origin"] == "'https://a.example'"
@@ -1405,6 +1398,99 @@ def test_gateway_responses_are_labelled_as_problems_and_never_cached(template, a
     assert headers["Cache-Control"] == "'no-store'"
     assert headers["Referrer-Policy"] == "'no-referrer'"
     assert headers["X-Content-Type-Options"] == "'nosniff'"
+
+
+# ---------------------------------------------------------------- 405 for a route's other methods
+
+ANY_METHOD = "x-amazon-apigateway-any-method"
+
+
+def routed_methods(functions: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Path -> the methods the functions' Api events declare on it."""
+    methods: dict[str, set[str]] = {}
+    for function in functions.values():
+        for path, method in api_routes(function):
+            methods.setdefault(path, set()).add(method.upper())
+    return methods
+
+
+def mock_of(api: Mapping[str, Any], path: str) -> Mapping[str, Any]:
+    return api["DefinitionBody"]["paths"][path][ANY_METHOD]["x-amazon-apigateway-integration"]
+
+
+def test_the_definition_body_is_merged_with_the_functions_routes(api):
+    # Without MergeDefinitions SAM would serve the body alone, without the events' routes.
+    assert api["MergeDefinitions"] is True
+    assert api["DefinitionBody"]["openapi"] == api["OpenApiVersion"]
+
+
+def test_exactly_the_routed_paths_have_a_mock_for_their_other_methods(api, functions):
+    # Unknown paths keep API Gateway's MISSING_AUTHENTICATION_TOKEN (404 here).
+    assert set(api["DefinitionBody"]["paths"]) == set(routed_methods(functions))
+    for path, operations in api["DefinitionBody"]["paths"].items():
+        assert set(operations) == {ANY_METHOD}, path
+
+
+def test_no_function_route_is_any_so_the_mock_takes_only_undeclared_methods(functions):
+    # API Gateway prefers a declared method to ANY: an ANY event would shadow the mock.
+    for path, methods in routed_methods(functions).items():
+        assert "ANY" not in methods, path
+
+
+@pytest.mark.parametrize("path", ["/views/{view}", "/forms/{form}", "/webhooks/{source}"])
+def test_a_routes_other_methods_get_405_with_allow_from_a_mock_no_function_sees(
+    api, functions, path
+):
+    integration = mock_of(api, path)
+    assert integration["type"] == "mock"
+    assert "uri" not in integration
+    response = integration["responses"]["default"]
+    assert response["statusCode"] == "405"
+    allow = response["responseParameters"]["method.response.header.Allow"]
+    assert allow == "'" + ", ".join(sorted(routed_methods(functions)[path])) + "'"
+    # Every request template selects the 405 (a mock answers what its template names);
+    # nothing else is passed through, so an unlisted type is API Gateway's 415, not a 500.
+    assert integration["passthroughBehavior"] == "never"
+    assert "application/json" in integration["requestTemplates"]
+    for template_text in integration["requestTemplates"].values():
+        assert json.loads(template_text) == {"statusCode": 405}
+
+
+@pytest.mark.parametrize("path", ["/views/{view}", "/forms/{form}", "/webhooks/{source}"])
+def test_the_405_is_a_method_not_allowed_problem(api, path):
+    (body,) = mock_of(api, path)["responses"]["default"]["responseTemplates"].values()
+    problem = rendered_problem(body)
+    assert problem == {
+        "type": PROBLEM_TYPE_BASE + "method_not_allowed",
+        "title": problem["title"],
+        "status": 405,
+        "code": "method_not_allowed",
+    }
+    assert problem["title"]
+
+
+@pytest.mark.parametrize("path", ["/views/{view}", "/forms/{form}", "/webhooks/{source}"])
+def test_the_405_carries_the_same_headers_as_the_gateway_responses(template, api, path):
+    origins = "https://a.example,https://b.example"
+    parameters = resolved(
+        template,
+        mock_of(api, path)["responses"]["default"]["responseParameters"],
+        AllowedOrigins=origins,
+    )
+    headers = {
+        name.removeprefix("method.response.header."): value
+        for name, value in parameters.items()
+        if name != "method.response.header.Allow"
+    }
+    expected = resolved(
+        template,
+        api["GatewayResponses"]["MISSING_AUTHENTICATION_TOKEN"]["ResponseParameters"],
+        AllowedOrigins=origins,
+    )["Headers"]
+    assert headers == expected
+    # A method response must declare each header its integration response maps.
+    declared = api["DefinitionBody"]["paths"][path][ANY_METHOD]["responses"]["405"]["headers"]
+    assert set(declared) == {*headers, "Allow"}
 
 
 # ---------------------------------------------------------------- parameters and samconfig

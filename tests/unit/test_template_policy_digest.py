@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from sekisho.policy import read_policy
-from sekisho.policy import snapshot as snapshot_module
+from sekisho.policy import source as source_module
 from sekisho.policy.snapshot import write_snapshot
+from sekisho.policy.validation import read_policy
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -83,7 +83,7 @@ def reader(resources, monkeypatch, tmp_path):
     response = FakeCfnResponse()
     monkeypatch.setitem(sys.modules, "cfnresponse", response)
     layer_snapshot = write_snapshot(read_policy(REPO / "policy.yaml"), tmp_path)
-    monkeypatch.setattr(snapshot_module, "BUNDLED_SNAPSHOT", layer_snapshot.path)
+    monkeypatch.setattr(source_module, "BUNDLED_SNAPSHOT", layer_snapshot.path)
     code = resources["PolicyDigestFunction"]["Properties"]["Code"]["ZipFile"]
     namespace: dict[str, Any] = {}
     exec(compile(code, "index.py", "exec"), namespace)  # noqa: S102 - the template's own code

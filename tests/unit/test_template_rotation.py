@@ -27,6 +27,7 @@ from tests.template_support import (
     REPO,
     action_secret_names,
     as_list,
+    declared_secret_name,
     load_policy_yaml,
     load_template,
     of_type,
@@ -49,11 +50,14 @@ LOCAL_DRIVER_ONLY = {"RotateSecret"}
 FAILURE_EVENTS = {"RotationFailed", "TestRotationFailed", "RotationAbandoned"}
 TOPIC = "arn:aws:sns:ap-northeast-1:123456789012:sekisho-alarms"
 DAY = 86_400
-# The events Secrets Manager hands to EventBridge, as CloudTrail records them.
-SEKISHO_SECRET_ARN = (
-    f"arn:aws:secretsmanager:{cfn.REGION}:{cfn.ACCOUNT_ID}:secret:sekisho/kintone/deals-view-Ab12Cd"
-)
-OTHER_SECRET_ARN = f"arn:aws:secretsmanager:{cfn.REGION}:{cfn.ACCOUNT_ID}:secret:billing/db-Zz99Yy"
+# The events Secrets Manager hands to EventBridge, as CloudTrail records them. The
+# template's secrets are named under the stack's prefix, locally the stack's name.
+SECRET_ARN_BASE = f"arn:aws:secretsmanager:{cfn.REGION}:{cfn.ACCOUNT_ID}:secret:"
+STACK_SECRET_ARN_BASE = f"{SECRET_ARN_BASE}{cfn.STACK_NAME}/"
+SEKISHO_SECRET_ARN = STACK_SECRET_ARN_BASE + "sekisho/kintone/deals-view-Ab12Cd"
+OTHER_SECRET_ARN = SECRET_ARN_BASE + "billing/db-Zz99Yy"
+# The same declared secret of another sekisho stack in the account.
+OTHER_STACKS_SECRET_ARN = SECRET_ARN_BASE + "sekisho-prod/sekisho/kintone/deals-view-Ab12Cd"
 
 
 @pytest.fixture(scope="module")
@@ -338,7 +342,7 @@ def expected_kinds(policy: Mapping[str, Any]) -> dict[str, str]:
 
 def test_every_secret_starts_with_the_kind_its_use_calls_for(resources, policy):
     held = {
-        secret["Properties"]["Name"]: stored_kind(secret)
+        declared_secret_name(secret["Properties"]["Name"]): stored_kind(secret)
         for secret in of_type(resources, "AWS::SecretsManager::Secret").values()
     }
     assert held == expected_kinds(policy)
@@ -360,7 +364,8 @@ def test_staged_secrets_tell_the_operator_to_stage_the_next_value(resources):
     for name, secret in of_type(resources, "AWS::SecretsManager::Secret").items():
         if stored_kind(secret) in (KINTONE_TOKEN, WEBHOOK_KEY):
             description = " ".join(secret["Properties"]["Description"].split())
-            assert f"sekisho token stage {secret['Properties']['Name']}" in description, name
+            declared = declared_secret_name(secret["Properties"]["Name"])
+            assert f"sekisho token stage {declared}" in description, name
 
 
 # ---------------------------------------------------------------- failures
@@ -405,6 +410,8 @@ SERVICE_EVENT = "AWS Service Event via CloudTrail"
         (cloudtrail_event("RotationStarted", SEKISHO_SECRET_ARN, SERVICE_EVENT), False),
         # Another team's secret in the same account is not sekisho's alarm.
         (cloudtrail_event("RotationFailed", OTHER_SECRET_ARN, SERVICE_EVENT), False),
+        # Nor is another sekisho stack's: each stack alarms on its own secrets.
+        (cloudtrail_event("RotationFailed", OTHER_STACKS_SECRET_ARN, SERVICE_EVENT), False),
         (
             cloudtrail_event("RotationFailed", SEKISHO_SECRET_ARN, "AWS API Call via CloudTrail"),
             False,
@@ -433,9 +440,8 @@ def test_the_rules_secret_prefix_covers_every_secret_of_the_template(template, r
     ((prefix,),) = [
         [option["prefix"] for option in pattern["detail"]["additionalEventData"]["SecretId"]]
     ]
-    base = f"arn:aws:secretsmanager:{cfn.REGION}:{cfn.ACCOUNT_ID}:secret:"
     for name in secret_names(resources).values():
-        assert (base + name + "-Ab12Cd").startswith(prefix), name
+        assert (STACK_SECRET_ARN_BASE + name + "-Ab12Cd").startswith(prefix), name
 
 
 @pytest.mark.parametrize(
@@ -504,9 +510,11 @@ def test_the_errors_alarm_notifies_the_topic_only_when_one_is_given_and_never_sa
 # ---------------------------------------------------------------- a renewed kintone URL token
 
 KINTONE_SOURCE = "demo-kintone"
-SECRET_ARN_BASE = f"arn:aws:secretsmanager:{cfn.REGION}:{cfn.ACCOUNT_ID}:secret:"
-KINTONE_TOKEN_ARN = SECRET_ARN_BASE + "sekisho/webhook/demo-kintone-Ab12Cd"
-STRIPE_KEY_ARN = SECRET_ARN_BASE + "sekisho/webhook/demo-stripe-Ab12Cd"
+KINTONE_TOKEN_ARN = STACK_SECRET_ARN_BASE + "sekisho/webhook/demo-kintone-Ab12Cd"
+STRIPE_KEY_ARN = STACK_SECRET_ARN_BASE + "sekisho/webhook/demo-stripe-Ab12Cd"
+OTHER_STACKS_KINTONE_TOKEN_ARN = (
+    SECRET_ARN_BASE + "sekisho-prod/sekisho/webhook/demo-kintone-Ab12Cd"
+)
 
 
 @pytest.fixture(scope="module")
@@ -539,6 +547,11 @@ def flat(text: str) -> str:
         (cloudtrail_event("RotationSucceeded", SEKISHO_SECRET_ARN, SERVICE_EVENT), False),
         (cloudtrail_event("RotationSucceeded", STRIPE_KEY_ARN, SERVICE_EVENT), False),
         (cloudtrail_event("RotationSucceeded", OTHER_SECRET_ARN, SERVICE_EVENT), False),
+        # Another stack's kintone URL token is that stack's to announce.
+        (
+            cloudtrail_event("RotationSucceeded", OTHER_STACKS_KINTONE_TOKEN_ARN, SERVICE_EVENT),
+            False,
+        ),
         (
             cloudtrail_event("RotationSucceeded", KINTONE_TOKEN_ARN, "AWS API Call via CloudTrail"),
             False,
@@ -561,11 +574,11 @@ def test_the_renewal_rule_names_the_secret_the_kintone_source_uses_and_no_other(
     )
     (option,) = pattern["detail"]["additionalEventData"]["SecretId"]
     # Secrets Manager ends the ARN with "-" and six random characters.
-    assert option == {"prefix": SECRET_ARN_BASE + kintone_source["secret"] + "-"}
+    assert option == {"prefix": STACK_SECRET_ARN_BASE + kintone_source["secret"] + "-"}
     covered = [
         name
         for name in secret_names(resources).values()
-        if (SECRET_ARN_BASE + name + "-Ab12Cd").startswith(option["prefix"])
+        if (STACK_SECRET_ARN_BASE + name + "-Ab12Cd").startswith(option["prefix"])
     ]
     assert covered == [kintone_source["secret"]]
 
@@ -620,7 +633,7 @@ def test_the_kintone_url_tokens_description_tells_of_the_alarm_and_the_deadline(
     (secret,) = [
         r["Properties"]
         for r in of_type(resources, "AWS::SecretsManager::Secret").values()
-        if r["Properties"]["Name"] == kintone_source["secret"]
+        if declared_secret_name(r["Properties"]["Name"]) == kintone_source["secret"]
     ]
     description = flat(secret["Description"])
     assert "KintoneWebhookTokenRenewedAlarm" in description

@@ -22,6 +22,7 @@ from tests.template_support import (
     REPO,
     action_secret_names,
     as_list,
+    declared_secret_name,
     load_policy_yaml,
     load_template,
     resolved,
@@ -520,7 +521,8 @@ def secret(resources, name: str) -> Mapping[str, Any]:
     (found,) = [
         r
         for r in resources.values()
-        if r["Type"] == "AWS::SecretsManager::Secret" and r["Properties"]["Name"] == name
+        if r["Type"] == "AWS::SecretsManager::Secret"
+        and declared_secret_name(r["Properties"]["Name"]) == name
     ]
     return found
 

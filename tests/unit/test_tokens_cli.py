@@ -18,8 +18,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sekisho.kintone import KintoneError
-from sekisho.policy import read_policy
+from sekisho.kintone.errors import KintoneError
+from sekisho.policy.validation import read_policy
 from sekisho.tokens import PERMISSIONS, ProbeReport, ProbeRow, declared_tokens
 from sekisho.tokens import cli as tokens_cli
 
@@ -188,3 +188,34 @@ def test_the_summary_says_what_the_report_says(secretsmanager, kintone, seen, su
 
     assert status == 1, output
     assert f"FAIL: {DEALS_VIEW} (app 1): {summary}" in output.splitlines()
+
+
+def test_the_probe_reads_each_declared_token_under_the_stacks_prefix(
+    secretsmanager, kintone, monkeypatch
+):
+    for name in DECLARED:
+        value = {"kind": "kintone-token", "token": "DevToken0123"}
+        secretsmanager.create_secret(Name=f"sekisho-dev/{name}", SecretString=json.dumps(value))
+    read: list[str] = []
+    monkeypatch.setattr(
+        tokens_cli, "probe_client", lambda base_url, token: read.append(token) or object()
+    )
+
+    status, output = sekisho_probe("--base-url", KINTONE, "--secret-prefix", "sekisho-dev")
+
+    assert status == 0, output
+    assert read == ["DevToken0123"] * len(DECLARED)
+    # The table names the declared secrets, as the policy does.
+    assert f"| {DEALS_VIEW} " in output
+    assert "sekisho-dev/" not in output
+    monkeypatch.setenv("SEKISHO_SECRET_PREFIX", "sekisho-dev")
+    read.clear()
+    assert sekisho_probe("--base-url", KINTONE)[0] == 0
+    assert read == ["DevToken0123"] * len(DECLARED)
+
+
+def test_a_stack_whose_prefix_holds_no_tokens_is_not_probed(secretsmanager, kintone):
+    status, output = sekisho_probe("--base-url", KINTONE, "--secret-prefix", "sekisho-prod")
+
+    assert status == 2
+    assert f"error: secret {DEALS_VIEW!r} (AWSCURRENT) does not exist or may not be read" in output

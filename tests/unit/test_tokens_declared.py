@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from sekisho.errors import ConfigurationError
-from sekisho.policy import Policy, read_policy
+from sekisho.policy import Policy
+from sekisho.policy.validation import read_policy, validate_policy
 from sekisho.tokens import PERMISSIONS, DeclaredToken, declared_tokens
 
 REPO_POLICY = Path(__file__).resolve().parents[2] / "policy.yaml"
@@ -45,7 +46,7 @@ def refetching_hook(app: int = 1, name: str = "tokens/deals-refetch") -> dict[st
 
 
 def policy(**sections: dict[str, Any]) -> Policy:
-    return Policy.model_validate(
+    return validate_policy(
         {"kintone": {"base_url": "https://example.cybozu.com"}, "apps": APPS, **sections}
     )
 

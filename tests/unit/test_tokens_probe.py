@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from sekisho.kintone import (
-    AddedRecord,
+from sekisho.kintone.client import AddedRecord, RecordsPage
+from sekisho.kintone.errors import (
     KintoneError,
     KintoneInvalidToken,
     KintoneMaintenance,
@@ -22,7 +22,6 @@ from sekisho.kintone import (
     KintonePermissionDenied,
     KintoneTimeout,
     KintoneValidationError,
-    RecordsPage,
 )
 from sekisho.policy import AppPolicy
 from sekisho.tokens import (

@@ -13,15 +13,13 @@ import json
 import pytest
 
 from sekisho.once import InMemoryPersistenceLayer, RunOnce
-from sekisho.policy import Policy
+from sekisho.policy.validation import validate_policy
 from sekisho.secrets import InMemorySecretBackend, SecretStore
-from sekisho.webhooks import (
-    Delivery,
-    InMemoryEventQueue,
-    SignatureInvalid,
-    SigningKeys,
-    WebhookService,
-)
+from sekisho.webhooks.delivery import Delivery
+from sekisho.webhooks.errors import SignatureInvalid
+from sekisho.webhooks.keys import SigningKeys
+from sekisho.webhooks.queue import InMemoryEventQueue
+from sekisho.webhooks.service import WebhookService
 from webhook_senders import SCHEMES, demo_secret, sign
 
 NOW = 1_795_000_000
@@ -32,7 +30,7 @@ def service_with_one_source_per_scheme() -> tuple[WebhookService, InMemoryEventQ
     backend = InMemorySecretBackend()
     for scheme, secret in secrets.items():
         backend.put(f"sekisho/webhook/{scheme}", json.dumps(secret))
-    policy = Policy.model_validate(
+    policy = validate_policy(
         {
             "kintone": {"base_url": "https://example.cybozu.com"},
             "webhooks": {

@@ -10,6 +10,7 @@ from sekisho import runtime
 from sekisho.errors import ConfigurationError
 from sekisho.secrets import SecretNotAllowed
 from sekisho.settings import Settings
+from sekisho.wiring import webhook as webhook_wiring
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_ENV = {
@@ -26,7 +27,7 @@ def container(monkeypatch):
     monkeypatch.setenv("SEKISHO_POLICY", str(ROOT / "policy.yaml"))
 
     def clear() -> None:
-        for cached in (runtime.settings, runtime.policy, runtime.webhook_service):
+        for cached in (runtime.settings, runtime.policy, webhook_wiring.webhook_service):
             cached.cache_clear()
 
     clear()
@@ -40,13 +41,13 @@ def test_the_webhook_service_needs_its_table_and_queue(container, missing):
         if name != missing:
             container.setenv(name, value)
     with pytest.raises(ConfigurationError, match=missing):
-        runtime.webhook_service()
+        webhook_wiring.webhook_service()
 
 
 def test_the_webhook_service_reads_only_the_sources_secrets_and_refetch_tokens(container):
     for name, value in WEBHOOK_ENV.items():
         container.setenv(name, value)
-    store = runtime.webhook_service()._keys._secrets
+    store = webhook_wiring.webhook_service()._keys._secrets
     for other in (
         "sekisho/kintone/deals-view",
         "sekisho/kintone/seminar-add",

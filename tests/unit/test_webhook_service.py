@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -13,20 +14,20 @@ import pytest
 from sekisho.errors import ConfigurationError, PayloadTooLarge, RouteDisabled
 from sekisho.once import InMemoryPersistenceLayer, RunOnce
 from sekisho.policy import Policy
+from sekisho.policy.validation import validate_policy
 from sekisho.secrets import InMemorySecretBackend, SecretStore
-from sekisho.webhooks import (
-    Delivery,
+from sekisho.webhooks.delivery import Delivery
+from sekisho.webhooks.errors import (
     DeliveryInProgress,
-    InMemoryEventQueue,
     SignatureInvalid,
-    SigningKeys,
     SourceForbidden,
     StaleDelivery,
     UnknownSource,
     WebhookQueueUnavailable,
-    WebhookService,
 )
-from sekisho.webhooks.queue import MAX_MESSAGE_BYTES
+from sekisho.webhooks.keys import SigningKeys
+from sekisho.webhooks.queue import MAX_MESSAGE_BYTES, InMemoryEventQueue
+from sekisho.webhooks.service import WebhookService
 from webhook_senders import sign
 
 NOW = 1_795_000_000
@@ -46,7 +47,7 @@ SECRETS = {
 
 
 def _policy() -> Policy:
-    return Policy.model_validate(
+    return validate_policy(
         {
             "kintone": {"base_url": "https://example.cybozu.com"},
             "webhooks": {
@@ -389,8 +390,8 @@ def test_a_refusal_before_verification_is_audited_too(harness, caplog, event, ma
 
 def test_a_source_switched_off_in_the_policy_answers_503_before_any_key_is_read():
     policy = _policy()
-    hook = policy.webhooks["gh"].model_copy(update={"enabled": False})
-    harness = Harness(policy.model_copy(update={"webhooks": {**policy.webhooks, "gh": hook}}))
+    hook = dataclasses.replace(policy.webhooks["gh"], enabled=False)
+    harness = Harness(dataclasses.replace(policy, webhooks={**policy.webhooks, "gh": hook}))
     reads: list[str] = []
     harness.backend.get = lambda *a, **k: reads.append("read")  # type: ignore[method-assign]
     with pytest.raises(RouteDisabled) as caught:

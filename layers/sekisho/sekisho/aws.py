@@ -13,10 +13,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+# The services sekisho calls: each has its Config below, and boto3's stubs know each name.
+Service = Literal["dynamodb", "secretsmanager", "sqs", "s3", "ssm"]
 
 
 def _fail_fast(connect: float, read: float, attempts: int) -> Config:
@@ -27,7 +31,7 @@ def _fail_fast(connect: float, read: float, attempts: int) -> Config:
     )
 
 
-CONFIGS: Mapping[str, Config] = MappingProxyType(
+CONFIGS: Mapping[Service, Config] = MappingProxyType(
     {
         # The guard's counters and, on the same client, the idempotency records and the
         # webhook and action ledgers: on every request's path.
@@ -43,13 +47,21 @@ CONFIGS: Mapping[str, Config] = MappingProxyType(
 )
 
 
-def fresh_client(service: str) -> Any:
+def fresh_client(service: Service) -> Any:
     """A new client for ``service`` with its Config (a ``KeyError`` for a service sekisho
     does not use: a new one gets its Config here first)."""
     return boto3.client(service, config=CONFIGS[service])
 
 
 @functools.cache
-def client(service: str) -> Any:
+def client(service: Service) -> Any:
     """The container's one client for ``service``."""
     return fresh_client(service)
+
+
+def error_code(exc: ClientError | BotoCoreError) -> str:
+    """AWS's error code of a failed call (``ThrottlingException``), else the exception's
+    type (a connection error has no code): what a log line or an error message names."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
+    return type(exc).__name__

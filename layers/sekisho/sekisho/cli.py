@@ -9,26 +9,36 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
+from sekisho.commands import Commands, Handler, add_command
 from sekisho.contract.cli import add_openapi
-from sekisho.policy import lint_policy
-from sekisho.policy.arguments import POLICY_HELP, read_policy_or_report
-from sekisho.policy.snapshot import PACKAGE_DIR, write_snapshot
+from sekisho.contract.document import openapi_document, render
+from sekisho.policy import Policy
+from sekisho.policy.snapshot import write_snapshot
+from sekisho.policy.source import PACKAGE_DIR
+from sekisho.policy.validation import lint_policy
+from sekisho.policy.validation.arguments import policy_path, read_policy_or_report
 from sekisho.rotation.cli import add_rotate, add_token
 from sekisho.tokens.cli import add_probe
 
-Handler = Callable[[argparse.Namespace, TextIO], int]
-
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:
+    """validate and lint a policy file
+
+    Load the policy as the relay would and lint it. Exits 1 on any error (and on warnings
+    with --strict).
+    """
     policy = read_policy_or_report(args.policy, out)
     if policy is None:
         return 1
     findings = lint_policy(policy)
     for finding in findings:
         print(finding, file=out)
+    if args.openapi is not None:
+        _warn_if_the_contract_drifted(policy, Path(args.openapi), policy_path(args.policy), out)
     errors = sum(1 for f in findings if f.severity == "error")
     warnings = len(findings) - errors
     if errors or (args.strict and warnings):
@@ -47,21 +57,30 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def add_check(commands: argparse._SubParsersAction) -> None:
-    check = commands.add_parser(
-        "check",
-        help="validate and lint a policy file",
-        description=(
-            "Load the policy as the relay would and lint it. Exits 1 on any error (and "
-            "on warnings with --strict)."
+def _warn_if_the_contract_drifted(
+    policy: Policy, contract: Path, source: Path, out: TextIO
+) -> None:
+    """A warning, never an error: the contract is regenerated in memory, as `sekisho openapi`
+    writes it, and compared with the file."""
+    try:
+        current = contract.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        current = None
+    if current != render(openapi_document(policy)):
+        print(f"warning: {contract} does not match {source}: run make openapi", file=out)
+
+
+def add_check(commands: Commands) -> None:
+    check = add_command(commands, "check", _check)
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument(
+        "--openapi",
+        metavar="FILE",
+        help=(
+            "also warn when FILE (openapi.json) is not the contract this policy generates "
+            "(a warning only: the exit status is the check's, even with --strict)"
         ),
     )
-    check.add_argument(
-        "policy",
-        nargs="?",
-        help=POLICY_HELP,
-    )
-    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check.add_argument(
         "--snapshot",
         nargs="?",
@@ -73,7 +92,6 @@ def add_check(commands: argparse._SubParsersAction) -> None:
             f"{PACKAGE_DIR}); functions start from it without validating again"
         ),
     )
-    check.set_defaults(handler=_check)
 
 
 def build_parser() -> argparse.ArgumentParser:

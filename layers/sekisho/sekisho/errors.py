@@ -14,9 +14,29 @@ PROBLEM_TYPE_BASE = "urn:sekisho:problem:"
 
 
 class SekishoError(Exception):
+    """The root of the hierarchy; a kind of error declares its problem in its class line,
+    ``class Gone(SekishoError, code="gone", status=410, title="It is gone")``, and inherits
+    from its base whatever of ``code``, ``status`` and ``title`` it leaves out."""
+
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
     title: ClassVar[str] = "Internal error"
+
+    def __init_subclass__(
+        cls,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        title: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+        if status is not None:
+            cls.status = status
+        if title is not None:
+            cls.title = title
 
     def __init__(self, detail: str | None = None, *, errors: list[dict[str, Any]] | None = None):
         super().__init__(detail or self.title)
@@ -37,54 +57,44 @@ class SekishoError(Exception):
         return doc
 
 
-class ValidationFailed(SekishoError):
-    status = 400
-    code = "validation_failed"
-    title = "The request is not valid"
+class ValidationFailed(
+    SekishoError, code="validation_failed", status=400, title="The request is not valid"
+): ...
 
 
-class NotFound(SekishoError):
-    status = 404
-    code = "not_found"
-    title = "Not found"
+class NotFound(SekishoError, code="not_found", status=404, title="Not found"): ...
 
 
-class PayloadTooLarge(SekishoError):
-    status = 413
-    code = "payload_too_large"
-    title = "The request body is too large"
+class PayloadTooLarge(
+    SekishoError, code="payload_too_large", status=413, title="The request body is too large"
+): ...
 
 
-class UnsupportedMediaType(SekishoError):
-    status = 415
-    code = "unsupported_media_type"
-    title = "The request body must be JSON"
+class UnsupportedMediaType(
+    SekishoError, code="unsupported_media_type", status=415, title="The request body must be JSON"
+): ...
 
 
-class RateLimited(SekishoError):
-    status = 429
-    code = "rate_limited"
-    title = "Too many requests"
+class RateLimited(SekishoError, code="rate_limited", status=429, title="Too many requests"): ...
 
 
-class RouteBudgetExhausted(RateLimited):
+class RouteBudgetExhausted(
+    RateLimited,
+    code="route_budget_exhausted",
+    title="This route has used its kintone budget for now",
+):
     """The route spent its declared kintone budget (``guard.budget``) for this window,
     across every caller: no one gets through until the window ends (``retry_after``)."""
-
-    code = "route_budget_exhausted"
-    title = "This route has used its kintone budget for now"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__("try again when the budget's window ends")
         self.retry_after = max(1, int(retry_after))
 
 
-class ConfigurationError(SekishoError):
+class ConfigurationError(
+    SekishoError, code="configuration_error", status=500, title="The relay is misconfigured"
+):
     """The deployment is wrong (policy, settings): an operator's problem, not the caller's."""
-
-    status = 500
-    code = "configuration_error"
-    title = "The relay is misconfigured"
 
     def problem(self) -> dict[str, Any]:
         # The detail names policy entries; a browser gets only the code.
@@ -93,12 +103,10 @@ class ConfigurationError(SekishoError):
         return doc
 
 
-class UpstreamError(SekishoError):
+class UpstreamError(
+    SekishoError, code="upstream_error", status=502, title="The upstream service failed"
+):
     """kintone answered with something the relay cannot use."""
-
-    status = 502
-    code = "upstream_error"
-    title = "The upstream service failed"
 
     def problem(self) -> dict[str, Any]:
         # NOTE: kintone's code and message never reach a browser; they are logged instead.
@@ -110,18 +118,23 @@ class UpstreamError(SekishoError):
         }
 
 
-class UpstreamUnavailable(UpstreamError):
+class UpstreamUnavailable(
+    UpstreamError,
+    code="upstream_unavailable",
+    status=503,
+    title="The upstream service is unavailable",
+):
     """kintone is down, busy or slow: the request may succeed later."""
 
-    status = 503
-    code = "upstream_unavailable"
-    title = "The upstream service is unavailable"
+
+class OutOfTime(UpstreamUnavailable):
+    """Too little of this invocation is left to wait for kintone: the intake queues the
+    submission instead, a queue consumer leaves the message for a later invocation."""
 
 
-class RouteDisabled(SekishoError):
+class RouteDisabled(
+    SekishoError, code="route_disabled", status=503, title="This route is switched off"
+):
     """An operator switched the route off (policy ``enabled: false`` or the SSM switch)."""
 
-    status = 503
-    code = "route_disabled"
-    title = "This route is switched off"
     outcome = "route_disabled"

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sekisho.audit import audit
+from sekisho.browser_route import BrowserRoute, ClientFactory
 from sekisho.errors import (
     NotFound,
     RateLimited,
@@ -34,6 +35,7 @@ from sekisho.errors import (
 )
 from sekisho.guard.budget import spend_or_refuse
 from sekisho.guard.network import client_network
+from sekisho.kintone.client import KintoneClient
 from sekisho.kintone.query import Predicate, compile_query
 from sekisho.switches import RouteSwitches
 
@@ -41,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sekisho.guard.guard import Guard
-    from sekisho.kintone import KintoneClient, TokenSource
+    from sekisho.kintone.client import KintoneClient, TokenSource
     from sekisho.policy import Policy, ViewPolicy
 
 
@@ -78,7 +80,7 @@ def _has_control_characters(value: str) -> bool:
     return any(unicodedata.category(c) in ("Cc", "Cs") for c in value)
 
 
-class LookupService:
+class LookupService(BrowserRoute):
     def __init__(
         self,
         policy: Policy,
@@ -86,26 +88,23 @@ class LookupService:
         guard: Guard,
         kintone_base_url: str,
         *,
-        client_factory: Callable[[str, TokenSource], KintoneClient] | None = None,
+        client_factory: ClientFactory | None = None,
         not_found_deadline: float = DEFAULT_NOT_FOUND_DEADLINE,
         switches: RouteSwitches | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._policy = policy
-        self._switches = switches or RouteSwitches()
-        self._token_sources = token_sources
-        self._guard = guard
-        self._base_url = kintone_base_url
+        super().__init__(
+            policy,
+            token_sources,
+            guard,
+            kintone_base_url,
+            client_factory=client_factory or KintoneClient,
+            switches=switches,
+            clock=clock,
+            sleep=sleep,
+        )
         self._deadline = not_found_deadline
-        self._clock = clock
-        self._sleep = sleep
-        # The HTTP client (requests) loads with the service, not with the handler module.
-        from sekisho.kintone import KintoneClient  # noqa: PLC0415
-        from sekisho.kintone.clients import ClientsByToken  # noqa: PLC0415
-
-        factory = client_factory or KintoneClient
-        self._clients = ClientsByToken(lambda name: factory(kintone_base_url, token_sources(name)))
 
     def lookup(self, request: LookupRequest) -> list[dict[str, Any]]:
         started = self._clock()

@@ -7,6 +7,8 @@ alarms read these names in this namespace, with the one ``service`` dimension.
 
 from __future__ import annotations
 
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
 NAMESPACE = "sekisho"
 SERVICE = "sekisho"
 ROUTE_BUDGET_NEARLY_SPENT = "RouteBudgetNearlySpent"
@@ -14,9 +16,6 @@ ROUTE_BUDGET_NEARLY_SPENT = "RouteBudgetNearlySpent"
 
 def route_budget_nearly_spent(route: str, *, spent: int, limit: int) -> None:
     """A route has spent 80 % of its kintone budget for this window."""
-    # Loaded here: only the one request that crosses the threshold needs it.
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric  # noqa: PLC0415
-
     with single_metric(
         name=ROUTE_BUDGET_NEARLY_SPENT,
         unit=MetricUnit.Count,

@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.idempotency import (
     BasePersistenceLayer,
@@ -35,6 +35,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
     STATUS_CONSTANTS,
     DataRecord,
 )
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 logger = logging.getLogger(__name__)
@@ -103,14 +104,17 @@ class RunOnce:
             raise_on_no_idempotency_key=True,
             expires_after_seconds=self._expires_after_seconds,
             hash_function="sha256",
-            lambda_context=_Remaining(remaining_ms),
+            # Powertools wants a LambdaContext and calls only its get_remaining_time_in_millis.
+            lambda_context=cast(LambdaContext, _Remaining(remaining_ms)),
         )
-        return idempotent_function(
+        # Powertools types the decorated function Any; it keeps _run_once's signature.
+        once: Callable[..., dict[str, Any]] = idempotent_function(
             data_keyword_argument="claim",
             persistence_store=self._persistence,
             config=config,
             key_prefix=self._key_prefix,
         )(_run_once)
+        return once
 
     def run(
         self,
@@ -158,7 +162,7 @@ class InMemoryPersistenceLayer(BasePersistenceLayer):
     """
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
         self._lock = threading.Lock()
         self._records: dict[str, DataRecord] = {}
         self.fail = False

@@ -12,17 +12,16 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sekisho import aws
 from sekisho.errors import SekishoError, UpstreamUnavailable
 from sekisho.safe_traceback import log_unexpected
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-    from sekisho.intake.queue import VisibilityControl
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +34,52 @@ MAX_VISIBILITY_SECONDS = 15 * 60
 # decides), well inside its retention: a message ends in the dead-letter queue, never
 # expires unseen.
 BACKOFF_FRACTION = 0.1
+
+
+# ------------------------------------------------------------------ visibility
+
+
+def queue_url_from_arn(arn: str) -> str:
+    """``arn:aws:sqs:<region>:<account>:<name>`` as the queue's URL (no GetQueueUrl call,
+    so the deliverer's role needs no permission for it)."""
+    parts = arn.split(":")
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs" or not all(parts[3:]):
+        raise ValueError("not an SQS queue ARN")
+    partition, region, account, name = parts[1], parts[3], parts[4], parts[5]
+    domain = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return f"https://sqs.{region}.{domain}/{account}/{name}"
+
+
+class VisibilityControl(Protocol):
+    def delay(self, event_source_arn: str, receipt_handle: str, seconds: int) -> None:
+        """Keep a received message invisible for ``seconds`` from now."""
+        ...
+
+
+class SqsVisibility:
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    def delay(self, event_source_arn: str, receipt_handle: str, seconds: int) -> None:
+        (self._client or aws.client("sqs")).change_message_visibility(
+            QueueUrl=queue_url_from_arn(event_source_arn),
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=seconds,
+        )
+
+
+class InMemoryVisibility:
+    """The twin of :class:`SqsVisibility`: remembers each ``(receipt_handle, seconds)``."""
+
+    def __init__(self) -> None:
+        self.delays: list[tuple[str, int]] = []
+
+    def delay(self, event_source_arn: str, receipt_handle: str, seconds: int) -> None:
+        queue_url_from_arn(event_source_arn)
+        self.delays.append((receipt_handle, seconds))
+
+
+# --------------------------------------------------------------------- backoff
 
 
 def backoff_seconds(

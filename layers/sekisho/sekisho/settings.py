@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sekisho.errors import ConfigurationError
+from sekisho.secrets.names import check_prefix
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -29,6 +30,11 @@ class Settings:
     policy_digest: str | None = None
     guard_table: str | None = None
     guard_hash_key_secret: str = "sekisho/guard/hash-key"  # noqa: S105 - a name, not a value
+    # The stack's secret name prefix (SEKISHO_SECRET_PREFIX; the template's effective
+    # SecretNamePrefix): every declared name above and in the policy is read as
+    # <prefix>/<name>. Empty: no prefix. Checked here so a bad one fails at cold start; the
+    # secret store reads it through sekisho.secrets.names.
+    secret_prefix: str = ""
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = 16 * 1024
     # Every "no record" answer is sent this long after the lookup started, so a
@@ -80,6 +86,7 @@ class Settings:
             "webhook_queue_url": env.get("WEBHOOK_QUEUE_URL") or None,
             "webhook_dead_letter_queue_url": env.get("WEBHOOK_DEAD_LETTER_QUEUE_URL") or None,
             "route_switches_parameter": env.get("ROUTE_SWITCHES_PARAMETER") or None,
+            "secret_prefix": env.get("SEKISHO_SECRET_PREFIX") or "",
             "allowed_origins": tuple(
                 o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()
             ),
@@ -144,6 +151,12 @@ def _origins(origins: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(origins)
 
 
+def _secret_prefix(value: str) -> str:
+    if not value:
+        return value
+    return check_prefix(value)
+
+
 def _digest(value: str | None) -> str | None:
     if value is not None and not _DIGEST.fullmatch(value):
         raise ValueError("must be the lower-case hex SHA-256 of the policy snapshot")
@@ -154,6 +167,7 @@ _QUEUE_URL = _http_url("a queue URL must be an http(s) URL")
 _CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "kintone_base_url": _http_url("KINTONE_BASE_URL must be an http(s) URL"),
     "policy_digest": _digest,
+    "secret_prefix": _secret_prefix,
     "allowed_origins": _origins,
     "max_body_bytes": _integer(1, 6 * 1024 * 1024),
     "not_found_deadline_ms": _integer(0, 5000),

@@ -24,6 +24,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sekisho import aws
 from sekisho.audit import audit
 from sekisho.errors import RouteDisabled
 
@@ -94,10 +95,6 @@ class RouteSwitches:
 
 
 def _ssm() -> Any:
-    # Loaded on the first read: a function whose routes are not switched by SSM never
-    # loads boto3 for it.
-    from sekisho import aws  # noqa: PLC0415
-
     return aws.client("ssm")
 
 

@@ -9,18 +9,24 @@ from typing import Any
 import pytest
 
 from devstack.send import STRIPE_DEMOS, stripe_event
-from sekisho.actions import unmet_condition
-from sekisho.actions.condition import POINTER_MISSING, VALUE_NOT_ALLOWED, reads_record
+from sekisho.actions.condition import (
+    POINTER_MISSING,
+    VALUE_NOT_ALLOWED,
+    reads_record,
+    unmet_condition,
+)
 from sekisho.errors import ConfigurationError
-from sekisho.policy import ActionPolicy, read_policy
+from sekisho.policy import ActionPolicy
 from sekisho.policy.snapshot import restore, snapshot_bytes
+from sekisho.policy.validation import read_policy, schema, validate
 from tests.action_support import FAILED, SUCCEEDED, checkout_completed, checkout_event
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 def action(when: dict[str, Any] | None) -> ActionPolicy:
-    return ActionPolicy.model_validate(
+    return validate(
+        schema.ActionPolicy,
         {
             "events": ["checkout.session.completed"],
             "when": when,
@@ -31,7 +37,7 @@ def action(when: dict[str, Any] | None) -> ActionPolicy:
             "key": {"field": "受付ID", "from": "/data/object/metadata/receipt"},
             "receipt_field": "決済イベントID",
             "fields": {"支払状況": {"set": "支払済"}},
-        }
+        },
     )
 
 

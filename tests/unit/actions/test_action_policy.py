@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from sekisho.policy import PolicyError, lint_policy, parse_policy
+from sekisho.policy import PolicyError
+from sekisho.policy.validation import lint_policy, parse_policy
 from sekisho.tokens import declared_tokens
 
 REPO = Path(__file__).resolve().parents[3]

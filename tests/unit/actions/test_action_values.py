@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sekisho.actions import PointerMissing, ValueInvalid, map_event
+from sekisho.actions.errors import PointerMissing, ValueInvalid
+from sekisho.actions.mapping import map_event
 from sekisho.kintone.values import ValueMismatch, wire_value
-from sekisho.policy import ActionPolicy
+from sekisho.policy.validation import schema, validate
 
 ACCEPTED = [
     ("SINGLE_LINE_TEXT", "山田 花子", "山田 花子"),
@@ -65,7 +66,8 @@ def test_a_value_that_does_not_fit_its_field_is_refused_without_quoting_it(
         assert value not in str(caught.value)
 
 
-ACTION = ActionPolicy.model_validate(
+ACTION = validate(
+    schema.ActionPolicy,
     {
         "events": ["checkout.session.completed"],
         "app": 2,
@@ -80,7 +82,7 @@ ACTION = ActionPolicy.model_validate(
             "備考": {"from": "/data/object/items/1/name"},
             "経路": {"from": "/data/a~1b"},
         },
-    }
+    },
 )
 TYPES = {
     "受付ID": "SINGLE_LINE_TEXT",

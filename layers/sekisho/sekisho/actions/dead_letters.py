@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from sekisho.intake.queue import sqs_client
+from sekisho import aws
 
 
 def attributes(fields: dict[str, str | None]) -> dict[str, dict[str, str]]:
@@ -35,7 +35,7 @@ class SqsDeadLetters:
         self._client = client
 
     def send(self, body: str, fields: dict[str, str | None]) -> None:
-        (self._client or sqs_client()).send_message(
+        (self._client or aws.client("sqs")).send_message(
             QueueUrl=self._url, MessageBody=body, MessageAttributes=attributes(fields)
         )
 

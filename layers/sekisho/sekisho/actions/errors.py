@@ -15,12 +15,11 @@ from typing import ClassVar
 from sekisho.errors import SekishoError, UpstreamUnavailable
 
 
-class ActionRefused(SekishoError):
+class ActionRefused(
+    SekishoError, code="action_refused", status=422, title="The event cannot be applied"
+):
     """The event cannot be applied as the policy declares it."""
 
-    status = 422
-    code = "action_refused"
-    title = "The event cannot be applied"
     reason: ClassVar[str] = "action_refused"
 
     def __init__(self, detail: str, *, field: str | None = None) -> None:

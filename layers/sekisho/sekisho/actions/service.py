@@ -27,8 +27,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sekisho.audit import audit
-from sekisho.errors import SekishoError, UpstreamUnavailable
-from sekisho.intake.errors import OutOfTime
+from sekisho.errors import OutOfTime, SekishoError, UpstreamUnavailable
 from sekisho.once import AlreadyRunning, RunOnce, StoreUnavailable
 from sekisho.redelivery import Backoff
 

@@ -18,16 +18,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sekisho.errors import ConfigurationError
-from sekisho.kintone import (
-    KintoneClient,
-    KintoneNotFound,
-    KintoneRevisionConflict,
-    KintoneUniqueViolation,
-    KintoneValidationError,
-    Predicate,
-    compile_query,
-)
-from sekisho.kintone.query import QueryValueError
+from sekisho.kintone.client import KintoneClient
+from sekisho.kintone.errors import KintoneValidationError
+from sekisho.kintone.query import Predicate, QueryValueError, compile_query
+from sekisho.kintone.writes import Added, add_with_receipt, update_at_revision
 
 from .errors import RevisionConflict, TargetAmbiguous, TargetMissing, ValueInvalid, WriteRefused
 from .mapping import Write
@@ -83,30 +77,23 @@ class ActionWriter:
 
     def _add(self, action: ActionPolicy, values: dict[str, Any]) -> str | None:
         """APPLIED, DUPLICATE, or None when the key (not the receipt) already exists."""
+        client = self._clients(action.token_secret)
+        key_field = action.key.field if action.key is not None else None
         try:
-            self._clients(action.token_secret).add_record(action.app, values)
-        except KintoneUniqueViolation as exc:
-            duplicates = exc.duplicate_fields()
-            if action.receipt_field in duplicates:
-                return DUPLICATE
-            if action.key is not None and action.key.field in duplicates:
-                return None
+            added = add_with_receipt(
+                client, action.app, values, receipt_field=action.receipt_field, key_field=key_field
+            )
+        except KintoneValidationError as exc:  # a unique violation elsewhere included
             raise _refused(exc) from exc
-        except KintoneValidationError as exc:
-            raise _refused(exc) from exc
-        return APPLIED
+        return {Added.WRITTEN: APPLIED, Added.DUPLICATE: DUPLICATE}.get(added)
 
     def _update(self, action: ActionPolicy, target: Target, values: dict[str, Any]) -> bool:
         """True when written; False when the record changed (or vanished) since its read."""
+        client = self._clients(action.token_secret)
         try:
-            self._clients(action.token_secret).update_record(
-                action.app, int(target.id), values, revision=target.revision
-            )
-        except (KintoneRevisionConflict, KintoneNotFound):
-            return False
+            return update_at_revision(client, action.app, int(target.id), values, target.revision)
         except KintoneValidationError as exc:
             raise _refused(exc) from exc
-        return True
 
     def _find(
         self,

@@ -6,12 +6,18 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from sekisho.policy.arguments import POLICY_HELP, read_policy_or_report
+from sekisho.commands import Commands, add_command
+from sekisho.policy.validation.arguments import read_policy_or_report
 
 from .document import openapi_document, render
 
 
 def _openapi(args: argparse.Namespace, out: TextIO) -> int:
+    """write the HTTP contract (OpenAPI 3.1) of a policy
+
+    Generate openapi.json from the policy and the relay's own models: one path per view,
+    form and webhook source. Prints it without --output.
+    """
     policy = read_policy_or_report(args.policy, out)
     if policy is None:
         return 1
@@ -33,18 +39,9 @@ def _openapi(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def add_openapi(commands: argparse._SubParsersAction) -> None:
-    command = commands.add_parser(
-        "openapi",
-        help="write the HTTP contract (OpenAPI 3.1) of a policy",
-        description=(
-            "Generate openapi.json from the policy and the relay's own models: one path "
-            "per view, form and webhook source. Prints it without --output."
-        ),
-    )
-    command.add_argument("policy", nargs="?", help=POLICY_HELP)
+def add_openapi(commands: Commands) -> None:
+    command = add_command(commands, "openapi", _openapi)
     command.add_argument("--output", help="the file to write (openapi.json)")
     command.add_argument(
         "--check", action="store_true", help="exit 1 unless --output already holds it"
     )
-    command.set_defaults(handler=_openapi)

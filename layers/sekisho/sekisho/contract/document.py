@@ -14,17 +14,18 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 import sekisho
 from sekisho.errors import NotFound, SekishoError
-from sekisho.forms import submission_schema
+from sekisho.forms.contract_model import submission_schema
 from sekisho.forms.schema import anchored
 from sekisho.http.problems import PROBLEM_CONTENT_TYPE
 from sekisho.http.resolver import JSON_CONTENT_TYPE, SECURITY_HEADERS
 from sekisho.intake.header import KEY_PATTERN
 from sekisho.policy import FormPolicy, Policy, ViewPolicy, WebhookPolicy
-from sekisho.policy.references import LIST_TYPES
+from sekisho.policy.constants import LIST_TYPES
 
 from .answers import (
     ALLOW_IPS_ERRORS,
@@ -258,7 +259,8 @@ def _json_answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 def _problems(errors: Iterable[type[SekishoError]]) -> dict[str, Any]:
     by_status: dict[int, set[str]] = defaultdict(set)
-    for error in (NotFound, *errors):
+    every: list[type[SekishoError]] = [NotFound, *errors]
+    for error in every:
         by_status[error.status].add(error.code)
     answers = {}
     for status, codes in sorted(by_status.items()):
@@ -317,8 +319,15 @@ def _identifier(name: str) -> str:
 
 
 def _component_schemas() -> dict[str, Any]:
-    models = [FieldError, Problem, FormReceipt, WebhookReceipt, SlackChallenge]
+    models: list[type[BaseModel]] = [
+        FieldError,
+        Problem,
+        FormReceipt,
+        WebhookReceipt,
+        SlackChallenge,
+    ]
     _, schemas = models_json_schema(
         [(model, "serialization") for model in models], ref_template=_REF
     )
-    return schemas["$defs"]
+    definitions: dict[str, Any] = schemas["$defs"]
+    return definitions

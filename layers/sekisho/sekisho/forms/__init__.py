@@ -4,7 +4,7 @@ from sekisho.policy.constants import MAX_REQUEST_FILE_BYTES
 
 from .files import Attachment, bytes_match, clean_filename
 from .problems import CODES, FieldProblem
-from .submission import Submission, parse_submission, submission_schema
+from .submission import Submission, parse_submission
 
 __all__ = [
     "CODES",
@@ -15,5 +15,4 @@ __all__ = [
     "bytes_match",
     "clean_filename",
     "parse_submission",
-    "submission_schema",
 ]

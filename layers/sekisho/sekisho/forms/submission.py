@@ -9,8 +9,8 @@ keyed by kintone field code, with the presets added.
 
 Each field's check (:func:`~sekisho.forms.fields.checker`) is built once per form and
 policy object and applied here directly. The contract's JSON Schema comes from a pydantic
-model of the same checks (:func:`submission_schema`, built only for ``sekisho openapi``):
-the intake function never loads pydantic, which would add a large part to its cold start.
+model of the same checks (:mod:`sekisho.forms.contract_model`, for ``sekisho openapi``
+only): the intake function never loads pydantic.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from sekisho.errors import ValidationFailed
 from sekisho.policy.constants import MAX_REQUEST_FILE_BYTES
@@ -27,14 +27,11 @@ from sekisho.policy.constants import MAX_REQUEST_FILE_BYTES
 from .fields import Check, checker, is_blank
 from .files import Attachment
 from .problems import CODES, FieldProblem
-from .schema import field_schema
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
+    from sekisho.policy import FormPolicy
 
-    from sekisho.policy import FormField, FormPolicy
-
-__all__ = ["Attachment", "Submission", "parse_submission", "submission_schema"]
+__all__ = ["Attachment", "PerForm", "Submission", "parse_submission"]
 
 # Enough for any honest form; a body of ten thousand unknown keys gets a short answer.
 MAX_REPORTED_ERRORS = 50
@@ -81,34 +78,6 @@ def parse_submission(form_name: str, form: FormPolicy, body: Mapping[str, Any]) 
     return Submission(form_name, record, tuple(attachments), honeypot=False)
 
 
-def submission_schema(form_name: str, form: FormPolicy) -> dict[str, Any]:
-    """The JSON Schema of a submission's body, from the model :func:`parse_submission`
-    validates with (the contract in openapi.json)."""
-    fields = _model_for(form_name, form).model_json_schema(by_alias=True)
-    fields.pop("title", None)
-    for member in fields["properties"].values():
-        member.pop("title", None)  # pydantic's, made from the browser name
-    if form.honeypot is not None:
-        # On the page and in the contract alike, so a client that sends it is not refused;
-        # a filled one gets the usual answer and records nothing.
-        # Any value is taken, as a bot would send it: the answer is a receipt as usual.
-        fields["properties"][form.honeypot] = {
-            "description": (
-                "leave it out or empty: a field the page hides from people. With any other "
-                "value the answer is the usual one and nothing is recorded."
-            )
-        }
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["fields"],
-        "properties": {"fields": fields},
-    }
-
-
-# ------------------------------------------------------------------------------ body
-
-
 def _fields_of(body: Mapping[str, Any]) -> Mapping[str, Any]:
     errors = [
         _error(f"/{_escape(str(key))}", "unknown", "the body has no such member")
@@ -117,14 +86,15 @@ def _fields_of(body: Mapping[str, Any]) -> Mapping[str, Any]:
     ]
     if "fields" not in body:
         errors.append(_error("/fields", "required", 'the body is {"fields": {...}}'))
-    elif not isinstance(body["fields"], dict):
+    fields = body.get("fields")
+    if "fields" in body and not isinstance(fields, dict):
         errors.append(_error("/fields", "type", "must be an object"))
-    if errors:
+    if errors or not isinstance(fields, dict):
         raise ValidationFailed(
             'the body must be {"fields": {...}} and nothing else',
             errors=errors[:MAX_REPORTED_ERRORS],
         )
-    return body["fields"]
+    return fields
 
 
 def _escape(name: str) -> str:
@@ -189,52 +159,7 @@ def _check_request_total(form: FormPolicy, attachments: list[Attachment]) -> Non
             )
 
 
-# ----------------------------------------------------------------------------- model
-
-
-def _pydantic_check(field: FormField) -> Any:
-    from pydantic import PlainValidator  # noqa: PLC0415 - the contract only
-    from pydantic_core import PydanticCustomError  # noqa: PLC0415
-
-    check = checker(field)
-    required = field.required
-
-    def validate(value: Any) -> Any:
-        if is_blank(value):
-            if required:
-                raise PydanticCustomError("required", _DETAILS["required"])
-            return None
-        try:
-            return check(value)
-        except FieldProblem as problem:
-            raise PydanticCustomError(problem.code, problem.detail) from None
-
-    return PlainValidator(validate)
-
-
-def _attribute(index: int) -> str:
-    # Browser names stay aliases: a form field called "json" or "copy" must not shadow
-    # pydantic's own attributes.
-    return f"field_{index}"
-
-
-def _build_model(form_name: str, form: FormPolicy) -> type[BaseModel]:
-    from pydantic import ConfigDict, Field, WithJsonSchema, create_model  # noqa: PLC0415
-
-    definitions: dict[str, Any] = {}
-    for index, (name, field) in enumerate(form.fields.items()):
-        # The schema is what openapi.json says of the field; the validator decides.
-        annotation = Annotated[Any, _pydantic_check(field), WithJsonSchema(field_schema(field))]
-        default = ... if field.required else None
-        definitions[_attribute(index)] = (annotation, Field(default, alias=name))
-    return create_model(
-        f"FormSubmission[{form_name}]",
-        __config__=ConfigDict(extra="forbid", frozen=True, validate_by_name=False),
-        **definitions,
-    )
-
-
-class _PerForm:
+class PerForm:
     """What is built once per (form name, policy object): its checks, its model.
 
     Keyed by identity: a policy model holds dicts, so it has no hash, and the cache keeps
@@ -262,6 +187,4 @@ class _PerForm:
 
 
 # The form's checks in declaration order: what a submission is checked with.
-_checks_for = _PerForm(lambda _name, form: tuple(checker(f) for f in form.fields.values()))
-# The form's pydantic model of the same checks: what the contract's schema comes from.
-_model_for = _PerForm(_build_model)
+_checks_for = PerForm(lambda _name, form: tuple(checker(f) for f in form.fields.values()))

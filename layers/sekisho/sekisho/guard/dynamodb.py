@@ -82,8 +82,9 @@ class DynamoGuardStore:
             except ClientError as exc:
                 if not _conditional_check_failed(exc):
                     raise
-                old = exc.response.get("Item")
-            if old is not None and not self._expired(old, now):
+                # What ALL_OLD returns on a failed condition (botocore's stubs leave it out).
+                old: object = exc.response.get("Item")
+            if isinstance(old, dict) and not self._expired(old, now):
                 return None
             if self._restart(key, expires_at, values, amount):
                 return amount

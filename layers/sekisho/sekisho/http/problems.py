@@ -11,8 +11,8 @@ from sekisho.errors import SekishoError
 PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8"
 
 
-def problem_response(error: SekishoError) -> Response:
-    headers = {}
+def problem_response(error: SekishoError) -> Response[str]:
+    headers: dict[str, str] = {}
     retry_after = getattr(error, "retry_after", None) or (60 if error.status == 429 else None)
     if retry_after:
         headers["Retry-After"] = str(retry_after)

@@ -8,24 +8,25 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from sekisho.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 JSON_TYPES = frozenset({"application/json"})
 
 
-def client_ip(app: ApiGatewayResolver) -> str:
+def client_ip(app: APIGatewayRestResolver) -> str:
     """The TCP peer API Gateway saw. X-Forwarded-For is caller-controlled and never used."""
     return str(app.current_event.request_context.identity.source_ip or "")
 
 
-def verified_claims(app: ApiGatewayResolver) -> Mapping[str, str]:
+def verified_claims(app: APIGatewayRestResolver) -> Mapping[str, str]:
     """Claims the API Gateway authorizer verified: Cognito's ``claims`` or a Lambda
     authorizer's context. Empty when the route has no authorizer; never read from the
     request itself."""
     raw = app.current_event.request_context.authorizer.raw_event or {}
-    claims = raw.get("claims") if isinstance(raw.get("claims"), dict) else raw
+    nested = raw.get("claims")
+    claims = nested if isinstance(nested, dict) else raw
     return {str(k): str(v) for k, v in claims.items() if isinstance(v, (str, int))}
 
 
@@ -56,7 +57,7 @@ def _refuse_constant(name: str) -> Any:
     raise ValidationFailed("the body is not valid JSON")
 
 
-def json_body(app: ApiGatewayResolver, *, max_bytes: int) -> dict[str, Any]:
+def json_body(app: APIGatewayRestResolver, *, max_bytes: int) -> dict[str, Any]:
     """The request body as a JSON object: 415 unless the content type is JSON, 413 past
     ``max_bytes``, 400 unless it is one UTF-8 JSON object with no repeated keys."""
     event = app.current_event

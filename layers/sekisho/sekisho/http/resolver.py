@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sekisho.errors import NotFound, SekishoError
 from sekisho.safe_traceback import log_unexpected
@@ -47,7 +49,7 @@ class SekishoResolver(APIGatewayRestResolver):
     """Adds the security headers and ``Vary: Origin`` to every response, the problem
     responses of exception handlers and preflights included."""
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         response = super().resolve(event, context)
         multi = "multiValueHeaders" in response
         headers = response["multiValueHeaders"] if multi else response.setdefault("headers", {})
@@ -78,8 +80,7 @@ def create_resolver(settings: HttpSettings) -> SekishoResolver:
         )
     app = SekishoResolver(cors=cors, serializer=_to_json)
 
-    @app.exception_handler(SekishoError)
-    def _relay_error(error: SekishoError) -> Response:
+    def _relay_error(error: SekishoError) -> Response[str]:
         if error.status >= 500:
             logger.error(
                 "request failed",
@@ -90,15 +91,18 @@ def create_resolver(settings: HttpSettings) -> SekishoResolver:
             logger.info("request refused", extra={"code": error.code, "status": error.status})
         return problem_response(error)
 
-    @app.not_found
-    def _no_route(_: Exception) -> Response:
+    def _no_route(_: Exception) -> Response[str]:
         return problem_response(NotFound())
 
-    @app.exception_handler(Exception)
-    def _unexpected(error: Exception) -> Response:
+    def _unexpected(error: Exception) -> Response[str]:
         # A bug, not a caller's fault: log the stack, answer a problem without detail.
         # Its type and frames only: the message may quote a header value (a token).
         log_unexpected(logger, "unhandled error", error)
         return problem_response(SekishoError())
 
+    # Registered by call, not as decorators: Powertools' registrations are unannotated, and
+    # a decorator typed Any would leave each handler untyped.
+    app.exception_handler(SekishoError)(_relay_error)
+    app.not_found(_no_route)
+    app.exception_handler(Exception)(_unexpected)
     return app

@@ -28,28 +28,25 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sekisho import aws
 from sekisho.audit import audit
-from sekisho.errors import NotFound, SekishoError
-from sekisho.kintone import (
-    KintoneCircuitOpen,
-    KintoneClient,
-    RetryPolicy,
-    Timeouts,
-    TokenSource,
-)
+from sekisho.errors import NotFound, OutOfTime, SekishoError
 from sekisho.kintone.breaker import CircuitBreaker
-from sekisho.kintone.client import breaker_for
+from sekisho.kintone.client import KintoneClient, TokenSource, breaker_for
 from sekisho.kintone.clients import ClientsByToken
+from sekisho.kintone.errors import KintoneCircuitOpen
+from sekisho.kintone.writes import WRITE_RETRY, WRITE_TIMEOUTS
 from sekisho.redelivery import (  # noqa: F401 - MAX_VISIBILITY_SECONDS, backoff_seconds: API
     MAX_VISIBILITY_SECONDS,
     MIN_BACKOFF_SECONDS,
     Backoff,
+    VisibilityControl,
     backoff_seconds,
 )
 
-from .errors import AttachmentMissing, AttachmentsUnavailable, MalformedMessage, OutOfTime
+from .attachments import AttachmentStore
+from .errors import AttachmentMissing, AttachmentsUnavailable, MalformedMessage
 from .message import QueuedSubmission, delivered_marker_key
-from .queue import AttachmentStore, VisibilityControl, error_code
 from .writer import AttachmentFile, undeclared_codes, write_submission
 
 if TYPE_CHECKING:
@@ -58,8 +55,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # A few quick attempts per call: the queue's backoff is the long-term retry.
-DELIVER_RETRY = RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=1.0, budget=3.0)
-DELIVER_TIMEOUTS = Timeouts(connect=3.05, read=10.0)
+DELIVER_RETRY = WRITE_RETRY
+DELIVER_TIMEOUTS = WRITE_TIMEOUTS
 # While kintone is down the breaker fails every message fast, and each one so failed is out
 # of sight for seconds: the deliverer's breaker lets its trial through after one second,
 # so a queue starts draining within a second of kintone's return, not five. One trial a
@@ -124,8 +121,9 @@ class DeliverService:
         try:
             message = self._parse(record)
             trail.update(form=message.form, receipt=message.receipt)
-            trail["outcome"] = self.deliver(message, lambda_context)
-            return trail["outcome"]
+            outcome = self.deliver(message, lambda_context)
+            trail["outcome"] = outcome
+            return outcome
         except Exception as exc:
             trail["outcome"] = self._back_off.after_failure(record, exc, "delivery")
             if isinstance(exc, SekishoError):
@@ -213,7 +211,7 @@ class DeliverService:
         except (ClientError, BotoCoreError) as exc:
             logger.warning(
                 "attachments not cleaned up after delivery",
-                extra={"receipt": message.receipt, "error_code": error_code(exc)},
+                extra={"receipt": message.receipt, "error_code": aws.error_code(exc)},
             )
 
     def _check_time(self, lambda_context: Any) -> None:
@@ -228,5 +226,5 @@ class DeliverService:
             yield
         except (ClientError, BotoCoreError) as exc:
             raise AttachmentsUnavailable(
-                f"the attachment bucket could not {action} ({error_code(exc)})"
+                f"the attachment bucket could not {action} ({aws.error_code(exc)})"
             ) from exc

@@ -116,13 +116,14 @@ def _string(value: Any, what: str) -> str:
 
 
 def _receipt(value: Any) -> str:
+    text = _string(value, "receipt")
     try:
-        parsed = uuid.UUID(_string(value, "receipt"))
+        parsed = uuid.UUID(text)
     except ValueError:
         raise MalformedMessage("receipt must be a UUID") from None
-    if str(parsed) != value:
+    if str(parsed) != text:
         raise MalformedMessage("receipt must be a UUID in canonical form")
-    return value
+    return text
 
 
 def _record(value: Any) -> dict[str, KintoneValue]:

@@ -26,30 +26,26 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sekisho.audit import audit
+from sekisho.browser_route import BrowserRoute, ClientFactory
 from sekisho.errors import (
     ConfigurationError,
     NotFound,
+    OutOfTime,
     RateLimited,
     RouteBudgetExhausted,
     RouteDisabled,
     ValidationFailed,
 )
 from sekisho.forms import parse_submission
-from sekisho.guard import Guard
 from sekisho.guard.budget import spend_or_refuse
-from sekisho.kintone import (
-    KintoneClient,
-    KintoneTransientError,
-    KintoneValidationError,
-    Timeouts,
-    TokenSource,
-)
-from sekisho.kintone.clients import ClientsByToken
+from sekisho.guard.guard import Guard
+from sekisho.kintone.client import KintoneClient, Timeouts, TokenSource
+from sekisho.kintone.errors import KintoneTransientError, KintoneValidationError
 from sekisho.kintone.retry import NO_RETRY
 from sekisho.secrets import SecretUnavailable
 from sekisho.switches import RouteSwitches
 
-from .errors import CaptchaFailed, IdempotencyKeyReused, OutOfTime, RequestInProgress
+from .errors import CaptchaFailed, IdempotencyKeyReused, RequestInProgress
 from .header import check_idempotency_key
 from .request import IntakeRequest
 from .timing import AnswerTimes
@@ -62,7 +58,7 @@ if TYPE_CHECKING:
 
     from .captcha import CaptchaVerifier
     from .idempotency import Idempotency
-    from .queue import Outbox
+    from .outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +101,7 @@ def _default_client(base_url: str, token: TokenSource) -> KintoneClient:
     return KintoneClient(base_url, token, retry=NO_RETRY, timeouts=INTAKE_TIMEOUTS)
 
 
-class IntakeService:
+class IntakeService(BrowserRoute):
     def __init__(
         self,
         policy: Policy,
@@ -116,7 +112,7 @@ class IntakeService:
         outbox: Outbox,
         idempotency: Idempotency | None = None,
         captcha: CaptchaVerifier | None = None,
-        client_factory: Callable[[str, TokenSource], KintoneClient] = _default_client,
+        client_factory: ClientFactory = _default_client,
         switches: RouteSwitches | None = None,
         call_reserve_ms: int = int((INTAKE_TIMEOUTS.connect + INTAKE_TIMEOUTS.read) * 1000)
         + OUTBOX_RESERVE_MS,
@@ -124,21 +120,21 @@ class IntakeService:
         sleep: Callable[[float], None] = time.sleep,
         answer_times: AnswerTimes | None = None,
     ) -> None:
-        self._policy = policy
-        self._token_sources = token_sources
-        self._guard = guard
-        self._base_url = kintone_base_url
+        super().__init__(
+            policy,
+            token_sources,
+            guard,
+            kintone_base_url,
+            client_factory=client_factory,
+            switches=switches,
+            clock=clock,
+            sleep=sleep,
+        )
         self._outbox = outbox
         self._idempotency = idempotency
         self._captcha = captcha
-        self._switches = switches or RouteSwitches()
         self._call_reserve_ms = call_reserve_ms
-        self._clock = clock
-        self._sleep = sleep
         self._answer_times = answer_times or AnswerTimes()
-        self._clients = ClientsByToken(
-            lambda name: client_factory(self._base_url, self._token_sources(name))
-        )
 
     def submit(self, request: IntakeRequest) -> IntakeResult:
         started = self._clock()

@@ -1,18 +1,18 @@
 """Write one submission to kintone: upload its files, then add the record with them.
 
 Shared by the synchronous intake path and the deliverer, so both write exactly the same
-record. The receipt field is unique in the app, which turns "was this already written?"
-into kintone's own answer to the add: a unique violation on the receipt means a previous
-attempt (a timed-out add, a message delivered twice) already recorded it.
+record. The receipt makes the add exactly-once (:mod:`sekisho.kintone.writes`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sekisho.kintone import KintoneClient, KintoneUniqueViolation
+from sekisho.kintone.client import KintoneClient
+from sekisho.kintone.writes import Added, add_with_receipt
 
 
 class FileContent(Protocol):
@@ -36,7 +36,7 @@ class AttachmentFile:
     field: str
     filename: str
     content_type: str
-    data: bytes = field(repr=False)
+    data: bytes = dataclasses.field(repr=False)
 
 
 def write_submission(
@@ -61,13 +61,7 @@ def write_submission(
         file_keys.setdefault(item.field, []).append({"fileKey": key})
     values = {**record, **file_keys, receipt_field: receipt}
     before_call()
-    try:
-        client.add_record(app, values)
-    except KintoneUniqueViolation as exc:
-        if receipt_field in exc.duplicate_fields():
-            return False
-        raise
-    return True
+    return add_with_receipt(client, app, values, receipt_field=receipt_field) is Added.WRITTEN
 
 
 def undeclared_codes(form: Any, record: Mapping[str, Any], file_fields: Iterable[str]) -> list[str]:

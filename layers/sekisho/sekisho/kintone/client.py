@@ -85,8 +85,9 @@ def breaker_for(base_url: str, *, reset_after: float | None = None) -> CircuitBr
     host = urlsplit(base_url).netloc
     with _breakers_lock:
         if host not in _breakers:
-            options = {} if reset_after is None else {"reset_after": reset_after}
-            _breakers[host] = CircuitBreaker(**options)
+            _breakers[host] = (
+                CircuitBreaker() if reset_after is None else CircuitBreaker(reset_after=reset_after)
+            )
         return _breakers[host]
 
 

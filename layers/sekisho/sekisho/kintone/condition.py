@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .query import _FIELD_CODE, QueryDeclarationError
+from .syntax import _FIELD_CODE, QueryDeclarationError
 
 # Deep enough for any reviewed condition, far from Python's recursion limit.
 MAX_NESTING = 32
@@ -43,7 +43,8 @@ _EMPTY = frozenset({"is empty", "is not empty"})
 # What kintone accepts per field type (cybozu's "query operators and functions" table, as
 # the local emulator also enforces it). A type missing here cannot be queried at all.
 _OPERATORS: dict[str, frozenset[str]] = {
-    "SINGLE_LINE_TEXT": _EQUALITY | _IN | _LIKE | _EMPTY,
+    # kintone refuses `is empty` on a one-line text (GAIA_IQ03), as the emulator does.
+    "SINGLE_LINE_TEXT": _EQUALITY | _IN | _LIKE,
     "LINK": _EQUALITY | _IN | _LIKE | _EMPTY,
     "MULTI_LINE_TEXT": _LIKE | _EMPTY,
     "RICH_TEXT": _LIKE | _EMPTY,

@@ -159,7 +159,9 @@ def _field_errors(raw: Any) -> dict[str, list[str]]:
     return out
 
 
-def _class_for(code: str | None, status: int, field_errors: dict[str, list[str]]):
+def _class_for(
+    code: str | None, status: int, field_errors: dict[str, list[str]]
+) -> type[KintoneError]:
     # The code decides first: an invalid token once came back as HTTP 520, which must not
     # be mistaken for a retryable server error.
     if code in _BY_CODE:

@@ -16,7 +16,10 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sekisho.errors import ConfigurationError, ValidationFailed
+from sekisho.errors import ValidationFailed
+
+from .condition import parse_condition
+from .syntax import _FIELD_CODE, QueryDeclarationError
 
 DEFAULT_MAX_LENGTH = 256
 MAX_LIMIT = 500
@@ -31,17 +34,12 @@ MEMBERSHIP_TYPES = frozenset({"DROP_DOWN", "RADIO_BUTTON", "CHECK_BOX", "MULTI_S
 MATCHABLE_TYPES = EQUALITY_TYPES | MEMBERSHIP_TYPES
 
 # kintone field codes: no spaces or query punctuation; `$id` and `$revision` are built in.
-_FIELD_CODE = re.compile(r"\$id|\$revision|[^\W\d][\w・＿]*")
 _NUMBER = re.compile(r"[+-]?\d{1,20}(?:\.\d{1,20})?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class QueryValueError(ValidationFailed):
     """A caller-supplied value cannot be used in a query."""
-
-
-class QueryDeclarationError(ConfigurationError):
-    """A declared field, type, operator or condition is unusable: the policy is wrong."""
 
 
 def quote(value: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> str:
@@ -120,9 +118,6 @@ def check_condition(condition: str) -> str:
     parentheses, terminated literals free of raw control characters, known operators and
     functions, and no ``order by`` / ``limit`` / ``offset`` of its own.
     """
-    # Imported here because the condition parser raises this module's error type.
-    from .condition import parse_condition  # noqa: PLC0415
-
     parse_condition(condition)
     return condition.strip()
 

@@ -98,20 +98,24 @@ def _number(value: Any) -> str:
     return text
 
 
-def _date(value: Any) -> str:
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
-        raise ValueMismatch("expected a date (YYYY-MM-DD)")
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueMismatch("expected a date that exists") from None
+def _matching(value: Any, pattern: re.Pattern[str], expected: str) -> str:
+    """``value`` when it is a string ``pattern`` matches in full; else "expected ..."."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ValueMismatch(f"expected {expected}")
     return value
 
 
+def _date(value: Any) -> str:
+    text = _matching(value, _DATE, "a date (YYYY-MM-DD)")
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueMismatch("expected a date that exists") from None
+    return text
+
+
 def _time(value: Any) -> str:
-    if not isinstance(value, str) or not _TIME.fullmatch(value):
-        raise ValueMismatch("expected a time (HH:MM)")
-    return value[:5]
+    return _matching(value, _TIME, "a time (HH:MM)")[:5]
 
 
 def _datetime(value: Any) -> str:

@@ -58,3 +58,11 @@ OPERATION_PERMISSIONS: dict[str, frozenset[str]] = {
 
 # The windows a rate (`30/hour`) may be counted in, in seconds.
 WINDOWS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400}
+
+# Defaults the runtime model and its validation share.
+DEFAULT_VIEW_LIMIT = 20
+DEFAULT_DAILY_BUDGET = 10_000
+DEFAULT_MATCH_MAX_LENGTH = 64
+
+# Field types whose value a record add takes as a list of options.
+LIST_TYPES = frozenset({"CHECK_BOX", "MULTI_SELECT"})

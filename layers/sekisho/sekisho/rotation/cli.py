@@ -15,8 +15,10 @@ from typing import TextIO
 from botocore.exceptions import BotoCoreError
 
 from sekisho import aws
+from sekisho.commands import Commands, add_command
 from sekisho.errors import ConfigurationError, SekishoError
-from sekisho.policy.arguments import POLICY_HELP, read_policy_or_report
+from sekisho.policy.validation.arguments import read_policy_or_report
+from sekisho.secrets.names import add_prefix_option, prefixed
 from sekisho.settings import Settings
 
 from .driver import ensure_rotation_enabled, is_local_endpoint, rotate
@@ -30,10 +32,11 @@ from .wiring import build_rotator
 FIELDS = ("token", "secret", "primary", "secondary")
 
 
-def _versions() -> SecretVersions:
+def _versions(prefix: str | None = None) -> SecretVersions:
     # A fresh client per command: boto3 honours AWS_ENDPOINT_URL (moto in `make dev`).
+    # Declared names in and out, under the stack's prefix (None: SEKISHO_SECRET_PREFIX).
     try:
-        return SecretVersions(aws.fresh_client("secretsmanager"))
+        return SecretVersions(prefixed(aws.fresh_client("secretsmanager"), prefix))
     except BotoCoreError as exc:  # no region, a broken profile: say so, no traceback
         raise ConfigurationError(f"cannot reach Secrets Manager: {type(exc).__name__}") from exc
 
@@ -58,9 +61,16 @@ def _read_value() -> str:
 
 
 def _stage(args: argparse.Namespace, out: TextIO) -> int:
+    """stage the next value of a secret for its rotation (read from stdin)
+
+    Read the new kintone API token (or webhook sender key) from standard input, never from
+    the command line, and store it as a new version of the secret labelled SEKISHO_STAGED.
+    `sekisho rotate` (or the scheduled rotation) then tests it and makes it current.
+    Example: `pbpaste | sekisho token stage sekisho/kintone/deals-view`.
+    """
     try:
         value = clean_input(_read_value())
-        staged = stage(_versions(), args.secret, value, field=args.field)
+        staged = stage(_versions(args.secret_prefix), args.secret, value, field=args.field)
     except SekishoError as exc:
         return _fail(out, exc)
     print(
@@ -71,31 +81,21 @@ def _stage(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def add_token(commands: argparse._SubParsersAction) -> None:
+def add_token(commands: Commands) -> None:
     token = commands.add_parser(
         "token",
         help="hand over the next kintone token or webhook sender key",
         description="Operator tasks on the secrets sekisho cannot generate itself.",
     )
     actions = token.add_subparsers(title="actions", metavar="ACTION", required=True)
-    staging = actions.add_parser(
-        "stage",
-        help="stage the next value of a secret for its rotation (read from stdin)",
-        description=(
-            "Read the new kintone API token (or webhook sender key) from standard input, "
-            "never from the command line, and store it as a new version of the secret "
-            "labelled SEKISHO_STAGED. `sekisho rotate` (or the scheduled rotation) then "
-            "tests it and makes it current. Example: "
-            "`pbpaste | sekisho token stage sekisho/kintone/deals-view`."
-        ),
-    )
+    staging = add_command(actions, "stage", _stage, policy=None)
     staging.add_argument("secret", help="the secret's name (e.g. sekisho/kintone/deals-view)")
     staging.add_argument(
         "--field",
         choices=FIELDS,
         help="which key to replace (Box keeps two: primary and secondary)",
     )
-    staging.set_defaults(handler=_stage)
+    add_prefix_option(staging)
 
 
 # ----------------------------------------------------------------------------- rotate
@@ -107,14 +107,14 @@ def _print_outcome(outcome: StepOutcome, out: TextIO) -> None:
         print(f"    {line}", file=out)
 
 
-def _local_versions(secret: str) -> SecretVersions:
+def _local_versions(secret: str, prefix: str | None = None) -> SecretVersions:
     """Secrets Manager, provided it is the local one (moto).
 
     On AWS the deployed rotation function rotates: Secrets Manager invokes it, retries it
     and alarms on it, under the function's role. This process would run the same steps
     under an operator's credentials, outside all of that.
     """
-    versions = _versions()
+    versions = _versions(prefix)
     if not is_local_endpoint(versions.endpoint_url):
         raise RotationNotLocal(
             f"Secrets Manager at {versions.endpoint_url} is not local (moto): on AWS use "
@@ -125,8 +125,16 @@ def _local_versions(secret: str) -> SecretVersions:
 
 
 def _rotate(args: argparse.Namespace, out: TextIO) -> int:
+    """rotate a secret now: the four steps of the rotation function, in this process
+
+    Run createSecret, setSecret, testSecret and finishSecret for a fresh ClientRequestToken
+    against the configured Secrets Manager (AWS_ENDPOINT_URL: moto in `make dev`) and
+    kintone (KINTONE_BASE_URL, else the policy's), exactly as the rotation function would.
+    Exits 1 at the first failing step, with AWSCURRENT unchanged. Refuses any Secrets
+    Manager but a local one: on AWS, use `aws secretsmanager rotate-secret` instead.
+    """
     try:
-        versions = _local_versions(args.secret)
+        versions = _local_versions(args.secret, args.secret_prefix)
     except SekishoError as exc:
         return _fail(out, exc)
     policy = read_policy_or_report(args.policy, out)
@@ -163,22 +171,7 @@ def _rotate(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def add_rotate(commands: argparse._SubParsersAction) -> None:
-    rotation = commands.add_parser(
-        "rotate",
-        help="rotate a secret now: the four steps of the rotation function, in this process",
-        description=(
-            "Run createSecret, setSecret, testSecret and finishSecret for a fresh "
-            "ClientRequestToken against the configured Secrets Manager (AWS_ENDPOINT_URL: "
-            "moto in `make dev`) and kintone (KINTONE_BASE_URL, else the policy's), exactly "
-            "as the rotation function would. Exits 1 at the first failing step, with "
-            "AWSCURRENT unchanged. Refuses any Secrets Manager but a local one: on AWS, "
-            "use `aws secretsmanager rotate-secret` instead."
-        ),
-    )
+def add_rotate(commands: Commands) -> None:
+    rotation = add_command(commands, "rotate", _rotate, policy="option")
     rotation.add_argument("secret", help="the secret's name or ARN")
-    rotation.add_argument(
-        "--policy",
-        help=POLICY_HELP,
-    )
-    rotation.set_defaults(handler=_rotate)
+    add_prefix_option(rotation)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sekisho.kintone import KintoneClient
+from sekisho.kintone.client import KintoneClient
 from sekisho.tokens import (
     INVALID_TOKEN,
     ProbeReport,

@@ -10,11 +10,14 @@ code, never a value.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+from sekisho import aws
+from sekisho.secrets.value import json_object
 
 from .errors import SecretShapeInvalid, SecretsManagerFailed
 
@@ -47,23 +50,11 @@ class SecretMetadata:
         return self.stages.get(version_id, ())
 
 
-def _aws_code(exc: ClientError | BotoCoreError) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
-    return type(exc).__name__
-
-
 def parse_value(raw: Any, name: str, where: str) -> Value:
-    if not isinstance(raw, str):
-        raise SecretShapeInvalid(f"secret {name!r} ({where}) holds no JSON text")
     try:
-        value = json.loads(raw)
-    except ValueError:
-        # NOTE: not chained: JSONDecodeError keeps the whole document (the secret) in `doc`.
-        raise SecretShapeInvalid(f"secret {name!r} ({where}) is not valid JSON") from None
-    if not isinstance(value, dict):
-        raise SecretShapeInvalid(f"secret {name!r} ({where}) is not a JSON object")
-    return value
+        return json_object(raw)
+    except ValueError as exc:
+        raise SecretShapeInvalid(f"secret {name!r} ({where}) {exc}") from None
 
 
 class SecretVersions:
@@ -96,7 +87,7 @@ class SecretVersions:
         try:
             answer = self._client.get_secret_value(**params)
         except ClientError as exc:
-            if _aws_code(exc) in _ABSENT:
+            if aws.error_code(exc) in _ABSENT:
                 return None
             raise self._failed("GetSecretValue", secret_id, exc) from exc
         except BotoCoreError as exc:
@@ -157,7 +148,9 @@ class SecretVersions:
 
     # -- internals -----------------------------------------------------------------
 
-    def _call(self, method: Any, secret_id: str, **params: Any) -> dict[str, Any]:
+    def _call(
+        self, method: Callable[..., dict[str, Any]], secret_id: str, **params: Any
+    ) -> dict[str, Any]:
         try:
             return method(**params)
         except (ClientError, BotoCoreError) as exc:
@@ -168,7 +161,7 @@ class SecretVersions:
     def _failed(
         operation: str, secret_id: str, exc: ClientError | BotoCoreError
     ) -> SecretsManagerFailed:
-        code = _aws_code(exc)
+        code = aws.error_code(exc)
         return SecretsManagerFailed(f"{operation} on {secret_id!r} failed: {code}", aws_code=code)
 
     def __repr__(self) -> str:

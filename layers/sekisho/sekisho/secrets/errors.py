@@ -44,3 +44,18 @@ class SecretMalformed(_LogsItsDetail, ConfigurationError):
 
 class SecretUnavailable(_LogsItsDetail, UpstreamUnavailable):
     """Secrets Manager failed and no earlier value of the secret is cached."""
+
+
+class SecretOutsidePrefix(_LogsItsDetail, ConfigurationError):
+    """Secrets Manager named a secret that is not under this stack's secret name prefix:
+    another stack's, or no stack's. Nothing is read or written for it."""
+
+    code = "secret_outside_prefix"
+    title = "The secret is not one of this stack's"
+
+
+class SecretPrefixInvalid(_LogsItsDetail, ConfigurationError):
+    """SEKISHO_SECRET_PREFIX (or --secret-prefix) cannot prefix a secret name."""
+
+    code = "secret_prefix_invalid"
+    title = "The secret name prefix is not valid"

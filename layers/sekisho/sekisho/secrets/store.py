@@ -12,7 +12,6 @@ are not logged, not put in exceptions and not shown by ``repr``.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import threading
 import time
@@ -22,8 +21,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sekisho import aws
 from sekisho.errors import ConfigurationError
-from sekisho.kintone import TokenSource
+from sekisho.kintone.client import TokenSource
 
 from .backend import CURRENT, SecretBackend
 from .errors import (
@@ -34,6 +34,7 @@ from .errors import (
     SecretUnavailable,
 )
 from .kintone_token import check_kintone_token
+from .value import json_object
 
 logger = logging.getLogger(__name__)
 
@@ -55,22 +56,11 @@ class _Entry:
     expires_at: float
 
 
-def _error_code(exc: ClientError | BotoCoreError) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
-    return type(exc).__name__
-
-
 def _parse(raw: str, name: str, stage: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw)
-    except ValueError:
-        # NOTE: not chained on purpose: JSONDecodeError keeps the whole document, the
-        # secret, in its `doc` attribute, where a traceback formatter could reach it.
-        raise SecretMalformed(f"secret {name!r} ({stage}) is not valid JSON") from None
-    if not isinstance(value, dict):
-        raise SecretMalformed(f"secret {name!r} ({stage}) is not a JSON object")
-    return value
+        return json_object(raw)
+    except ValueError as exc:
+        raise SecretMalformed(f"secret {name!r} ({stage}) {exc}") from None
 
 
 def _missing(name: str, stage: str, *, absent: bool) -> SecretMissing:
@@ -178,7 +168,7 @@ class SecretStore:
         try:
             raw = self._backend.fetch(name, stage)
         except (ClientError, BotoCoreError) as exc:
-            code = _error_code(exc)
+            code = aws.error_code(exc)
             if cached is not None:
                 logger.warning(
                     "secret read failed; serving the cached value",

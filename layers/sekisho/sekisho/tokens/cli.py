@@ -1,8 +1,9 @@
 """``sekisho probe``: the least-privilege proof for every kintone token the policy names.
 
 Each token is read from Secrets Manager (AWSCURRENT; ``AWS_ENDPOINT_URL`` points boto3 at
-the local stack's moto) and probed against the configured kintone. The table shows one
-row per route and permission; a token value is never printed.
+the local stack's moto), under the stack's secret name prefix (``--secret-prefix``, else
+``SEKISHO_SECRET_PREFIX``), and probed against the configured kintone. The table shows one
+row per route and permission, by declared secret name; a token value is never printed.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Any, TextIO
 from botocore.exceptions import BotoCoreError
 
 from sekisho import aws
+from sekisho.commands import Commands, add_command
 from sekisho.errors import ConfigurationError, SekishoError
 from sekisho.policy import Policy
-from sekisho.policy.arguments import POLICY_HELP, read_policy_or_report
+from sekisho.policy.validation.arguments import read_policy_or_report
 from sekisho.secrets import SecretsManagerBackend, SecretStore
+from sekisho.secrets.names import add_prefix_option
 from sekisho.settings import Settings
 
 from .declared import DeclaredToken, declared_tokens
@@ -159,6 +162,14 @@ class _Run:
 
 
 def _probe(args: argparse.Namespace, out: TextIO) -> int:
+    """prove each kintone token has exactly the permissions the policy declares
+
+    Read every kintone token the policy names from Secrets Manager (AWSCURRENT) and ask
+    kintone, with requests it refuses before writing, which of view, add, edit, delete and
+    app management each token has. Exits 0 when every token has exactly its declared
+    permissions, 1 on any excess or missing permission or unclear answer, 2 on a policy,
+    secret or configuration error.
+    """
     loaded = _load(args, out)
     if loaded is None:
         return EXIT_USAGE
@@ -169,9 +180,11 @@ def _probe(args: argparse.Namespace, out: TextIO) -> int:
         print(f"error: {exc}", file=out)
         return EXIT_USAGE
     try:
-        secrets = SecretStore(
-            SecretsManagerBackend(_secrets_client()), allowed=frozenset(tokens), ttl=0
-        )
+        backend = SecretsManagerBackend(_secrets_client(), prefix=args.secret_prefix)
+        secrets = SecretStore(backend, allowed=frozenset(tokens), ttl=0)
+    except SekishoError as exc:
+        print(f"error: {exc}", file=out)
+        return EXIT_USAGE
     except BotoCoreError as exc:
         print(f"error: Secrets Manager cannot be reached ({type(exc).__name__})", file=out)
         return EXIT_USAGE
@@ -195,25 +208,10 @@ def _probe(args: argparse.Namespace, out: TextIO) -> int:
     return run.finish(out)
 
 
-def add_probe(commands: argparse._SubParsersAction) -> None:
-    probe = commands.add_parser(
-        "probe",
-        help="prove each kintone token has exactly the permissions the policy declares",
-        description=(
-            "Read every kintone token the policy names from Secrets Manager (AWSCURRENT) and "
-            "ask kintone, with requests it refuses before writing, which of view, add, "
-            "edit, delete and app management each token has. Exits 0 when every token has "
-            "exactly its declared permissions, 1 on any excess or missing permission or "
-            "unclear answer, 2 on a policy, secret or configuration error."
-        ),
-    )
-    probe.add_argument(
-        "policy",
-        nargs="?",
-        help=POLICY_HELP,
-    )
+def add_probe(commands: Commands) -> None:
+    probe = add_command(commands, "probe", _probe)
     probe.add_argument(
         "--base-url",
         help=f"the kintone to probe (default: ${BASE_URL_ENV}, else the policy's base_url)",
     )
-    probe.set_defaults(handler=_probe)
+    add_prefix_option(probe)

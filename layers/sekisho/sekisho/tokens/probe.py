@@ -81,16 +81,14 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from sekisho.kintone import (
-    KintoneClient,
+from sekisho.kintone.breaker import CircuitBreaker
+from sekisho.kintone.client import KintoneClient, Timeouts, TokenSource
+from sekisho.kintone.errors import (
     KintoneError,
     KintoneInvalidToken,
     KintonePermissionDenied,
     KintoneValidationError,
-    Timeouts,
-    TokenSource,
 )
-from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.retry import NO_RETRY
 
 from .declared import PERMISSIONS, DeclaredToken

@@ -136,3 +136,13 @@ def _single(values: tuple[str, ...] | None, what: str) -> str | None:
     if len(values) > 1:
         raise MalformedDelivery(f"the {what} was sent more than once")
     return values[0]
+
+
+def json_field(body: Mapping[str, Any], *path: str) -> Any:
+    """``body[path[0]][path[1]]...``, or None where a step is missing or not an object."""
+    value: Any = body
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value

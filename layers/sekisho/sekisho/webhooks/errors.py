@@ -12,12 +12,14 @@ from typing import ClassVar
 from sekisho.errors import NotFound, SekishoError, UpstreamUnavailable
 
 
-class SignatureInvalid(SekishoError):
+class SignatureInvalid(
+    SekishoError,
+    code="signature_invalid",
+    status=401,
+    title="The webhook delivery could not be verified",
+):
     """The delivery could not be verified."""
 
-    status = 401
-    code = "signature_invalid"
-    title = "The webhook delivery could not be verified"
     outcome: ClassVar[str] = "signature_invalid"
 
     def __init__(self, reason: str = "the delivery could not be verified") -> None:
@@ -48,12 +50,11 @@ class RecordMissing(SignatureInvalid):
     outcome = "record_missing"
 
 
-class SourceForbidden(SekishoError):
+class SourceForbidden(
+    SekishoError, code="forbidden", status=403, title="This address may not deliver to this webhook"
+):
     """The source allows only some IP addresses, and this one is not among them."""
 
-    status = 403
-    code = "forbidden"
-    title = "This address may not deliver to this webhook"
     outcome: ClassVar[str] = "ip_refused"
 
 
@@ -70,11 +71,10 @@ class WebhookQueueUnavailable(UpstreamUnavailable):
     outcome: ClassVar[str] = "queue_failed"
 
 
-class DeliveryInProgress(UpstreamUnavailable):
+class DeliveryInProgress(UpstreamUnavailable, code="delivery_in_progress"):
     """Another container is queueing the same event right now; the sender should retry,
     and will then be told it is a duplicate."""
 
-    code = "delivery_in_progress"
     outcome: ClassVar[str] = "in_progress"
     retry_after: ClassVar[int] = 5
 

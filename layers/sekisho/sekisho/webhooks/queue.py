@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from sekisho.intake.queue import sqs_client
+from sekisho import aws
 
 # Measured in UTF-8 bytes, body and attributes (names, types and values) together.
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -59,7 +59,7 @@ class SqsEventQueue:
         self._client = client
 
     def send(self, body: str, *, dedupe_key: str, source: str) -> None:
-        (self._client or sqs_client()).send_message(
+        (self._client or aws.client("sqs")).send_message(
             QueueUrl=self._url,
             MessageBody=body,
             MessageAttributes=attributes(dedupe_key, source),

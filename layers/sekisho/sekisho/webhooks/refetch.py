@@ -15,12 +15,12 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sekisho.kintone import KintoneClient, Timeouts
+from sekisho.kintone.client import KintoneClient, Timeouts
 from sekisho.kintone.errors import KintoneTransientError
 from sekisho.kintone.retry import RetryPolicy
 
+from .delivery import json_field
 from .errors import MalformedDelivery, RecordMismatch, RecordMissing
-from .schemes._common import json_field
 
 if TYPE_CHECKING:
     from sekisho.policy import WebhookRefetch

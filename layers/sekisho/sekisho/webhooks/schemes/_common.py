@@ -104,15 +104,5 @@ def within_window(timestamp: float, now: float, *, past: float, future: float) -
         raise StaleDelivery("the delivery is dated in the future")
 
 
-def json_field(body: Mapping[str, Any], *path: str) -> Any:
-    """``body[path[0]][path[1]]...``, or None where a step is missing or not an object."""
-    value: Any = body
-    for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
-
-
 def text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None

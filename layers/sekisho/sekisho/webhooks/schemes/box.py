@@ -18,13 +18,12 @@ from typing import Any
 
 from sekisho.errors import ConfigurationError
 
-from ..delivery import Delivery, Verified, dedupe_key
+from ..delivery import Delivery, Verified, dedupe_key, json_field
 from ..errors import MalformedDelivery, SignatureMismatch
 from ._common import (
     any_matches,
     base64_digest,
     hmac_sha256,
-    json_field,
     optional_secret_text,
     required_header,
     text_or_none,

@@ -14,9 +14,9 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from ..delivery import Delivery, Verified, dedupe_key
+from ..delivery import Delivery, Verified, dedupe_key, json_field
 from ..errors import MalformedDelivery, SignatureMismatch
-from ._common import any_matches, json_field, secret_text, text_or_none, utf8
+from ._common import any_matches, secret_text, text_or_none, utf8
 
 
 def verify(delivery: Delivery, secret: Mapping[str, Any], *, now: float) -> Verified:

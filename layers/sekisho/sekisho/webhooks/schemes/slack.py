@@ -14,13 +14,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..delivery import Delivery, Verified, dedupe_key
+from ..delivery import Delivery, Verified, dedupe_key, json_field
 from ..errors import MalformedDelivery, SignatureMismatch
 from ._common import (
     any_matches,
     hex_digest,
     hmac_sha256,
-    json_field,
     required_header,
     secret_text,
     text_or_none,

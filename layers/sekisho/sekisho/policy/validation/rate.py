@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from .behaviour import RateBehaviour
-from .constants import WINDOWS
-
-_RATE = re.compile(r"([1-9][0-9]{0,8})/(second|minute|hour|day)")
+from .. import model
+from ..constants import WINDOWS
 
 
-class Rate(RateBehaviour, BaseModel):
+class Rate(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     count: int = Field(ge=1)
@@ -23,15 +20,9 @@ class Rate(RateBehaviour, BaseModel):
     @classmethod
     def _parse(cls, data: Any) -> Any:
         if isinstance(data, str):
-            match = _RATE.fullmatch(data)
-            if not match:
-                raise ValueError("a rate is written N/second, N/minute, N/hour or N/day, N >= 1")
-            return {"count": int(match[1]), "window_seconds": WINDOWS[match[2]]}
+            parsed = model.Rate.parse(data)  # the one syntax of a rate
+            return {"count": parsed.count, "window_seconds": parsed.window_seconds}
         return data
-
-    @classmethod
-    def parse(cls, text: str) -> Rate:
-        return cls.model_validate(text)
 
 
 # A route budget counts kintone requests per hour or per day: kintone's own limit is per

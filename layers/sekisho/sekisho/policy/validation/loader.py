@@ -1,50 +1,23 @@
-"""Read policy.yaml once per container: strict YAML, then the pydantic models.
+"""Read policy.yaml: strict YAML, then the validation schema, then the runtime policy.
 
-The file is found by argument, else ``SEKISHO_POLICY``, else the copy ``make build``
-bundles next to this package in the layer.
+What this returns is the runtime form (:mod:`sekisho.policy.model`) the functions use;
+the schema's pydantic objects never leave this package.
 """
 
 from __future__ import annotations
 
 import functools
-import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from sekisho.errors import ConfigurationError
-
-from .models import Policy
-from .snapshot import BUNDLED_YAML as BUNDLED_POLICY
-from .snapshot import POLICY_ENV
-
-
-@dataclass(frozen=True)
-class PolicyIssue:
-    """One problem in a policy file: where and what.
-
-    ``location`` is a dotted path into the policy (``views.deal-status.limit``), or the
-    file itself (``policy.yaml``, ``policy.yaml:3:5``) when the problem is not in a rule.
-    """
-
-    location: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.message}"
-
-
-class PolicyError(ConfigurationError):
-    """The policy file is missing or invalid; ``issues`` says where, one per problem."""
-
-    def __init__(self, source: Path, issues: list[PolicyIssue]) -> None:
-        self.source = source
-        self.issues = tuple(issues)
-        summary = "; ".join(str(issue) for issue in self.issues)
-        super().__init__(f"policy {source} is invalid: {summary}")
+from ..errors import PolicyError, PolicyIssue
+from ..model import Policy
+from ..source import BUNDLED_YAML, policy_file
+from .convert import runtime
+from .schema import Policy as PolicySchema
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -54,7 +27,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     first rule would silently disappear.
     """
 
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
             seen: set[Any] = set()
             # Only the keys written in this mapping: a `<<` merge may be overridden, as
@@ -102,7 +75,8 @@ def parse_policy(text: str, source: Path | str = "<policy>") -> Policy:
     if not isinstance(data, dict):
         raise PolicyError(source, [PolicyIssue(str(source), "the policy must be a YAML mapping")])
     try:
-        return Policy.model_validate(data)
+        policy: Policy = runtime(PolicySchema.model_validate(data))
+        return policy
     except ValidationError as exc:
         # Locations and messages only: the input values are never repeated.
         issues = [_pydantic_issue(source, error) for error in exc.errors()]
@@ -122,12 +96,6 @@ def read_policy(path: str | Path) -> Policy:
     return parse_policy(text, source)
 
 
-def resolve_policy_path(path: str | Path | None = None) -> Path:
-    if path is None:
-        path = os.environ.get(POLICY_ENV) or BUNDLED_POLICY
-    return Path(path).expanduser().resolve()
-
-
 @functools.cache
 def _cached(path: Path) -> Policy:
     # NOTE: functools.cache keeps only successes, so a fixed file is read again.
@@ -136,7 +104,7 @@ def _cached(path: Path) -> Policy:
 
 def load_policy(path: str | Path | None = None) -> Policy:
     """The policy for this container, read once per resolved path."""
-    return _cached(resolve_policy_path(path))
+    return _cached(policy_file(path, default=BUNDLED_YAML).expanduser().resolve())
 
 
 def clear_policy_cache() -> None:

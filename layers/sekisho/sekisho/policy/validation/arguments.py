@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TextIO
 
-from .loader import POLICY_ENV, PolicyError, read_policy
-from .models import Policy
+from ..errors import PolicyError
+from ..model import Policy
+from ..source import POLICY_ENV, policy_file
+from .loader import read_policy
 
 DEFAULT_POLICY_FILE = "policy.yaml"
 POLICY_HELP = f"the policy file (default: ${POLICY_ENV}, else ./{DEFAULT_POLICY_FILE})"
@@ -15,7 +16,7 @@ POLICY_HELP = f"the policy file (default: ${POLICY_ENV}, else ./{DEFAULT_POLICY_
 
 def policy_path(given: str | None) -> Path:
     """The file named on the command line, else $SEKISHO_POLICY, else ./policy.yaml."""
-    return Path(given or os.environ.get(POLICY_ENV) or DEFAULT_POLICY_FILE)
+    return policy_file(given, default=Path(DEFAULT_POLICY_FILE))
 
 
 def read_policy_or_report(given: str | None, out: TextIO) -> Policy | None:

@@ -13,7 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
-from .models import DEFAULT_MATCH_MAX_LENGTH, Policy
+from ..constants import DEFAULT_MATCH_MAX_LENGTH
+from ..model import Policy
 
 Severity = Literal["error", "warning"]
 

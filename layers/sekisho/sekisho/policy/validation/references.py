@@ -1,6 +1,7 @@
 """Cross-references inside a policy: every app and field a route names must be declared.
 
-Run by :class:`~sekisho.policy.models.Policy` at load, so a route that could only fail
+Run by the validation schema of the whole policy at load, on the runtime policy it
+produces, so a route that could only fail
 (an unknown field in a projection, a predicate kintone cannot compare exactly, a server
 condition kintone would refuse) stops the deployment at cold start and at
 ``sekisho check``, never on a request.
@@ -9,44 +10,23 @@ condition kintone would refuse) stops the deployment at cold start and at
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from sekisho.kintone.condition import parse_condition
-from sekisho.kintone.query import MATCHABLE_TYPES, QueryDeclarationError
+from sekisho.kintone.query import MATCHABLE_TYPES
+from sekisho.kintone.syntax import QueryDeclarationError
 from sekisho.kintone.values import KEY_TYPES, WRITABLE_TYPES, ValueMismatch, wire_value
 
+from ..constants import LIST_TYPES
+from ..model import ActionPolicy, AppPolicy, FormPolicy, Policy, ViewPolicy, WebhookPolicy
 from .forms import KINTONE_TYPES
-
-if TYPE_CHECKING:
-    from .actions import ActionPolicy
-    from .forms import FormPolicy
-    from .models import AppPolicy, Policy, ViewPolicy, WebhookPolicy
+from .names import NOT_TEXT_VALUE_TYPES
 
 Location = tuple[str | int, ...]
 Issue = tuple[Location, str]
 
 # A receipt is a UUID stored in a field kintone keeps unique ("値の重複を禁止する").
 RECEIPT_TYPES = frozenset({"SINGLE_LINE_TEXT"})
-# Field types whose value in a kintone record is a list or an object, never one string:
-# an action's condition (a text, a number or a boolean) can never equal it.
-NOT_TEXT_VALUE_TYPES = frozenset(
-    {
-        "CHECK_BOX",
-        "MULTI_SELECT",
-        "FILE",
-        "USER_SELECT",
-        "ORGANIZATION_SELECT",
-        "GROUP_SELECT",
-        "SUBTABLE",
-        "REFERENCE_TABLE",
-        "CREATOR",
-        "MODIFIER",
-        "STATUS_ASSIGNEE",
-        "CATEGORY",
-    }
-)
-# Types a record add can write one string to, and those that take a list of options.
-LIST_TYPES = frozenset({"CHECK_BOX", "MULTI_SELECT"})
+# Types a record add can write one string to (LIST_TYPES take a list of options).
 PRESET_TYPES = frozenset(
     {
         "SINGLE_LINE_TEXT",
@@ -72,8 +52,11 @@ def reference_issues(policy: Policy) -> list[Issue]:
         issues.extend(_form_issues(("forms", name), form, policy.apps))
     for name, hook in policy.webhooks.items():
         for action_name, action in hook.actions.items():
-            loc = ("webhooks", name, "actions", action_name)
-            issues.extend(_action_issues(loc, action, hook, policy.apps))
+            issues.extend(
+                _action_issues(
+                    ("webhooks", name, "actions", action_name), action, hook, policy.apps
+                )
+            )
         if hook.refetch is None:
             continue
         loc = ("webhooks", name, "refetch")

@@ -8,13 +8,14 @@ the field-code rule must be exactly the query compiler's, and ``fullmatch`` leav
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from sekisho.kintone.query import _FIELD_CODE
+from sekisho.kintone.syntax import _FIELD_CODE
 
-from .constants import BUILTIN_FIELDS
+from ..constants import BUILTIN_FIELDS
 
 # Route names appear in URLs (/views/{view}); match keys are what a browser sends.
 _ROUTE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -23,9 +24,11 @@ _SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 # Claim names as Cognito and OIDC authorizers spell them (sub, email, custom:partner_id).
 _CLAIM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_:.-]{0,127}")
 
-# Every field type kintone's form API reports; a typo here would otherwise silently
+# Every field type kintone's form API reports, by what a field's value is in a record: one
+# string, or (NOT_TEXT_VALUE_TYPES) a list or an object, which an action's condition (a
+# text, a number or a boolean) can never equal. A typo here would otherwise silently
 # disable the type rules that depend on it.
-KINTONE_FIELD_TYPES = frozenset(
+TEXT_VALUE_TYPES = frozenset(
     {
         "SINGLE_LINE_TEXT",
         "MULTI_LINE_TEXT",
@@ -33,32 +36,37 @@ KINTONE_FIELD_TYPES = frozenset(
         "NUMBER",
         "CALC",
         "RADIO_BUTTON",
-        "CHECK_BOX",
-        "MULTI_SELECT",
         "DROP_DOWN",
         "DATE",
         "TIME",
         "DATETIME",
         "LINK",
+        "RECORD_NUMBER",
+        "CREATED_TIME",
+        "UPDATED_TIME",
+        "STATUS",
+    }
+)
+NOT_TEXT_VALUE_TYPES = frozenset(
+    {
+        "CHECK_BOX",
+        "MULTI_SELECT",
         "FILE",
         "USER_SELECT",
         "ORGANIZATION_SELECT",
         "GROUP_SELECT",
         "SUBTABLE",
         "REFERENCE_TABLE",
-        "RECORD_NUMBER",
         "CREATOR",
-        "CREATED_TIME",
         "MODIFIER",
-        "UPDATED_TIME",
-        "STATUS",
         "STATUS_ASSIGNEE",
         "CATEGORY",
     }
 )
+KINTONE_FIELD_TYPES = TEXT_VALUE_TYPES | NOT_TEXT_VALUE_TYPES
 
 
-def _matching(pattern: re.Pattern[str], what: str):
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not pattern.fullmatch(value):
             raise ValueError(f"not a valid {what} (allowed: {pattern.pattern})")

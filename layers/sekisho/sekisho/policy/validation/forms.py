@@ -18,14 +18,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, PlainValidator, field_validator, model_validator
 
-from .base import StrictModel, no_duplicates
-from .behaviour import FormBehaviour, FormFieldBehaviour
-from .constants import (
+from ..constants import (
     CONTENT_TYPE_EXTENSIONS,
     EMAIL_MAX_LENGTH,
     MAX_REQUEST_FILE_BYTES,
     TEXT_MAX_LENGTH,
 )
+from .base import StrictModel, no_duplicates
 from .names import AppId, FieldCode, FormFieldName, SecretName
 from .rate import Budget, Rate
 
@@ -49,7 +48,7 @@ KINTONE_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
 )
 
 # The limits the relay's own checks share (request file bytes, text lengths, checkable
-# content types) are in .constants, which the relay reads without pydantic.
+# content types) are in sekisho.policy.constants, which the relay reads without pydantic.
 MAX_FILES_PER_FIELD = 10
 MAX_DECIMALS = 10
 
@@ -106,7 +105,7 @@ def _preset_value(value: Any) -> str | tuple[str, ...]:
 PresetValue = Annotated[str | tuple[str, ...], PlainValidator(_preset_value)]
 
 
-class FormField(FormFieldBehaviour, StrictModel):
+class FormField(StrictModel):
     """A field a browser may send: the kintone field it fills, its type and its limits."""
 
     code: FieldCode
@@ -177,7 +176,7 @@ class FormGuardPolicy(StrictModel):
     budget: Budget | None = None
 
 
-class FormPolicy(FormBehaviour, StrictModel):
+class FormPolicy(StrictModel):
     """An intake form: browser fields, server presets and a unique receipt field."""
 
     app: AppId

@@ -15,9 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, model_validator
 
+from ..constants import OPERATION_PERMISSIONS
 from .base import StrictModel, no_duplicates
-from .behaviour import ActionBehaviour
-from .constants import OPERATION_PERMISSIONS
 from .names import AppId, FieldCode, SecretName
 
 Operation = Literal["add", "update", "upsert"]
@@ -138,7 +137,7 @@ class ActionKey(StrictModel):
     pointer: Pointer = Field(alias="from")
 
 
-class ActionPolicy(ActionBehaviour, StrictModel):
+class ActionPolicy(StrictModel):
     events: Annotated[tuple[EventType, ...], Field(strict=False, min_length=1)]
     # Checked before the action reads or writes anything (and before its ledger): an event
     # that does not meet it is acknowledged and audited as skipped_condition, never

@@ -1,22 +1,21 @@
-"""The policy as pydantic models: authorization as data, no rule means deny.
+"""The policy's validation schema: authorization as data, no rule means deny.
 
-Every model is frozen, strict (YAML's ``"1"`` is not the app ``1``) and forbids unknown
-keys, so a typo in the reviewed file is an error rather than a silently ignored rule.
-Lists are read into tuples so a cached policy shared by every request of a container
-cannot be changed by one of them.
+Each class validates the rule of the same name in :mod:`sekisho.policy.model`, the one
+runtime form; :func:`~sekisho.policy.validation.convert.runtime` turns a validated
+object into it. Every schema class is frozen, strict (YAML's ``"1"`` is not the app
+``1``) and forbids unknown keys, so a typo in the reviewed file is an error rather than
+a silently ignored rule. Lists are read into tuples, as the runtime classes hold them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
     IPvAnyNetwork,
-    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -24,19 +23,15 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sekisho.kintone.condition import parse_condition
-from sekisho.kintone.query import MAX_LIMIT, QueryDeclarationError
+from sekisho.kintone.query import MAX_LIMIT
+from sekisho.kintone.syntax import QueryDeclarationError
 
-from .actions import ActionPolicy
+from ..constants import DEFAULT_DAILY_BUDGET, DEFAULT_MATCH_MAX_LENGTH, DEFAULT_VIEW_LIMIT
+from .actions import ActionKey, ActionPolicy, FieldSource  # noqa: F401 - every class by name
 from .base import StrictModel as _Strict
 from .base import no_duplicates as _no_duplicates
-from .behaviour import (
-    AppBehaviour,
-    MatchRuleBehaviour,
-    PolicyBehaviour,
-    ViewBehaviour,
-    WebhookBehaviour,
-)
-from .forms import FormPolicy
+from .convert import runtime
+from .forms import CaptchaPolicy, FormField, FormGuardPolicy, FormPolicy  # noqa: F401
 from .names import (
     AppId,
     DeclaredFieldCode,
@@ -50,12 +45,9 @@ from .names import (
 from .rate import Budget, Rate
 from .references import reference_issues
 
-DEFAULT_VIEW_LIMIT = 20
-DEFAULT_DAILY_BUDGET = 10_000
+# Each schema class has the name of the runtime class it validates (policy.model.MODELS).
+
 LockoutScope = Literal["value", "value_and_network"]
-DEFAULT_MATCH_MAX_LENGTH = 64
-Section = Literal["views", "forms", "webhooks", "actions"]
-SECTIONS: tuple[Section, ...] = ("views", "forms", "webhooks", "actions")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -83,7 +75,7 @@ class KintoneSettings(_Strict):
         return f"{parts.scheme}://{parts.netloc}"
 
 
-class AppPolicy(AppBehaviour, _Strict):
+class AppPolicy(_Strict):
     """A kintone app: its field codes and types (needed to compile predicates and lint)."""
 
     name: str = Field(min_length=1, max_length=64)
@@ -93,7 +85,7 @@ class AppPolicy(AppBehaviour, _Strict):
 # ------------------------------------------------------------------------------- views
 
 
-class MatchRule(MatchRuleBehaviour, _Strict):
+class MatchRule(_Strict):
     """One required predicate: the record's ``code`` must equal the supplied value."""
 
     code: FieldCode
@@ -115,7 +107,7 @@ class GuardPolicy(_Strict):
     budget: Budget | None = None
 
 
-class ViewPolicy(ViewBehaviour, _Strict):
+class ViewPolicy(_Strict):
     """A lookup: required exact predicates, a fixed condition, a projection, a limit."""
 
     app: AppId
@@ -128,9 +120,6 @@ class ViewPolicy(ViewBehaviour, _Strict):
     single_predicate: Literal["allowed"] | None = None
     # false: the route answers 503 route_disabled (the reviewed kill switch).
     enabled: bool = True
-
-    # Set by Policy once the app is known to be declared.
-    _field_types: Mapping[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("match")
     @classmethod
@@ -174,7 +163,7 @@ class WebhookRefetch(_Strict):
     fields: Annotated[tuple[FieldCode, ...], Field(strict=False, min_length=1)]
 
 
-class WebhookPolicy(WebhookBehaviour, _Strict):
+class WebhookPolicy(_Strict):
     scheme: Literal["standard", "stripe", "github", "box", "slack", "kintone"]
     secret: SecretName
     refetch: WebhookRefetch | None = None
@@ -215,7 +204,7 @@ class WebhookPolicy(WebhookBehaviour, _Strict):
 # ------------------------------------------------------------------------------ policy
 
 
-class Policy(PolicyBehaviour, _Strict):
+class Policy(_Strict):
     kintone: KintoneSettings
     apps: dict[AppId, AppPolicy] = Field(default_factory=dict)
     views: dict[RouteName, ViewPolicy] = Field(default_factory=dict)
@@ -224,7 +213,7 @@ class Policy(PolicyBehaviour, _Strict):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Policy:
-        issues = reference_issues(self)
+        issues = reference_issues(runtime(self))
         if issues:
             # One error per location, so the loader and `sekisho check` can say exactly
             # where each problem is (pydantic prefixes these when the model is nested).
@@ -239,6 +228,4 @@ class Policy(PolicyBehaviour, _Strict):
                     for loc, msg in issues
                 ],
             )
-        for view in self.views.values():
-            view._field_types = self.apps[view.app].field_types
         return self

@@ -1,0 +1,42 @@
+"""How an operator command of ``sekisho`` is declared: its name, the handler that runs it
+and documents it, and, for most, which policy file it reads."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+from collections.abc import Callable
+from typing import Literal, TextIO, TypeAlias
+
+from sekisho.policy.validation.arguments import POLICY_HELP
+
+Handler = Callable[[argparse.Namespace, TextIO], int]
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def add_command(
+    commands: Commands,
+    name: str,
+    handler: Handler,
+    *,
+    policy: Literal["argument", "option"] | None = "argument",
+) -> argparse.ArgumentParser:
+    """The command ``name``, run by ``handler(args, out)``.
+
+    The handler's docstring is the command's help: its first line is what the list of
+    commands says, the rest what ``sekisho NAME --help`` describes. The command names its
+    policy file as an optional first argument (``"argument"``), as ``--policy``
+    (``"option"``) or not at all (``None``); the caller adds the command's own arguments to
+    what this returns.
+    """
+    doc = inspect.getdoc(handler)
+    if not doc:
+        raise TypeError(f"the handler of {name} has no docstring to be the command's help")
+    summary, _, description = doc.partition("\n")
+    command = commands.add_parser(name, help=summary, description=description.strip())
+    if policy == "argument":
+        command.add_argument("policy", nargs="?", help=POLICY_HELP)
+    elif policy == "option":
+        command.add_argument("--policy", help=POLICY_HELP)
+    command.set_defaults(handler=handler)
+    return command

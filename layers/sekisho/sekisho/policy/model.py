@@ -1,0 +1,421 @@
+"""The policy as the relay runs it: frozen, slotted classes and what each rule can answer.
+
+This is the one runtime form of a policy. A function's cold start builds it from the
+reviewed snapshot (:mod:`~sekisho.policy.snapshot`) without validating anything again;
+``sekisho check`` and ``make build`` validate policy.yaml (:mod:`sekisho.policy.validation`,
+pydantic and PyYAML, never imported by a function) and produce exactly these classes.
+
+Adding a policy key means a field here (its runtime type and default) and the same field
+in the validation schema (its constraints); a test keeps the two field lists equal.
+
+Every class is keyword-only except :class:`Rate` (``Rate(30, 3600)``). Mappings are plain
+dicts and sequences tuples; nothing here is changed after a container has built it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
+from types import MappingProxyType
+from typing import Any, Literal, TypeVar
+
+from sekisho.errors import ConfigurationError, NotFound
+
+from .constants import (
+    BUILTIN_FIELDS,
+    CLAIM_PREFIX,
+    DEFAULT_DAILY_BUDGET,
+    DEFAULT_MATCH_MAX_LENGTH,
+    DEFAULT_VIEW_LIMIT,
+    EMAIL_MAX_LENGTH,
+    OPERATION_PERMISSIONS,
+    TEXT_MAX_LENGTH,
+    WINDOWS,
+)
+
+Section = Literal["views", "forms", "webhooks", "actions"]
+Network = IPv4Network | IPv6Network
+Scalar = str | int | bool
+
+_RATE = re.compile(r"([1-9][0-9]{0,8})/(second|minute|hour|day)")
+_rule = dataclass(frozen=True, slots=True, kw_only=True)
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """``count`` events per fixed window of ``window_seconds``; written ``N/unit``."""
+
+    count: int
+    window_seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        """``N/second``, ``N/minute``, ``N/hour`` or ``N/day`` with 1 <= N < 10**9."""
+        match = _RATE.fullmatch(text)
+        if not match:
+            raise ValueError("a rate is written N/second, N/minute, N/hour or N/day, N >= 1")
+        return cls(int(match[1]), WINDOWS[match[2]])
+
+    def __str__(self) -> str:
+        for unit, seconds in WINDOWS.items():
+            if self.window_seconds == seconds:
+                return f"{self.count}/{unit}"
+        return f"{self.count}/{self.window_seconds}s"
+
+    @property
+    def per_day(self) -> int:
+        """The most events this rate admits in a day of back-to-back windows."""
+        return -(-self.count * WINDOWS["day"] // self.window_seconds)
+
+
+# ------------------------------------------------------------------------------ kintone
+
+
+@_rule
+class KintoneSettings:
+    base_url: str
+    # kintone's requests per app per day; `sekisho check` warns past it.
+    daily_budget: int = DEFAULT_DAILY_BUDGET
+
+
+@_rule
+class AppPolicy:
+    """A kintone app: its field codes and types (to compile predicates and to lint)."""
+
+    name: str
+    fields: dict[str, str]
+
+    @property
+    def field_types(self) -> Mapping[str, str]:
+        """Declared fields plus kintone's built-in ``$id`` and ``$revision``."""
+        return MappingProxyType({**self.fields, **BUILTIN_FIELDS})
+
+
+# ------------------------------------------------------------------------------- views
+
+
+@_rule
+class MatchRule:
+    """One required predicate: the record's ``code`` must equal the supplied value."""
+
+    code: str
+    pattern: re.Pattern[str] | None = None  # applied with re.fullmatch
+    max_length: int = DEFAULT_MATCH_MAX_LENGTH
+    # `body` (the browser sends it) or `claim:<name>` (a verified claim); `from:` in YAML.
+    source: str = "body"
+
+    @property
+    def claim(self) -> str | None:
+        """The claim the value comes from, or None when the browser sends it."""
+        return self.source.removeprefix(CLAIM_PREFIX) if self.source != "body" else None
+
+    def accepts(self, value: str) -> bool:
+        """Does ``value`` have the declared shape (length, and pattern if any)?"""
+        if not 1 <= len(value) <= self.max_length:
+            return False
+        return self.pattern is None or self.pattern.fullmatch(value) is not None
+
+
+def _per_hour(count: int) -> Rate:
+    return Rate(count, WINDOWS["hour"])
+
+
+@_rule
+class GuardPolicy:
+    per_ip: Rate = field(default_factory=lambda: _per_hour(30))
+    failures_per_key: Rate = field(default_factory=lambda: _per_hour(5))
+    # What a lockout is counted by: the value alone, or the value within the client's
+    # network (/24, IPv6 /48); docs/security-model.md weighs both.
+    lockout: Literal["value", "value_and_network"] = "value"
+    # kintone requests this route may make in a window, across every caller.
+    budget: Rate | None = None
+
+
+@_rule
+class ViewPolicy:
+    """A lookup: required exact predicates, a fixed condition, a projection, a limit."""
+
+    app: int
+    token_secret: str
+    match: dict[str, MatchRule]
+    where: str | None = None
+    fields: tuple[str, ...]
+    limit: int = DEFAULT_VIEW_LIMIT
+    guard: GuardPolicy = field(default_factory=GuardPolicy)
+    single_predicate: Literal["allowed"] | None = None
+    # false: the route answers 503 route_disabled (the reviewed kill switch).
+    enabled: bool = True
+    # The view's app's field types, set by the Policy that holds the view.
+    _field_types: Mapping[str, str] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @property
+    def predicate_codes(self) -> tuple[str, ...]:
+        """Field codes of every match rule, in declaration order."""
+        return tuple(rule.code for rule in self.match.values())
+
+    @property
+    def field_types(self) -> Mapping[str, str]:
+        return self._field_types
+
+    def field_type(self, code: str) -> str:
+        """The kintone type of ``code`` as the view's app declares it."""
+        try:
+            return self._field_types[code]
+        except KeyError:
+            raise ConfigurationError(f"field {code!r} is not declared in app {self.app}") from None
+
+
+# ---------------------------------------------------------------------------- webhooks
+
+
+@_rule
+class WebhookRefetch:
+    """Re-read the notified record with a view token and trust only that (kintone);
+    ``fields`` is the slice of it the queued event carries (plus ``$id``, ``$revision``)."""
+
+    app: int
+    token_secret: str
+    fields: tuple[str, ...]
+
+
+@_rule
+class FieldSource:
+    """Where one written field's value comes from: a pointer into the event (``from:``),
+    or a fixed value (``set:``)."""
+
+    pointer: str | None = None
+    fixed: str | int | tuple[str, ...] | None = None
+
+
+@_rule
+class ActionKey:
+    """The record an update changes: the one whose unique ``field`` equals the event's
+    value at ``pointer``."""
+
+    field: str
+    pointer: str
+
+
+@_rule
+class ActionPolicy:
+    """A verified event of the declared types becomes one declared kintone write."""
+
+    events: tuple[str, ...]
+    # JSON pointer -> the values the event may have there; checked before anything else.
+    when: dict[str, tuple[Scalar, ...]] | None = None
+    app: int
+    operation: Literal["add", "update", "upsert"]
+    token_secret: str
+    read_secret: str | None = None
+    permissions: tuple[Literal["add", "edit"], ...] | None = None
+    key: ActionKey | None = None
+    receipt_field: str
+    fields: dict[str, FieldSource]
+
+    @property
+    def write_permissions(self) -> frozenset[str]:
+        return OPERATION_PERMISSIONS[self.operation]
+
+    def allows(self, pointer: str, value: Any) -> bool:
+        """Does the event's ``value`` at ``pointer`` meet the action's condition there?
+
+        Exact and by JSON type, as a reviewer reads the policy: ``1`` is not ``"1"``,
+        ``true`` is not ``1`` (Python's bool is an int), ``1.0`` is not ``1``.
+        """
+        try:
+            allowed = self.when[pointer]  # type: ignore[index]  # None: TypeError below
+        except (KeyError, TypeError):
+            # Fail closed: a caller asking about a pointer the condition does not name
+            # has a bug, and an unknown pointer must never read as "allowed".
+            raise ConfigurationError(f"the action's condition does not read {pointer}") from None
+        return any(type(value) is type(option) and value == option for option in allowed)
+
+
+@_rule
+class WebhookPolicy:
+    scheme: Literal["standard", "stripe", "github", "box", "slack", "kintone"]
+    secret: str
+    refetch: WebhookRefetch | None = None
+    allow_ips: tuple[Network, ...] | None = None
+    # How long after a rotation a delivery signed with the previous version still passes.
+    grace_seconds: int = 86_400
+    # false: deliveries are answered 503 route_disabled (senders retry later).
+    enabled: bool = True
+    actions: dict[str, ActionPolicy] = field(default_factory=dict)
+
+    def action_for(self, event_type: str | None) -> tuple[str, ActionPolicy] | None:
+        """The action (name, policy) that takes ``event_type``; None when none does."""
+        for name, action in self.actions.items():
+            if event_type in action.events:
+                return name, action
+        return None
+
+    @property
+    def networks(self) -> tuple[Network, ...]:
+        return tuple(self.allow_ips or ())
+
+
+# ------------------------------------------------------------------------------- forms
+
+
+@_rule
+class FormField:
+    """A field a browser may send: the kintone field it fills, its type and its limits."""
+
+    code: str
+    type: Literal[
+        "text", "textarea", "email", "number", "date", "datetime", "choice", "multi_choice", "file"
+    ]
+    required: bool = False
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: re.Pattern[str] | None = None  # applied with re.fullmatch
+    min: int | float | None = None
+    max: int | float | None = None
+    decimals: int | None = None  # most digits after the point
+    options: tuple[str, ...] | None = None
+    max_items: int | None = None
+    max_bytes: int | None = None
+    content_types: tuple[str, ...] | None = None
+    max_files: int | None = None
+
+    @property
+    def length_limit(self) -> int:
+        """The most characters a text value may have, declared or kintone's own."""
+        default = EMAIL_MAX_LENGTH if self.type == "email" else TEXT_MAX_LENGTH
+        return self.max_length if self.max_length is not None else default
+
+    @property
+    def file_limit(self) -> int:
+        """The most files a file field takes (one unless declared)."""
+        return self.max_files if self.max_files is not None else 1
+
+
+@_rule
+class CaptchaPolicy:
+    provider: Literal["turnstile", "recaptcha"]
+    secret: str  # the siteverify secret in Secrets Manager, by name
+
+
+@_rule
+class FormGuardPolicy:
+    per_ip: Rate = field(default_factory=lambda: _per_hour(20))
+    budget: Rate | None = None
+
+
+@_rule
+class FormPolicy:
+    """An intake form: browser fields, server presets and a unique receipt field."""
+
+    app: int
+    token_secret: str  # a token with record ADD only
+    receipt_field: str
+    # A field a person never sees; a bot that fills it is answered as usual and ignored.
+    honeypot: str | None = None
+    captcha: CaptchaPolicy | None = None
+    guard: FormGuardPolicy = field(default_factory=FormGuardPolicy)
+    fields: dict[str, FormField]
+    # `set:` in YAML: values a browser can neither send nor override.
+    presets: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
+    enabled: bool = True
+
+    @property
+    def file_fields(self) -> dict[str, FormField]:
+        return {name: f for name, f in self.fields.items() if f.type == "file"}
+
+
+# ------------------------------------------------------------------------------ policy
+
+
+@_rule
+class Policy:
+    kintone: KintoneSettings
+    apps: dict[int, AppPolicy] = field(default_factory=dict)
+    views: dict[str, ViewPolicy] = field(default_factory=dict)
+    forms: dict[str, FormPolicy] = field(default_factory=dict)
+    webhooks: dict[str, WebhookPolicy] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Each view answers its app's field types. An undeclared app is left empty here:
+        # validation reports it, and a snapshot of such a policy is never written.
+        for view in self.views.values():
+            app = self.apps.get(view.app)
+            if app is not None:
+                object.__setattr__(view, "_field_types", app.field_types)
+
+    def view(self, name: str) -> ViewPolicy:
+        """The view called ``name``; :class:`~sekisho.errors.NotFound` if there is none."""
+        return _named(self.views, name)
+
+    def form(self, name: str) -> FormPolicy:
+        return _named(self.forms, name)
+
+    def webhook(self, name: str) -> WebhookPolicy:
+        return _named(self.webhooks, name)
+
+    def secret_names(self, section: Section) -> frozenset[str]:
+        """Every secret ``section`` names: the allowlist of that function's secret store."""
+        if section == "views":
+            return frozenset(view.token_secret for view in self.views.values())
+        if section == "forms":
+            names = {form.token_secret for form in self.forms.values()}
+            names.update(f.captcha.secret for f in self.forms.values() if f.captcha)
+            return frozenset(names)
+        if section == "webhooks":
+            names = {hook.secret for hook in self.webhooks.values()}
+            names.update(h.refetch.token_secret for h in self.webhooks.values() if h.refetch)
+            return frozenset(names)
+        if section == "actions":
+            return frozenset(self._action_secret_names())
+        raise ConfigurationError(f"the policy has no section {section!r}")
+
+    def _action_secret_names(self) -> set[str]:
+        # The actions' own tokens, and the refetch token of a source with actions: an
+        # event queued while kintone was down carries no record, so it is read then.
+        names: set[str] = set()
+        for hook in self.webhooks.values():
+            for action in hook.actions.values():
+                names.add(action.token_secret)
+                if action.read_secret is not None:
+                    names.add(action.read_secret)
+            if hook.actions and hook.refetch is not None:
+                names.add(hook.refetch.token_secret)
+        return names
+
+
+def _named(rules: Mapping[str, _T], name: str) -> _T:
+    try:
+        return rules[name]
+    except (KeyError, TypeError):
+        raise NotFound() from None
+
+
+# Every class a policy is made of, by name: what a snapshot may name.
+MODELS: Mapping[str, type] = MappingProxyType(
+    {
+        cls.__name__: cls
+        for cls in (
+            Policy,
+            KintoneSettings,
+            AppPolicy,
+            MatchRule,
+            GuardPolicy,
+            Rate,
+            ViewPolicy,
+            WebhookRefetch,
+            WebhookPolicy,
+            ActionPolicy,
+            ActionKey,
+            FieldSource,
+            FormPolicy,
+            FormField,
+            CaptchaPolicy,
+            FormGuardPolicy,
+        )
+    }
+)

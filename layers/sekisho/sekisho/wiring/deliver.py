@@ -1,0 +1,29 @@
+"""DeliverFunction: IntakeQueue -> kintone, each submission once."""
+
+from __future__ import annotations
+
+import functools
+
+from sekisho import runtime
+from sekisho.intake.attachments import S3AttachmentStore
+from sekisho.intake.delivery import DeliverService
+from sekisho.redelivery import SqsVisibility
+from sekisho.secrets.aws import SecretsManagerBackend
+from sekisho.secrets.store import SecretStore
+
+
+@functools.cache
+def deliver_service() -> DeliverService:
+    current = runtime.settings()
+    (bucket,) = runtime.required("attachment_bucket")
+    # Only the forms' add-only tokens: the deliverer has no CAPTCHA and no guard.
+    tokens = frozenset(form.token_secret for form in runtime.policy().forms.values())
+    store = SecretStore(SecretsManagerBackend(), allowed=tokens)
+    return DeliverService(
+        runtime.policy(),
+        store.token_source,
+        runtime.kintone_base_url(),
+        attachments=S3AttachmentStore(bucket),
+        visibility=SqsVisibility(),
+        min_backoff_seconds=current.deliver_min_backoff_seconds,
+    )

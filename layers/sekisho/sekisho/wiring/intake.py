@@ -1,0 +1,60 @@
+"""IntakeFunction: ``POST /forms/{form}``, into IntakeQueue."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+from sekisho import aws, runtime
+from sekisho.http.resolver import HttpSettings
+from sekisho.intake.attachments import S3AttachmentStore
+from sekisho.intake.captcha import SiteverifyCaptcha
+from sekisho.intake.idempotency import Idempotency
+from sekisho.intake.outbox import Outbox
+from sekisho.intake.queue import SqsQueue
+from sekisho.intake.service import IntakeService
+from sekisho.secrets.aws import SecretsManagerBackend
+from sekisho.secrets.store import SecretStore
+from sekisho.settings import Settings
+
+from .guarded import guard
+from .routes import http_settings, route_switches
+
+
+def intake_http_settings() -> HttpSettings:
+    """The form route also takes a CAPTCHA token header from browsers (CORS)."""
+    return dataclasses.replace(
+        http_settings(), allow_headers=("Idempotency-Key", "X-Captcha-Token")
+    )
+
+
+def intake_secret_names(current: Settings) -> frozenset[str]:
+    """The add-only token secrets and CAPTCHA secrets the forms name (``secret_names``
+    lists both), and the guard's hash key: nothing else, least of all a view's token."""
+    return runtime.policy().secret_names("forms") | {current.guard_hash_key_secret}
+
+
+@functools.cache
+def intake_service() -> IntakeService:
+    current = runtime.settings()
+    table, queue, bucket, idempotency = runtime.required(
+        "guard_table", "intake_queue_url", "attachment_bucket", "idempotency_table"
+    )
+    store = SecretStore(SecretsManagerBackend(), allowed=intake_secret_names(current))
+    # The guard's DynamoDB client, fail-fast timeouts and all: the idempotency table is read
+    # and written on every submission too, and one client is one less to build.
+    persistence = DynamoDBPersistenceLayer(
+        table_name=idempotency, boto3_client=aws.client("dynamodb")
+    )
+    return IntakeService(
+        runtime.policy(),
+        store.token_source,
+        guard(store, current, table),
+        runtime.kintone_base_url(),
+        outbox=Outbox(SqsQueue(queue), S3AttachmentStore(bucket)),
+        idempotency=Idempotency(persistence),
+        captcha=SiteverifyCaptcha(store.get),
+        switches=route_switches(),
+    )
