@@ -196,8 +196,9 @@ webhooks: $(STAMP)
 	$(BIN)/python -m devstack webhooks --moto-port $(MOTO_PORT)
 
 # Operator commands against a running `make dev` (from another terminal): sekisho's own
-# commands, pointed at moto and the emulator by `python -m devstack env` (addresses, the
-# policy and moto's fake credentials; never a secret value). SECRET is taken from the
+# commands (and `python -m devstack rotate`, which plays Secrets Manager's part), pointed
+# at moto and the emulator by `python -m devstack env` (addresses, the policy and moto's
+# fake credentials; never a secret value). SECRET is taken from the
 # command line only: a variable of that name in the environment could hold a secret,
 # and it would be repeated in an error message.
 DEVSTACK_ENV = $(BIN)/python -m devstack env --moto-port $(MOTO_PORT) --kintone-port $(KINTONE_PORT)
@@ -216,7 +217,7 @@ stage: $(STAMP)
 
 rotate: $(STAMP)
 	$(secret_from_command_line)
-	@lines="$$($(DEVSTACK_ENV))" && eval "$$lines" && $(BIN)/sekisho rotate '$(SECRET)'
+	@lines="$$($(DEVSTACK_ENV))" && eval "$$lines" && $(BIN)/python -m devstack rotate '$(SECRET)'
 
 kintone: $(STAMP)
 	$(BIN)/kintone-emulator --host 127.0.0.1 --port $(KINTONE_PORT)

@@ -71,7 +71,7 @@ def rotation_kind(scheme: str) -> str:
 class WebhookSource(BaseModel):
     """A webhook source's signing secret (or kintone's URL token), fresh on every start and
     shaped as its scheme's verifier reads it, so `python -m devstack send` can sign with it;
-    its `kind` tells `sekisho rotate` whether to generate the next one or take it staged."""
+    its `kind` tells `make rotate` whether to generate the next one or take it staged."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     kind: Literal["webhook"]

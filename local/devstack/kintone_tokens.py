@@ -7,7 +7,7 @@ app's settings. The emulator stands in for that administrator through its admin 
 1. `python -m devstack kintone-token --app 2 --permissions add` creates a token, the way
    an administrator would in kintone, and prints it once on standard output, to be piped
    into `sekisho token stage <secret>` (a demo token that works only in this emulator);
-2. `sekisho rotate <secret>` tests it and makes it current;
+2. `make rotate SECRET=<secret>` tests it and makes it current;
 3. `python -m devstack retire-token <secret>` deletes the token the rotation retired
    (AWSPREVIOUS) from the emulator, without ever showing it.
 

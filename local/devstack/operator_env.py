@@ -1,10 +1,10 @@
 """`python -m devstack env`: the environment that points sekisho's operator commands at the
 local stack.
 
-`sekisho probe`, `sekisho token stage` and `sekisho rotate` talk to whatever Secrets
-Manager boto3 finds and whatever kintone the settings name. On the local stack that is
-moto and the emulator, and nothing else: no profile, credentials file or session token
-of the developer's may divert them to a real AWS account. The commands take declared
+`sekisho probe`, `sekisho token stage` and `python -m devstack rotate` talk to whatever
+Secrets Manager boto3 finds and whatever kintone the settings name. On the local stack
+that is moto and the emulator, and nothing else: no profile, credentials file or session
+token of the developer's may divert them to a real AWS account. The commands take declared
 secret names, read under the stack's secret name prefix (SEKISHO_SECRET_PREFIX, as the
 template gives the functions). Every value here is an address, a path, the prefix or moto's
 fake credentials; no secret is ever part of it.

@@ -1,9 +1,12 @@
-"""`python -m devstack env | kintone-token | retire-token`: rotation on the local stack.
+"""`python -m devstack env | kintone-token | rotate | retire-token`: rotation on the local
+stack.
 
-`sekisho probe`, `sekisho token stage` and `sekisho rotate` are the operator's commands,
-the same against AWS as here; these three only supply what the local stack lacks: the
-environment that points them at moto and the emulator, and the kintone administrator who
-creates a token and, after the rotation, deletes the old one.
+`sekisho probe` and `sekisho token stage` are the operator's commands, the same against
+AWS as here; these supply what the local stack lacks: the environment that points them at
+moto and the emulator, the kintone administrator who creates a token and, after the
+rotation, deletes the old one, and Secrets Manager's part in a rotation (`rotate`: moto
+cannot invoke the rotation function without Docker; on AWS, `aws secretsmanager
+rotate-secret` runs the deployed one).
 """
 
 from __future__ import annotations
@@ -13,11 +16,21 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import requests
 
-from sekisho.secrets.names import PREFIX_OPTION, prefix_argument
+from sekisho.commands import add_prefix_option, prefix_argument
+from sekisho.errors import SekishoError
+from sekisho.policy.validation.arguments import POLICY_HELP, read_policy_or_report
+from sekisho.rotation.cli import report_failure, versions_for
+from sekisho.rotation.errors import RotationNotLocal, TokenPrivilegeMismatch
+from sekisho.rotation.least_privilege import describe
+from sekisho.rotation.steps import FINISH, STEPS, StepOutcome
+from sekisho.rotation.versions import SecretVersions
+from sekisho.rotation.wiring import build_rotator
+from sekisho.secrets.names import PREFIX_OPTION
+from sekisho.settings import Settings
 from sekisho.tokens.declared import PERMISSIONS, DeclaredToken
 
 from . import commands
@@ -26,11 +39,12 @@ from .errors import DevstackError
 from .kintone_tokens import PREVIOUS, create_token, retire_token
 from .operator_env import operator_environment, shell_lines
 from .provision import LOCAL_SECRET_PREFIX
+from .rotation_driver import ensure_rotation_enabled, is_local_endpoint, rotate
 
 if TYPE_CHECKING:
     from .stack import RunningStack
 
-COMMANDS = ("env", "kintone-token", "retire-token")
+COMMANDS = ("env", "kintone-token", "rotate", "retire-token")
 # The ports `make dev` uses unless told otherwise; the banner names a port only when the
 # stack runs on another one.
 DEFAULT_MOTO_PORT = 5000
@@ -87,7 +101,7 @@ def _secret_prefix(command: argparse.ArgumentParser) -> None:
 def add_rotation_commands(commands: argparse._SubParsersAction) -> None:
     env = commands.add_parser(
         "env",
-        help="print the shell lines that point sekisho probe/token stage/rotate at the stack",
+        help="print the shell lines that point probe, token stage and rotate at the stack",
         description=(
             "Print `export` lines (moto as Secrets Manager with its fake credentials, the "
             "emulator as kintone, the policy, the stack's secret name prefix) and an `unset` "
@@ -128,6 +142,23 @@ def add_rotation_commands(commands: argparse._SubParsersAction) -> None:
         help=f"comma-separated, of {', '.join(PERMISSIONS)}",
     )
     token.set_defaults(handler=make_token)
+
+    rotation = commands.add_parser(
+        "rotate",
+        help="rotate a secret now: the four steps of the rotation function, in this process",
+        description=(
+            "Run createSecret, setSecret, testSecret and finishSecret for a fresh "
+            "ClientRequestToken against the configured Secrets Manager (AWS_ENDPOINT_URL: "
+            "moto, as `python -m devstack env` sets it) and kintone (KINTONE_BASE_URL, else "
+            "the policy's), exactly as the rotation function would. Exits 1 at the first "
+            "failing step, with AWSCURRENT unchanged. Refuses any Secrets Manager but a "
+            "local one: on AWS, use `aws secretsmanager rotate-secret` instead."
+        ),
+    )
+    rotation.add_argument("secret", metavar="SECRET", help="the secret's name or ARN")
+    rotation.add_argument("--policy", metavar="FILE", help=POLICY_HELP)
+    add_prefix_option(rotation)
+    rotation.set_defaults(handler=rotate_secret)
 
     retire = commands.add_parser(
         "retire-token",
@@ -210,6 +241,73 @@ def retire_previous(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- rotate
+
+
+def _print_outcome(outcome: StepOutcome, out: TextIO) -> None:
+    print(f"{outcome.step}: {outcome.action}", file=out)
+    for line in outcome.details:
+        print(f"    {line}", file=out)
+
+
+def _local_versions(secret: str, prefix: str | None = None) -> SecretVersions:
+    """Secrets Manager, provided it is the local one (moto).
+
+    On AWS the deployed rotation function rotates: Secrets Manager invokes it, retries it
+    and alarms on it, under the function's role. This process would run the same steps
+    under an operator's credentials, outside all of that.
+    """
+    versions = versions_for(prefix)
+    if not is_local_endpoint(versions.endpoint_url):
+        raise RotationNotLocal(
+            f"Secrets Manager at {versions.endpoint_url} is not local (moto): on AWS use "
+            f"`aws secretsmanager rotate-secret --secret-id {secret}`, which runs the "
+            "deployed rotation function"
+        )
+    return versions
+
+
+def rotate_secret(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """`rotate`: the four steps for SECRET, each outcome printed (never a value)."""
+    out = sys.stdout if out is None else out
+    try:
+        versions = _local_versions(args.secret, args.secret_prefix)
+    except SekishoError as exc:
+        return report_failure(out, exc)
+    policy = read_policy_or_report(args.policy, out)
+    if policy is None:
+        return 1
+    where = "rotation"
+    try:
+        base_url = Settings.from_env().kintone_base_url or str(policy.kintone.base_url)
+        rotator = build_rotator(policy, base_url, versions)
+        if ensure_rotation_enabled(versions, args.secret):
+            print(
+                f"rotation enabled for {args.secret} (local Secrets Manager: the current "
+                "value was copied to a new version, nothing changed)",
+                file=out,
+            )
+        print(f"rotating {args.secret}", file=out)
+        steps = iter(STEPS)
+        where = next(steps)
+        for outcome in rotate(rotator, args.secret):
+            _print_outcome(outcome, out)
+            where = next(steps, "rotation")
+    except SekishoError as exc:
+        report_failure(out, exc, prefix=f"{where}: failed")
+        if isinstance(exc, TokenPrivilegeMismatch):
+            for line in describe(exc.report):
+                print(f"    {line}", file=out)
+        if where == FINISH:
+            # Promotion is two label moves: the first may have happened.
+            print(f"check the labels of {args.secret}: describe-secret", file=out)
+        else:
+            print(f"{args.secret} was not rotated: AWSCURRENT is unchanged", file=out)
+        return 1
+    print(f"rotated {args.secret}", file=out)
+    return 0
+
+
 # ---------------------------------------------------------------------------- banner
 
 
@@ -248,5 +346,5 @@ def banner_lines(stack: RunningStack) -> list[str]:
         f"    make rotate{make_vars} SECRET={token.secret}",
         f"    {devstack} retire-token {token.secret} {ports}",
         f'    or in a shell of its own: eval "$({devstack} env {ports})", then '
-        f"{sekisho} probe / token stage / rotate",
+        f"{sekisho} probe / token stage, {devstack} rotate",
     ]

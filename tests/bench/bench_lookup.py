@@ -36,7 +36,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from sekisho import runtime
 from sekisho.guard.guard import Guard
 from sekisho.guard.memory import InMemoryGuardStore
-from sekisho.secrets import SecretsManagerBackend
+from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.wiring import lookup as lookup_wiring
 from tests.apigw import rest_event
 from tests.bench.cold_init import reviewed_snapshot

@@ -80,11 +80,23 @@ def test_demo_page_origin_passes_the_lookup_functions_cors_check(
 def test_unknown_route_answers_with_the_templates_gateway_response(
     stack: RunningStack, client: requests.Session
 ) -> None:
-    answer = client.get(stack.router_url + "/views/deal-status", timeout=30)
+    answer = client.get(stack.router_url + "/no-such-route", timeout=30)
 
     # The template turns API Gateway's 403 "Missing Authentication Token" into a problem.
     assert answer.status_code == 404
     assert json.loads(answer.text)["code"] == "not_found"
+    assert answer.headers["Access-Control-Allow-Origin"] == stack.router_url
+
+
+def test_a_get_on_a_post_route_answers_405_with_allow(
+    stack: RunningStack, client: requests.Session
+) -> None:
+    answer = client.get(stack.router_url + "/views/deal-status", timeout=30)
+
+    assert answer.status_code == 405
+    assert "POST" in answer.headers["Allow"]
+    problem = json.loads(answer.text)
+    assert (problem["code"], problem["status"]) == ("method_not_allowed", 405)
     assert answer.headers["Access-Control-Allow-Origin"] == stack.router_url
 
 

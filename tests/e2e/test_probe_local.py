@@ -25,7 +25,7 @@ from devstack.stack import RunningStack
 from kintone_emulator.schema import load_seed
 from sekisho.cli import main as sekisho
 from sekisho.policy.validation.loader import read_policy
-from sekisho.secrets import prefixed
+from sekisho.secrets.names import prefixed
 from sekisho.tokens import PERMISSIONS, declared_tokens
 
 REPO = Path(__file__).resolve().parents[2]

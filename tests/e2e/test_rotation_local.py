@@ -1,5 +1,6 @@
-"""Rotation on the local stack (`make dev`): `sekisho token stage` and `sekisho rotate`
-against moto's Secrets Manager and the kintone emulator, with the relay serving all along.
+"""Rotation on the local stack (`make dev`): `sekisho token stage` and
+`python -m devstack rotate` (`make rotate`) against moto's Secrets Manager and the kintone
+emulator, with the relay serving all along.
 
 - a renewed add-only token becomes current while applications keep being recorded, even
   with the old token deleted in kintone right after the rotation;
@@ -30,6 +31,7 @@ import requests
 import yaml
 
 import devstack
+from devstack.__main__ import main as devstack_main
 from devstack.kintone_tokens import create_token
 from devstack.operator_env import AWS_IDENTITY_VARIABLES, operator_environment
 from devstack.provision import LOCAL_SECRET_PREFIX
@@ -38,7 +40,7 @@ from devstack.stack import RunningStack
 from kintone_emulator.schema import load_seed
 from sekisho.cli import main as sekisho
 from sekisho.kintone.client import KintoneClient, TokenSource
-from sekisho.secrets import prefixed
+from sekisho.secrets.names import prefixed
 
 REPO = Path(__file__).resolve().parents[2]
 SEMINAR_ADD = "sekisho/kintone/seminar-add"
@@ -121,6 +123,13 @@ def run_sekisho(
         if stdin is not None:
             patch.setattr("sys.stdin", Stdin(stdin))
         status = sekisho(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out + captured.err
+
+
+def run_rotate(capsys: pytest.CaptureFixture[str], secret: str) -> tuple[int, str]:
+    """`python -m devstack rotate SECRET`, in this process."""
+    status = devstack_main(["rotate", secret])
     captured = capsys.readouterr()
     return status, captured.out + captured.err
 
@@ -231,7 +240,7 @@ def test_a_renewed_add_token_becomes_current_and_no_application_fails_across_the
             stack,
             policy_file,
             "python -m devstack kintone-token --app 2 --permissions add "
-            f"| sekisho token stage {SEMINAR_ADD} && sekisho rotate {SEMINAR_ADD}",
+            f"| sekisho token stage {SEMINAR_ADD} && python -m devstack rotate {SEMINAR_ADD}",
         )
         applicants.phase = "retiring"
         refused_before_retiring = refused_by_kintone(stack)
@@ -295,7 +304,7 @@ def test_a_staged_token_with_other_permissions_fails_its_test_and_never_becomes_
     token = create_token(http, operator.kintone.url, 2, permissions)
 
     staged, stage_output = run_sekisho(capsys, "token", "stage", SEMINAR_ADD, stdin=token + "\n")
-    status, output = run_sekisho(capsys, "rotate", SEMINAR_ADD)
+    status, output = run_rotate(capsys, SEMINAR_ADD)
 
     assert staged == 0, stage_output
     assert status == 1, output
@@ -338,7 +347,7 @@ def test_a_rotated_kintone_url_token_lets_kintones_notifications_in_during_the_g
     assert registered_token(operator) == old["secret"]
     delivered, failed = deliveries(operator)
 
-    status, output = run_sekisho(capsys, "rotate", DEMO_KINTONE)
+    status, output = run_rotate(capsys, DEMO_KINTONE)
 
     assert status == 0, output
     new = value(secretsmanager, DEMO_KINTONE, "AWSCURRENT")
@@ -385,14 +394,14 @@ def test_a_rotation_with_nothing_staged_fails_loudly_and_changes_nothing(
 ) -> None:
     before = secretsmanager.get_secret_value(SecretId=secret, VersionStage="AWSCURRENT")
 
-    status, output = run_sekisho(capsys, "rotate", secret)
+    status, output = run_rotate(capsys, secret)
 
     assert status == 1
     assert "createSecret: failed: nothing_staged" in output
     assert f"sekisho token stage {secret}" in output
     assert f"{secret} was not rotated: AWSCURRENT is unchanged" in output
     # The first local rotation of a secret turns rotation on in moto, which copies the
-    # current value to a new version (docs/rotation.md: `sekisho rotate` on the local stack); the
+    # current value to a new version (docs/rotation.md: `make rotate` on the local stack); the
     # value is what must not change.
     after = secretsmanager.get_secret_value(SecretId=secret, VersionStage="AWSCURRENT")
     assert after["SecretString"] == before["SecretString"]
@@ -410,7 +419,7 @@ def test_the_guards_hash_key_rotates_without_an_operator_and_lookups_keep_answer
 ) -> None:
     old = value(secretsmanager, HASH_KEY, "AWSCURRENT")
 
-    status, output = run_sekisho(capsys, "rotate", HASH_KEY)
+    status, output = run_rotate(capsys, HASH_KEY)
 
     assert status == 0, output
     new = value(secretsmanager, HASH_KEY, "AWSCURRENT")

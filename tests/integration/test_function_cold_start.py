@@ -59,7 +59,16 @@ NOT_LOADED = {
         "sekisho.actions",
         "sekisho.rotation",
     ],
-    "rotate": ["sekisho.http", "sekisho.intake", "sekisho.webhooks", "sekisho.actions"],
+    # Nor an operator's command, nor the local stack's stand-in for Secrets Manager.
+    "rotate": [
+        "sekisho.http",
+        "sekisho.intake",
+        "sekisho.webhooks",
+        "sekisho.actions",
+        "sekisho.rotation.cli",
+        "devstack",
+        "devstack.rotation_driver",
+    ],
     "action": [
         "sekisho.http",
         "sekisho.webhooks.schemes",

@@ -19,7 +19,7 @@ import pytest
 from devstack.sqs_event import sqs_record
 from sekisho import aws, runtime
 from sekisho.kintone import client as kintone_client
-from sekisho.secrets import SecretNotAllowed
+from sekisho.secrets.errors import SecretNotAllowed
 from sekisho.wiring import deliver as deliver_wiring
 from sekisho.wiring import intake as intake_wiring
 

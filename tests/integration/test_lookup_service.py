@@ -13,7 +13,8 @@ from sekisho.kintone.client import KintoneClient
 from sekisho.kintone.retry import RetryPolicy
 from sekisho.lookup import LookupRequest, LookupService
 from sekisho.policy.validation import load_policy
-from sekisho.secrets import InMemorySecretBackend, SecretStore
+from sekisho.secrets.memory import InMemorySecretBackend
+from sekisho.secrets.store import SecretStore
 
 pytestmark = pytest.mark.emulator
 

@@ -1,11 +1,14 @@
-"""`sekisho token stage` and `sekisho rotate` on the local stack: moto's server (reached
-through AWS_ENDPOINT_URL, as in `make dev`) and the kintone emulator, probed for real."""
+"""`sekisho token stage` and `python -m devstack rotate` (what `make rotate` runs) on the
+local stack: moto's server (reached through AWS_ENDPOINT_URL, as in `make dev`) and the
+kintone emulator, probed for real."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,8 +17,10 @@ import boto3
 import pytest
 import requests
 
+from devstack.__main__ import main as devstack
+from devstack.operator_env import AWS_IDENTITY_VARIABLES
 from sekisho.kintone import client as kintone_client
-from sekisho.rotation.cli import add_rotate, add_token
+from sekisho.rotation.cli import add_token
 from sekisho.rotation.versions import STAGED
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +35,8 @@ class Stdin(io.StringIO):
 
 class Local:
     """Unique secret names per test (moto's server lives for the whole session), a policy
-    naming them, and the sekisho command wired as `sekisho.cli` wires it."""
+    naming them, `sekisho token stage` wired as `sekisho.cli` wires it, and
+    `python -m devstack rotate` run as its entry point runs it."""
 
     def __init__(self, moto_url: str, kintone, tmp_path: Path) -> None:
         suffix = uuid.uuid4().hex[:8]
@@ -56,7 +62,6 @@ class Local:
         parser = argparse.ArgumentParser(prog="sekisho")
         commands = parser.add_subparsers(required=True)
         add_token(commands)
-        add_rotate(commands)
         args = parser.parse_args(argv)
         out = io.StringIO()
         with pytest.MonkeyPatch.context() as patch:
@@ -64,8 +69,15 @@ class Local:
             status = args.handler(args, out)
         return status, out.getvalue()
 
+    @staticmethod
+    def devstack_rotate(*argv: str) -> tuple[int, str]:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            status = devstack(["rotate", *argv])
+        return status, out.getvalue()
+
     def rotate(self, name: str) -> tuple[int, str]:
-        return self.sekisho("rotate", name, "--policy", str(self.policy))
+        return self.devstack_rotate(name, "--policy", str(self.policy))
 
     def kintone_token(
         self, token: str, app: int, permissions: list[str], *, active: bool = True
@@ -92,6 +104,11 @@ def local(moto_url, kintone, tmp_path, monkeypatch) -> Local:
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
     monkeypatch.setenv("KINTONE_BASE_URL", kintone.url)
     monkeypatch.setattr(kintone_client, "_breakers", {})
+    # What devstack sets for its commands, set here first so the test undoes it after.
+    for name in AWS_IDENTITY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     return Local(moto_url, kintone, tmp_path)
 
 
@@ -199,7 +216,7 @@ def test_an_hmac_key_is_generated_and_the_old_one_kept_as_previous(local):
 def test_a_policy_that_does_not_load_stops_before_any_step(local, tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text("kintone: {}\n", encoding="utf-8")
-    status, out = local.sekisho("rotate", local.hash_key, "--policy", str(broken))
+    status, out = local.devstack_rotate(local.hash_key, "--policy", str(broken))
     assert status == 1
     assert out.startswith("error: ")
     assert local.value(local.hash_key, "AWSCURRENT")["key"] == "h" * 64
@@ -217,13 +234,14 @@ def test_stage_and_rotate_take_the_declared_name_under_the_stacks_prefix(local):
     staged = local.sekisho(
         "token", "stage", local.add, "--secret-prefix", prefix, stdin=token + "\n"
     )
-    status, out = local.sekisho(
-        "rotate", local.add, "--policy", str(local.policy), "--secret-prefix", prefix
+    status, out = local.devstack_rotate(
+        local.add, "--policy", str(local.policy), "--secret-prefix", prefix
     )
 
     assert staged[0] == 0, staged[1]
     # Messages name the declared secret: the commands they suggest take it as they are.
-    assert f"rotate it in with `sekisho rotate {local.add}`" in staged[1]
+    assert f"rotate it in with `make rotate SECRET={local.add}` on the local stack" in staged[1]
+    assert f"`aws secretsmanager rotate-secret --secret-id {local.add}` on AWS" in staged[1]
     assert status == 0, out
     assert "testSecret: tested" in out.splitlines()
     assert f"rotated {local.add}" in out.splitlines()

@@ -11,6 +11,7 @@ import boto3
 import pytest
 import requests
 
+from devstack.rotation_driver import ensure_rotation_enabled, rotate
 from sekisho.guard.guard import Guard
 from sekisho.guard.memory import InMemoryGuardStore
 from sekisho.kintone import client as kintone_client
@@ -19,12 +20,12 @@ from sekisho.kintone.client import KintoneClient
 from sekisho.kintone.retry import RetryPolicy
 from sekisho.lookup import LookupRequest, LookupService
 from sekisho.policy.validation import parse_policy
-from sekisho.rotation.driver import ensure_rotation_enabled, rotate
 from sekisho.rotation.staging import stage
 from sekisho.rotation.steps import STEPS
 from sekisho.rotation.versions import SecretVersions
 from sekisho.rotation.wiring import build_rotator
-from sekisho.secrets import SecretsManagerBackend, SecretStore
+from sekisho.secrets.aws import SecretsManagerBackend
+from sekisho.secrets.store import SecretStore
 
 pytestmark = pytest.mark.emulator
 

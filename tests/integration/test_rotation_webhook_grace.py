@@ -12,13 +12,14 @@ from typing import Any
 import boto3
 import pytest
 
+from devstack.rotation_driver import ensure_rotation_enabled, rotate
 from sekisho.policy import WebhookPolicy
 from sekisho.policy.validation import parse_policy
-from sekisho.rotation.driver import ensure_rotation_enabled, rotate
 from sekisho.rotation.staging import stage
 from sekisho.rotation.versions import SecretVersions
 from sekisho.rotation.wiring import build_rotator
-from sekisho.secrets import SecretsManagerBackend, SecretStore
+from sekisho.secrets.aws import SecretsManagerBackend
+from sekisho.secrets.store import SecretStore
 from sekisho.webhooks.delivery import Delivery
 from sekisho.webhooks.errors import SignatureMismatch
 from sekisho.webhooks.keys import SigningKeys

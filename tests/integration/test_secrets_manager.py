@@ -13,17 +13,15 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from sekisho import aws
-from sekisho.secrets import (
-    CURRENT,
-    PREVIOUS,
+from sekisho.secrets.aws import SecretsManagerBackend, secretsmanager_client
+from sekisho.secrets.backend import CURRENT, PREVIOUS
+from sekisho.secrets.errors import (
     SecretMalformed,
     SecretMissing,
-    SecretsManagerBackend,
     SecretStageMissing,
-    SecretStore,
     SecretUnavailable,
-    secretsmanager_client,
 )
+from sekisho.secrets.store import SecretStore
 
 NAME = "sekisho/kintone/deals-view"
 HASH_KEY = "sekisho/guard/hash-key"

@@ -11,18 +11,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sekisho.rotation.driver import rotate
+from devstack.rotation_driver import rotate
 from sekisho.rotation.kinds import default_kinds
 from sekisho.rotation.staging import stage
 from sekisho.rotation.steps import RotationEvent, Rotator
 from sekisho.rotation.versions import SecretVersions
-from sekisho.secrets import (
-    SecretMissing,
-    SecretOutsidePrefix,
-    SecretsManagerBackend,
-    SecretStore,
-    prefixed,
-)
+from sekisho.secrets.aws import SecretsManagerBackend
+from sekisho.secrets.errors import SecretMissing, SecretOutsidePrefix
+from sekisho.secrets.names import prefixed
+from sekisho.secrets.store import SecretStore
 
 TOKEN = "sekisho/kintone/deals-view"
 HASH_KEY = "sekisho/guard/hash-key"
@@ -79,7 +76,7 @@ def test_a_stack_without_the_secret_says_so_by_its_declared_name(client):
 
 def test_a_rotation_under_one_prefix_leaves_the_other_stacks_secret_alone(client):
     versions = SecretVersions(prefixed(client, DEV))
-    # What `sekisho rotate` does on moto's server (this is moto in process, "on AWS").
+    # What `make rotate` does on moto's server (this is moto in process, "on AWS").
     versions.enable_rotation_without_function(HASH_KEY, days=90)
 
     outcomes = list(rotate(Rotator(versions, default_kinds(lambda name, value: ())), HASH_KEY))

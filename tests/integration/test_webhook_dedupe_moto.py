@@ -16,7 +16,8 @@ from botocore.config import Config
 
 from sekisho.once import RunOnce
 from sekisho.policy.validation import validate_policy
-from sekisho.secrets import InMemorySecretBackend, SecretStore
+from sekisho.secrets.memory import InMemorySecretBackend
+from sekisho.secrets.store import SecretStore
 from sekisho.webhooks.delivery import Delivery
 from sekisho.webhooks.errors import DeliveryInProgress, WebhookQueueUnavailable
 from sekisho.webhooks.keys import SigningKeys

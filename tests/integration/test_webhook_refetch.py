@@ -14,7 +14,8 @@ from sekisho.kintone.retry import RetryPolicy
 from sekisho.once import InMemoryPersistenceLayer, RunOnce
 from sekisho.policy import WebhookRefetch
 from sekisho.policy.validation import validate_policy
-from sekisho.secrets import InMemorySecretBackend, SecretStore
+from sekisho.secrets.memory import InMemorySecretBackend
+from sekisho.secrets.store import SecretStore
 from sekisho.webhooks.delivery import Delivery
 from sekisho.webhooks.errors import (
     MalformedDelivery,

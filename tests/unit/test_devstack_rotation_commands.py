@@ -14,6 +14,7 @@ import pytest
 
 from devstack import commands, demo_secrets
 from devstack.__main__ import main
+from devstack.cli import _parser
 from devstack.demo_secrets import load_secrets_file, secret_strings
 from devstack.operator_env import AWS_IDENTITY_VARIABLES, operator_environment, shell_lines
 from devstack.rotation_commands import banner_lines
@@ -207,6 +208,33 @@ def test_the_rotation_commands_talk_to_loopback_only(
     assert captured.out == ""
 
 
+def test_rotate_takes_a_secret_a_policy_and_a_checked_secret_prefix(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = _parser().parse_args(
+        ["rotate", "sekisho/guard/hash-key", "--policy", "p.yaml", "--secret-prefix", "team/x"]
+    )
+    assert (args.command, args.secret, args.policy, args.secret_prefix) == (
+        "rotate",
+        "sekisho/guard/hash-key",
+        "p.yaml",
+        "team/x",
+    )
+    # Unset, the prefix and the policy are the environment's (`python -m devstack env`).
+    args = _parser().parse_args(["rotate", "sekisho/guard/hash-key"])
+    assert (args.policy, args.secret_prefix) == (None, None)
+    with pytest.raises(SystemExit):
+        main(["rotate", "sekisho/guard/hash-key", "--secret-prefix", "team//x"])
+    assert "--secret-prefix" in capsys.readouterr().err
+
+
+def test_rotate_talks_to_loopback_only(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--host", "192.0.2.10", "rotate", "sekisho/guard/hash-key"]) == 2
+    captured = capsys.readouterr()
+    assert "loopback" in captured.err
+    assert captured.out == ""
+
+
 @pytest.mark.parametrize("permissions", ["", "admin", "add,admin", "read", ",,"])
 def test_kintone_token_accepts_only_kintones_permissions(
     permissions: str, capsys: pytest.CaptureFixture[str]
@@ -255,7 +283,7 @@ def test_the_banner_shows_a_renewal_of_the_add_only_form_token_on_the_default_po
         f"{devstack} retire-token sekisho/kintone/seminar-add --moto-port 5000 --kintone-port 9100",
     ]
     assert f'eval "$({devstack} env --moto-port 5000 --kintone-port 9100)"' in lines[5]
-    assert f"{commands.script('sekisho')} probe" in lines[5]
+    assert f"{commands.script('sekisho')} probe / token stage, {devstack} rotate" in lines[5]
 
 
 def test_a_banner_command_names_the_stacks_own_interpreter_so_a_fresh_shell_can_run_it(

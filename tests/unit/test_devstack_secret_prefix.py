@@ -13,7 +13,8 @@ from moto import mock_aws
 
 from devstack import cfn, provision
 from devstack.sam import functions
-from sekisho.secrets import SecretsManagerBackend, SecretStore
+from sekisho.secrets.aws import SecretsManagerBackend
+from sekisho.secrets.store import SecretStore
 
 REPO = Path(__file__).resolve().parents[2]
 HASH_KEY = "sekisho/guard/hash-key"

@@ -9,7 +9,9 @@ import requests
 
 from sekisho.intake.captcha import SITEVERIFY_URLS, SiteverifyCaptcha, StaticCaptcha
 from sekisho.intake.errors import CaptchaFailed, CaptchaUnavailable
-from sekisho.secrets import InMemorySecretBackend, SecretMalformed, SecretNotAllowed, SecretStore
+from sekisho.secrets.errors import SecretMalformed, SecretNotAllowed
+from sekisho.secrets.memory import InMemorySecretBackend
+from sekisho.secrets.store import SecretStore
 
 SECRET_NAME = "sekisho/captcha/seminar-apply"
 SITE_SECRET = "0x4AAAAAAAsite-secret"

@@ -54,7 +54,7 @@ from sekisho.kintone.errors import (
 )
 from sekisho.policy import Policy
 from sekisho.policy.validation import parse_policy
-from sekisho.secrets import SecretUnavailable
+from sekisho.secrets.errors import SecretUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 IP = "203.0.113.20"

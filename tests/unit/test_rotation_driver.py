@@ -1,19 +1,25 @@
-"""`sekisho rotate`'s driver: it turns rotation on only where no rotation function can
-(moto on this machine), and `sekisho rotate` refuses to run the steps against AWS."""
+"""The local rotation driver (local/devstack): it turns rotation on only where no rotation
+function can (moto on this machine), `python -m devstack rotate` refuses to run the steps
+against AWS, and none of it ships in the layer: `sekisho` has no `rotate`."""
 
 from __future__ import annotations
 
-import argparse
+import contextlib
+import importlib.util
 import io
 import json
+import os
 from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from sekisho.rotation.cli import add_rotate
-from sekisho.rotation.driver import ensure_rotation_enabled, is_local_endpoint
+import sekisho.rotation
+from devstack.__main__ import main as devstack
+from devstack.operator_env import AWS_IDENTITY_VARIABLES
+from devstack.rotation_driver import ensure_rotation_enabled, is_local_endpoint
+from sekisho.cli import build_parser
 from sekisho.rotation.errors import RotationNotEnabled
 from sekisho.rotation.versions import SecretVersions
 
@@ -52,17 +58,21 @@ def test_rotation_is_not_turned_on_against_aws():
         assert len(answer["VersionIdsToStages"]) == 1
 
 
-def sekisho_rotate(secret: str) -> tuple[int, str]:
-    parser = argparse.ArgumentParser(prog="sekisho")
-    add_rotate(parser.add_subparsers(required=True))
-    args = parser.parse_args(["rotate", secret, "--policy", str(POLICY)])
+def devstack_rotate(secret: str) -> tuple[int, str]:
     out = io.StringIO()
-    return args.handler(args, out), out.getvalue()
+    with contextlib.redirect_stdout(out):
+        status = devstack(["rotate", secret, "--policy", str(POLICY)])
+    return status, out.getvalue()
 
 
 @pytest.mark.parametrize("rotation_on", [True, False], ids=["rotation_on", "rotation_off"])
-def test_sekisho_rotate_refuses_aws_before_any_step(monkeypatch, rotation_on):
+def test_devstack_rotate_refuses_aws_before_any_step(monkeypatch, rotation_on):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    # What devstack sets for its commands, set here first so the test undoes it after.
+    for name in AWS_IDENTITY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     with mock_aws():
         client = boto3.client("secretsmanager")  # the AWS endpoint, answered by moto
         client.create_secret(
@@ -76,7 +86,7 @@ def test_sekisho_rotate_refuses_aws_before_any_step(monkeypatch, rotation_on):
             )
         before = client.describe_secret(SecretId=HASH_KEY)["VersionIdsToStages"]
 
-        status, out = sekisho_rotate(HASH_KEY)
+        status, out = devstack_rotate(HASH_KEY)
 
         assert status == 1
         assert out.startswith("error: rotation_not_local: ")
@@ -85,3 +95,13 @@ def test_sekisho_rotate_refuses_aws_before_any_step(monkeypatch, rotation_on):
         assert client.describe_secret(SecretId=HASH_KEY)["VersionIdsToStages"] == before
         current = client.get_secret_value(SecretId=HASH_KEY, VersionStage="AWSCURRENT")
         assert json.loads(current["SecretString"])["key"] == "k" * 64
+
+
+def test_the_sekisho_command_has_no_rotate_and_the_layer_no_driver(capsys):
+    with pytest.raises(SystemExit) as refused:
+        build_parser().parse_args(["rotate", HASH_KEY])
+    assert refused.value.code == 2
+    assert "invalid choice: 'rotate'" in capsys.readouterr().err
+    layer_rotation = Path(sekisho.rotation.__file__).parent
+    assert not (layer_rotation / "driver.py").exists()
+    assert importlib.util.find_spec("sekisho.rotation.driver") is None

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sekisho.rotation.cli import add_rotate, add_token
+from sekisho.rotation.cli import add_token
 from sekisho.rotation.errors import StageInputInvalid
 from sekisho.rotation.staging import clean_input
 from sekisho.rotation.versions import STAGED
@@ -38,7 +38,6 @@ def sekisho(*argv: str) -> tuple[int, str]:
     parser = argparse.ArgumentParser(prog="sekisho")
     commands = parser.add_subparsers(required=True)
     add_token(commands)
-    add_rotate(commands)
     args = parser.parse_args(argv)
     out = io.StringIO()
     return args.handler(args, out), out.getvalue()
@@ -109,7 +108,8 @@ def test_a_token_piped_in_is_staged_from_the_current_version(client, monkeypatch
     code, out = stage(monkeypatch, NEW_TOKEN + "\n", VIEW_TOKEN)
     assert code == 0
     assert staged(client, VIEW_TOKEN) == {"kind": "kintone-token", "token": NEW_TOKEN}
-    assert f"sekisho rotate {VIEW_TOKEN}" in out
+    assert f"make rotate SECRET={VIEW_TOKEN}" in out
+    assert f"aws secretsmanager rotate-secret --secret-id {VIEW_TOKEN}" in out
     current = client.get_secret_value(SecretId=VIEW_TOKEN, VersionStage="AWSCURRENT")
     assert json.loads(current["SecretString"])["token"] == OLD_TOKEN
 
@@ -179,6 +179,14 @@ def test_a_value_that_cannot_be_staged_is_refused_and_nothing_is_stored(
     for name in (VIEW_TOKEN, HASH_KEY, BOX):
         with pytest.raises(client.exceptions.ResourceNotFoundException):
             client.get_secret_value(SecretId=name, VersionStage=STAGED)
+
+
+def test_staging_a_generated_key_says_how_to_rotate_it_locally_and_on_aws(client, monkeypatch):
+    status, out = stage(monkeypatch, "new-key\n", HASH_KEY)
+    assert status == 1
+    assert f"rotate it with `make rotate SECRET={HASH_KEY}` on the local stack" in out
+    assert f"`aws secretsmanager rotate-secret --secret-id {HASH_KEY}` on AWS" in out
+    assert "sekisho rotate" not in out
 
 
 def test_one_box_key_is_staged_and_the_other_kept(client, monkeypatch):

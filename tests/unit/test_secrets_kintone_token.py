@@ -8,7 +8,9 @@ import json
 import pytest
 
 from sekisho.errors import ConfigurationError
-from sekisho.secrets import InMemorySecretBackend, SecretMalformed, SecretStore
+from sekisho.secrets.errors import SecretMalformed
+from sekisho.secrets.memory import InMemorySecretBackend
+from sekisho.secrets.store import SecretStore
 
 NAME = "sekisho/kintone/deals-view"
 # Distinctive, so that any echo of it in an error is found.

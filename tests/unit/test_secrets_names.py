@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from sekisho.commands import add_prefix_option
 from sekisho.errors import ConfigurationError
-from sekisho.secrets import SecretOutsidePrefix, SecretPrefixInvalid
+from sekisho.secrets.errors import SecretOutsidePrefix, SecretPrefixInvalid
 from sekisho.secrets.names import (
     PREFIX_VARIABLE,
-    add_prefix_option,
     declared_name,
     full_name,
     prefixed,

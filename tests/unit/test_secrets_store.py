@@ -9,16 +9,16 @@ import threading
 import pytest
 
 from sekisho.errors import ConfigurationError, UpstreamUnavailable
-from sekisho.secrets import (
-    PREVIOUS,
-    InMemorySecretBackend,
+from sekisho.secrets.backend import PREVIOUS
+from sekisho.secrets.errors import (
     SecretMalformed,
     SecretMissing,
     SecretNotAllowed,
     SecretStageMissing,
-    SecretStore,
     SecretUnavailable,
 )
+from sekisho.secrets.memory import InMemorySecretBackend
+from sekisho.secrets.store import SecretStore
 
 NAME = "sekisho/kintone/deals-view"
 OTHER = "sekisho/kintone/seminar-add"

@@ -11,7 +11,9 @@ from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.client import KintoneClient
 from sekisho.kintone.errors import KintoneInvalidToken
 from sekisho.kintone.retry import RetryPolicy
-from sekisho.secrets import InMemorySecretBackend, SecretMalformed, SecretStore
+from sekisho.secrets.errors import SecretMalformed
+from sekisho.secrets.memory import InMemorySecretBackend
+from sekisho.secrets.store import SecretStore
 
 NAME = "sekisho/kintone/deals-view"
 ROTATED = "deals-view-token-rotated"

@@ -45,7 +45,7 @@ ROTATION_CALLS = [
     "secretsmanager:UpdateSecretVersionStage",
 ]
 # Calls the rotation library makes only from the local driver (moto cannot invoke a
-# function, so `sekisho rotate` turns rotation on itself), never from the Lambda.
+# function, so `make rotate` turns rotation on itself), never from the Lambda.
 LOCAL_DRIVER_ONLY = {"RotateSecret"}
 FAILURE_EVENTS = {"RotationFailed", "TestRotationFailed", "RotationAbandoned"}
 TOPIC = "arn:aws:sns:ap-northeast-1:123456789012:sekisho-alarms"

@@ -8,7 +8,7 @@ import pytest
 
 from sekisho import runtime
 from sekisho.errors import ConfigurationError
-from sekisho.secrets import SecretNotAllowed
+from sekisho.secrets.errors import SecretNotAllowed
 from sekisho.settings import Settings
 from sekisho.wiring import webhook as webhook_wiring
 

@@ -15,7 +15,8 @@ from sekisho.errors import ConfigurationError, PayloadTooLarge, RouteDisabled
 from sekisho.once import InMemoryPersistenceLayer, RunOnce
 from sekisho.policy import Policy
 from sekisho.policy.validation import validate_policy
-from sekisho.secrets import InMemorySecretBackend, SecretStore
+from sekisho.secrets.memory import InMemorySecretBackend
+from sekisho.secrets.store import SecretStore
 from sekisho.webhooks.delivery import Delivery
 from sekisho.webhooks.errors import (
     DeliveryInProgress,

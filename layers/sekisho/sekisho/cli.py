@@ -21,7 +21,7 @@ from sekisho.policy.snapshot import write_snapshot
 from sekisho.policy.source import PACKAGE_DIR
 from sekisho.policy.validation import lint_policy
 from sekisho.policy.validation.arguments import policy_path, read_policy_or_report
-from sekisho.rotation.cli import add_rotate, add_token
+from sekisho.rotation.cli import add_token
 from sekisho.tokens.cli import add_probe
 
 
@@ -102,7 +102,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_check(commands)
     add_probe(commands)
     add_token(commands)
-    add_rotate(commands)
     add_openapi(commands)
     return parser
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Literal, TextIO, TypeAlias
 
 from sekisho.policy.validation.arguments import POLICY_HELP
+from sekisho.secrets.names import PREFIX_OPTION, PREFIX_VARIABLE, check_prefix
 
 Handler = Callable[[argparse.Namespace, TextIO], int]
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -40,3 +41,28 @@ def add_command(
         command.add_argument("--policy", help=POLICY_HELP)
     command.set_defaults(handler=handler)
     return command
+
+
+def prefix_argument(text: str) -> str:
+    """``--secret-prefix``'s value, checked."""
+    try:
+        return check_prefix(text.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_prefix_option(command: argparse.ArgumentParser) -> None:
+    """``--secret-prefix``: the stack's prefix for an operator command (default: the
+    environment's ``SEKISHO_SECRET_PREFIX``); the command's own arguments stay declared
+    names."""
+    command.add_argument(
+        PREFIX_OPTION,
+        dest="secret_prefix",
+        type=prefix_argument,
+        default=None,
+        metavar="PREFIX",
+        help=(
+            "the stack's secret name prefix, e.g. its stack name: secret NAMEs are read "
+            f"as PREFIX/NAME (default: ${PREFIX_VARIABLE}, else none)"
+        ),
+    )

@@ -26,6 +26,7 @@ from sekisho.http.resolver import JSON_CONTENT_TYPE, SECURITY_HEADERS
 from sekisho.intake.header import KEY_PATTERN
 from sekisho.policy import FormPolicy, Policy, ViewPolicy, WebhookPolicy
 from sekisho.policy.constants import LIST_TYPES
+from sekisho.webhooks.schemes import SCHEME_HEADERS
 
 from .answers import (
     ALLOW_IPS_ERRORS,
@@ -42,27 +43,6 @@ from .answers import (
 
 OPENAPI_VERSION = "3.1.0"
 _REF = "#/components/schemas/{model}"
-
-# The headers each scheme reads (docs/webhooks.md); kintone's secret is ?token=.
-SCHEME_HEADERS: dict[str, tuple[tuple[str, bool], ...]] = {
-    "standard": (("webhook-id", True), ("webhook-timestamp", True), ("webhook-signature", True)),
-    "stripe": (("Stripe-Signature", True),),
-    "github": (
-        ("X-Hub-Signature-256", True),
-        ("X-GitHub-Hook-ID", True),
-        ("X-GitHub-Delivery", True),
-        ("X-GitHub-Event", False),
-    ),
-    "box": (
-        ("BOX-SIGNATURE-VERSION", True),
-        ("BOX-SIGNATURE-ALGORITHM", True),
-        ("BOX-DELIVERY-TIMESTAMP", True),
-        ("BOX-SIGNATURE-PRIMARY", False),
-        ("BOX-SIGNATURE-SECONDARY", False),
-    ),
-    "slack": (("X-Slack-Request-Timestamp", True), ("X-Slack-Signature", True)),
-    "kintone": (),
-}
 
 
 def openapi_document(policy: Policy) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import requests
 
 from sekisho import __version__
-from sekisho.secrets import SecretMalformed
+from sekisho.secrets.errors import SecretMalformed
 
 from .errors import CaptchaFailed, CaptchaUnavailable
 

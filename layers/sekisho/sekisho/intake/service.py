@@ -42,7 +42,7 @@ from sekisho.guard.guard import Guard
 from sekisho.kintone.client import KintoneClient, Timeouts, TokenSource
 from sekisho.kintone.errors import KintoneTransientError, KintoneValidationError
 from sekisho.kintone.retry import NO_RETRY
-from sekisho.secrets import SecretUnavailable
+from sekisho.secrets.errors import SecretUnavailable
 from sekisho.switches import RouteSwitches
 
 from .errors import CaptchaFailed, IdempotencyKeyReused, RequestInProgress

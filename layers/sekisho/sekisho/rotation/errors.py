@@ -38,10 +38,11 @@ class RotationNotLocal(
     RotationError,
     code="rotation_not_local",
     status=409,
-    title="sekisho rotate runs against a local Secrets Manager only",
+    title="The local rotation runs against a local Secrets Manager only",
 ):
-    """``sekisho rotate`` pointed at AWS: there the deployed rotation function rotates, on
-    Secrets Manager's schedule and retries, never an operator's process."""
+    """The local stack's ``python -m devstack rotate`` (``make rotate``) pointed at AWS:
+    there the deployed rotation function rotates, on Secrets Manager's schedule and
+    retries, never an operator's process."""
 
 
 class RotationVersionUnknown(

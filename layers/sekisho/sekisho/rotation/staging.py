@@ -58,7 +58,8 @@ def _is_kintone_token(value: str) -> bool:
 def _field_for(kind: str, current: Value, requested: str | None, name: str) -> str:
     if kind == HMAC:
         raise StagingRefused(
-            f"{name} holds a key sekisho generates: rotate it with `sekisho rotate {name}`"
+            f"{name} holds a key sekisho generates: rotate it with `make rotate SECRET={name}`"
+            f" on the local stack or `aws secretsmanager rotate-secret --secret-id {name}` on AWS"
         )
     fields = STAGEABLE.get(kind)
     if fields is None:

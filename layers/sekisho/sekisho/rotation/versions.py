@@ -136,8 +136,8 @@ class SecretVersions:
 
     def enable_rotation_without_function(self, secret_id: str, *, days: int) -> None:
         """Turn rotation on where no rotation function can be invoked (moto, the local
-        stack): see :func:`sekisho.rotation.driver.ensure_rotation_enabled` for why this
-        is safe there and never used against AWS."""
+        stack): see ``ensure_rotation_enabled`` in local/devstack/rotation_driver.py for
+        why this is safe there and never used against AWS."""
         self._call(
             self._client.rotate_secret,
             secret_id,

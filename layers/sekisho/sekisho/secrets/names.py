@@ -15,7 +15,6 @@ the secret's ARN), and refuses a secret outside the prefix: another stack's.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 from collections.abc import Mapping
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import SecretOutsidePrefix, SecretPrefixInvalid
 
 if TYPE_CHECKING:
-    import argparse
+    pass
 
 PREFIX_VARIABLE = "SEKISHO_SECRET_PREFIX"
 PREFIX_OPTION = "--secret-prefix"
@@ -143,28 +142,3 @@ class PrefixedSecretsManager:
 def prefixed(client: Any, prefix: str | None = None) -> PrefixedSecretsManager:
     """``client`` speaking declared names under ``prefix`` (None: the environment's)."""
     return PrefixedSecretsManager(client, prefix)
-
-
-def prefix_argument(text: str) -> str:
-    """``--secret-prefix``'s value, checked."""
-    try:
-        return check_prefix(text.strip())
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def add_prefix_option(command: argparse.ArgumentParser) -> None:
-    """``--secret-prefix``: the stack's prefix for an operator command (default: the
-    environment's ``SEKISHO_SECRET_PREFIX``); the command's own arguments stay declared
-    names."""
-    command.add_argument(
-        PREFIX_OPTION,
-        dest="secret_prefix",
-        type=prefix_argument,
-        default=None,
-        metavar="PREFIX",
-        help=(
-            "the stack's secret name prefix, e.g. its stack name: secret NAMEs are read "
-            f"as PREFIX/NAME (default: ${PREFIX_VARIABLE}, else none)"
-        ),
-    )

@@ -16,12 +16,12 @@ from typing import Any, TextIO
 from botocore.exceptions import BotoCoreError
 
 from sekisho import aws
-from sekisho.commands import Commands, add_command
+from sekisho.commands import Commands, add_command, add_prefix_option
 from sekisho.errors import ConfigurationError, SekishoError
 from sekisho.policy import Policy
 from sekisho.policy.validation.arguments import read_policy_or_report
-from sekisho.secrets import SecretsManagerBackend, SecretStore
-from sekisho.secrets.names import add_prefix_option
+from sekisho.secrets.aws import SecretsManagerBackend
+from sekisho.secrets.store import SecretStore
 from sekisho.settings import Settings
 
 from .declared import DeclaredToken, declared_tokens

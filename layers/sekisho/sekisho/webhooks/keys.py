@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sekisho.errors import SekishoError
-from sekisho.secrets import MAX_TTL, SecretMalformed, SecretStageMissing
+from sekisho.secrets.errors import SecretMalformed, SecretStageMissing
+from sekisho.secrets.store import MAX_TTL
 
 if TYPE_CHECKING:
     from sekisho.policy import WebhookPolicy

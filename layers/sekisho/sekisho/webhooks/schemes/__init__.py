@@ -60,3 +60,15 @@ VERIFIERS: Mapping[str, Verifier] = MappingProxyType(
 )
 
 __all__ = ["VERIFIERS", "Verifier"]
+
+# The headers each scheme reads, by scheme (what openapi.json documents).
+SCHEME_HEADERS: Mapping[str, tuple[tuple[str, bool], ...]] = MappingProxyType(
+    {
+        "standard": standard.HEADERS,
+        "stripe": stripe.HEADERS,
+        "github": github.HEADERS,
+        "box": box.HEADERS,
+        "slack": slack.HEADERS,
+        "kintone": kintone.HEADERS,
+    }
+)

@@ -39,6 +39,16 @@ _RFC3339 = re.compile(
 _KEYS = (("primary", "box-signature-primary"), ("secondary", "box-signature-secondary"))
 
 
+# The headers this scheme reads, and whether a delivery must have each (the contract).
+HEADERS: tuple[tuple[str, bool], ...] = (
+    ("BOX-SIGNATURE-VERSION", True),
+    ("BOX-SIGNATURE-ALGORITHM", True),
+    ("BOX-DELIVERY-TIMESTAMP", True),
+    ("BOX-SIGNATURE-PRIMARY", False),
+    ("BOX-SIGNATURE-SECONDARY", False),
+)
+
+
 def verify(delivery: Delivery, secret: Mapping[str, Any], *, now: float) -> Verified:
     keys = {name: optional_secret_text(secret, name) for name, _ in _KEYS}
     if not any(keys.values()):

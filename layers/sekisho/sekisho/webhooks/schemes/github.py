@@ -24,6 +24,15 @@ from ._common import any_matches, hex_digest, hmac_sha256, required_header, secr
 PREFIX = "sha256="
 
 
+# The headers this scheme reads, and whether a delivery must have each (the contract).
+HEADERS: tuple[tuple[str, bool], ...] = (
+    ("X-Hub-Signature-256", True),
+    ("X-GitHub-Hook-ID", True),
+    ("X-GitHub-Delivery", True),
+    ("X-GitHub-Event", False),
+)
+
+
 def verify(delivery: Delivery, secret: Mapping[str, Any], *, now: float) -> Verified:
     key = secret_text(secret, "secret").encode("utf-8")
     header = required_header(delivery, "x-hub-signature-256")

@@ -31,6 +31,13 @@ TOLERANCE_SECONDS = 300
 PREFIX = "v0="
 
 
+# The headers this scheme reads, and whether a delivery must have each (the contract).
+HEADERS: tuple[tuple[str, bool], ...] = (
+    ("X-Slack-Request-Timestamp", True),
+    ("X-Slack-Signature", True),
+)
+
+
 def verify(delivery: Delivery, secret: Mapping[str, Any], *, now: float) -> Verified:
     key = secret_text(secret, "secret").encode("utf-8")
     timestamp_text = required_header(delivery, "x-slack-request-timestamp")

@@ -40,6 +40,14 @@ TOLERANCE_SECONDS = 300
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a format marker, not a secret
 
 
+# The headers this scheme reads, and whether a delivery must have each (the contract).
+HEADERS: tuple[tuple[str, bool], ...] = (
+    ("webhook-id", True),
+    ("webhook-timestamp", True),
+    ("webhook-signature", True),
+)
+
+
 def verify(delivery: Delivery, secret: Mapping[str, Any], *, now: float) -> Verified:
     key = signing_key(secret_text(secret, "secret"))
     prefix = _header_prefix(delivery)

@@ -28,6 +28,10 @@ from ._common import (
 TOLERANCE_SECONDS = 300
 
 
+# The headers this scheme reads, and whether a delivery must have each (the contract).
+HEADERS: tuple[tuple[str, bool], ...] = (("Stripe-Signature", True),)
+
+
 def verify(delivery: Delivery, secret: Mapping[str, Any], *, now: float) -> Verified:
     key = secret_text(secret, "secret").encode("utf-8")
     timestamp_text, signatures = _parse(required_header(delivery, "stripe-signature"))

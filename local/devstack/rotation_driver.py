@@ -1,9 +1,11 @@
-"""``sekisho rotate``: the four steps in this process, as the rotation function runs them.
+"""The four rotation steps in this process, as the rotation function runs them: what
+`python -m devstack rotate` (`make rotate`) runs on the local stack.
 
 The driver plays Secrets Manager's part (a fresh ClientRequestToken, the steps in order,
 stop at the first failure) and hands each step to the same :class:`Rotator` the Lambda
 uses. It exists for the local stack, where moto cannot invoke a rotation function without
-Docker; on AWS, `aws secretsmanager rotate-secret --secret-id <name>` runs the deployed one.
+Docker, and so it lives here rather than in the layer; on AWS,
+`aws secretsmanager rotate-secret --secret-id <name>` runs the deployed one.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
-from .errors import RotationNotEnabled
-from .steps import STEPS, RotationEvent, Rotator, StepOutcome
-from .versions import SecretVersions
+from sekisho.rotation.errors import RotationNotEnabled
+from sekisho.rotation.steps import STEPS, RotationEvent, Rotator, StepOutcome
+from sekisho.rotation.versions import SecretVersions
 
 # What the template's RotationSchedule declares, for a local secret that has none.
 LOCAL_ROTATION_DAYS = 90
