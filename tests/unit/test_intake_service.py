@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import base64
 import contextlib
-import dataclasses
 import json
 import logging
 import uuid
@@ -599,8 +598,8 @@ def test_a_replayed_answer_is_audited_as_a_replay_with_the_first_receipt(intake,
 
 def test_a_form_switched_off_in_the_policy_answers_503_and_accepts_nothing(caplog):
     policy = parse_policy(POLICY)
-    form = dataclasses.replace(policy.forms["seminar-apply"], enabled=False)
-    intake = Harness(dataclasses.replace(policy, forms={"seminar-apply": form}))
+    form = policy.forms["seminar-apply"].replace(enabled=False)
+    intake = Harness(policy.replace(forms={"seminar-apply": form}))
     with caplog.at_level(logging.INFO), pytest.raises(RouteDisabled) as caught:
         intake.submit()
     assert (caught.value.status, caught.value.code) == (503, "route_disabled")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import threading
@@ -391,8 +390,8 @@ def test_a_refusal_before_verification_is_audited_too(harness, caplog, event, ma
 
 def test_a_source_switched_off_in_the_policy_answers_503_before_any_key_is_read():
     policy = _policy()
-    hook = dataclasses.replace(policy.webhooks["gh"], enabled=False)
-    harness = Harness(dataclasses.replace(policy, webhooks={**policy.webhooks, "gh": hook}))
+    hook = policy.webhooks["gh"].replace(enabled=False)
+    harness = Harness(policy.replace(webhooks={**policy.webhooks, "gh": hook}))
     reads: list[str] = []
     harness.backend.get = lambda *a, **k: reads.append("read")  # type: ignore[method-assign]
     with pytest.raises(RouteDisabled) as caught:

@@ -8,15 +8,15 @@ pydantic and PyYAML, never imported by a function) and produce exactly these cla
 Adding a policy key means a field here (its runtime type and default) and the same field
 in the validation schema (its constraints); a test keeps the two field lists equal.
 
-Every class is keyword-only except :class:`Rate` (``Rate(30, 3600)``). Mappings are plain
-dicts and sequences tuples; nothing here is changed after a container has built it.
+Every class is a :class:`~sekisho.policy.rule.Rule`: frozen, slotted, built by keyword
+(except :class:`Rate`, ``Rate(30, 3600)``). Mappings are plain dicts and sequences
+tuples; nothing here is changed after a container has built it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar
@@ -34,22 +34,24 @@ from .constants import (
     TEXT_MAX_LENGTH,
     WINDOWS,
 )
+from .rule import Rule, fresh
 
 Section = Literal["views", "forms", "webhooks", "actions"]
 Network = IPv4Network | IPv6Network
 Scalar = str | int | bool
 
 _RATE = re.compile(r"([1-9][0-9]{0,8})/(second|minute|hour|day)")
-_rule = dataclass(frozen=True, slots=True, kw_only=True)
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True, slots=True)
-class Rate:
+class Rate(Rule):
     """``count`` events per fixed window of ``window_seconds``; written ``N/unit``."""
 
     count: int
     window_seconds: int
+
+    def __init__(self, count: int, window_seconds: int) -> None:
+        super().__init__(count=count, window_seconds=window_seconds)
 
     @classmethod
     def parse(cls, text: str) -> Rate:
@@ -74,15 +76,15 @@ class Rate:
 # ------------------------------------------------------------------------------ kintone
 
 
-@_rule
-class KintoneSettings:
+class KintoneSettings(Rule):
+    """The kintone domain the relay calls, and its daily request budget."""
+
     base_url: str
     # kintone's requests per app per day; `sekisho check` warns past it.
     daily_budget: int = DEFAULT_DAILY_BUDGET
 
 
-@_rule
-class AppPolicy:
+class AppPolicy(Rule):
     """A kintone app: its field codes and types (to compile predicates and to lint)."""
 
     name: str
@@ -97,8 +99,7 @@ class AppPolicy:
 # ------------------------------------------------------------------------------- views
 
 
-@_rule
-class MatchRule:
+class MatchRule(Rule):
     """One required predicate: the record's ``code`` must equal the supplied value."""
 
     code: str
@@ -123,10 +124,11 @@ def _per_hour(count: int) -> Rate:
     return Rate(count, WINDOWS["hour"])
 
 
-@_rule
-class GuardPolicy:
-    per_ip: Rate = field(default_factory=lambda: _per_hour(30))
-    failures_per_key: Rate = field(default_factory=lambda: _per_hour(5))
+class GuardPolicy(Rule):
+    """A view's guard: requests per IP, misses per value, lockout scope, kintone budget."""
+
+    per_ip: Rate = fresh(lambda: _per_hour(30))
+    failures_per_key: Rate = fresh(lambda: _per_hour(5))
     # What a lockout is counted by: the value alone, or the value within the client's
     # network (/24, IPv6 /48); docs/security-model.md weighs both.
     lockout: Literal["value", "value_and_network"] = "value"
@@ -134,8 +136,7 @@ class GuardPolicy:
     budget: Rate | None = None
 
 
-@_rule
-class ViewPolicy:
+class ViewPolicy(Rule):
     """A lookup: required exact predicates, a fixed condition, a projection, a limit."""
 
     app: int
@@ -144,14 +145,15 @@ class ViewPolicy:
     where: str | None = None
     fields: tuple[str, ...]
     limit: int = DEFAULT_VIEW_LIMIT
-    guard: GuardPolicy = field(default_factory=GuardPolicy)
+    guard: GuardPolicy = fresh(GuardPolicy)
     single_predicate: Literal["allowed"] | None = None
     # false: the route answers 503 route_disabled (the reviewed kill switch).
     enabled: bool = True
-    # The view's app's field types, set by the Policy that holds the view.
-    _field_types: Mapping[str, str] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    # Derived: the view's app's field types, set by the Policy that holds the view.
+    _field_types: Mapping[str, str]
+
+    def _derive(self) -> None:
+        object.__setattr__(self, "_field_types", MappingProxyType({}))
 
     @property
     def predicate_codes(self) -> tuple[str, ...]:
@@ -173,8 +175,7 @@ class ViewPolicy:
 # ---------------------------------------------------------------------------- webhooks
 
 
-@_rule
-class WebhookRefetch:
+class WebhookRefetch(Rule):
     """Re-read the notified record with a view token and trust only that (kintone);
     ``fields`` is the slice of it the queued event carries (plus ``$id``, ``$revision``)."""
 
@@ -183,8 +184,7 @@ class WebhookRefetch:
     fields: tuple[str, ...]
 
 
-@_rule
-class FieldSource:
+class FieldSource(Rule):
     """Where one written field's value comes from: a pointer into the event (``from:``),
     or a fixed value (``set:``)."""
 
@@ -192,8 +192,7 @@ class FieldSource:
     fixed: str | int | tuple[str, ...] | None = None
 
 
-@_rule
-class ActionKey:
+class ActionKey(Rule):
     """The record an update changes: the one whose unique ``field`` equals the event's
     value at ``pointer``."""
 
@@ -201,8 +200,7 @@ class ActionKey:
     pointer: str
 
 
-@_rule
-class ActionPolicy:
+class ActionPolicy(Rule):
     """A verified event of the declared types becomes one declared kintone write."""
 
     events: tuple[str, ...]
@@ -236,8 +234,9 @@ class ActionPolicy:
         return any(type(value) is type(option) and value == option for option in allowed)
 
 
-@_rule
-class WebhookPolicy:
+class WebhookPolicy(Rule):
+    """A webhook source: its scheme, its secret, what it may change in kintone."""
+
     scheme: Literal["standard", "stripe", "github", "box", "slack", "kintone"]
     secret: str
     refetch: WebhookRefetch | None = None
@@ -246,7 +245,7 @@ class WebhookPolicy:
     grace_seconds: int = 86_400
     # false: deliveries are answered 503 route_disabled (senders retry later).
     enabled: bool = True
-    actions: dict[str, ActionPolicy] = field(default_factory=dict)
+    actions: dict[str, ActionPolicy] = fresh(dict)
 
     def action_for(self, event_type: str | None) -> tuple[str, ActionPolicy] | None:
         """The action (name, policy) that takes ``event_type``; None when none does."""
@@ -263,8 +262,7 @@ class WebhookPolicy:
 # ------------------------------------------------------------------------------- forms
 
 
-@_rule
-class FormField:
+class FormField(Rule):
     """A field a browser may send: the kintone field it fills, its type and its limits."""
 
     code: str
@@ -296,20 +294,21 @@ class FormField:
         return self.max_files if self.max_files is not None else 1
 
 
-@_rule
-class CaptchaPolicy:
+class CaptchaPolicy(Rule):
+    """The CAPTCHA a form requires, and the secret its siteverify call uses."""
+
     provider: Literal["turnstile", "recaptcha"]
     secret: str  # the siteverify secret in Secrets Manager, by name
 
 
-@_rule
-class FormGuardPolicy:
-    per_ip: Rate = field(default_factory=lambda: _per_hour(20))
+class FormGuardPolicy(Rule):
+    """A form's guard: submissions per IP, and its kintone budget."""
+
+    per_ip: Rate = fresh(lambda: _per_hour(20))
     budget: Rate | None = None
 
 
-@_rule
-class FormPolicy:
+class FormPolicy(Rule):
     """An intake form: browser fields, server presets and a unique receipt field."""
 
     app: int
@@ -318,10 +317,10 @@ class FormPolicy:
     # A field a person never sees; a bot that fills it is answered as usual and ignored.
     honeypot: str | None = None
     captcha: CaptchaPolicy | None = None
-    guard: FormGuardPolicy = field(default_factory=FormGuardPolicy)
+    guard: FormGuardPolicy = fresh(FormGuardPolicy)
     fields: dict[str, FormField]
     # `set:` in YAML: values a browser can neither send nor override.
-    presets: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
+    presets: dict[str, str | tuple[str, ...]] = fresh(dict)
     enabled: bool = True
 
     @property
@@ -332,15 +331,16 @@ class FormPolicy:
 # ------------------------------------------------------------------------------ policy
 
 
-@_rule
-class Policy:
-    kintone: KintoneSettings
-    apps: dict[int, AppPolicy] = field(default_factory=dict)
-    views: dict[str, ViewPolicy] = field(default_factory=dict)
-    forms: dict[str, FormPolicy] = field(default_factory=dict)
-    webhooks: dict[str, WebhookPolicy] = field(default_factory=dict)
+class Policy(Rule):
+    """The whole reviewed policy: kintone, the apps, and every route."""
 
-    def __post_init__(self) -> None:
+    kintone: KintoneSettings
+    apps: dict[int, AppPolicy] = fresh(dict)
+    views: dict[str, ViewPolicy] = fresh(dict)
+    forms: dict[str, FormPolicy] = fresh(dict)
+    webhooks: dict[str, WebhookPolicy] = fresh(dict)
+
+    def _derive(self) -> None:
         # Each view answers its app's field types. An undeclared app is left empty here:
         # validation reports it, and a snapshot of such a policy is never written.
         for view in self.views.values():

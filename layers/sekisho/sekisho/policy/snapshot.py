@@ -21,7 +21,6 @@ array is read back as a tuple, as the models hold them.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import ipaddress
 import json
@@ -34,6 +33,7 @@ from typing import Any
 
 from .errors import SnapshotError
 from .model import MODELS, Policy
+from .rule import Rule, field_values
 from .source import DIGEST_FILE, SNAPSHOT_FILE
 
 FORMAT = 1
@@ -52,11 +52,6 @@ _TAGS = frozenset({_MODEL, _PATTERN, _FLAGS, _NETWORK, _INT_KEYS})
 # ----------------------------------------------------------------------------- encode
 
 
-def _fields(model: Any) -> dict[str, Any]:
-    """A rule's fields in declaration order; derived ones (``init=False``) are not kept."""
-    return {f.name: getattr(model, f.name) for f in dataclasses.fields(model) if f.init}
-
-
 def _encode(value: Any, where: str) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
@@ -73,9 +68,9 @@ def _encode(value: Any, where: str) -> Any:
     if isinstance(value, Mapping):
         return _encode_mapping(value, where)
     name = type(value).__name__
-    if MODELS.get(name) is type(value):
+    if isinstance(value, Rule) and MODELS.get(name) is type(value):
         out: dict[str, Any] = {_MODEL: name}
-        for field, member in _fields(value).items():
+        for field, member in field_values(value).items():
             out[field] = _encode(member, f"{where}.{field}" if where else field)
         return out
     # A new kind of value in the models must be taught to the snapshot, not guessed at.
