@@ -15,7 +15,7 @@ from typing import Any
 from sekisho.errors import ConfigurationError
 
 from ..delivery import Delivery
-from ..errors import MalformedDelivery, StaleDelivery
+from ..errors import MalformedDelivery, SignatureMismatch, StaleDelivery
 
 SHA256_SIZE = 32
 # Unix seconds: plain ASCII digits only (``int()`` would also take "+1", " 1", "1_0" and
@@ -102,6 +102,25 @@ def within_window(timestamp: float, now: float, *, past: float, future: float) -
         raise StaleDelivery("the delivery is too old")
     if timestamp > now + future:
         raise StaleDelivery("the delivery is dated in the future")
+
+
+def signed_then_recent(
+    key: bytes,
+    signed: Iterable[bytes],
+    received: Iterable[bytes],
+    *,
+    timestamp: int,
+    now: float,
+    tolerance: int,
+    mismatch: str,
+) -> None:
+    """The check of a timestamped HMAC-SHA256 scheme (Slack, Stripe): one of ``received``
+    is the HMAC of the ``signed`` parts under ``key``, then the timestamp is within
+    ``tolerance`` seconds of ``now`` either way. The signature comes first: a forged
+    delivery is refused as forged, never as merely old."""
+    if not any_matches(hmac_sha256(key, *signed), received):
+        raise SignatureMismatch(mismatch)
+    within_window(timestamp, now, past=tolerance, future=tolerance)
 
 
 def text_or_none(value: Any) -> str | None:

@@ -15,16 +15,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..delivery import Delivery, Verified, dedupe_key, json_field
-from ..errors import MalformedDelivery, SignatureMismatch
+from ..errors import MalformedDelivery
 from ._common import (
-    any_matches,
     hex_digest,
-    hmac_sha256,
     required_header,
     secret_text,
+    signed_then_recent,
     text_or_none,
     unix_seconds,
-    within_window,
 )
 
 TOLERANCE_SECONDS = 300
@@ -47,10 +45,15 @@ def verify(delivery: Delivery, secret: Mapping[str, Any], *, now: float) -> Veri
         raise MalformedDelivery("X-Slack-Signature does not start with v0=")
     signature = hex_digest(header.removeprefix(PREFIX), "X-Slack-Signature")
 
-    expected = hmac_sha256(key, b"v0:", timestamp_text.encode("ascii"), b":", delivery.body)
-    if not any_matches(expected, [signature]):
-        raise SignatureMismatch("X-Slack-Signature did not match")
-    within_window(timestamp, now, past=TOLERANCE_SECONDS, future=TOLERANCE_SECONDS)
+    signed_then_recent(
+        key,
+        (b"v0:", timestamp_text.encode("ascii"), b":", delivery.body),
+        [signature],
+        timestamp=timestamp,
+        now=now,
+        tolerance=TOLERANCE_SECONDS,
+        mismatch="X-Slack-Signature did not match",
+    )
 
     body = _json_object_or_none(delivery.text())
     if body is not None and "event_id" in body:

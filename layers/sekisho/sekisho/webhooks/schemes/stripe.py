@@ -13,16 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..delivery import Delivery, Verified, dedupe_key, json_field
-from ..errors import MalformedDelivery, SignatureMismatch
+from ..errors import MalformedDelivery
 from ._common import (
-    any_matches,
     hex_digest,
-    hmac_sha256,
     required_header,
     secret_text,
+    signed_then_recent,
     text_or_none,
     unix_seconds,
-    within_window,
 )
 
 TOLERANCE_SECONDS = 300
@@ -37,12 +35,17 @@ def verify(delivery: Delivery, secret: Mapping[str, Any], *, now: float) -> Veri
     timestamp_text, signatures = _parse(required_header(delivery, "stripe-signature"))
     timestamp = unix_seconds(timestamp_text, "the Stripe-Signature timestamp")
 
-    expected = hmac_sha256(key, timestamp_text.encode("ascii"), b".", delivery.body)
-    if not any_matches(expected, signatures):
-        raise SignatureMismatch("no v1 signature matched")
     # Stripe's library only refuses old timestamps; one from the future is refused too,
     # or a delivery captured with a forward-dated clock could be replayed for longer.
-    within_window(timestamp, now, past=TOLERANCE_SECONDS, future=TOLERANCE_SECONDS)
+    signed_then_recent(
+        key,
+        (timestamp_text.encode("ascii"), b".", delivery.body),
+        signatures,
+        timestamp=timestamp,
+        now=now,
+        tolerance=TOLERANCE_SECONDS,
+        mismatch="no v1 signature matched",
+    )
 
     body = delivery.json_object()
     return Verified(
