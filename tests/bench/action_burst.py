@@ -25,7 +25,7 @@ from pathlib import Path
 
 import requests
 
-import devstack
+from devstack import stack as devstack
 from devstack.provision import local_secret_name
 from devstack.stack import RunningStack
 from tests.action_support import checkout_completed

@@ -55,7 +55,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-import devstack
+from devstack import stack as devstack
 from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.client import KintoneClient, TokenSource
 from sekisho.kintone.retry import RetryPolicy

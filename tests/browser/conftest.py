@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-import devstack
+from devstack import stack as devstack
 from devstack.stack import RunningStack
 from tests.browser.support import REPO, WATCH_VIOLATIONS, watch_console
 

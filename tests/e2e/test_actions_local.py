@@ -17,7 +17,7 @@ import boto3
 import pytest
 import requests
 
-import devstack
+from devstack import stack as devstack
 from devstack.provision import local_secret_name
 from devstack.send import send
 from devstack.stack import RunningStack

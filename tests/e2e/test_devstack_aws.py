@@ -16,7 +16,7 @@ import boto3
 import pytest
 import requests
 
-import devstack
+from devstack import stack as devstack
 from devstack.stack import RunningStack
 from sekisho.policy.snapshot import policy_digest, read_snapshot
 from sekisho.policy.validation import read_policy

@@ -18,7 +18,7 @@ import boto3
 import pytest
 import requests
 
-import devstack
+from devstack import stack as devstack
 from devstack.__main__ import main
 from kintone_emulator.schema import load_seed
 

@@ -15,7 +15,7 @@ import boto3
 import pytest
 import requests
 
-import devstack
+from devstack import stack as devstack
 from devstack.__main__ import main
 from devstack.cli import DEMO_BODY, FORM_BODY, banner
 from devstack.pool import Outcome

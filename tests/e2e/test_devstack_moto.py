@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-import devstack
+from devstack import stack as devstack
 from devstack.aws import Moto
 
 FIXTURES = Path(__file__).parent / "fixtures"

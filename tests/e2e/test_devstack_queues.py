@@ -12,8 +12,8 @@ from typing import Any
 import boto3
 import pytest
 
-import devstack
 from devstack import commands
+from devstack import stack as devstack
 from devstack.__main__ import main
 from devstack.cli import banner
 from devstack.pool import Outcome

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-import devstack
+from devstack import stack as devstack
 from devstack.stack import RunningStack
 
 FIXTURES = Path(__file__).parent / "fixtures"

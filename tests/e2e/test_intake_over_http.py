@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-import devstack
+from devstack import stack as devstack
 from devstack.stack import RunningStack
 from sekisho.kintone.client import KintoneClient, TokenSource
 

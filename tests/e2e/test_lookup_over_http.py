@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-import devstack
+from devstack import stack as devstack
 from devstack.stack import RunningStack
 
 REPO = Path(__file__).resolve().parents[2]

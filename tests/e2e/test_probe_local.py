@@ -17,7 +17,7 @@ import boto3
 import pytest
 import requests
 
-import devstack
+from devstack import stack as devstack
 from devstack.kintone_tokens import create_token
 from devstack.operator_env import AWS_IDENTITY_VARIABLES, operator_environment
 from devstack.provision import LOCAL_SECRET_PREFIX

@@ -30,7 +30,7 @@ import pytest
 import requests
 import yaml
 
-import devstack
+from devstack import stack as devstack
 from devstack.__main__ import main as devstack_main
 from devstack.kintone_tokens import create_token
 from devstack.operator_env import AWS_IDENTITY_VARIABLES, operator_environment

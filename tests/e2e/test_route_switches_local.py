@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-import devstack
+from devstack import stack as devstack
 from devstack.__main__ import main
 from devstack.stack import RunningStack
 from sekisho.switches import REFRESH_SECONDS

@@ -21,7 +21,7 @@ import boto3
 import pytest
 import requests
 
-import devstack
+from devstack import stack as devstack
 from devstack.__main__ import main
 from devstack.cli import banner
 from devstack.provision import local_secret_name

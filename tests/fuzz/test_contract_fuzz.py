@@ -55,7 +55,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-import devstack
+from devstack import stack as devstack
 from devstack.provision import local_secret_name
 from devstack.stack import RunningStack
 from sekisho.intake.header import KEY_PATTERN

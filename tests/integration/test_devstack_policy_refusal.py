@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-import devstack
+from devstack import stack as devstack
 from sekisho.cli import main as sekisho_main
 from sekisho.policy import PolicyError
 
