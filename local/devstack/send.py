@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import requests
 
-from sekisho.policy.model import WebhookPolicy
+from sekisho.policy import WebhookPolicy
 from webhook_senders import sign
 
 TIMEOUT_SECONDS = 30

@@ -29,7 +29,7 @@ from devstack.queue_report import peek
 from devstack.send import Sent, demo_body, send
 from devstack.stack import RunningStack
 from kintone_emulator.schema import load_seed
-from sekisho.policy.model import WebhookPolicy
+from sekisho.policy import WebhookPolicy
 from sekisho.policy.validation.loader import read_policy
 from webhook_senders import demo_secret, sign
 

@@ -38,7 +38,7 @@ from schemathesis.core import NotSet
 from schemathesis.core.parameters import ParameterLocation
 
 from devstack.send import new_event_id
-from sekisho.policy.model import WebhookPolicy
+from sekisho.policy import WebhookPolicy
 from webhook_senders import demo_secret, sign
 
 PREFIX = "/webhooks/"

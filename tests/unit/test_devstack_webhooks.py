@@ -38,7 +38,7 @@ from devstack.send import DEMO_SEMINAR_RECEIPT, demo_body, new_event_id
 from devstack.webhook_report import describe_event, queue_name, webhook_report
 from kintone_emulator.schema import load_seed
 from kintone_emulator.webhooks import EVENTS, Webhooks
-from sekisho.policy.model import WebhookPolicy
+from sekisho.policy import WebhookPolicy
 from sekisho.policy.validation import schema, validate
 from sekisho.policy.validation.loader import read_policy
 from sekisho.webhooks.delivery import Delivery

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sekisho.policy.model import AppPolicy, FormGuardPolicy, GuardPolicy, MatchRule, Policy, Rate
+from sekisho.policy import AppPolicy, FormGuardPolicy, GuardPolicy, MatchRule, Policy, Rate
 from sekisho.policy.rule import field_values
 
 

@@ -5,8 +5,9 @@ reviewed snapshot (:mod:`~sekisho.policy.snapshot`) without validating anything 
 ``sekisho check`` and ``make build`` validate policy.yaml (:mod:`sekisho.policy.validation`,
 pydantic and PyYAML, never imported by a function) and produce exactly these classes.
 
-Adding a policy key means a field here (its runtime type and default) and the same field
-in the validation schema (its constraints); a test keeps the two field lists equal.
+Adding a policy key means a field here or in :mod:`.routes` (its runtime type and
+default) and the same field in the validation schema (its constraints); a test keeps the
+two field lists equal.
 
 Every class is a :class:`~sekisho.policy.rule.Rule`: frozen, slotted, built by keyword
 (except :class:`Rate`, ``Rate(30, 3600)``). Mappings are plain dicts and sequences
@@ -15,62 +16,21 @@ tuples; nothing here is changed after a container has built it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from ipaddress import IPv4Network, IPv6Network
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from sekisho.errors import ConfigurationError, NotFound
 
 from .constants import (
     BUILTIN_FIELDS,
-    CLAIM_PREFIX,
     DEFAULT_DAILY_BUDGET,
-    DEFAULT_MATCH_MAX_LENGTH,
-    DEFAULT_VIEW_LIMIT,
-    EMAIL_MAX_LENGTH,
-    OPERATION_PERMISSIONS,
-    TEXT_MAX_LENGTH,
-    WINDOWS,
 )
+from .routes import ROUTE_RULES, FormPolicy, ViewPolicy, WebhookPolicy
 from .rule import Rule, fresh
 
 Section = Literal["views", "forms", "webhooks", "actions"]
-Network = IPv4Network | IPv6Network
-Scalar = str | int | bool
-
-_RATE = re.compile(r"([1-9][0-9]{0,8})/(second|minute|hour|day)")
 _T = TypeVar("_T")
-
-
-class Rate(Rule):
-    """``count`` events per fixed window of ``window_seconds``; written ``N/unit``."""
-
-    count: int
-    window_seconds: int
-
-    def __init__(self, count: int, window_seconds: int) -> None:
-        super().__init__(count=count, window_seconds=window_seconds)
-
-    @classmethod
-    def parse(cls, text: str) -> Rate:
-        """``N/second``, ``N/minute``, ``N/hour`` or ``N/day`` with 1 <= N < 10**9."""
-        match = _RATE.fullmatch(text)
-        if not match:
-            raise ValueError("a rate is written N/second, N/minute, N/hour or N/day, N >= 1")
-        return cls(int(match[1]), WINDOWS[match[2]])
-
-    def __str__(self) -> str:
-        for unit, seconds in WINDOWS.items():
-            if self.window_seconds == seconds:
-                return f"{self.count}/{unit}"
-        return f"{self.count}/{self.window_seconds}s"
-
-    @property
-    def per_day(self) -> int:
-        """The most events this rate admits in a day of back-to-back windows."""
-        return -(-self.count * WINDOWS["day"] // self.window_seconds)
 
 
 # ------------------------------------------------------------------------------ kintone
@@ -94,238 +54,6 @@ class AppPolicy(Rule):
     def field_types(self) -> Mapping[str, str]:
         """Declared fields plus kintone's built-in ``$id`` and ``$revision``."""
         return MappingProxyType({**self.fields, **BUILTIN_FIELDS})
-
-
-# ------------------------------------------------------------------------------- views
-
-
-class MatchRule(Rule):
-    """One required predicate: the record's ``code`` must equal the supplied value."""
-
-    code: str
-    pattern: re.Pattern[str] | None = None  # applied with re.fullmatch
-    max_length: int = DEFAULT_MATCH_MAX_LENGTH
-    # `body` (the browser sends it) or `claim:<name>` (a verified claim); `from:` in YAML.
-    source: str = "body"
-
-    @property
-    def claim(self) -> str | None:
-        """The claim the value comes from, or None when the browser sends it."""
-        return self.source.removeprefix(CLAIM_PREFIX) if self.source != "body" else None
-
-    def accepts(self, value: str) -> bool:
-        """Does ``value`` have the declared shape (length, and pattern if any)?"""
-        if not 1 <= len(value) <= self.max_length:
-            return False
-        return self.pattern is None or self.pattern.fullmatch(value) is not None
-
-
-def _per_hour(count: int) -> Rate:
-    return Rate(count, WINDOWS["hour"])
-
-
-class GuardPolicy(Rule):
-    """A view's guard: requests per IP, misses per value, lockout scope, kintone budget."""
-
-    per_ip: Rate = fresh(lambda: _per_hour(30))
-    failures_per_key: Rate = fresh(lambda: _per_hour(5))
-    # What a lockout is counted by: the value alone, or the value within the client's
-    # network (/24, IPv6 /48); docs/security-model.md weighs both.
-    lockout: Literal["value", "value_and_network"] = "value"
-    # kintone requests this route may make in a window, across every caller.
-    budget: Rate | None = None
-
-
-class ViewPolicy(Rule):
-    """A lookup: required exact predicates, a fixed condition, a projection, a limit."""
-
-    app: int
-    token_secret: str
-    match: dict[str, MatchRule]
-    where: str | None = None
-    fields: tuple[str, ...]
-    limit: int = DEFAULT_VIEW_LIMIT
-    guard: GuardPolicy = fresh(GuardPolicy)
-    single_predicate: Literal["allowed"] | None = None
-    # false: the route answers 503 route_disabled (the reviewed kill switch).
-    enabled: bool = True
-    # Derived: the view's app's field types, set by the Policy that holds the view.
-    _field_types: Mapping[str, str]
-
-    def _derive(self) -> None:
-        object.__setattr__(self, "_field_types", MappingProxyType({}))
-
-    @property
-    def predicate_codes(self) -> tuple[str, ...]:
-        """Field codes of every match rule, in declaration order."""
-        return tuple(rule.code for rule in self.match.values())
-
-    @property
-    def field_types(self) -> Mapping[str, str]:
-        return self._field_types
-
-    def field_type(self, code: str) -> str:
-        """The kintone type of ``code`` as the view's app declares it."""
-        try:
-            return self._field_types[code]
-        except KeyError:
-            raise ConfigurationError(f"field {code!r} is not declared in app {self.app}") from None
-
-
-# ---------------------------------------------------------------------------- webhooks
-
-
-class WebhookRefetch(Rule):
-    """Re-read the notified record with a view token and trust only that (kintone);
-    ``fields`` is the slice of it the queued event carries (plus ``$id``, ``$revision``)."""
-
-    app: int
-    token_secret: str
-    fields: tuple[str, ...]
-
-
-class FieldSource(Rule):
-    """Where one written field's value comes from: a pointer into the event (``from:``),
-    or a fixed value (``set:``)."""
-
-    pointer: str | None = None
-    fixed: str | int | tuple[str, ...] | None = None
-
-
-class ActionKey(Rule):
-    """The record an update changes: the one whose unique ``field`` equals the event's
-    value at ``pointer``."""
-
-    field: str
-    pointer: str
-
-
-class ActionPolicy(Rule):
-    """A verified event of the declared types becomes one declared kintone write."""
-
-    events: tuple[str, ...]
-    # JSON pointer -> the values the event may have there; checked before anything else.
-    when: dict[str, tuple[Scalar, ...]] | None = None
-    app: int
-    operation: Literal["add", "update", "upsert"]
-    token_secret: str
-    read_secret: str | None = None
-    permissions: tuple[Literal["add", "edit"], ...] | None = None
-    key: ActionKey | None = None
-    receipt_field: str
-    fields: dict[str, FieldSource]
-
-    @property
-    def write_permissions(self) -> frozenset[str]:
-        return OPERATION_PERMISSIONS[self.operation]
-
-    def allows(self, pointer: str, value: Any) -> bool:
-        """Does the event's ``value`` at ``pointer`` meet the action's condition there?
-
-        Exact and by JSON type, as a reviewer reads the policy: ``1`` is not ``"1"``,
-        ``true`` is not ``1`` (Python's bool is an int), ``1.0`` is not ``1``.
-        """
-        try:
-            allowed = self.when[pointer]  # type: ignore[index]  # None: TypeError below
-        except (KeyError, TypeError):
-            # Fail closed: a caller asking about a pointer the condition does not name
-            # has a bug, and an unknown pointer must never read as "allowed".
-            raise ConfigurationError(f"the action's condition does not read {pointer}") from None
-        return any(type(value) is type(option) and value == option for option in allowed)
-
-
-class WebhookPolicy(Rule):
-    """A webhook source: its scheme, its secret, what it may change in kintone."""
-
-    scheme: Literal["standard", "stripe", "github", "box", "slack", "kintone"]
-    secret: str
-    refetch: WebhookRefetch | None = None
-    allow_ips: tuple[Network, ...] | None = None
-    # How long after a rotation a delivery signed with the previous version still passes.
-    grace_seconds: int = 86_400
-    # false: deliveries are answered 503 route_disabled (senders retry later).
-    enabled: bool = True
-    actions: dict[str, ActionPolicy] = fresh(dict)
-
-    def action_for(self, event_type: str | None) -> tuple[str, ActionPolicy] | None:
-        """The action (name, policy) that takes ``event_type``; None when none does."""
-        for name, action in self.actions.items():
-            if event_type in action.events:
-                return name, action
-        return None
-
-    @property
-    def networks(self) -> tuple[Network, ...]:
-        return tuple(self.allow_ips or ())
-
-
-# ------------------------------------------------------------------------------- forms
-
-
-class FormField(Rule):
-    """A field a browser may send: the kintone field it fills, its type and its limits."""
-
-    code: str
-    type: Literal[
-        "text", "textarea", "email", "number", "date", "datetime", "choice", "multi_choice", "file"
-    ]
-    required: bool = False
-    min_length: int | None = None
-    max_length: int | None = None
-    pattern: re.Pattern[str] | None = None  # applied with re.fullmatch
-    min: int | float | None = None
-    max: int | float | None = None
-    decimals: int | None = None  # most digits after the point
-    options: tuple[str, ...] | None = None
-    max_items: int | None = None
-    max_bytes: int | None = None
-    content_types: tuple[str, ...] | None = None
-    max_files: int | None = None
-
-    @property
-    def length_limit(self) -> int:
-        """The most characters a text value may have, declared or kintone's own."""
-        default = EMAIL_MAX_LENGTH if self.type == "email" else TEXT_MAX_LENGTH
-        return self.max_length if self.max_length is not None else default
-
-    @property
-    def file_limit(self) -> int:
-        """The most files a file field takes (one unless declared)."""
-        return self.max_files if self.max_files is not None else 1
-
-
-class CaptchaPolicy(Rule):
-    """The CAPTCHA a form requires, and the secret its siteverify call uses."""
-
-    provider: Literal["turnstile", "recaptcha"]
-    secret: str  # the siteverify secret in Secrets Manager, by name
-
-
-class FormGuardPolicy(Rule):
-    """A form's guard: submissions per IP, and its kintone budget."""
-
-    per_ip: Rate = fresh(lambda: _per_hour(20))
-    budget: Rate | None = None
-
-
-class FormPolicy(Rule):
-    """An intake form: browser fields, server presets and a unique receipt field."""
-
-    app: int
-    token_secret: str  # a token with record ADD only
-    receipt_field: str
-    # A field a person never sees; a bot that fills it is answered as usual and ignored.
-    honeypot: str | None = None
-    captcha: CaptchaPolicy | None = None
-    guard: FormGuardPolicy = fresh(FormGuardPolicy)
-    fields: dict[str, FormField]
-    # `set:` in YAML: values a browser can neither send nor override.
-    presets: dict[str, str | tuple[str, ...]] = fresh(dict)
-    enabled: bool = True
-
-    @property
-    def file_fields(self) -> dict[str, FormField]:
-        return {name: f for name, f in self.fields.items() if f.type == "file"}
 
 
 # ------------------------------------------------------------------------------ policy
@@ -396,26 +124,7 @@ def _named(rules: Mapping[str, _T], name: str) -> _T:
 
 
 # Every class a policy is made of, by name: what a snapshot may name.
+_OWN_RULES: tuple[type[Rule], ...] = (Policy, KintoneSettings, AppPolicy)
 MODELS: Mapping[str, type] = MappingProxyType(
-    {
-        cls.__name__: cls
-        for cls in (
-            Policy,
-            KintoneSettings,
-            AppPolicy,
-            MatchRule,
-            GuardPolicy,
-            Rate,
-            ViewPolicy,
-            WebhookRefetch,
-            WebhookPolicy,
-            ActionPolicy,
-            ActionKey,
-            FieldSource,
-            FormPolicy,
-            FormField,
-            CaptchaPolicy,
-            FormGuardPolicy,
-        )
-    }
+    {cls.__name__: cls for cls in (*_OWN_RULES, *ROUTE_RULES)}
 )

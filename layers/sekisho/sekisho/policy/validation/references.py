@@ -17,7 +17,8 @@ from sekisho.kintone.syntax import QueryDeclarationError
 from sekisho.kintone.values import KEY_TYPES, WRITABLE_TYPES, ValueMismatch, wire_value
 
 from ..constants import LIST_TYPES
-from ..model import ActionPolicy, AppPolicy, FormPolicy, Policy, ViewPolicy, WebhookPolicy
+from ..model import AppPolicy, Policy
+from ..routes import ActionPolicy, FormPolicy, ViewPolicy, WebhookPolicy
 from .forms import KINTONE_TYPES
 from .names import NOT_TEXT_VALUE_TYPES
 
