@@ -30,7 +30,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= ap-northeast-1
 
-.PHONY: help venv lint lint-template scan-template typecheck check chromium openapi test bench burst burst-actions build dev queues webhooks probe stage rotate send switch kintone docs clean
+.PHONY: help venv lint lint-template scan-template typecheck check chromium openapi test bench burst burst-actions build dev queues webhooks mail probe stage rotate send switch kintone docs clean
 
 help:
 	@echo "make dev      run the bundle locally: API and demo page on http://127.0.0.1:$(SEKISHO_PORT)"
@@ -44,6 +44,7 @@ help:
 	@echo "make bench    cold starts, memory, the layer, the lookup relay, the local stack (figures)"
 	@echo "make queues   counts of the local queues; dead letters by receipt"
 	@echo "make webhooks the verified webhook events waiting on the local WebhookQueue"
+	@echo "make mail     with make dev running: the mail it sent (moto's SES), newest last"
 	@echo "make probe    with make dev running: every kintone token's permissions, as declared?"
 	@echo "make stage    with make dev running: stage SECRET=<name>'s next value, read from stdin"
 	@echo "make rotate   with make dev running: rotate SECRET=<name> now (the four steps)"
@@ -194,6 +195,9 @@ queues: $(STAMP)
 
 webhooks: $(STAMP)
 	$(BIN)/python -m devstack webhooks --moto-port $(MOTO_PORT)
+
+mail: $(STAMP)
+	$(BIN)/python -m devstack mail --moto-port $(MOTO_PORT)
 
 # Operator commands against a running `make dev` (from another terminal): sekisho's own
 # commands (and `python -m devstack rotate`, which plays Secrets Manager's part), pointed

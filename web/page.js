@@ -1,8 +1,9 @@
-// What the demo pages share (lookup.js, form.js): one way to POST JSON to the relay and
-// read its answer (an RFC 9457 problem document, API Gateway's own JSON, or nothing), and
-// one way to show what happened in Japanese and English: field errors next to their fields,
-// a summary of everything that went wrong, and a status line. Whatever comes from the
-// network is set as text, never as markup (the pages' CSP also refuses HTML from strings).
+// What the demo pages share (lookup.js, form.js, signin.js, mine.js): sending JSON to the
+// relay and reading its answer (an RFC 9457 problem document, API Gateway's own JSON, or
+// nothing), and one way to show what happened in Japanese and English: field errors next
+// to their fields, a summary of everything that went wrong, and a status line. Whatever
+// comes from the network is set as text, never as markup (the pages' CSP also refuses HTML
+// from strings).
 "use strict";
 
 globalThis.sekishoPage = (() => {
@@ -118,7 +119,7 @@ globalThis.sekishoPage = (() => {
   };
 
   // XMLHttpRequest rather than fetch: only it reports upload progress. The page's
-  // Referrer-Policy keeps the page's URL out of the request; there are no cookies to send.
+  // Referrer-Policy keeps the page's URL out of the request; these pages send no cookies.
   const post = (url, body, { headers = {}, onProgress = null, timeoutMs = 60000 } = {}) =>
     new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
@@ -143,6 +144,34 @@ globalThis.sekishoPage = (() => {
       }
       xhr.send(body);
     });
+
+  // Any method, with fetch, for the signed-in pages (signin.js, mine.js): the session is an
+  // HttpOnly cookie the browser sends to this origin only, so the page never holds it. A
+  // body is JSON; the browser adds the Origin header the relay checks for PATCH, POST and
+  // DELETE. Resolves to the same answer as post(), or NO_ANSWER when nothing came back.
+  const request = async (method, url, { body, headers = {}, timeoutMs = 30000 } = {}) => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const sent = { Accept: "application/json", ...headers };
+    if (body !== undefined) sent["Content-Type"] = "application/json";
+    try {
+      const response = await fetch(url, {
+        method,
+        headers: sent,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "same-origin",
+        cache: "no-store",
+        redirect: "error",
+        signal: controller.signal,
+      });
+      const text = await response.text();
+      return answerOf(response.status, (name) => response.headers.get(name), text);
+    } catch {
+      return NO_ANSWER;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 
   // -- fields and their errors -------------------------------------------------------------
 
@@ -273,8 +302,9 @@ globalThis.sekishoPage = (() => {
     withDescription(input, element.id, true);
   };
 
-  // Shows each error whose pointer is /<prefix>/<name> of a field of the form next to that
-  // field; returns the summary's items: every error, the field ones with their field.
+  // Shows each error whose pointer is /<prefix>/<name> of a field of the form (/<name>
+  // when prefix is "") next to that field; returns the summary's items: every error, the
+  // field ones with their field.
   const showFieldErrors = (form, prefix, errors) => {
     const byName = new Map(
       inputsOf(form)
@@ -285,7 +315,8 @@ globalThis.sekishoPage = (() => {
     const items = [];
     for (const error of errors) {
       if (!error || typeof error !== "object") continue;
-      const [head, name] = pointerParts(error.pointer);
+      const parts = pointerParts(error.pointer);
+      const [head, name] = prefix ? parts : ["", ...parts];
       const input = head === prefix && name !== undefined ? byName.get(name) : undefined;
       if (input) {
         const message = fieldMessage(error.code, input, error);
@@ -371,6 +402,7 @@ globalThis.sekishoPage = (() => {
     pointerParts,
     post,
     problemBox,
+    request,
     retryAfterSeconds,
     say,
     setBusy,

@@ -1,6 +1,7 @@
 """The terminal side of `make dev`: options, the how-to banner, and a clean stop on signals;
-and the commands that look into or talk to a running stack: `queues`, `webhooks`, `send`,
-and for rotation `env`, `kintone-token` and `retire-token` (devstack.rotation_commands)."""
+and the commands that look into or talk to a running stack: `queues`, `webhooks`, `mail`,
+`send`, and for rotation `env`, `kintone-token` and `retire-token`
+(devstack.rotation_commands)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ from . import commands
 from .aws import moto_client
 from .errors import DevstackError
 from .kintone_webhooks import read_secret
+from .mailbox import MailboxError, render, sent_messages
 from .operator_env import AWS_IDENTITY_VARIABLES
 from .provision import local_secret_name
 from .queue_report import queue_report
-from .rotation_commands import COMMANDS as ROTATION_COMMANDS
+from .rotation_commands import COMMANDS as ROTATION
 from .rotation_commands import add_rotation_commands, banner_lines
 from .routing import RouteTable
 from .send import DEMO_SEMINAR_RECEIPT, STRIPE_DEMOS, send
@@ -43,6 +45,8 @@ from .webhook_report import WEBHOOK_QUEUE, queue_name, webhook_report
 # serve about 10 % less). `devstack.start()` keeps one unless asked: a test's stack
 # starts in half the time, and some tests count what the one warm worker did.
 DEFAULT_WORKERS = 4
+# The commands whose parser names their handler (set_defaults(handler=...)).
+HANDLED = ("mail", *ROTATION)
 DEMO_METHOD, DEMO_PATH = "POST", "/views/deal-status"
 DEMO_BODY = '{"match": {"owner_id": "A1", "deal_id": "D000001"}}'
 FORM_METHOD, FORM_PATH = "POST", "/forms/seminar-apply"
@@ -117,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     commands = parser.add_subparsers(
         dest="command",
-        metavar="{" + ",".join(("queues", "webhooks", "send", "switch", *ROTATION_COMMANDS)) + "}",
+        metavar="{" + ",".join(("queues", "webhooks", "mail", "send", "switch", *ROTATION)) + "}",
     )
     queues = commands.add_parser(
         "queues",
@@ -145,6 +149,17 @@ def _parser() -> argparse.ArgumentParser:
         help="the template that names the queue (default: %(default)s)",
     )
     webhooks.add_argument("--queue", help=f"the queue's name (default: {WEBHOOK_QUEUE}'s name)")
+    mail = commands.add_parser(
+        "mail",
+        help="print the mail a running stack has sent (moto's SES), oldest first",
+        description=(
+            "Every message moto's SES accepted, newest last: To:, Subject:, a blank line and "
+            "the text body (a sign-in code is on a line of its own). Nothing is delivered "
+            "anywhere."
+        ),
+    )
+    _moto_options(mail)
+    mail.set_defaults(handler=lambda args: show_mail(args.host, args.moto_port))
     switch = commands.add_parser(
         "switch",
         help="switch a route of a running stack off or on (the kill switch), or list them",
@@ -270,6 +285,11 @@ def banner(stack: RunningStack) -> str:
         lines.append("  webhook sources: " + ", ".join(stack.webhook_sources))
     # The URL the emulator posts to holds the token: only where it comes from is shown.
     lines += [f"  kintone webhooks: {hook.describe()}" for hook in stack.kintone_webhooks]
+    if stack.mail is not None:
+        lines.append(
+            f"  mail (moto's SES): from {stack.mail.from_address}, identity "
+            f"{stack.mail.identity}; nothing leaves this machine"
+        )
     table = RouteTable(stack.routes)
     tries = [
         f"    curl -s -X {method} {stack.router_url}{path} "
@@ -283,6 +303,9 @@ def banner(stack: RunningStack) -> str:
     if stack.queues:
         port = stack.moto_url.rsplit(":", 1)[1]
         tries.append(f"    {commands.devstack()} queues --moto-port {port}")
+    if stack.mail is not None:
+        port = stack.moto_url.rsplit(":", 1)[1]
+        tries.append(f"    {commands.devstack()} mail --moto-port {port}")
     if stack.webhook_sources:
         moto_port = stack.moto_url.rsplit(":", 1)[1]
         router_port = stack.router_url.rsplit(":", 1)[1]
@@ -329,6 +352,15 @@ def show_webhooks(host: str, moto_port: int, template: Path, queue: str | None) 
         print(webhook_report(moto_client(url, "sqs"), name))
     except (BotoCoreError, ClientError) as exc:
         print(f"cannot read {name} at {url} (is the stack running?): {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def show_mail(host: str, moto_port: int) -> int:
+    try:
+        print(render(sent_messages(_url(host, moto_port))))
+    except MailboxError as exc:
+        print(f"cannot read the sent mail: {exc}", file=sys.stderr)
         return 1
     return 0
 
@@ -432,7 +464,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             print(f"refusing {args.host}: the local stack serves loopback only", file=sys.stderr)
             return 2
         _isolate_from_real_aws()
-        if args.command in ROTATION_COMMANDS:
+        if args.command in HANDLED:
             return int(args.handler(args))
         if args.command == "queues":
             return show_queues(args.host, args.moto_port)

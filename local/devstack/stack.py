@@ -39,6 +39,7 @@ from .kintone_webhooks import (
     routed_sources,
 )
 from .layer_modules import unshipped_modules
+from .mail_identity import MailSender, create_mail_identity, mail_sender
 from .pool import FunctionPool
 from .provision import (
     arn,
@@ -95,6 +96,7 @@ class RunningStack:
         kintone_webhooks: Sequence[KintoneWebhook] = (),
         webhook_sources: Sequence[str] = (),
         kintone_tokens: Sequence[DeclaredToken] = (),
+        mail: MailSender | None = None,
     ) -> None:
         self.router_url = router_url
         self.kintone = kintone
@@ -111,6 +113,8 @@ class RunningStack:
         self.webhook_sources = tuple(webhook_sources)
         # The policy's kintone token secrets and what each may do (names, never values).
         self.kintone_tokens = tuple(kintone_tokens)
+        # The SES identity made in moto, and the address the functions send from.
+        self.mail = mail
         self._cleanup = cleanup
 
     @property
@@ -417,6 +421,8 @@ def start(
         demo_values = secret_strings(secrets_spec, kintone.emulator.store.seed)
         secret_names = create_secrets(moto.client("secretsmanager"), data, resolver, demo_values)
         create_parameters(moto.client("ssm"), data, resolver)
+        mail = mail_sender(resolver.parameters)
+        create_mail_identity(moto.client("sesv2"), mail)
 
         api_specs = apis(data, resolver)
         table = RouteTable(
@@ -466,4 +472,5 @@ def start(
         kintone_webhooks=hooks,
         webhook_sources=webhook_sources,
         kintone_tokens=_kintone_tokens(policy_model),
+        mail=mail,
     )

@@ -17,7 +17,7 @@ from tests.browser.support import (
 LOOKUP = "/views/deal-status"
 
 
-@pytest.mark.parametrize("path", ["/", "/form.html"])
+@pytest.mark.parametrize("path", ["/", "/form.html", "/signin.html", "/mine.html"])
 def test_the_pages_arrive_with_a_strict_policy_and_no_referrer(page: Page, path: str) -> None:
     answer = page.goto(path)
 

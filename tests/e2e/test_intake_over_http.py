@@ -81,6 +81,7 @@ def test_a_valid_application_records_exactly_the_declared_fields_presets_and_rec
         "人数": "2",
         "受付経路": "web",
         "支払状況": "未払い",
+        "申込状況": "申込",
         "受付ID": receipt,
     }
 

@@ -52,6 +52,7 @@ def test_a_valid_demo_submission_becomes_exactly_the_declared_fields_plus_preset
             "人数": "2",
             "受付経路": "web",
             "支払状況": "未払い",
+            "申込状況": "申込",
         },
         attachments=submission.attachments,
         honeypot=False,

@@ -14,7 +14,7 @@ RANKS = {
     2: {"secrets", "policy", "guard"},
     3: {"settings", "forms", "tokens", "commands"},
     4: {"lookup", "intake", "webhooks", "rotation", "browser_route"},
-    5: {"actions", "contract"},
+    5: {"actions", "contract", "sessions"},
     6: {"runtime"},
     7: {"wiring", "cli"},
 }

@@ -87,7 +87,7 @@ def test_the_shipped_seminar_form_is_the_demo_form():
     }
     cv = form.fields["cv"]
     assert (cv.max_bytes, cv.content_types, cv.file_limit) == (2097152, ("application/pdf",), 1)
-    assert form.presets == {"受付経路": "web", "支払状況": "未払い"}
+    assert form.presets == {"受付経路": "web", "支払状況": "未払い", "申込状況": "申込"}
     assert read_policy(REPO_POLICY).secret_names("forms") == {"sekisho/kintone/seminar-add"}
 
 

@@ -67,7 +67,21 @@ def read_policy(path: Path) -> dict[str, Any]:
 
 
 def view_secret_names(policy: Mapping[str, Any]) -> set[str]:
-    return {view["token_secret"] for view in (policy.get("views") or {}).values()}
+    """The anonymous views' tokens: a session view's is SessionFunction's alone."""
+    views = (policy.get("views") or {}).values()
+    return {view["token_secret"] for view in views if not view.get("session")}
+
+
+def session_secret_names(policy: Mapping[str, Any]) -> set[str]:
+    """Each realm's view token and key, the session views' tokens, the forms' edit tokens."""
+    names = set()
+    for realm in (policy.get("realms") or {}).values():
+        names |= {realm["token_secret"], realm["key_secret"]}
+    views = (policy.get("views") or {}).values()
+    names |= {view["token_secret"] for view in views if view.get("session")}
+    forms = (policy.get("forms") or {}).values()
+    names |= {form["editable"]["token_secret"] for form in forms if form.get("editable")}
+    return names
 
 
 def form_token_secret_names(policy: Mapping[str, Any]) -> set[str]:
@@ -93,6 +107,9 @@ def record_reading_secret_names(policy: Mapping[str, Any]) -> set[str]:
     """Secrets of tokens that can read records: the views', the webhooks' refetch ones and
     the actions' read ones."""
     names = view_secret_names(policy)
+    views = (policy.get("views") or {}).values()
+    names |= {view["token_secret"] for view in views if view.get("session")}
+    names |= {realm["token_secret"] for realm in (policy.get("realms") or {}).values()}
     for hook in (policy.get("webhooks") or {}).values():
         if hook.get("refetch"):
             names.add(hook["refetch"]["token_secret"])
@@ -107,6 +124,7 @@ def all_secret_names(policy: Mapping[str, Any]) -> set[str]:
     names |= form_token_secret_names(policy) | captcha_secret_names(policy)
     names |= {hook["secret"] for hook in (policy.get("webhooks") or {}).values()}
     names |= action_secret_names(policy)
+    names |= session_secret_names(policy)
     return names
 
 
@@ -120,6 +138,7 @@ EXPECTED_SECRETS = {
     "DeliverFunction": form_token_secret_names,
     "WebhookFunction": webhook_secret_names,
     "ActionFunction": action_secret_names,
+    "SessionFunction": lambda policy: session_secret_names(policy) | {GUARD_HASH_KEY_SECRET},
     "RotateFunction": lambda policy: all_secret_names(policy) | {GUARD_HASH_KEY_SECRET},
 }
 READ = ("secretsmanager:GetSecretValue",)
@@ -376,6 +395,21 @@ IDEMPOTENCY_ACTIONS = (
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
 )
+# Codes are put and taken (a conditional delete), revocations put and read, and the
+# realms' guard counters counted: no Query, no Scan.
+SESSION_TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+MAIL_IDENTITY = frozen(
+    {
+        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
+        ":identity/${MailIdentity}"
+    }
+)
 # What a queue consumer needs beyond what SAM's poller policy grants on "*", on its queue:
 # ChangeMessageVisibility backs a failing message off.
 CONSUMER_ACTIONS = (
@@ -423,6 +457,13 @@ EXPECTED_GRANTS = {
         {(action, GUARD_TABLE) for action in IDEMPOTENCY_ACTIONS}
         | {(action, WEBHOOK_QUEUE) for action in CONSUMER_ACTIONS}
         | {("sqs:SendMessage", WEBHOOK_DEAD_LETTER_QUEUE)}
+    ),
+    # Its keys are fenced to "session:*" (test_template_sessions.py); SES from one
+    # identity, as one From address.
+    "SessionFunction": (
+        {(action, GUARD_TABLE) for action in SESSION_TABLE_ACTIONS}
+        | {("ses:SendEmail", MAIL_IDENTITY)}
+        | READ_SWITCHES
     ),
     "RotateFunction": set(),
 }
@@ -1295,7 +1336,11 @@ def test_source_ip_allowlist_denies_other_addresses_only_when_set(
         (deny,) = denies
         assert deny["Condition"] == {"NotIpAddress": {"aws:SourceIp": denied_outside}}
         # The browser routes only: webhook senders call from their own ranges.
-        assert deny["Resource"] == ["execute-api:/*/*/views/*", "execute-api:/*/*/forms/*"]
+        assert deny["Resource"] == [
+            "execute-api:/*/*/views/*",
+            "execute-api:/*/*/forms/*",
+            "execute-api:/*/*/sessions/*",
+        ]
 
 
 GATEWAY_RESPONSES = [

@@ -150,6 +150,11 @@ def test_the_role_rotates_exactly_every_secret_of_the_template(function, resourc
         if hook.get("refetch"):
             named.add(hook["refetch"]["token_secret"])
     named |= action_secret_names(policy)
+    for realm in policy["realms"].values():
+        named |= {realm["token_secret"], realm["key_secret"]}
+    named |= {
+        form["editable"]["token_secret"] for form in policy["forms"].values() if "editable" in form
+    }
     assert {names[logical_id] for logical_id in granted} == named | {GUARD_HASH_KEY_SECRET}
 
 
@@ -337,6 +342,13 @@ def expected_kinds(policy: Mapping[str, Any]) -> dict[str, str]:
             kinds[hook["refetch"]["token_secret"]] = KINTONE_TOKEN
     # The actions' write and read tokens: staged by an operator, proved by testSecret.
     kinds |= dict.fromkeys(action_secret_names(policy), KINTONE_TOKEN)
+    # A realm's people token and the forms' edit tokens are staged; a realm's key is made.
+    for realm in policy["realms"].values():
+        kinds[realm["token_secret"]] = KINTONE_TOKEN
+        kinds[realm["key_secret"]] = HMAC
+    for form in policy["forms"].values():
+        if "editable" in form:
+            kinds[form["editable"]["token_secret"]] = KINTONE_TOKEN
     return kinds
 
 

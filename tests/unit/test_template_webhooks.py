@@ -51,7 +51,11 @@ ACTION_TOKENS = {
 }
 OPERATION_PERMISSIONS = {"add": "ADD", "update": "EDIT"}
 TOPIC = "arn:aws:sns:ap-northeast-1:123456789012:ops"
-BROWSER_ROUTES = ["execute-api:/*/*/views/*", "execute-api:/*/*/forms/*"]
+BROWSER_ROUTES = [
+    "execute-api:/*/*/views/*",
+    "execute-api:/*/*/forms/*",
+    "execute-api:/*/*/sessions/*",
+]
 KINTONE_SOURCE = "demo-kintone"
 # The source's path as sent, and with a trailing slash (or anything after one), which API
 # Gateway routes to the same source.

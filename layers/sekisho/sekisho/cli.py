@@ -46,7 +46,9 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     actions = sum(len(hook.actions) for hook in policy.webhooks.values())
     print(
         f"ok: {len(policy.views)} views, {len(policy.forms)} forms, "
-        f"{len(policy.webhooks)} webhooks" + (f", {actions} actions" if actions else ""),
+        f"{len(policy.webhooks)} webhooks"
+        + (f", {actions} actions" if actions else "")
+        + (f", {len(policy.realms)} realms" if policy.realms else ""),
         file=out,
     )
     if args.snapshot is not None:

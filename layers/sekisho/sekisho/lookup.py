@@ -111,7 +111,7 @@ class LookupService(BrowserRoute):
         outcome, values, found = "error", {}, 0
         scope = f"{SCOPE_PREFIX}{request.view}"
         try:
-            view = self._policy.view(request.view)
+            view = self._policy.browser_view(request.view)
             self._switches.check("views", request.view, enabled=view.enabled)
             guard = view.guard
             if not self._guard.allow_request(scope, request.client_ip, guard.per_ip):

@@ -58,6 +58,13 @@ class Settings:
     route_switches_parameter: str | None = None
     # Webhook actions: where an event that can never be applied is sent, with its reason.
     webhook_dead_letter_queue_url: str | None = None
+    # Sign-in: the address codes are mailed from (SES v2, a verified identity), an SES
+    # configuration set, and how long after a code request its 202 is sent (the same
+    # floor for a known and an unknown address: kintone, the store and SES must answer
+    # inside it).
+    mail_from_address: str | None = None
+    mail_configuration_set: str | None = None
+    code_request_floor_ms: int = 1500
 
     def __post_init__(self) -> None:
         problems = []
@@ -86,6 +93,8 @@ class Settings:
             "webhook_queue_url": env.get("WEBHOOK_QUEUE_URL") or None,
             "webhook_dead_letter_queue_url": env.get("WEBHOOK_DEAD_LETTER_QUEUE_URL") or None,
             "route_switches_parameter": env.get("ROUTE_SWITCHES_PARAMETER") or None,
+            "mail_from_address": env.get("MAIL_FROM_ADDRESS") or None,
+            "mail_configuration_set": env.get("MAIL_CONFIGURATION_SET") or None,
             "secret_prefix": env.get("SEKISHO_SECRET_PREFIX") or "",
             "allowed_origins": tuple(
                 o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()
@@ -97,6 +106,7 @@ class Settings:
             ("not_found_deadline_ms", "NOT_FOUND_FLOOR_MS"),
             ("not_found_deadline_ms", "NOT_FOUND_DEADLINE_MS"),
             ("deliver_min_backoff_seconds", "DELIVER_MIN_BACKOFF_SECONDS"),
+            ("code_request_floor_ms", "CODE_REQUEST_FLOOR_MS"),
         ):
             if env.get(name):
                 values[key] = env[name]
@@ -171,6 +181,7 @@ _CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "allowed_origins": _origins,
     "max_body_bytes": _integer(1, 6 * 1024 * 1024),
     "not_found_deadline_ms": _integer(0, 5000),
+    "code_request_floor_ms": _integer(0, 10_000),
     "deliver_min_backoff_seconds": _seconds,
     "intake_queue_url": _QUEUE_URL,
     "webhook_queue_url": _QUEUE_URL,

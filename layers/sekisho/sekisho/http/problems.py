@@ -16,6 +16,8 @@ def problem_response(error: SekishoError) -> Response[str]:
     retry_after = getattr(error, "retry_after", None) or (60 if error.status == 429 else None)
     if retry_after:
         headers["Retry-After"] = str(retry_after)
+    # An error may name headers of its own (WWW-Authenticate on a 401).
+    headers.update(getattr(error, "headers", None) or {})
     return Response(
         status_code=error.status,
         content_type=PROBLEM_CONTENT_TYPE,

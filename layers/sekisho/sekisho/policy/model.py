@@ -28,8 +28,9 @@ from .constants import (
 )
 from .routes import ROUTE_RULES, FormPolicy, ViewPolicy, WebhookPolicy
 from .rule import Rule, fresh
+from .sessions import SESSION_RULES, RealmPolicy
 
-Section = Literal["views", "forms", "webhooks", "actions"]
+Section = Literal["views", "forms", "webhooks", "actions", "sessions"]
 _T = TypeVar("_T")
 
 
@@ -67,6 +68,7 @@ class Policy(Rule):
     views: dict[str, ViewPolicy] = fresh(dict)
     forms: dict[str, FormPolicy] = fresh(dict)
     webhooks: dict[str, WebhookPolicy] = fresh(dict)
+    realms: dict[str, RealmPolicy] = fresh(dict)
 
     def _derive(self) -> None:
         # Each view answers its app's field types. An undeclared app is left empty here:
@@ -86,10 +88,29 @@ class Policy(Rule):
     def webhook(self, name: str) -> WebhookPolicy:
         return _named(self.webhooks, name)
 
+    def realm(self, name: str) -> RealmPolicy:
+        return _named(self.realms, name)
+
+    def session_view(self, name: str) -> ViewPolicy:
+        """A view that lists a signed-in visitor's records; NotFound for any other."""
+        view = _named(self.views, name)
+        if view.session is None:
+            raise NotFound()
+        return view
+
+    def browser_view(self, name: str) -> ViewPolicy:
+        """A view anyone may call with predicates; NotFound for a session view."""
+        view = _named(self.views, name)
+        if view.session is not None:
+            raise NotFound()
+        return view
+
     def secret_names(self, section: Section) -> frozenset[str]:
         """Every secret ``section`` names: the allowlist of that function's secret store."""
         if section == "views":
-            return frozenset(view.token_secret for view in self.views.values())
+            return frozenset(v.token_secret for v in self.views.values() if v.session is None)
+        if section == "sessions":
+            return frozenset(self._session_secret_names())
         if section == "forms":
             names = {form.token_secret for form in self.forms.values()}
             names.update(f.captcha.secret for f in self.forms.values() if f.captcha)
@@ -101,6 +122,15 @@ class Policy(Rule):
         if section == "actions":
             return frozenset(self._action_secret_names())
         raise ConfigurationError(f"the policy has no section {section!r}")
+
+    def _session_secret_names(self) -> set[str]:
+        # SessionFunction: each realm's view token and key, the session views' tokens,
+        # and the edit tokens of the forms visitors correct.
+        names = {realm.token_secret for realm in self.realms.values()}
+        names.update(realm.key_secret for realm in self.realms.values())
+        names.update(v.token_secret for v in self.views.values() if v.session is not None)
+        names.update(f.editable.token_secret for f in self.forms.values() if f.editable)
+        return names
 
     def _action_secret_names(self) -> set[str]:
         # The actions' own tokens, and the refetch token of a source with actions: an
@@ -126,5 +156,5 @@ def _named(rules: Mapping[str, _T], name: str) -> _T:
 # Every class a policy is made of, by name: what a snapshot may name.
 _OWN_RULES: tuple[type[Rule], ...] = (Policy, KintoneSettings, AppPolicy)
 MODELS: Mapping[str, type] = MappingProxyType(
-    {cls.__name__: cls for cls in (*_OWN_RULES, *ROUTE_RULES)}
+    {cls.__name__: cls for cls in (*_OWN_RULES, *ROUTE_RULES, *SESSION_RULES)}
 )

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from ipaddress import IPv4Network, IPv6Network
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sekisho.errors import ConfigurationError
 
@@ -19,44 +19,15 @@ from .constants import (
     EMAIL_MAX_LENGTH,
     OPERATION_PERMISSIONS,
     TEXT_MAX_LENGTH,
-    WINDOWS,
 )
+from .rate import Rate, per_hour
 from .rule import Rule, fresh
+
+if TYPE_CHECKING:
+    from .sessions import CancelPolicy, EditablePolicy
 
 Network = IPv4Network | IPv6Network
 Scalar = str | int | bool
-
-_RATE = re.compile(r"([1-9][0-9]{0,8})/(second|minute|hour|day)")
-
-
-class Rate(Rule):
-    """``count`` events per fixed window of ``window_seconds``; written ``N/unit``."""
-
-    count: int
-    window_seconds: int
-
-    def __init__(self, count: int, window_seconds: int) -> None:
-        super().__init__(count=count, window_seconds=window_seconds)
-
-    @classmethod
-    def parse(cls, text: str) -> Rate:
-        """``N/second``, ``N/minute``, ``N/hour`` or ``N/day`` with 1 <= N < 10**9."""
-        match = _RATE.fullmatch(text)
-        if not match:
-            raise ValueError("a rate is written N/second, N/minute, N/hour or N/day, N >= 1")
-        return cls(int(match[1]), WINDOWS[match[2]])
-
-    def __str__(self) -> str:
-        for unit, seconds in WINDOWS.items():
-            if self.window_seconds == seconds:
-                return f"{self.count}/{unit}"
-        return f"{self.count}/{self.window_seconds}s"
-
-    @property
-    def per_day(self) -> int:
-        """The most events this rate admits in a day of back-to-back windows."""
-        return -(-self.count * WINDOWS["day"] // self.window_seconds)
-
 
 # ------------------------------------------------------------------------------- views
 
@@ -82,15 +53,11 @@ class MatchRule(Rule):
         return self.pattern is None or self.pattern.fullmatch(value) is not None
 
 
-def _per_hour(count: int) -> Rate:
-    return Rate(count, WINDOWS["hour"])
-
-
 class GuardPolicy(Rule):
     """A view's guard: requests per IP, misses per value, lockout scope, kintone budget."""
 
-    per_ip: Rate = fresh(lambda: _per_hour(30))
-    failures_per_key: Rate = fresh(lambda: _per_hour(5))
+    per_ip: Rate = fresh(lambda: per_hour(30))
+    failures_per_key: Rate = fresh(lambda: per_hour(5))
     # What a lockout is counted by: the value alone, or the value within the client's
     # network (/24, IPv6 /48); docs/security-model.md weighs both.
     lockout: Literal["value", "value_and_network"] = "value"
@@ -111,6 +78,10 @@ class ViewPolicy(Rule):
     single_predicate: Literal["allowed"] | None = None
     # false: the route answers 503 route_disabled (the reviewed kill switch).
     enabled: bool = True
+    # A realm: the view lists the signed-in visitor's own records (claims fill every
+    # predicate), a page at a time, in `order` of kintone's $id.
+    session: str | None = None
+    order: Literal["newest_first", "oldest_first"] = "newest_first"
     # Derived: the view's app's field types, set by the Policy that holds the view.
     _field_types: Mapping[str, str]
 
@@ -266,7 +237,7 @@ class CaptchaPolicy(Rule):
 class FormGuardPolicy(Rule):
     """A form's guard: submissions per IP, and its kintone budget."""
 
-    per_ip: Rate = fresh(lambda: _per_hour(20))
+    per_ip: Rate = fresh(lambda: per_hour(20))
     budget: Rate | None = None
 
 
@@ -284,6 +255,9 @@ class FormPolicy(Rule):
     # `set:` in YAML: values a browser can neither send nor override.
     presets: dict[str, str | tuple[str, ...]] = fresh(dict)
     enabled: bool = True
+    # A signed-in visitor may correct (and cancel) their own entries.
+    editable: EditablePolicy | None = None
+    cancel: CancelPolicy | None = None
 
     @property
     def file_fields(self) -> dict[str, FormField]:

@@ -2,7 +2,8 @@
 
 The policy, not the secret, is the statement of least privilege: a view's token reads
 records of the view's app, a form's token adds records to the form's app, a kintone
-webhook's refetch token reads records of the refetch app, an action's token adds (add),
+webhook's refetch token reads records of the refetch app, a realm's token reads the
+people of its app, a form's edit token corrects its entries, an action's token adds (add),
 edits (update) or both (upsert) in the action's app and its read token views that app,
 and each may do nothing else.
 """
@@ -40,6 +41,15 @@ def _uses(policy: Policy) -> list[tuple[str, int, str, str]]:
     ]
     uses += [
         (form.token_secret, form.app, "add", f"forms.{name}") for name, form in policy.forms.items()
+    ]
+    uses += [
+        (realm.token_secret, realm.app, "view", f"realms.{name}")
+        for name, realm in policy.realms.items()
+    ]
+    uses += [
+        (form.editable.token_secret, form.app, "edit", f"forms.{name}.editable")
+        for name, form in policy.forms.items()
+        if form.editable is not None
     ]
     uses += [
         (hook.refetch.token_secret, hook.refetch.app, "view", f"webhooks.{name}.refetch")

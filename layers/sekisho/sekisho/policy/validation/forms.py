@@ -27,6 +27,7 @@ from ..constants import (
 from .base import StrictModel, no_duplicates
 from .names import AppId, FieldCode, FormFieldName, SecretName
 from .rate import Budget, Rate
+from .sessions import CancelPolicy, EditablePolicy, check_edit_rules
 
 FormFieldType = Literal[
     "text", "textarea", "email", "number", "date", "datetime", "choice", "multi_choice", "file"
@@ -191,3 +192,20 @@ class FormPolicy(StrictModel):
     presets: dict[FieldCode, PresetValue] = Field(default_factory=dict, alias="set")
     # false: the route answers 503 route_disabled (the reviewed kill switch).
     enabled: bool = True
+    # A signed-in visitor may correct (and cancel) their own entries (SessionFunction).
+    editable: EditablePolicy | None = None
+    cancel: CancelPolicy | None = None
+
+    @model_validator(mode="after")
+    def _edits_stay_inside_the_form(self) -> FormPolicy:
+        check_edit_rules(self.editable, self.cancel)
+        if self.editable is None:
+            return self
+        for name in self.editable.fields:
+            field = self.fields.get(name)
+            if field is None:
+                raise ValueError(f"editable field {name} is not a field of the form")
+            if field.type == "file":
+                # A correction rewrites a file field whole; files are sent once, at intake.
+                raise ValueError(f"editable field {name} is a file: files cannot be corrected")
+        return self

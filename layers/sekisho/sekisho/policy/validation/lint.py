@@ -121,6 +121,13 @@ def _secret_uses(policy: Policy) -> dict[str, list[_SecretUse]]:
         if form.captcha is not None:
             use = _SecretUse("captcha", f"forms.{name}.captcha", None)
             uses[form.captcha.secret].append(use)
+    for name, realm in policy.realms.items():
+        uses[realm.token_secret].append(_SecretUse("realm", f"realms.{name}", realm.app))
+        uses[realm.key_secret].append(_SecretUse("session key", f"realms.{name}", None))
+    for name, form in policy.forms.items():
+        if form.editable is not None:
+            loc = f"forms.{name}.editable"
+            uses[form.editable.token_secret].append(_SecretUse("entry edit", loc, form.app))
     for name, hook in policy.webhooks.items():
         uses[hook.secret].append(_SecretUse("webhook", f"webhooks.{name}", None))
         if hook.refetch is not None:

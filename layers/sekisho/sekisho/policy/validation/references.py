@@ -21,6 +21,7 @@ from ..model import AppPolicy, Policy
 from ..routes import ActionPolicy, FormPolicy, ViewPolicy, WebhookPolicy
 from .forms import KINTONE_TYPES
 from .names import NOT_TEXT_VALUE_TYPES
+from .session_references import session_issues
 
 Location = tuple[str | int, ...]
 Issue = tuple[Location, str]
@@ -68,6 +69,7 @@ def reference_issues(policy: Policy) -> list[Issue]:
         for index, code in enumerate(hook.refetch.fields):
             if code not in app.fields:
                 issues.append(((*loc, "fields", index), _undeclared_field(code, hook.refetch.app)))
+    issues.extend(session_issues(policy))
     return issues
 
 

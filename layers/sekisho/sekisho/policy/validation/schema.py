@@ -44,6 +44,14 @@ from .names import (
 )
 from .rate import Budget, Rate
 from .references import reference_issues
+from .sessions import (  # noqa: F401 - every class by name
+    CancelPolicy,
+    EditablePolicy,
+    EntryLock,
+    EntryOwner,
+    RealmGuard,
+    RealmPolicy,
+)
 
 # Each schema class has the name of the runtime class it validates (policy.model.MODELS).
 
@@ -120,6 +128,10 @@ class ViewPolicy(_Strict):
     single_predicate: Literal["allowed"] | None = None
     # false: the route answers 503 route_disabled (the reviewed kill switch).
     enabled: bool = True
+    # A realm: the view lists the signed-in visitor's own records, every predicate
+    # filled from the session's claims, paged by kintone's $id in `order`.
+    session: RouteName | None = None
+    order: Literal["newest_first", "oldest_first"] = "newest_first"
 
     @field_validator("match")
     @classmethod
@@ -210,6 +222,7 @@ class Policy(_Strict):
     views: dict[RouteName, ViewPolicy] = Field(default_factory=dict)
     forms: dict[RouteName, FormPolicy] = Field(default_factory=dict)
     webhooks: dict[RouteName, WebhookPolicy] = Field(default_factory=dict)
+    realms: dict[RouteName, RealmPolicy] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Policy:

@@ -1,0 +1,1 @@
+"""Signed-in visitors: one-time codes by mail, short signed sessions, their own records."""

@@ -1,0 +1,159 @@
+"""A signed-in visitor's own records: a session view, a page at a time.
+
+Every predicate of a session view comes from the session's claims (``sekisho check``
+refuses a body predicate), so the list is the visitor's own however the request is
+written; the body is ``{}`` or ``{"cursor": "..."}`` and nothing else. One kintone
+request per page: the view's condition, the claims' predicates and the seek
+(``$id < last`` newest first, ``$id > last`` oldest first), ``limit + 1`` records to know
+whether another page follows. Returned records are re-checked for exact equality as a
+lookup's are, then projected; each carries its ``ref`` and ``revision``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from sekisho.audit import audit
+from sekisho.errors import RateLimited, ValidationFailed
+from sekisho.guard.budget import spend_or_refuse
+from sekisho.kintone.clients import ClientsByToken
+from sekisho.kintone.query import Predicate, compile_query
+from sekisho.switches import RouteSwitches
+
+from .caller import Credentials
+from .realms import RealmTools
+from .tokens import Session
+from .verifier import SessionVerifier
+
+if TYPE_CHECKING:
+    from sekisho.guard.guard import Guard
+    from sekisho.policy import Policy, ViewPolicy
+
+_ORDER = {"newest_first": ("desc", "<"), "oldest_first": ("asc", ">")}
+
+
+def plain(cell: Any) -> Any:
+    """kintone's ``{"type": ..., "value": ...}`` as its bare value."""
+    return cell.get("value") if isinstance(cell, dict) else None
+
+
+def equals(cell: Any, expected: str) -> bool:
+    value = plain(cell)
+    if isinstance(value, list):
+        return expected in value
+    return isinstance(value, str) and value == expected
+
+
+def view_scope(realm: str, view: str) -> str:
+    return f"session:{realm}#view:{view}"
+
+
+class SessionViewService:
+    def __init__(
+        self,
+        policy: Policy,
+        tools: RealmTools,
+        *,
+        clients: ClientsByToken,
+        guard: Guard,
+        verifier: SessionVerifier,
+        switches: RouteSwitches | None = None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._policy = policy
+        self._tools = tools
+        self._clients = clients
+        self._guard = guard
+        self._verifier = verifier
+        self._switches = switches or RouteSwitches()
+        self._wall = wall
+
+    def page(
+        self, view_name: str, body: Mapping[str, Any], caller: Credentials, client_ip: str
+    ) -> dict[str, Any]:
+        view = self._policy.session_view(view_name)
+        self._switches.check("views", view_name, enabled=view.enabled)
+        realm_name = view.session or ""
+        session = self._verifier.session(
+            realm_name, self._policy.realm(realm_name), caller, changes_state=False
+        )
+        scope = view_scope(realm_name, view_name)
+        if not self._guard.allow_request(scope, client_ip, view.guard.per_ip):
+            raise RateLimited("try again later")
+        after = self._after(body, session, view_name)
+        if view.guard.budget is not None:
+            spend_or_refuse(self._guard, scope, view.guard.budget)
+        records, last = self._records(view, session, after)
+        refs = self._tools.refs(realm_name)
+        shown = [
+            {
+                "ref": refs.make(view.app, str(plain(record.get("$id")))),
+                "revision": str(plain(record.get("$revision"))),
+                **{code: plain(record.get(code)) for code in view.fields},
+            }
+            for record in records
+        ]
+        next_cursor = None
+        if last is not None:
+            next_cursor = self._tools.cursors(realm_name).make(
+                session, view_name, last, self._wall()
+            )
+        audit("session_view", view=view_name, outcome="listed", found=len(shown))
+        return {"records": shown, "next": next_cursor}
+
+    def _after(self, body: Mapping[str, Any], session: Session, view_name: str) -> int | None:
+        unknown = [key for key in body if key != "cursor"]
+        if unknown:
+            raise ValidationFailed(
+                'the body is {} or {"cursor": "..."}',
+                errors=[
+                    {
+                        "pointer": f"/{key}",
+                        "code": "unknown",
+                        "detail": "the body has no such member",
+                    }
+                    for key in unknown
+                ],
+            )
+        if "cursor" not in body or body["cursor"] is None:
+            return None
+        realm = session.realm
+        return self._tools.cursors(realm).last_id(body["cursor"], session, view_name)
+
+    def _records(
+        self, view: ViewPolicy, session: Session, after: int | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """The page's records, and the $id to seek from when another page follows."""
+        values = {name: session.claims[rule.claim or ""] for name, rule in view.match.items()}
+        predicates = [
+            Predicate(rule.code, view.field_type(rule.code), values[name], rule.max_length)
+            for name, rule in view.match.items()
+        ]
+        direction, seek = _ORDER[view.order]
+        conditions = [f"({view.where})"] if view.where else []
+        if after is not None:
+            conditions.append(f"$id {seek} {int(after)}")
+        query = compile_query(
+            predicates,
+            where=" and ".join(conditions) or None,
+            order_by=[("$id", direction)],
+            limit=view.limit + 1,
+        )
+        wanted = list(
+            dict.fromkeys(
+                [*view.fields, *(r.code for r in view.match.values()), "$id", "$revision"]
+            )
+        )
+        page = self._clients(view.token_secret).get_records(view.app, query, fields=wanted)
+        fetched = page.records[: view.limit]
+        matching = [
+            record
+            for record in fetched
+            if all(equals(record.get(rule.code), values[name]) for name, rule in view.match.items())
+        ]
+        # Seek from the last record kintone gave, kept or not: kintone's looser match
+        # must not end the list early.
+        last = int(str(plain(fetched[-1].get("$id")))) if len(page.records) > view.limit else None
+        return matching, last
