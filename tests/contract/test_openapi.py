@@ -57,17 +57,24 @@ def test_the_contract_is_a_valid_openapi_3_1_document():
     assert document["openapi"] == "3.1.0"
 
 
-def test_every_view_form_and_webhook_source_of_the_policy_is_one_path_and_nothing_else():
+def test_every_route_of_the_policy_is_one_path_with_its_methods_and_nothing_else():
     policy = read_policy(POLICY)
     paths = json.loads(OPENAPI.read_text(encoding="utf-8"))["paths"]
 
     expected = (
-        {f"/views/{name}" for name in policy.views}
-        | {f"/forms/{name}" for name in policy.forms}
-        | {f"/webhooks/{name}" for name in policy.webhooks}
+        dict.fromkeys(f"/views/{name}" for name in policy.views)
+        | dict.fromkeys(f"/forms/{name}" for name in policy.forms)
+        | dict.fromkeys(f"/webhooks/{name}" for name in policy.webhooks)
+        | dict.fromkeys(f"/sessions/{name}/code" for name in policy.realms)
     )
-    assert set(paths) == expected
-    assert all(set(operations) == {"post"} for operations in paths.values())
+    expected = dict.fromkeys(expected, {"post"})
+    expected |= {f"/sessions/{name}": {"post", "delete"} for name in policy.realms}
+    for name, form in policy.forms.items():
+        if form.editable is not None:
+            expected[f"/forms/{name}/entries/{{ref}}"] = {"patch"}
+        if form.cancel is not None:
+            expected[f"/forms/{name}/entries/{{ref}}/cancel"] = {"post"}
+    assert {path: set(operations) for path, operations in paths.items()} == expected
 
 
 def test_a_field_added_to_a_form_in_the_policy_appears_in_the_contract():
@@ -136,17 +143,22 @@ def test_every_error_the_contract_names_is_one_the_relay_has_with_its_status():
     codes = _relay_codes()
     document = json.loads(OPENAPI.read_text(encoding="utf-8"))
     named = 0
-    for path, operations in document["paths"].items():
-        for status, answer in operations["post"]["responses"].items():
-            if int(status) < 400:
-                continue
-            (content_type,) = answer["content"]
-            assert content_type == "application/problem+json; charset=utf-8", path
-            schema = answer["content"][content_type]["schema"]["allOf"][1]["properties"]
-            assert schema["status"]["const"] == int(status)
-            for code in schema["code"]["enum"]:
-                named += 1
-                assert codes[code] == int(status), (path, code)
+    answers = [
+        (path, status, answer)
+        for path, operations in document["paths"].items()
+        for operation in operations.values()
+        for status, answer in operation["responses"].items()
+    ]
+    for path, status, answer in answers:
+        if int(status) < 400:
+            continue
+        (content_type,) = answer["content"]
+        assert content_type == "application/problem+json; charset=utf-8", path
+        schema = answer["content"][content_type]["schema"]["allOf"][1]["properties"]
+        assert schema["status"]["const"] == int(status)
+        for code in schema["code"]["enum"]:
+            named += 1
+            assert codes[code] == int(status), (path, code)
     assert named
     assert errors.RouteDisabled.code in codes
 

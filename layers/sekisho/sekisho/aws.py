@@ -20,7 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 # The services sekisho calls: each has its Config below, and boto3's stubs know each name.
-Service = Literal["dynamodb", "secretsmanager", "sqs", "s3", "ssm"]
+Service = Literal["dynamodb", "secretsmanager", "sqs", "s3", "ssm", "sesv2"]
 
 
 def _fail_fast(connect: float, read: float, attempts: int) -> Config:
@@ -43,6 +43,8 @@ CONFIGS: Mapping[Service, Config] = MappingProxyType(
         "s3": _fail_fast(2, 5, 3),
         # The kill switch, read at most every 30 s by a request that waits for it.
         "ssm": _fail_fast(1, 2, 2),
+        # A sign-in code's mail, inside the code request's timing floor.
+        "sesv2": _fail_fast(1, 3, 2),
     }
 )
 

@@ -26,6 +26,16 @@ from sekisho.errors import (
     ValidationFailed,
 )
 from sekisho.intake.errors import CaptchaFailed, IdempotencyKeyReused, RequestInProgress
+from sekisho.sessions.errors import (
+    CursorInvalid,
+    EntryLocked,
+    OriginRefused,
+    RevisionMismatch,
+    RevisionRequired,
+    SessionInvalid,
+    SessionRequired,
+    SignInFailed,
+)
 from sekisho.webhooks.errors import DeliveryInProgress, SignatureInvalid, SourceForbidden
 
 
@@ -98,3 +108,50 @@ WEBHOOK_ERRORS: tuple[type[SekishoError], ...] = (
     *_COMMON,
 )
 ALLOW_IPS_ERRORS: tuple[type[SekishoError], ...] = (SourceForbidden,)
+
+CODE_REQUEST_ERRORS: tuple[type[SekishoError], ...] = (
+    ValidationFailed,
+    UnsupportedMediaType,
+    RateLimited,
+    *_COMMON,
+)
+SIGN_IN_ERRORS: tuple[type[SekishoError], ...] = (*CODE_REQUEST_ERRORS, SignInFailed)
+_SESSION: tuple[type[SekishoError], ...] = (SessionRequired, SessionInvalid, *_COMMON)
+SIGN_OUT_ERRORS: tuple[type[SekishoError], ...] = (OriginRefused, *_SESSION)
+SESSION_VIEW_ERRORS: tuple[type[SekishoError], ...] = (
+    ValidationFailed,
+    CursorInvalid,
+    UnsupportedMediaType,
+    RateLimited,
+    RouteBudgetExhausted,
+    *_SESSION,
+)
+ENTRY_ERRORS: tuple[type[SekishoError], ...] = (
+    ValidationFailed,
+    UnsupportedMediaType,
+    RateLimited,
+    OriginRefused,
+    EntryLocked,
+    RevisionMismatch,
+    *_SESSION,
+)
+CORRECTION_ERRORS: tuple[type[SekishoError], ...] = (*ENTRY_ERRORS, RevisionRequired)
+
+
+class CodeRequested(_Answer):
+    status: Literal["code_requested"]
+    expires_in: int = Field(description="seconds the mailed code is valid, if one was mailed")
+
+
+class SignedIn(_Answer):
+    token: str = Field(description="the session, for Authorization: Bearer (also set as a cookie)")
+    expires_in: int = Field(description="seconds until the session ends; there is no refresh")
+
+
+class Revision(_Answer):
+    revision: str = Field(description="the entry's kintone revision after the write")
+
+
+class Cancelled(_Answer):
+    status: Literal["cancelled"]
+    revision: str

@@ -10,22 +10,16 @@ when the checked-in file and the code drift apart.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 import sekisho
-from sekisho.errors import NotFound, SekishoError
 from sekisho.forms.contract_model import submission_schema
 from sekisho.forms.schema import anchored
-from sekisho.http.problems import PROBLEM_CONTENT_TYPE
-from sekisho.http.resolver import JSON_CONTENT_TYPE, SECURITY_HEADERS
 from sekisho.intake.header import KEY_PATTERN
 from sekisho.policy import FormPolicy, Policy, ViewPolicy, WebhookPolicy
-from sekisho.policy.constants import LIST_TYPES
 from sekisho.webhooks.schemes import SCHEME_HEADERS
 
 from .answers import (
@@ -34,25 +28,38 @@ from .answers import (
     FORM_ERRORS,
     LOOKUP_ERRORS,
     WEBHOOK_ERRORS,
+    Cancelled,
+    CodeRequested,
     FieldError,
     FormReceipt,
     Problem,
+    Revision,
+    SignedIn,
     SlackChallenge,
     WebhookReceipt,
 )
+from .parts import REF, cell, component_headers, identifier, json_answer, json_body, problems
+from .sessions import SECURITY_SCHEMES, session_paths, session_view
 
 OPENAPI_VERSION = "3.1.0"
-_REF = "#/components/schemas/{model}"
 
 
 def openapi_document(policy: Policy) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for name, view in sorted(policy.views.items()):
-        paths[f"/views/{name}"] = {"post": _lookup(name, view)}
+        operation = _lookup(name, view) if view.session is None else session_view(name, view)
+        paths[f"/views/{name}"] = {"post": operation}
     for name, form in sorted(policy.forms.items()):
         paths[f"/forms/{name}"] = {"post": _submission(name, form)}
     for name, hook in sorted(policy.webhooks.items()):
         paths[f"/webhooks/{name}"] = {"post": _webhook(name, hook)}
+    paths |= session_paths(policy)
+    components: dict[str, Any] = {
+        "schemas": _component_schemas(),
+        "headers": component_headers(),
+    }
+    if policy.realms:
+        components["securitySchemes"] = SECURITY_SCHEMES
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -65,7 +72,7 @@ def openapi_document(policy: Policy) -> dict[str, Any]:
             ),
         },
         "paths": paths,
-        "components": {"schemas": _component_schemas(), "headers": _component_headers()},
+        "components": components,
     }
 
 
@@ -97,7 +104,7 @@ def _lookup(name: str, view: ViewPolicy) -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "required": list(view.fields),
-        "properties": {code: _cell(view.field_type(code)) for code in view.fields},
+        "properties": {code: cell(view.field_type(code)) for code in view.fields},
     }
     answer = {
         "type": "object",
@@ -114,11 +121,11 @@ def _lookup(name: str, view: ViewPolicy) -> dict[str, Any]:
     if claims:
         description += " Also matched on the caller's verified claims: " + ", ".join(claims)
     return {
-        "operationId": f"lookup_{_identifier(name)}",
+        "operationId": f"lookup_{identifier(name)}",
         "summary": f"Look up {name}",
         "description": description,
         "tags": ["views"],
-        "requestBody": _json_body(
+        "requestBody": json_body(
             {
                 "type": "object",
                 "additionalProperties": False,
@@ -126,8 +133,7 @@ def _lookup(name: str, view: ViewPolicy) -> dict[str, Any]:
                 "properties": {"match": match},
             }
         ),
-        "responses": {"200": _json_answer("the matching records", answer)}
-        | _problems(LOOKUP_ERRORS),
+        "responses": {"200": json_answer("the matching records", answer)} | problems(LOOKUP_ERRORS),
     }
 
 
@@ -154,21 +160,21 @@ def _submission(name: str, form: FormPolicy) -> dict[str, Any]:
                 "schema": {"type": "string", "minLength": 1},
             }
         )
-    receipt = {"$ref": _REF.format(model="FormReceipt")}
+    receipt = {"$ref": REF.format(model="FormReceipt")}
     return {
-        "operationId": f"submit_{_identifier(name)}",
+        "operationId": f"submit_{identifier(name)}",
         "summary": f"Submit {name}",
         "description": "One accepted submission becomes exactly one kintone record.",
         "tags": ["forms"],
         "parameters": parameters,
-        "requestBody": _json_body(submission_schema(name, form)),
+        "requestBody": json_body(submission_schema(name, form)),
         "responses": {
-            "201": _json_answer("recorded in kintone", receipt),
-            "202": _json_answer(
+            "201": json_answer("recorded in kintone", receipt),
+            "202": json_answer(
                 "kintone is unavailable: queued, and recorded once it is back", receipt
             ),
         }
-        | _problems(errors),
+        | problems(errors),
     }
 
 
@@ -188,11 +194,11 @@ def _webhook(name: str, hook: WebhookPolicy) -> dict[str, Any]:
                 "schema": {"type": "string", "minLength": 1},
             }
         )
-    receipt: dict[str, Any] = {"$ref": _REF.format(model="WebhookReceipt")}
+    receipt: dict[str, Any] = {"$ref": REF.format(model="WebhookReceipt")}
     if hook.scheme == "slack":
-        receipt = {"oneOf": [receipt, {"$ref": _REF.format(model="SlackChallenge")}]}
+        receipt = {"oneOf": [receipt, {"$ref": REF.format(model="SlackChallenge")}]}
     return {
-        "operationId": f"receive_{_identifier(name)}",
+        "operationId": f"receive_{identifier(name)}",
         "summary": f"Receive {name} ({hook.scheme})",
         "description": (
             "Answers 200 only once the verified event is durably queued; a duplicate is "
@@ -205,97 +211,12 @@ def _webhook(name: str, hook: WebhookPolicy) -> dict[str, Any]:
             "description": "the sender's body, exactly as signed",
             "content": {"application/json": {"schema": {}}},
         },
-        "responses": {"200": _json_answer("queued, or a duplicate of a queued event", receipt)}
-        | _problems(errors),
+        "responses": {"200": json_answer("queued, or a duplicate of a queued event", receipt)}
+        | problems(errors),
     }
 
 
 # ---------------------------------------------------------------------------- pieces
-
-
-def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _security_headers() -> dict[str, Any]:
-    return {name: {"$ref": f"#/components/headers/{name}"} for name in SECURITY_HEADERS}
-
-
-def _component_headers() -> dict[str, Any]:
-    # On every answer of the relay, problems and preflights included.
-    return {
-        name: {"required": True, "schema": {"type": "string", "const": value}}
-        for name, value in SECURITY_HEADERS.items()
-    }
-
-
-def _json_answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "description": description,
-        "headers": _security_headers(),
-        "content": {JSON_CONTENT_TYPE: {"schema": schema}},
-    }
-
-
-def _problems(errors: Iterable[type[SekishoError]]) -> dict[str, Any]:
-    by_status: dict[int, set[str]] = defaultdict(set)
-    every: list[type[SekishoError]] = [NotFound, *errors]
-    for error in every:
-        by_status[error.status].add(error.code)
-    answers = {}
-    for status, codes in sorted(by_status.items()):
-        schema = {
-            "allOf": [
-                {"$ref": _REF.format(model="Problem")},
-                {
-                    "properties": {
-                        "status": {"const": status},
-                        "code": {"enum": sorted(codes)},
-                    }
-                },
-            ]
-        }
-        headers = _security_headers()
-        if status == 429:
-            headers["Retry-After"] = {
-                "required": True,
-                "description": "seconds to wait",
-                "schema": {"type": "string", "pattern": "^[0-9]+$"},
-            }
-        answers[str(status)] = {
-            "description": ", ".join(sorted(codes)),
-            "headers": headers,
-            "content": {PROBLEM_CONTENT_TYPE: {"schema": schema}},
-        }
-    return answers
-
-
-def _cell(field_type: str) -> dict[str, Any]:
-    if field_type in LIST_TYPES:
-        return {"type": "array", "items": {"type": "string"}}
-    if field_type in _STRUCTURED:
-        return {"description": f"kintone's {field_type} value"}
-    return {"type": "string", "description": f"kintone {field_type}"}
-
-
-# Values kintone gives as objects or lists of objects, handed on as they are.
-_STRUCTURED = frozenset(
-    {
-        "USER_SELECT",
-        "ORGANIZATION_SELECT",
-        "GROUP_SELECT",
-        "STATUS_ASSIGNEE",
-        "CREATOR",
-        "MODIFIER",
-        "FILE",
-        "SUBTABLE",
-        "CATEGORY",
-    }
-)
-
-
-def _identifier(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name)
 
 
 def _component_schemas() -> dict[str, Any]:
@@ -305,9 +226,13 @@ def _component_schemas() -> dict[str, Any]:
         FormReceipt,
         WebhookReceipt,
         SlackChallenge,
+        CodeRequested,
+        SignedIn,
+        Revision,
+        Cancelled,
     ]
     _, schemas = models_json_schema(
-        [(model, "serialization") for model in models], ref_template=_REF
+        [(model, "serialization") for model in models], ref_template=REF
     )
     definitions: dict[str, Any] = schemas["$defs"]
     return definitions

@@ -32,6 +32,7 @@ from sekisho.forms.problems import FieldProblem
 from sekisho.kintone.clients import ClientsByToken
 from sekisho.policy.constants import EMAIL_MAX_LENGTH
 from sekisho.policy.routes import FormField
+from sekisho.safe_traceback import log_unexpected
 from sekisho.switches import RouteSwitches
 
 from .caller import Credentials
@@ -154,6 +155,9 @@ class SignInService:
             # Answered 202 like any address: a 503 only a known address could meet
             # would tell which addresses are known. The visitor asks again.
             logger.error("sign-in code not sent", extra={"code": exc.code, "realm": realm_name})
+            return "not_sent"
+        except Exception as exc:  # noqa: BLE001 - a bug here must not tell known from unknown
+            log_unexpected(logger, "sign-in code not sent", exc)
             return "not_sent"
         return "sent"
 
