@@ -52,6 +52,7 @@ FUNCTIONS = {
     "webhook": "sekisho.wiring.webhook:webhook_service",
     "rotate": "sekisho.wiring.rotate:rotator",
     "action": "sekisho.wiring.action:action_service",
+    "session": "sekisho.wiring.session:session_routes",
 }
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -68,6 +69,7 @@ FUNCTION_ENV = {
     "GUARD_TABLE": "GuardTable",
     "IDEMPOTENCY_TABLE": "IdempotencyTable",
     "ATTACHMENT_BUCKET": "attachmentbucket",
+    "MAIL_FROM_ADDRESS": "no-reply@sekisho.example",
     "POWERTOOLS_SERVICE_NAME": "sekisho",
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }

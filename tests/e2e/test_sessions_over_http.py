@@ -12,6 +12,7 @@ no test depends on another's records.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from tests.session_support import (
     realm_secret,
     record_id,
     secretsmanager,
+    seminar_receipts_kintone_finds,
     seminar_record,
     session_claims,
     unsigned,
@@ -54,7 +56,7 @@ FLOOR_MS = 400
 PARAMETERS = {"CodeRequestFloorMs": str(FLOOR_MS)}
 ACCEPTED = {"status": "code_requested", "expires_in": 600}
 # Headers that differ from one request to the next whatever it asked.
-PER_REQUEST_HEADERS = {"date", "x-amzn-requestid"}
+PER_REQUEST = {"date", "x-amzn-requestid"}
 SIGNED_OUT_COOKIE = "__Host-sekisho=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0"
 FOREIGN_ORIGIN = "https://evil.example"
 
@@ -76,20 +78,12 @@ def visitors(stack: RunningStack) -> Iterator[Visitors]:
         yield Visitors(stack, http)
 
 
-def allowed(visitors: Visitors) -> dict[str, str]:
-    return {"Origin": visitors.origin}
-
-
-def list_of(visitors: Visitors, token: str) -> list[dict[str, Any]]:
-    return visitors.records(token)
-
-
 def sign_in_with_one_application(visitors: Visitors, tag: str) -> tuple[str, str, str]:
     """(email, token, ref) of a new person with one application."""
     email = fresh_address(tag)
     visitors.apply(email)
     token = visitors.sign_in(email)
-    (shown,) = list_of(visitors, token)
+    (shown,) = visitors.records(token)
     return email, token, shown["ref"]
 
 
@@ -102,28 +96,30 @@ def test_a_known_and_an_unknown_address_get_the_same_answer_no_sooner_than_the_f
     known, unknown = fresh_address("known"), fresh_address("unknown")
     visitors.apply(known)
 
-    answers, elapsed = {}, {}
+    answers: dict[str, list[Any]] = {known: [], unknown: []}
+    elapsed: list[float] = []
     for email in (known, unknown, known, unknown):
         started = time.monotonic()
-        answers[email] = visitors.request_code(email)
-        elapsed.setdefault(email, []).append(time.monotonic() - started)
+        answers[email].append(visitors.request_code(email))
+        elapsed.append(time.monotonic() - started)
 
-    one, other = answers[known], answers[unknown]
-    assert (one.status_code, other.status_code) == (202, 202)
-    assert one.content == other.content
-    assert one.json() == ACCEPTED
-    assert {name.lower() for name in one.headers} == {name.lower() for name in other.headers}
-    same = {k.lower(): v for k, v in one.headers.items() if k.lower() not in PER_REQUEST_HEADERS}
-    assert same == {
-        k.lower(): v for k, v in other.headers.items() if k.lower() not in PER_REQUEST_HEADERS
-    }
-    assert min(elapsed[known] + elapsed[unknown]) >= FLOOR_MS / 1000
+    def same_part(answer: Any) -> dict[str, str]:
+        return {k.lower(): v for k, v in answer.headers.items() if k.lower() not in PER_REQUEST}
+
+    for one, other in zip(answers[known], answers[unknown], strict=True):
+        assert (one.status_code, other.status_code) == (202, 202)
+        assert one.content == other.content
+        assert one.json() == ACCEPTED
+        assert {k.lower() for k in one.headers} == {k.lower() for k in other.headers}
+        assert same_part(one) == same_part(other)
+    assert min(elapsed) >= FLOOR_MS / 1000, elapsed
     # Only the known address was mailed, once per request.
     assert (visitors.mails_to(known), visitors.mails_to(unknown)) == (2, 0)
 
 
 MALFORMED_ADDRESSES = [
     pytest.param("{a}\r\n", id="trailing-crlf"),
+    pytest.param("\r\n{a}", id="leading-crlf"),
     pytest.param("{a}\n", id="trailing-lf"),
     pytest.param("{a}\r\nBcc: {b}", id="crlf-bcc-header"),
     pytest.param("{a}\nBcc: {b}", id="lf-bcc-header"),
@@ -292,10 +288,6 @@ REFUSED_TOKENS: list[Any] = [
     ),
     pytest.param(lambda k: mint(session_claims(k.email, aud="other"), k.session), id="aud-other"),
     pytest.param(lambda k: mint(session_claims(k.email, aud=None), k.session), id="no-aud"),
-    pytest.param(
-        lambda k: mint(session_claims(k.email, aud=["other", REALM]), k.session),
-        id="aud-list-with-the-realm-second",
-    ),
     pytest.param(lambda k: unsigned(session_claims(k.email)), id="alg-none"),
     pytest.param(lambda k: unsigned(claims_of(k.token)), id="alg-none-with-a-real-tokens-claims"),
     pytest.param(lambda k: mint(session_claims(k.email, typ="cursor"), k.session), id="typ-cursor"),
@@ -303,7 +295,11 @@ REFUSED_TOKENS: list[Any] = [
         lambda k: mint(session_claims(k.email, typ="cursor"), k.cursor),
         id="typ-cursor-with-the-cursor-key",
     ),
-    pytest.param(lambda k: mint(session_claims(k.email), k.session, "HS512"), id="hs512-right-key"),
+    pytest.param(
+        lambda k: mint(session_claims(k.email), k.session, "HS512"),
+        id="hs512-right-key",
+        marks=pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),
+    ),
     pytest.param(lambda k: mint(session_claims(k.email), k.secret.encode()), id="underived-secret"),
     pytest.param(lambda k: mint(session_claims(k.email), k.cursor), id="cursor-key"),
     pytest.param(
@@ -439,8 +435,8 @@ def test_a_token_signed_with_the_previous_key_is_refused_once_the_grace_has_pass
         assert visitors.page(before).status_code == 200
 
         manager = secretsmanager(fresh_stack)
-        value = {"kind": "hmac", "key": "k" * 40 + fresh_address()[:24], "rotated_at": 0}
-        value["rotated_at"] = int(time.time()) - 1000
+        rotated_at = int(time.time()) - 1000
+        value = {"kind": "hmac", "key": secrets.token_urlsafe(48), "rotated_at": rotated_at}
         manager.put_secret_value(
             SecretId=REALM_KEY, SecretString=json.dumps(value), VersionStages=["AWSCURRENT"]
         )
@@ -597,10 +593,13 @@ def test_the_list_never_shows_another_persons_application(
     collation = f"{stack.kintone.url}/_emulator/collation"
     visitors.http.post(collation, json={"fold": fold}, timeout=10).raise_for_status()
     try:
-        shown = list_of(visitors, visitors.sign_in(mine))
+        found = seminar_receipts_kintone_finds(stack, mine)
+        shown = visitors.records(visitors.sign_in(mine))
     finally:
         visitors.http.post(collation, json={"fold": False}, timeout=10).raise_for_status()
 
+    # Folding, kintone itself answers with the twin's applications too; the list does not.
+    assert found == set(mine_receipts) | ({other_receipts[0]} if fold else set())
     assert sorted(r["受付ID"] for r in shown) == sorted(mine_receipts)
     assert not {r["受付ID"] for r in shown} & set(other_receipts)
 

@@ -48,8 +48,21 @@ print("MODULES " + json.dumps(sorted(sys.modules)))
 # What each function has no use for, even once its service is built: another function's
 # code (the action re-reads a record with the refetcher, but verifies no signature).
 NOT_LOADED = {
-    "lookup": ["sekisho.intake", "sekisho.webhooks", "sekisho.actions", "sekisho.rotation"],
-    "intake": ["sekisho.lookup", "sekisho.webhooks", "sekisho.actions", "sekisho.intake.delivery"],
+    "lookup": [
+        "sekisho.intake",
+        "sekisho.webhooks",
+        "sekisho.actions",
+        "sekisho.rotation",
+        "sekisho.sessions",
+        "jwt",
+    ],
+    "intake": [
+        "sekisho.lookup",
+        "sekisho.webhooks",
+        "sekisho.actions",
+        "sekisho.intake.delivery",
+        "sekisho.sessions",
+    ],
     "deliver": ["sekisho.http", "sekisho.webhooks", "aws_lambda_powertools.event_handler"],
     # The SQS client is shared with intake's queue module; intake's own code is not loaded.
     "webhook": [
@@ -69,7 +82,17 @@ NOT_LOADED = {
         "devstack",
         "devstack.rotation_driver",
     ],
+    # Signed-in visitors: no anonymous lookup, no intake, no webhook verifier.
+    "session": [
+        "sekisho.lookup",
+        "sekisho.intake",
+        "sekisho.webhooks.service",
+        "sekisho.webhooks.schemes",
+        "sekisho.actions",
+        "sekisho.rotation",
+    ],
     "action": [
+        "sekisho.sessions",
         "sekisho.http",
         "sekisho.webhooks.schemes",
         "sekisho.webhooks.service",
