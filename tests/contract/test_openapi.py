@@ -67,7 +67,7 @@ def test_every_route_of_the_policy_is_one_path_with_its_methods_and_nothing_else
         | dict.fromkeys(f"/webhooks/{name}" for name in policy.webhooks)
         | dict.fromkeys(f"/sessions/{name}/code" for name in policy.realms)
     )
-    expected = dict.fromkeys(expected, {"post"})
+    expected = {path: {"post"} for path in expected}
     expected |= {f"/sessions/{name}": {"post", "delete"} for name in policy.realms}
     for name, form in policy.forms.items():
         if form.editable is not None:

@@ -142,9 +142,7 @@ def test_a_refused_token_is_session_invalid(world):
     )
 
 
-@pytest.mark.parametrize(
-    "origin", [None, "https://evil.example", "null", ORIGIN.upper()], ids=repr
-)
+@pytest.mark.parametrize("origin", [None, "https://evil.example", "null", ORIGIN.upper()], ids=repr)
 def test_a_state_change_on_the_cookie_needs_an_allowed_origin(world, origin):
     token = world.sign_in()
     with pytest.raises(OriginRefused) as refused:

@@ -72,9 +72,7 @@ def test_the_current_key_signs_and_verifies(backend, clock):
         pytest.param({"kind": "hmac", "key": ["k" * 40]}, id="a-list"),
     ],
 )
-def test_a_current_key_shorter_than_32_characters_is_a_configuration_error(
-    backend, clock, secret
-):
+def test_a_current_key_shorter_than_32_characters_is_a_configuration_error(backend, clock, secret):
     backend.put(KEY_SECRET, json.dumps(secret))
     keys = keys_over(backend, clock)
 

@@ -37,7 +37,9 @@ def _ids(world: World, page: dict) -> list[int]:
 
 
 def _queries(world: World) -> list[str]:
-    return [call.query for call in world.kintone.calls_of("get_records") if call.secret == MINE_TOKEN]
+    return [
+        call.query for call in world.kintone.calls_of("get_records") if call.secret == MINE_TOKEN
+    ]
 
 
 def test_a_page_shows_the_visitor_s_records_with_ref_revision_and_the_view_s_fields(world):
@@ -66,7 +68,16 @@ def test_the_page_is_read_with_the_view_s_own_token_and_only_the_fields_it_needs
     [call] = world.kintone.calls
     assert (call.secret, call.app) == (MINE_TOKEN, APP)
     assert call.query == '(メール = "hanako@example.com") order by $id desc limit 6'
-    assert set(call.fields) == {"受付ID", "氏名", "人数", "支払状況", "申込状況", "メール", "$id", "$revision"}
+    assert set(call.fields) == {
+        "受付ID",
+        "氏名",
+        "人数",
+        "支払状況",
+        "申込状況",
+        "メール",
+        "$id",
+        "$revision",
+    }
 
 
 @pytest.mark.parametrize(

@@ -161,9 +161,7 @@ REFUSED_CURSORS = [
 
 
 @pytest.mark.parametrize("forge", REFUSED_CURSORS)
-def test_a_cursor_not_given_to_this_session_for_this_view_is_cursor_invalid(
-    world, cursors, forge
-):
+def test_a_cursor_not_given_to_this_session_for_this_view_is_cursor_invalid(world, cursors, forge):
     session = _session(world)
     assert cursors.last_id(cursors.make(session, VIEW, 5, world.clock.now), session, VIEW) == 5
 

@@ -11,7 +11,12 @@ import pytest
 
 from sekisho.errors import NotFound, RateLimited, ValidationFailed
 from sekisho.sessions import signin
-from sekisho.sessions.errors import OriginRefused, SessionInvalid, SignInFailed
+from sekisho.sessions.errors import (
+    OriginRefused,
+    SessionInvalid,
+    SessionStoreUnavailable,
+    SignInFailed,
+)
 from sekisho.sessions.mail import SUBJECT
 from sekisho.sessions.verifier import revocation_key
 from tests.unit.test_session_support import (
@@ -97,7 +102,9 @@ def test_the_person_is_found_with_the_realm_s_view_token_and_active_condition(wo
     world.request_code(HANAKO)
     [call] = world.kintone.calls
     assert call.secret == PEOPLE_TOKEN
-    assert call.query == ('(申込状況 not in ("キャンセル")) and (メール = "hanako@example.com") limit 10')
+    assert call.query == (
+        '(申込状況 not in ("キャンセル")) and (メール = "hanako@example.com") limit 10'
+    )
     assert list(call.fields) == ["メール"]
 
 
@@ -130,8 +137,6 @@ def test_a_mail_failure_is_answered_like_any_other_request(world):
 
 
 def test_a_failing_code_store_is_answered_like_any_other_request(world, monkeypatch):
-    from sekisho.sessions.errors import SessionStoreUnavailable
-
     def unavailable(*args, **kwargs):
         raise SessionStoreUnavailable("down")
 

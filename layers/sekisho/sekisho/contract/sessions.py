@@ -20,7 +20,7 @@ from .answers import (
 from .parts import REF, cell, identifier, json_answer, json_body, problems, security_headers
 
 # Either carries the session: pages send the cookie, API callers the bearer token.
-SESSION_SECURITY = [{"sessionBearer": []}, {"sessionCookie": []}]
+SESSION_SECURITY: list[dict[str, list[str]]] = [{"sessionBearer": []}, {"sessionCookie": []}]
 SECURITY_SCHEMES = {
     "sessionBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
     "sessionCookie": {"type": "apiKey", "in": "cookie", "name": COOKIE_NAME},

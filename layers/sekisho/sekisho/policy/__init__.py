@@ -13,6 +13,7 @@ from __future__ import annotations
 from .constants import CONTENT_TYPE_EXTENSIONS, MAX_REQUEST_FILE_BYTES
 from .errors import PolicyError, PolicyIssue, SnapshotError
 from .model import AppPolicy, KintoneSettings, Policy
+from .rate import Rate
 from .routes import (
     ActionKey,
     ActionPolicy,
@@ -23,7 +24,6 @@ from .routes import (
     FormPolicy,
     GuardPolicy,
     MatchRule,
-    Rate,
     ViewPolicy,
     WebhookPolicy,
     WebhookRefetch,

@@ -95,8 +95,14 @@ class TokenCodec:
                 algorithms=[ALGORITHM],
                 audience=self._realm,
                 issuer=ISSUER,
-                leeway=LEEWAY_SECONDS,
-                options={"require": _REQUIRED},
+                # Expiry is checked below against the codec's clock, the one it signs by.
+                options={
+                    "require": _REQUIRED,
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    # The audience is one string, the realm: never a list that names it.
+                    "strict_aud": True,
+                },
             )
         except jwt.InvalidSignatureError:
             return None
@@ -105,7 +111,13 @@ class TokenCodec:
             raise TokenRefused() from exc
         if claims.get("typ") != self._purpose:
             raise TokenRefused()
-        if int(claims["exp"]) > int(self._clock()) + 7200:
+        now = self._clock()
+        issued, expires = claims["iat"], claims["exp"]
+        if not all(isinstance(t, int) and not isinstance(t, bool) for t in (issued, expires)):
+            raise TokenRefused()
+        if expires + LEEWAY_SECONDS < now or issued > now + LEEWAY_SECONDS:
+            raise TokenRefused()
+        if expires > now + 7200:
             # Nothing sekisho signs lives that long: a token that says so was not ours.
             raise TokenRefused()
         return claims

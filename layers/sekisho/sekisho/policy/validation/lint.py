@@ -142,9 +142,15 @@ def _secret_uses(policy: Policy) -> dict[str, list[_SecretUse]]:
     return uses
 
 
-# An action writes with a token of its own: shared, one action's bug or rotation would
-# reach another's records, and the probe could not say which permission is whose.
-_OWN_TOKEN_KINDS = frozenset({"action", "action read"})
+# An action writes with a token of its own, and a realm signs with a key of its own: shared,
+# one bug or rotation would reach another's records or sessions, and the probe could not say
+# which permission is whose.
+_OWN = {
+    "action": "each action has its own token",
+    "action read": "each action has its own token",
+    "session key": "each realm has its own key",
+}
+_OWN_TOKEN_KINDS = frozenset(_OWN)
 
 
 def _secret_findings(policy: Policy) -> list[Finding]:
@@ -168,7 +174,7 @@ def _secret_findings(policy: Policy) -> list[Finding]:
                 Finding(
                     "error",
                     first.location,
-                    f"secret {secret} is also used by {others}: each action has its own token",
+                    f"secret {secret} is also used by {others}: {_OWN[first.kind]}",
                 )
             )
         apps = {use.app for use in uses if use.app is not None}

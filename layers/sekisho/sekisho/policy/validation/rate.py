@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from .. import routes
+from .. import rate as runtime_rate
 from ..constants import WINDOWS
 
 
@@ -20,7 +20,7 @@ class Rate(BaseModel):
     @classmethod
     def _parse(cls, data: Any) -> Any:
         if isinstance(data, str):
-            parsed = routes.Rate.parse(data)  # the one syntax of a rate
+            parsed = runtime_rate.Rate.parse(data)  # the one syntax of a rate
             return {"count": parsed.count, "window_seconds": parsed.window_seconds}
         return data
 
