@@ -55,6 +55,20 @@ def session_view(view: str) -> dict:
     return wiring.session_routes().views.page(view, _body(), _caller(), client_ip(app))
 
 
+@app.get("/views/<view>/files/<ticket>")
+def download(view: str, ticket: str) -> Response:
+    headers = app.current_event.headers
+    answer = wiring.session_routes().files.download(
+        view, ticket, _caller(), client_ip(app), headers.get("range")
+    )
+    return Response(
+        status_code=answer.status,
+        content_type=answer.headers.pop("Content-Type"),
+        body=answer.content,
+        headers=answer.headers,
+    )
+
+
 def _entry(form: str, ref: str) -> EntryRequest:
     return EntryRequest(
         form=form,

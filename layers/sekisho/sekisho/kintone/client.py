@@ -54,6 +54,12 @@ class RecordsPage:
 
 
 @dataclass(frozen=True)
+class DownloadedFile:
+    content: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
 class AddedRecord:
     id: str
     revision: str
@@ -183,6 +189,12 @@ class KintoneClient:
             raise KintoneError("file.json answered without a fileKey")
         return key
 
+    def download_file(self, file_key: str) -> DownloadedFile:
+        """GET /k/v1/file.json: an attached file's bytes (needs record view)."""
+        response = self._call("GET", "/k/v1/file.json", params={"fileKey": file_key}, raw=True)
+        content_type = response.headers.get("Content-Type", "application/octet-stream")
+        return DownloadedFile(response.content, content_type.split(";")[0].strip().lower())
+
     def update_record(
         self,
         app: int,
@@ -243,7 +255,7 @@ class KintoneClient:
     def _url(self, path: str) -> str:
         return self.base_url + path
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             return self._with_retries(method, path, **kwargs)
         except KintoneInvalidToken:
@@ -254,7 +266,7 @@ class KintoneClient:
             logger.info("kintone token refreshed after GAIA_IA02", extra={"path": path})
             return self._with_retries(method, path, **kwargs)
 
-    def _with_retries(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _with_retries(self, method: str, path: str, **kwargs: Any) -> Any:
         deadline = self._clock() + self._retry.budget
         attempt = 0
         while True:
@@ -274,7 +286,8 @@ class KintoneClient:
                 )
                 self._sleep(wait)
 
-    def _attempt(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _attempt(self, method: str, path: str, *, raw: bool = False, **kwargs: Any) -> Any:
+        """kintone's JSON answer, or (``raw``) the response itself (a file's bytes)."""
         if not self._breaker.allow():
             raise KintoneCircuitOpen("kintone circuit is open")
         headers = {"X-Cybozu-API-Token": self._token.current(), **kwargs.pop("headers", {})}
@@ -294,7 +307,7 @@ class KintoneClient:
             raise KintoneConnectionError(f"kintone {method} {path}: connection failed") from exc
         if response.ok:
             self._breaker.record_success()
-            return self._json(response)
+            return response if raw else self._json(response)
         error = error_from_response(response)
         if isinstance(error, KintoneTransientError):
             self._breaker.record_failure()

@@ -27,8 +27,8 @@ from sekisho.switches import RouteSwitches
 
 from .caller import Credentials
 from .errors import EntryLocked, RevisionMismatch, RevisionRequired
-from .listing import equals, plain
 from .realms import RealmTools
+from .records import equals, plain
 from .tokens import Session
 from .verifier import SessionVerifier
 

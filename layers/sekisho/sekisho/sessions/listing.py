@@ -24,6 +24,7 @@ from sekisho.switches import RouteSwitches
 
 from .caller import Credentials
 from .realms import RealmTools
+from .records import equals, plain, view_scope
 from .tokens import Session
 from .verifier import SessionVerifier
 
@@ -31,23 +32,9 @@ if TYPE_CHECKING:
     from sekisho.guard.guard import Guard
     from sekisho.policy import Policy, ViewPolicy
 
+    from .files import FileService
+
 _ORDER = {"newest_first": ("desc", "<"), "oldest_first": ("asc", ">")}
-
-
-def plain(cell: Any) -> Any:
-    """kintone's ``{"type": ..., "value": ...}`` as its bare value."""
-    return cell.get("value") if isinstance(cell, dict) else None
-
-
-def equals(cell: Any, expected: str) -> bool:
-    value = plain(cell)
-    if isinstance(value, list):
-        return expected in value
-    return isinstance(value, str) and value == expected
-
-
-def view_scope(realm: str, view: str) -> str:
-    return f"session:{realm}#view:{view}"
 
 
 class SessionViewService:
@@ -60,8 +47,10 @@ class SessionViewService:
         guard: Guard,
         verifier: SessionVerifier,
         switches: RouteSwitches | None = None,
+        files: FileService | None = None,
         wall: Callable[[], float] = time.time,
     ) -> None:
+        self._files = files
         self._policy = policy
         self._tools = tools
         self._clients = clients
@@ -91,7 +80,9 @@ class SessionViewService:
             {
                 "ref": refs.make(view.app, str(plain(record.get("$id")))),
                 "revision": str(plain(record.get("$revision"))),
-                **{code: plain(record.get(code)) for code in view.fields},
+                **{
+                    code: self._cell(view, view_name, session, record, code) for code in view.fields
+                },
             }
             for record in records
         ]
@@ -102,6 +93,18 @@ class SessionViewService:
             )
         audit("session_view", view=view_name, outcome="listed", found=len(shown))
         return {"records": shown, "next": next_cursor}
+
+    def _cell(
+        self,
+        view: ViewPolicy,
+        view_name: str,
+        session: Session,
+        record: Mapping[str, Any],
+        code: str,
+    ) -> Any:
+        if view.field_type(code) == "FILE" and self._files is not None:
+            return self._files.link(view_name, session, record, code)
+        return plain(record.get(code))
 
     def _after(self, body: Mapping[str, Any], session: Session, view_name: str) -> int | None:
         unknown = [key for key in body if key != "cursor"]

@@ -17,6 +17,7 @@ from sekisho.kintone.clients import ClientsByToken
 from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
 from sekisho.sessions.entries import EntryService
+from sekisho.sessions.files import FileService
 from sekisho.sessions.listing import SessionViewService
 from sekisho.sessions.mail import SesMailer
 from sekisho.sessions.realms import RealmTools
@@ -38,6 +39,7 @@ class SessionRoutes:
     sign_in: SignInService
     views: SessionViewService
     entries: EntryService
+    files: FileService
 
 
 @functools.cache
@@ -56,6 +58,9 @@ def session_routes() -> SessionRoutes:
     verifier = SessionVerifier(tools.codec, sessions, current.allowed_origins)
     shared_guard = guard(store, current, table)
     switches = route_switches()
+    files = FileService(
+        policy, tools, clients=clients, guard=shared_guard, verifier=verifier, switches=switches
+    )
     return SessionRoutes(
         sign_in=SignInService(
             policy,
@@ -69,9 +74,16 @@ def session_routes() -> SessionRoutes:
             switches=switches,
         ),
         views=SessionViewService(
-            policy, tools, clients=clients, guard=shared_guard, verifier=verifier, switches=switches
+            policy,
+            tools,
+            clients=clients,
+            guard=shared_guard,
+            verifier=verifier,
+            switches=switches,
+            files=files,
         ),
         entries=EntryService(
             policy, tools, clients=clients, guard=shared_guard, verifier=verifier, switches=switches
         ),
+        files=files,
     )
