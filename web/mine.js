@@ -1,9 +1,11 @@
 // "Your applications": the signed-in visitor's own seminar applications (POST
 // /views/my-applications, then {"cursor": next} for more), each with an edit form (PATCH
 // .../entries/<ref> with If-Match: <revision>) and a cancel button that asks first (POST
-// .../entries/<ref>/cancel), and a sign-out button. The session is an HttpOnly cookie the
-// browser sends to this origin only; the page holds no token, and keeps each application's
-// opaque ref and revision in memory only. What went wrong is told by the problem's code.
+// .../entries/<ref>/cancel), the files sent with it (履歴書), each with a download button
+// (GET of the relay link the view gave, saved from a Blob), and a sign-out button. The
+// session is an HttpOnly cookie the browser sends to this origin only; the page holds no
+// token, and keeps each application's opaque ref and revision, and its files' links, in
+// memory only. What went wrong is told by the problem's code.
 "use strict";
 
 (() => {
@@ -12,8 +14,14 @@
   const SESSION_URL = "/sessions/applicants";
   const SIGN_IN_PAGE = "signin.html";
   const entryUrl = (ref) => `/forms/seminar-apply/entries/${encodeURIComponent(ref)}`;
-  // The view's fields, in the table's order; 受付ID heads its row.
+  // The view's fields, in the table's order; 受付ID heads its row. Then its FILE field, listed
+  // as [{name, size, href}]: href is a relay link relative to the view's URL, for this
+  // session only and for five minutes.
   const FIELDS = ["受付ID", "氏名", "人数", "支払状況", "申込状況"];
+  const FILE_FIELD = "履歴書";
+  const COLUMNS = FIELDS.length + 2; // the fields, the files and the actions
+  // How long a saved file's object URL outlives the click that saves it.
+  const REVOKE_AFTER_MS = 10000;
   // The policy's lock (policy.yaml, forms.seminar-apply.editable): the page mirrors it so as
   // not to offer what the relay would refuse; the relay decides (409 entry_locked).
   const CANCELLED = "キャンセル";
@@ -75,6 +83,23 @@
     ja: "お申し込みの記録を一時的に参照・変更できません（メンテナンス中など）。数分後に、もう一度お試しください。",
     en: "The applications cannot be reached just now (for example, during maintenance). Please try again in a few minutes.",
   };
+  const FILE_GONE = {
+    ja: "このファイルは、もう取り出せません。一覧を読み込み直してください。",
+    en: "The file is no longer available: reload the list.",
+  };
+  const FILE_TOO_LARGE = {
+    ja: "このファイルは大きすぎるため、このページからは取り出せません。",
+    en: "This file is too large to download from this page.",
+  };
+  const NO_FILES = { ja: "なし", en: "None" };
+  const downloading = (name) => ({
+    ja: `${name} を取り出しています…`,
+    en: `Downloading ${name}…`,
+  });
+  const downloaded = (name) => ({
+    ja: `${name} をダウンロードしました。`,
+    en: `Downloaded ${name}.`,
+  });
   const TRY_AGAIN = { ja: "もう一度お試しください。", en: "Please try again." };
   const LOCKED_CANCELLED = { ja: "取り消し済み", en: "Cancelled" };
   const LOCKED_PAID = { ja: "お支払い済みのため変更不可", en: "Paid: cannot be changed" };
@@ -101,6 +126,62 @@
     if (Array.isArray(value)) return value.map(text).join(", ");
     if (typeof value === "object") return JSON.stringify(value);
     return String(value);
+  };
+
+  // A file's size as people read it: bytes in each language, else KB or MB (of 1024) with
+  // one decimal, which read the same in both.
+  const sizeOf = (bytes) => {
+    if (bytes < 1024) {
+      return { ja: `${bytes} バイト`, en: bytes === 1 ? "1 byte" : `${bytes} bytes` };
+    }
+    const [amount, unit] = bytes < 1048576 ? [bytes / 1024, "KB"] : [bytes / 1048576, "MB"];
+    return `${(Math.round(amount * 10) / 10).toFixed(1)} ${unit}`; // the same in both
+  };
+
+  // The files as the view lists them; anything not of that shape is left out.
+  const filesOf = (value) =>
+    Array.isArray(value)
+      ? value
+          .filter(
+            (file) =>
+              file &&
+              typeof file === "object" &&
+              typeof file.name === "string" &&
+              typeof file.href === "string" &&
+              file.href !== "",
+          )
+          .map((file) => ({
+            name: file.name,
+            href: file.href,
+            size: Number.isSafeInteger(file.size) && file.size >= 0 ? file.size : null,
+          }))
+      : [];
+
+  // A link resolves against the view's own URL; only one on this origin, under /views/, is
+  // followed (the cookie is sent to no other place anyway).
+  const fileUrl = (href) => {
+    const base = new URL(VIEW_URL, window.location.origin);
+    let url;
+    try {
+      url = new URL(href, base);
+    } catch {
+      return null;
+    }
+    return url.origin === base.origin && url.pathname.startsWith("/views/") ? url : null;
+  };
+
+  // Hands the bytes to the browser's downloads under the listed name: a click on a link to
+  // an object URL is a download, not a fetch, so the page's connect-src does not apply.
+  const save = (blob, name) => {
+    const objectUrl = URL.createObjectURL(blob);
+    const link = document.createElement("a");
+    link.href = objectUrl;
+    link.download = name;
+    link.hidden = true;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(objectUrl), REVOKE_AFTER_MS);
   };
 
   const lockOf = (values) => {
@@ -168,6 +249,74 @@
     }
   };
 
+  // -- its files ---------------------------------------------------------------------------
+
+  const downloadFile = async (file, trigger) => {
+    if (busy) return;
+    clearOutcome();
+    const url = fileUrl(file.href);
+    if (url === null) {
+      showProblem(FILE_GONE, { offerReload: true });
+      return;
+    }
+    busy = true;
+    trigger.disabled = true;
+    page.say(status, downloading(file.name));
+    let answer;
+    try {
+      answer = await page.fetchFile(url.href);
+    } finally {
+      page.say(status, null);
+      trigger.disabled = false;
+      busy = false;
+    }
+    if (answer.status === 200 && answer.blob) {
+      save(answer.blob, file.name);
+      page.say(status, downloaded(file.name));
+      trigger.focus();
+      return;
+    }
+    // The link lives five minutes and only while the record still shows the file.
+    if (answer.code === "not_found" || answer.status === 404) {
+      showProblem(FILE_GONE, { offerReload: true });
+    } else if (answer.code === "file_too_large" || answer.status === 413) {
+      showProblem(FILE_TOO_LARGE);
+    } else if (!commonFailure(answer)) {
+      showProblem(join(page.MESSAGES.failed(answer.status), TRY_AGAIN), { offerReload: true });
+    }
+  };
+
+  // Each file: its name and size as text, and a button described by the name (so that two
+  // files' buttons are told apart).
+  const showFiles = (cell, files, n) => {
+    if (files.length === 0) {
+      page.say(cell, NO_FILES);
+      return;
+    }
+    const items = element("ul", { class: "file-list" });
+    files.forEach((file, index) => {
+      const item = element("li");
+      const name = element("span", { id: `file-${n}-${index}`, class: "file-name" });
+      name.textContent = file.name;
+      item.append(name);
+      if (file.size !== null) {
+        const size = element("span", { class: "file-size" });
+        const shown = sizeOf(file.size);
+        if (typeof shown === "string") size.textContent = shown;
+        else page.say(size, shown);
+        item.append(" ", size);
+      }
+      const get = button(
+        { ja: "ダウンロード", en: "Download" },
+        { class: "secondary", "aria-describedby": name.id },
+      );
+      get.addEventListener("click", () => downloadFile(file, get));
+      item.append(get);
+      items.append(item);
+    });
+    cell.append(items);
+  };
+
   // -- one application ---------------------------------------------------------------------
 
   const field = (id, label, attributes, hint = null) => {
@@ -201,13 +350,14 @@
     const cells = FIELDS.map((name, index) =>
       index === 0 ? element("th", { scope: "row", tabindex: "-1" }) : element("td"),
     );
+    const filesCell = element("td", { class: "files" });
     const actions = element("td", { class: "actions" });
-    row.append(...cells, actions);
+    row.append(...cells, filesCell, actions);
 
     // The edit form, under its row until closed.
     const editRow = element("tr", { class: "edit", id: `edit-${n}` });
     editRow.hidden = true;
-    const editCell = element("td", { colspan: String(FIELDS.length + 1) });
+    const editCell = element("td", { colspan: String(COLUMNS) });
     const form = element("form", { class: "edit-form", novalidate: "", "aria-labelledby": `edit-${n}-title` });
     const title = element("h3", { id: `edit-${n}-title` });
     const name = field(`name-${n}`, { ja: "氏名", en: "Name" }, {
@@ -233,7 +383,7 @@
     // can be answered by keyboard like everything else.
     const confirmRow = element("tr", { class: "confirm", id: `confirm-${n}` });
     confirmRow.hidden = true;
-    const confirmCell = element("td", { colspan: String(FIELDS.length + 1) });
+    const confirmCell = element("td", { colspan: String(COLUMNS) });
     const question = element("p", { id: `confirm-${n}-question`, class: "question", tabindex: "-1" });
     const yes = button({ ja: "取り消す", en: "Yes, cancel it" }, { class: "danger" });
     const keep = button({ ja: "取り消さない", en: "No, keep it" }, { class: "secondary" });
@@ -386,6 +536,7 @@
       entryRefused(answer, null);
     });
 
+    showFiles(filesCell, filesOf(record[FILE_FIELD]), n);
     paint();
     table.append(group);
     return cells[0];

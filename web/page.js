@@ -1,9 +1,9 @@
 // What the demo pages share (lookup.js, form.js, signin.js, mine.js): sending JSON to the
-// relay and reading its answer (an RFC 9457 problem document, API Gateway's own JSON, or
-// nothing), and one way to show what happened in Japanese and English: field errors next
-// to their fields, a summary of everything that went wrong, and a status line. Whatever
-// comes from the network is set as text, never as markup (the pages' CSP also refuses HTML
-// from strings).
+// relay, or fetching a file it streams, and reading its answer (an RFC 9457 problem
+// document, API Gateway's own JSON, or nothing), and one way to show what happened in
+// Japanese and English: field errors next to their fields, a summary of everything that
+// went wrong, and a status line. Whatever comes from the network is set as text, never as
+// markup (the pages' CSP also refuses HTML from strings).
 "use strict";
 
 globalThis.sekishoPage = (() => {
@@ -168,6 +168,35 @@ globalThis.sekishoPage = (() => {
       return answerOf(response.status, (name) => response.headers.get(name), text);
     } catch {
       return NO_ANSWER;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  // A file the relay streams (a session view's FILE link), with the session cookie. API
+  // Gateway decides by the request's first Accept type whether to hand the bytes back as
+  // they are, so a binary type comes first. Resolves to an answer with the bytes as a Blob
+  // (`blob`) when the status is 200, else the problem as request() reads it.
+  const fetchFile = async (url, { timeoutMs = 120000 } = {}) => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      const response = await fetch(url, {
+        method: "GET",
+        headers: { Accept: "application/octet-stream" },
+        credentials: "same-origin",
+        cache: "no-store",
+        redirect: "error",
+        signal: controller.signal,
+      });
+      const header = (name) => response.headers.get(name);
+      if (response.status === 200) {
+        const blob = await response.blob();
+        return { ...answerOf(200, header, ""), blob };
+      }
+      return { ...answerOf(response.status, header, await response.text()), blob: null };
+    } catch {
+      return { ...NO_ANSWER, blob: null };
     } finally {
       clearTimeout(timer);
     }
@@ -395,6 +424,7 @@ globalThis.sekishoPage = (() => {
   return Object.freeze({
     MESSAGES,
     clearFieldErrors,
+    fetchFile,
     fieldMessage,
     inputsOf,
     markField,

@@ -1,7 +1,8 @@
 """The signed-in visitor's pages in chromium against the local stack: apply, ask for a code,
 read it from the mail the stack sent, sign in, see the application, change it with its
-revision, cancel it, sign out; and what the pages say for a wrong code, for an application
-changed elsewhere, for one locked or a session gone mid-edit, and over pages of the list."""
+revision, cancel it, sign out; download the file sent with an application; and what the
+pages say for a wrong code, for an application changed elsewhere, for one locked or a
+session gone mid-edit, for a file no longer available, and over pages of the list."""
 
 from __future__ import annotations
 
@@ -11,7 +12,16 @@ import uuid
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, Request, Response, Route, expect
+from playwright.sync_api import (
+    BrowserContext,
+    FilePayload,
+    Locator,
+    Page,
+    Request,
+    Response,
+    Route,
+    expect,
+)
 
 from devstack.mailbox import messages_to, sent_messages, wait_for_code
 from devstack.stack import RunningStack
@@ -28,8 +38,12 @@ CODE = "/sessions/applicants/code"
 SESSION = "/sessions/applicants"
 VIEW = "/views/my-applications"
 ENTRIES = "/forms/seminar-apply/entries/"
+FILES = VIEW + "/files/"
 COOKIE = "__Host-sekisho"
-COLUMNS = "Receipt Name Seats Payment Status Actions"
+COLUMNS = "Receipt Name Seats Payment Status CV Actions"
+# A small valid PDF of its own (the relay checks a file's bytes against its type).
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n% sekisho visitor test\n%%EOF\n"
+FILE_GONE = "The file is no longer available: reload the list."
 CHANGED_ELSEWHERE = "This application was changed elsewhere. Reload the list, then try again."
 SIGN_IN_FAILED = (
     "Signing in did not work: the code is wrong or has expired. "
@@ -42,12 +56,16 @@ def address(tag: str) -> str:
     return f"{tag}-{uuid.uuid4().hex[:10]}@example.com"
 
 
-def apply(page: Page, *, name: str, email: str, seats: str = "2") -> str:
+def apply(
+    page: Page, *, name: str, email: str, seats: str = "2", file: FilePayload | None = None
+) -> str:
     """Applies through form.html as a visitor does; the receipt the page shows."""
     page.goto("/form.html")
     page.fill("#name", name)
     page.fill("#email", email)
     page.fill("#seats", seats)
+    if file is not None:
+        page.set_input_files("#cv", files=[file])
     page.get_by_role("button", name=re.compile("Apply")).click()
     expect(page.locator("#done")).to_be_visible()
     return page.locator("#receipt").inner_text()
@@ -93,7 +111,9 @@ def row_of(page: Page, receipt: str) -> Locator:
 
 
 def cells(group: Locator) -> list[str]:
-    return group.locator("tr.record > th, tr.record > td:not(.actions)").all_inner_texts()
+    return group.locator(
+        "tr.record > th, tr.record > td:not(.actions):not(.files)"
+    ).all_inner_texts()
 
 
 def listed(answer: Response, receipt: str) -> dict[str, Any]:
@@ -165,6 +185,10 @@ def test_a_visitor_signs_in_with_a_mailed_code_changes_and_cancels_the_applicati
     assert english(page.locator("#applications thead")) == COLUMNS
     group = row_of(page, receipt)
     assert cells(group) == [receipt, "田中 陽子", "2", "未払い", "申込"]
+    # Applied without a file: nothing to download.
+    assert record["履歴書"] == []
+    assert english(group.locator("td.files")) == "None"
+    assert group.locator("td.files button").count() == 0
     assert all(r["受付ID"] == receipt for r in view.json()["records"])
     assert english(page.locator("#status")) == "Showing 1 application."
     shoot(page, "mine-list")
@@ -384,10 +408,61 @@ def test_an_application_changed_in_another_tab_asks_for_a_reload_and_then_saves(
     assert_clean(page)
 
 
+# -- the files sent with an application ------------------------------------------------------
+
+
+def test_the_file_sent_with_an_application_is_listed_and_downloads_as_it_was_sent(
+    page: Page, stack: RunningStack
+) -> None:
+    email = address("emi")
+    sent = {"name": "履歴書 emi.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    receipt = apply(page, name="松本 恵美", email=email, file=sent)
+
+    view = sign_in(page, stack, email)
+
+    (listed_file,) = listed(view, receipt)["履歴書"]
+    assert (listed_file["name"], listed_file["size"]) == ("履歴書 emi.pdf", len(PDF))
+    assert listed_file["href"].startswith("my-applications/files/")
+    files = row_of(page, receipt).locator("td.files")
+    assert files.locator(".file-name").all_inner_texts() == ["履歴書 emi.pdf"]
+    assert english(files.locator(".file-size")) == f"{len(PDF)} bytes"
+    assert japanese(files.locator(".file-size")) == f"{len(PDF)} バイト"
+    shoot(page, "mine-with-file")
+
+    get = files.get_by_role("button", name=re.compile("Download"))
+    with (
+        page.expect_request(lambda r: FILES in r.url) as fetched,
+        page.expect_download() as saving,
+    ):
+        get.click()
+
+    # The link as listed, relative to the view's URL, fetched with the session cookie and
+    # a binary type first in Accept (API Gateway's cue to pass the bytes as they are).
+    request = fetched.value
+    assert request.url == f"{stack.router_url}/views/{listed_file['href']}"
+    assert request.headers["accept"] == "application/octet-stream"
+    answer = request.response()
+    assert answer is not None
+    assert answer.status == 200
+    assert answer.headers["content-disposition"].startswith("attachment;")
+    saved = saving.value
+    assert saved.suggested_filename == "履歴書 emi.pdf"
+    assert saved.failure() is None
+    with open(saved.path(), "rb") as downloaded:
+        assert downloaded.read() == PDF
+    assert english(page.locator("#status")) == "Downloaded 履歴書 emi.pdf."
+    expect(page.locator("#problem")).to_be_hidden()
+    # The object URL's link was only for the click.
+    assert page.locator("a[download]").count() == 0
+    shoot(page, "mine-file-downloaded")
+    # A download from an object URL is not something the page's CSP refuses.
+    assert_clean(page)
+
+
 # -- the page's own answers, with the relay's answers scripted ------------------------------
 
 
-def one_record(n: int, **values: str) -> dict[str, str]:
+def one_record(n: int, **values: Any) -> dict[str, Any]:
     return {
         "ref": f"ref-{n}",
         "revision": "1",
@@ -500,4 +575,60 @@ def test_a_session_that_ended_mid_edit_leads_back_to_signing_in(page: Page) -> N
     expect(page.locator("#list")).to_be_hidden()
     page.locator("#sign-in").click()
     page.wait_for_url("**/signin.html")
+    assert_clean(page)
+
+
+def with_file(href: str) -> dict[str, Any]:
+    return one_record(1, 履歴書=[{"name": "cv.pdf", "size": 1016, "href": href}])
+
+
+FILE_FAILURES = {
+    "gone": (404, "not_found", FILE_GONE),
+    "too-large": (413, "file_too_large", "This file is too large to download from this page."),
+}
+
+
+@pytest.mark.parametrize("case", FILE_FAILURES)
+def test_a_file_the_relay_refuses_is_explained_and_nothing_is_saved(page: Page, case: str) -> None:
+    status, code, shown = FILE_FAILURES[case]
+    record = with_file("my-applications/files/t-1")
+    page.route(f"**{VIEW}", lambda route: route.fulfill(json={"records": [record], "next": None}))
+    page.route(f"**{FILES}**", fulfil(status, {"code": code, "status": status}))
+    downloads: list[Any] = []
+    page.on("download", downloads.append)
+    page.goto("/mine.html")
+    files = row_of(page, record["受付ID"]).locator("td.files")
+    assert english(files.locator(".file-size")) == "1016 bytes"
+
+    with page.expect_response(lambda r: FILES in r.url) as answer:
+        files.get_by_role("button", name=re.compile("Download")).click()
+    expect(page.locator("#problem")).to_be_visible()
+
+    assert answer.value.url.endswith("/views/my-applications/files/t-1")
+    assert english(page.locator("#problem-title")) == shown
+    assert focused_id(page) == "problem"
+    reload = page.get_by_role("button", name=re.compile("Reload the list"))
+    if status == 404:
+        # A link lives five minutes: loading the list again gives fresh ones.
+        expect(reload).to_be_visible()
+    else:
+        expect(reload).to_be_hidden()
+    assert downloads == []
+    expect(files.get_by_role("button", name=re.compile("Download"))).to_be_enabled()
+    shoot(page, f"mine-file-{case}")
+    assert_clean(page)
+
+
+def test_a_file_link_to_another_place_is_not_followed(page: Page) -> None:
+    record = with_file("//files.example.net/views/my-applications/files/t-1")
+    page.route(f"**{VIEW}", lambda route: route.fulfill(json={"records": [record], "next": None}))
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "files" in r.url else None)
+    page.goto("/mine.html")
+
+    row_of(page, record["受付ID"]).get_by_role("button", name=re.compile("Download")).click()
+
+    expect(page.locator("#problem")).to_be_visible()
+    assert english(page.locator("#problem-title")) == FILE_GONE
+    assert asked == []
     assert_clean(page)

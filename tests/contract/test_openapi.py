@@ -69,6 +69,9 @@ def test_every_route_of_the_policy_is_one_path_with_its_methods_and_nothing_else
     )
     expected = {path: {"post"} for path in expected}
     expected |= {f"/sessions/{name}": {"post", "delete"} for name in policy.realms}
+    for name, view in policy.views.items():
+        if view.session is not None and "FILE" in {view.field_type(c) for c in view.fields}:
+            expected[f"/views/{name}/files/{{ticket}}"] = {"get"}
     for name, form in policy.forms.items():
         if form.editable is not None:
             expected[f"/forms/{name}/entries/{{ref}}"] = {"patch"}

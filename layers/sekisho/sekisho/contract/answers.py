@@ -36,6 +36,7 @@ from sekisho.sessions.errors import (
     SessionRequired,
     SignInFailed,
 )
+from sekisho.sessions.files import FileTooLarge, RangeNotSatisfiable
 from sekisho.webhooks.errors import DeliveryInProgress, SignatureInvalid, SourceForbidden
 
 
@@ -133,6 +134,12 @@ ENTRY_ERRORS: tuple[type[SekishoError], ...] = (
     OriginRefused,
     EntryLocked,
     RevisionMismatch,
+    *_SESSION,
+)
+SESSION_FILE_ERRORS: tuple[type[SekishoError], ...] = (
+    RateLimited,
+    FileTooLarge,
+    RangeNotSatisfiable,
     *_SESSION,
 )
 CORRECTION_ERRORS: tuple[type[SekishoError], ...] = (*ENTRY_ERRORS, RevisionRequired)

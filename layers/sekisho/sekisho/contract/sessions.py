@@ -13,6 +13,7 @@ from .answers import (
     CODE_REQUEST_ERRORS,
     CORRECTION_ERRORS,
     ENTRY_ERRORS,
+    SESSION_FILE_ERRORS,
     SESSION_VIEW_ERRORS,
     SIGN_IN_ERRORS,
     SIGN_OUT_ERRORS,
@@ -43,6 +44,9 @@ _IF_MATCH = {
 
 def session_paths(policy: Policy) -> dict[str, Any]:
     paths: dict[str, Any] = {}
+    for name, view in sorted(policy.views.items()):
+        if view.session is not None and "FILE" in {view.field_type(c) for c in view.fields}:
+            paths[f"/views/{name}/files/{{ticket}}"] = {"get": session_file(name)}
     for name in sorted(policy.realms):
         paths[f"/sessions/{name}/code"] = {"post": _request_code(name)}
         paths[f"/sessions/{name}"] = {"post": _sign_in(name), "delete": _sign_out(name)}
@@ -63,7 +67,7 @@ def session_view(name: str, view: ViewPolicy) -> dict[str, Any]:
         "properties": {
             "ref": {"type": "string", "description": "the entry, for its form's entries routes"},
             "revision": {"type": "string", "pattern": "^[0-9]+$"},
-            **{code: cell(view.field_type(code)) for code in view.fields},
+            **{code: _session_cell(view.field_type(code)) for code in view.fields},
         },
     }
     answer = {
@@ -92,6 +96,65 @@ def session_view(name: str, view: ViewPolicy) -> dict[str, Any]:
         "requestBody": json_body(body),
         "responses": {"200": json_answer("a page of the visitor's records", answer)}
         | problems(SESSION_VIEW_ERRORS),
+    }
+
+
+def _session_cell(field_type: str) -> dict[str, Any]:
+    if field_type != "FILE":
+        return cell(field_type)
+    return {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name", "size", "href"],
+            "properties": {
+                "name": {"type": "string"},
+                "size": {"type": "integer", "minimum": 0},
+                "href": {
+                    "type": "string",
+                    "description": "relative to the view's URL; this session only, 5 minutes",
+                },
+            },
+        },
+    }
+
+
+def session_file(name: str) -> dict[str, Any]:
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    ranged = {
+        "Content-Disposition": {"required": True, "schema": {"type": "string"}},
+        "Accept-Ranges": {"required": True, "schema": {"type": "string", "const": "bytes"}},
+    }
+    return {
+        "operationId": f"file_{identifier(name)}",
+        "summary": f"Download a file of {name}",
+        "description": (
+            "A file a page of the view linked, for the session it was listed to. Send "
+            "Accept: application/octet-stream (API Gateway decodes binary answers by the "
+            "first Accept type)."
+        ),
+        "tags": ["sessions"],
+        "security": SESSION_SECURITY,
+        "parameters": [
+            {"name": "ticket", "in": "path", "required": True, "schema": {"type": "string"}},
+            {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"}},
+        ],
+        "responses": {
+            "200": {
+                "description": "the file",
+                "headers": security_headers() | ranged,
+                "content": {"application/octet-stream": binary, "*/*": binary},
+            },
+            "206": {
+                "description": "the range asked for",
+                "headers": security_headers()
+                | ranged
+                | {"Content-Range": {"required": True, "schema": {"type": "string"}}},
+                "content": {"application/octet-stream": binary, "*/*": binary},
+            },
+        }
+        | problems(SESSION_FILE_ERRORS),
     }
 
 

@@ -102,9 +102,14 @@ class SessionViewService:
         record: Mapping[str, Any],
         code: str,
     ) -> Any:
-        if view.field_type(code) == "FILE" and self._files is not None:
+        if view.field_type(code) != "FILE":
+            return plain(record.get(code))
+        if self._files is not None:
             return self._files.link(view_name, session, record, code)
-        return plain(record.get(code))
+        # No file route: names and sizes only; kintone's fileKey never leaves the relay.
+        cells = plain(record.get(code))
+        cells = cells if isinstance(cells, list) else []
+        return [{"name": c.get("name"), "size": int(str(c.get("size", 0)))} for c in cells]
 
     def _after(self, body: Mapping[str, Any], session: Session, view_name: str) -> int | None:
         unknown = [key for key in body if key != "cursor"]
