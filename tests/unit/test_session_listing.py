@@ -23,7 +23,7 @@ from tests.unit.test_session_support import (
     shipped_policy_data,
 )
 
-SHOWN = {"ref", "revision", "受付ID", "氏名", "人数", "支払状況", "申込状況"}
+SHOWN = {"ref", "revision", "受付ID", "氏名", "人数", "支払状況", "申込状況", "履歴書"}
 
 
 @pytest.fixture
@@ -74,6 +74,7 @@ def test_the_page_is_read_with_the_view_s_own_token_and_only_the_fields_it_needs
         "人数",
         "支払状況",
         "申込状況",
+        "履歴書",
         "メール",
         "$id",
         "$revision",
