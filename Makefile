@@ -152,6 +152,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.cold_init
 	$(BIN)/python -m tests.bench.bench_lookup
 	$(BIN)/python -m tests.bench.load
+	$(BIN)/python -m tests.bench.bench_sessions
 	@echo
 	$(BIN)/python -m tests.bench.figures
 

@@ -54,6 +54,25 @@ NODE = shutil.which("node")
         ("form.js", r"innerHTML|outerHTML|insertAdjacentHTML|document\.write"),
         ("form.js", r"\beval\b|new Function"),
         ("form.js", r"localStorage|sessionStorage|document\.cookie"),  # answers stay in the page
+        # The signed-in pages: the session is an HttpOnly cookie they never see or keep.
+        ("signin.html", r"<script(?![^>]*\bsrc=)"),
+        ("signin.html", r"\son[a-z]+\s*="),
+        ("signin.html", r"\sstyle\s*="),
+        ("signin.html", r"<style"),
+        ("signin.html", r"https?://"),
+        ("mine.html", r"<script(?![^>]*\bsrc=)"),
+        ("mine.html", r"\son[a-z]+\s*="),
+        ("mine.html", r"\sstyle\s*="),
+        ("mine.html", r"<style"),
+        ("mine.html", r"https?://"),
+        ("signin.js", r"https?://"),
+        ("signin.js", r"innerHTML|outerHTML|insertAdjacentHTML|document\.write"),
+        ("signin.js", r"\beval\b|new Function"),
+        ("signin.js", r"localStorage|sessionStorage|document\.cookie"),
+        ("mine.js", r"https?://"),
+        ("mine.js", r"innerHTML|outerHTML|insertAdjacentHTML|document\.write"),
+        ("mine.js", r"\beval\b|new Function"),
+        ("mine.js", r"localStorage|sessionStorage|document\.cookie"),
         ("style.css", r"url\(|@import"),  # nothing fetched from a stylesheet
     ],
 )
@@ -76,7 +95,7 @@ def test_form_posts_so_ids_stay_out_of_the_url_even_without_javascript() -> None
     )
 
 
-@pytest.mark.parametrize("file", ["index.html", "form.html"])
+@pytest.mark.parametrize("file", ["index.html", "form.html", "signin.html", "mine.html"])
 def test_the_meta_policy_is_the_served_policy_but_for_what_only_a_header_can_carry(
     file: str,
 ) -> None:
