@@ -79,9 +79,13 @@ def clear_container_caches() -> None:
 
 
 @pytest.fixture
-def handler(kintone, moto_url, monkeypatch):
+def table() -> str:
+    return f"GuardTable-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def handler(kintone, moto_url, monkeypatch, table):
     """A fresh SessionFunction container: cold start with this test's environment."""
-    table = f"GuardTable-{uuid.uuid4().hex[:8]}"
     provision(moto_url, table)
     env = {
         "AWS_ENDPOINT_URL": moto_url,
@@ -188,6 +192,25 @@ def test_a_visit_lists_corrects_cancels_and_signs_out(handler, moto_url, kintone
     assert headers["Set-Cookie"].endswith("Max-Age=0")
     status, _, body = invoke(handler, "session_list.json", headers=bearer)
     assert (status, body["code"]) == (401, "session_invalid")
+
+
+def test_every_item_a_visit_writes_is_keyed_under_the_prefix_its_role_may_touch(
+    handler, moto_url, kintone, table
+):
+    # template.yaml lets SessionFunction's role touch only "session:*" keys of the table;
+    # moto does not enforce IAM, so this is where a key outside it would be caught.
+    bearer = {"Authorization": f"Bearer {signed_in(handler, moto_url)}"}
+    _, _, page = invoke(handler, "session_list.json", headers=bearer)
+    ref = page["records"][0]["ref"]
+    invoke(handler, "session_correct.json", headers={**bearer, "If-Match": "1"}, ref=ref)
+    invoke(handler, "session_sign_in.json")  # a wrong code: a failure counter
+    invoke(handler, "session_sign_out.json", headers=bearer)
+
+    items = boto3.client("dynamodb", endpoint_url=moto_url).scan(TableName=table)["Items"]
+    keys = [item["pk"]["S"] for item in items]
+    assert keys
+    assert [key for key in keys if not key.startswith("session:applicants#")] == []
+    assert "hanako" not in " ".join(keys)
 
 
 def test_a_list_without_a_session_asks_for_one(handler):
