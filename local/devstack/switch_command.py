@@ -17,7 +17,7 @@ from .errors import TemplateError
 from .provision import physical_name, register_resources
 
 PARAMETER = "RouteSwitchesParameter"
-SECTIONS = ("views", "forms", "webhooks")
+SECTIONS = ("views", "forms", "webhooks", "realms")
 
 
 def parameter_name(template: Path) -> str:

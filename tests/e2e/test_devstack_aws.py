@@ -127,8 +127,12 @@ def test_template_secret_that_secrets_yaml_does_not_cover_gets_its_secret_string
         "sekisho/kintone/seminar-add",
         "sekisho/kintone/seminar-edit",
         "sekisho/kintone/seminar-payment-view",
+        "sekisho/kintone/seminar-people",
+        "sekisho/kintone/seminar-mine",
+        "sekisho/kintone/seminar-correct",
         "sekisho/kintone/audit-add",
         "sekisho/guard/hash-key",
+        "sekisho/session/applicants-key",
         *(f"sekisho/webhook/demo-{s}" for s in WEBHOOK_SCHEMES),
         "fixture/dev/placeholder",
     )

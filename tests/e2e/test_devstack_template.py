@@ -485,8 +485,12 @@ def test_shipped_secrets_file_names_no_value() -> None:
         "sekisho/kintone/seminar-add",
         "sekisho/kintone/seminar-edit",
         "sekisho/kintone/seminar-payment-view",
+        "sekisho/kintone/seminar-people",
+        "sekisho/kintone/seminar-mine",
+        "sekisho/kintone/seminar-correct",
         "sekisho/kintone/audit-add",
         "sekisho/guard/hash-key",
+        "sekisho/session/applicants-key",
         *(
             f"sekisho/webhook/demo-{s}"
             for s in ("standard", "stripe", "github", "box", "slack", "kintone")
@@ -507,6 +511,10 @@ def test_shipped_secrets_file_names_no_value() -> None:
         ("sekisho/kintone/seminar-payment-view", 2, {"view"}),
         # demo-kintone's action: it adds audit lines and does nothing else.
         ("sekisho/kintone/audit-add", 3, {"add"}),
+        # The applicants realm finds people, my-applications lists, corrections write.
+        ("sekisho/kintone/seminar-people", 2, {"view"}),
+        ("sekisho/kintone/seminar-mine", 2, {"view"}),
+        ("sekisho/kintone/seminar-correct", 2, {"edit"}),
     ],
 )
 def test_shipped_token_secret_is_the_seed_token_with_only_its_permission(

@@ -93,4 +93,4 @@ def test_a_route_that_is_not_one_is_refused_by_the_switch_command(stack, capsys)
     port = stack.moto_url.rsplit(":", 1)[1]
     template = str(REPO / "template.yaml")
     assert main(["switch", "off", "deal-status", "--moto-port", port, "--template", template]) == 2
-    assert "views|forms|webhooks/<name>" in capsys.readouterr().err
+    assert "views|forms|webhooks|realms/<name>" in capsys.readouterr().err

@@ -488,7 +488,16 @@ def test_seven_applications_come_as_a_page_of_five_and_a_page_of_two_newest_firs
     assert ids == sorted(ids, reverse=True)
     assert len(set(ids)) == 7
     for record in shown:
-        assert set(record) == {"ref", "revision", "受付ID", "氏名", "人数", "支払状況", "申込状況"}
+        assert set(record) == {
+            "ref",
+            "revision",
+            "受付ID",
+            "氏名",
+            "人数",
+            "支払状況",
+            "申込状況",
+            "履歴書",
+        }
         assert record["ref"]
         assert record["revision"].isdigit()
         assert record["申込状況"] == "申込"

@@ -390,6 +390,28 @@ def router_routes() -> frozenset[tuple[str, str]]:
     return frozenset(routes | pages | {("GET", "/")})
 
 
+_SHELL_VALUE = re.compile(r"^\$\{?[A-Za-z_]\w*\}?$")
+
+
+def _serves(routes: frozenset[tuple[str, str]], method: str, path: str) -> bool:
+    """The route is served as written, or a contract path's `{parameter}` segment stands
+    where the line has a shell value (`.../entries/$REF`): the shell fills it in."""
+    if (method, path) in routes:
+        return True
+    segments = path.split("/")
+    for served_method, served in routes:
+        parts = served.split("/")
+        if served_method != method or len(parts) != len(segments):
+            continue
+        if all(
+            part == segment
+            or (part.startswith("{") and part.endswith("}") and _SHELL_VALUE.match(segment))
+            for part, segment in zip(parts, segments, strict=True)
+        ):
+            return True
+    return False
+
+
 @functools.cache
 def emulator_routes() -> frozenset[tuple[str, str]]:
     from kintone_emulator import admin, api  # noqa: PLC0415
@@ -412,7 +434,7 @@ def check_curl(args: list[str]) -> None:
     if url.hostname not in LOOPBACK:
         raise Refused(f"{url.hostname} is not the local stack")
     if url.port == ROUTER_PORT:
-        if (method, url.path) not in router_routes():
+        if not _serves(router_routes(), method, url.path):
             raise Refused(f"the router serves no {method} {url.path} (openapi.json, web/)")
     elif url.port == EMULATOR_PORT:
         if (method, url.path) not in emulator_routes():
@@ -598,6 +620,15 @@ def test_a_curl_line_to_a_route_nobody_serves_is_refused() -> None:
     assert _refusal("```sh\ncurl -s http://127.0.0.1:3000/views/deal-status\n```")
     assert _refusal("```sh\ncurl -s -X POST https://example.com/forms/seminar-apply\n```")
     assert _refusal("```sh\ncurl -s -X POST http://127.0.0.1:9100/_emulator/reset\n```") is None
+
+
+def test_a_shell_value_may_stand_for_a_path_parameter_of_the_contract_and_nothing_else() -> None:
+    entry = "http://127.0.0.1:3000/forms/seminar-apply/entries"
+    assert _refusal(f'```sh\ncurl -s -X PATCH "{entry}/$REF"\n```') is None
+    assert _refusal(f'```sh\ncurl -s -X POST "{entry}/${{REF}}/cancel"\n```') is None
+    assert _refusal(f'```sh\ncurl -s -X PATCH "{entry}/12.abc"\n```')
+    assert _refusal(f'```sh\ncurl -s -X DELETE "{entry}/$REF"\n```')
+    assert _refusal('```sh\ncurl -s -X POST "http://127.0.0.1:3000/forms/$FORM"\n```')
 
 
 def test_an_aws_line_with_an_unknown_operation_or_option_is_refused() -> None:

@@ -272,6 +272,24 @@ def test_a_key_secret_shared_by_two_realms_is_refused(tmp_path, capsys):
     assert any(KEY_SECRET in line and line.startswith("error: ") for line in out), out
 
 
+def test_a_people_token_shared_by_two_realms_is_refused(tmp_path, capsys):
+    def two_realms_one_token(data: dict) -> None:
+        data["realms"]["others"] = {
+            **_realm(data),
+            "key_secret": "sekisho/session/others-key",
+        }
+
+    status, out = check(tmp_path, capsys, two_realms_one_token)
+    assert status == 1
+    assert any("each realm has its own token" in line for line in out), out
+
+
+def test_the_guard_s_hash_key_is_no_realm_s_key(tmp_path, capsys):
+    status, out = check(tmp_path, capsys, _set(_realm, key_secret="sekisho/guard/hash-key"))
+    assert status == 1
+    assert any("is the guard's hash key" in line for line in out), out
+
+
 def test_an_email_field_may_be_a_link_field(tmp_path, capsys):
     def link(data: dict) -> None:
         data["apps"][2]["fields"]["連絡先"] = "LINK"

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sekisho.errors import ConfigurationError
+from sekisho.policy.constants import GUARD_HASH_KEY_SECRET
 from sekisho.secrets.names import check_prefix
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -29,7 +30,7 @@ class Settings:
     # template's PolicyDigest): a container refuses any other policy. Unset: not pinned.
     policy_digest: str | None = None
     guard_table: str | None = None
-    guard_hash_key_secret: str = "sekisho/guard/hash-key"  # noqa: S105 - a name, not a value
+    guard_hash_key_secret: str = GUARD_HASH_KEY_SECRET
     # The stack's secret name prefix (SEKISHO_SECRET_PREFIX; the template's effective
     # SecretNamePrefix): every declared name above and in the policy is read as
     # <prefix>/<name>. Empty: no prefix. Checked here so a bad one fails at cold start; the

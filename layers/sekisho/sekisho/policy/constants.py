@@ -13,6 +13,9 @@ from types import MappingProxyType
 # kintone's built-in fields: every app has them, so none is declared.
 BUILTIN_FIELDS = {"$id": "__ID__", "$revision": "__REVISION__"}
 
+# The guard's own key (Settings.guard_hash_key_secret's default): never a route's secret.
+GUARD_HASH_KEY_SECRET = "sekisho/guard/hash-key"  # noqa: S105 - a name, not a value
+
 # A match value from the authorizer's verified claims is declared `from: claim:<name>`.
 CLAIM_PREFIX = "claim:"
 

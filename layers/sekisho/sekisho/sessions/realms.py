@@ -32,10 +32,10 @@ class RealmTools:
             found = self._keys.get(realm)
             if found is None:
                 policy = self._policy.realm(realm)
-                # A session signed just before a rotation lives on for its lifetime.
-                found = RealmKeys(
-                    self._secrets, policy.key_secret, policy.session_seconds, clock=self._clock
-                )
+                # A session signed, or a code mailed, just before a rotation lives on for
+                # its lifetime: the previous key is accepted for the longer of the two.
+                grace = max(policy.session_seconds, policy.code_seconds)
+                found = RealmKeys(self._secrets, policy.key_secret, grace, clock=self._clock)
                 self._keys[realm] = found
             return found
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
-from ..constants import DEFAULT_MATCH_MAX_LENGTH
+from ..constants import DEFAULT_MATCH_MAX_LENGTH, GUARD_HASH_KEY_SECRET
 from ..model import Policy
 
 Severity = Literal["error", "warning"]
@@ -149,6 +149,7 @@ _OWN = {
     "action": "each action has its own token",
     "action read": "each action has its own token",
     "session key": "each realm has its own key",
+    "realm": "each realm has its own token",
 }
 _OWN_TOKEN_KINDS = frozenset(_OWN)
 
@@ -157,6 +158,14 @@ def _secret_findings(policy: Policy) -> list[Finding]:
     findings: list[Finding] = []
     for secret, uses in _secret_uses(policy).items():
         first = uses[0]
+        if secret == GUARD_HASH_KEY_SECRET:
+            findings.append(
+                Finding(
+                    "error",
+                    first.location,
+                    f"secret {secret} is the guard's hash key: a route's secret is its own",
+                )
+            )
         kinds = {use.kind for use in uses}
         if len(kinds) > 1:
             others = ", ".join(f"{use.location} ({use.kind})" for use in uses[1:])
