@@ -20,21 +20,16 @@ from typing import TYPE_CHECKING, Any
 from sekisho.audit import audit
 from sekisho.errors import NotFound, RateLimited
 from sekisho.forms.correction import parse_correction
-from sekisho.kintone.clients import ClientsByToken
 from sekisho.kintone.errors import KintoneNotFound, KintoneRevisionConflict
 from sekisho.kintone.query import Predicate, compile_query
-from sekisho.switches import RouteSwitches
 
 from .caller import Credentials
 from .errors import EntryLocked, RevisionMismatch, RevisionRequired
-from .realms import RealmTools
 from .records import equals, plain
+from .route import SessionRoute
 from .tokens import Session
-from .verifier import SessionVerifier
 
 if TYPE_CHECKING:
-    from sekisho.guard.guard import Guard
-    from sekisho.policy.model import Policy
     from sekisho.policy.routes import FormPolicy
     from sekisho.policy.sessions import EditablePolicy
 
@@ -70,24 +65,7 @@ def form_scope(realm: str, form: str) -> str:
     return f"session:{realm}#form:{form}"
 
 
-class EntryService:
-    def __init__(
-        self,
-        policy: Policy,
-        tools: RealmTools,
-        *,
-        clients: ClientsByToken,
-        guard: Guard,
-        verifier: SessionVerifier,
-        switches: RouteSwitches | None = None,
-    ) -> None:
-        self._policy = policy
-        self._tools = tools
-        self._clients = clients
-        self._guard = guard
-        self._verifier = verifier
-        self._switches = switches or RouteSwitches()
-
+class EntryService(SessionRoute):
     def correct(self, request: EntryRequest, body: Mapping[str, Any]) -> dict[str, str]:
         form_name = request.form
         form, editable, session = self._open(form_name, request.caller, request.client_ip)

@@ -16,28 +16,22 @@ a file's bytes; anything else is ``application/octet-stream``.
 from __future__ import annotations
 
 import re
-import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sekisho.audit import audit
-from sekisho.errors import NotFound, RateLimited, SekishoError
-from sekisho.kintone.clients import ClientsByToken
+from sekisho.errors import NotFound, SekishoError
 from sekisho.kintone.query import Predicate, compile_query
 from sekisho.policy.constants import CONTENT_TYPE_EXTENSIONS
-from sekisho.switches import RouteSwitches
 
 from .caller import Credentials
-from .realms import RealmTools
-from .records import equals, view_scope
+from .records import claim_predicates, matches
+from .route import SessionRoute
 from .tokens import Session, TokenRefused
-from .verifier import SessionVerifier
 
 if TYPE_CHECKING:
-    from sekisho.guard.guard import Guard
-    from sekisho.policy.model import Policy
     from sekisho.policy.routes import ViewPolicy
 
 TICKET_SECONDS = 300
@@ -116,26 +110,7 @@ def disposition(name: str) -> str:
     return f"attachment; filename=\"{fallback or 'file'}\"; filename*=UTF-8''{encoded}"
 
 
-class FileService:
-    def __init__(
-        self,
-        policy: Policy,
-        tools: RealmTools,
-        *,
-        clients: ClientsByToken,
-        guard: Guard,
-        verifier: SessionVerifier,
-        switches: RouteSwitches | None = None,
-        wall: Callable[[], float] = time.time,
-    ) -> None:
-        self._policy = policy
-        self._tools = tools
-        self._clients = clients
-        self._guard = guard
-        self._verifier = verifier
-        self._switches = switches or RouteSwitches()
-        self._wall = wall
-
+class FileService(SessionRoute):
     def link(
         self, view_name: str, session: Session, record: Mapping[str, Any], code: str
     ) -> list[dict[str, Any]]:
@@ -169,17 +144,8 @@ class FileService:
         client_ip: str,
         range_header: str | None,
     ) -> FileAnswer:
-        view = self._policy.session_view(view_name)
-        self._switches.check("views", view_name, enabled=view.enabled)
-        realm_name = view.session or ""
-        session = self._verifier.session(
-            realm_name, self._policy.realm(realm_name), caller, changes_state=False
-        )
-        if not self._guard.allow_request(
-            view_scope(realm_name, view_name), client_ip, view.guard.per_ip
-        ):
-            raise RateLimited("try again later")
-        claims = self._ticket(realm_name, ticket, session, view_name, view)
+        view, session = self._open_view(view_name, caller, client_ip)
+        claims = self._ticket(session.realm, ticket, session, view_name, view)
         cell = self._cell(view, session, claims)
         if cell is None:
             raise NotFound()
@@ -221,11 +187,7 @@ class FileService:
     def _cell(
         self, view: ViewPolicy, session: Session, claims: Mapping[str, Any]
     ) -> Mapping[str, Any] | None:
-        values = {name: session.claims[rule.claim or ""] for name, rule in view.match.items()}
-        predicates = [
-            Predicate(rule.code, view.field_type(rule.code), values[name], rule.max_length)
-            for name, rule in view.match.items()
-        ]
+        values, predicates = claim_predicates(view, session)
         predicates.append(Predicate("$id", "__ID__", str(int(claims["rec"]))))
         code = str(claims["field"])
         wanted = list(dict.fromkeys([code, *(r.code for r in view.match.values()), "$id"]))
@@ -233,17 +195,14 @@ class FileService:
             view.app, compile_query(predicates, where=view.where, limit=1), fields=wanted
         )
         for record in page.records:
-            if not all(
-                equals(record.get(rule.code), values[name]) for name, rule in view.match.items()
-            ):
+            if not matches(view, record, values):
                 continue
             cells = file_cells((record.get(code) or {}).get("value"))
             index = claims.get("idx")
             if not isinstance(index, int) or not 0 <= index < len(cells):
                 return None
             cell = cells[index]
-            if str(cell.get("name")) == claims.get("name") and int(
-                str(cell.get("size", -1))
-            ) == claims.get("size"):
-                return cell
+            # The same file the link was made for, not whatever took its place since.
+            same = (str(cell.get("name")), int(str(cell.get("size", -1))))
+            return cell if same == (claims.get("name"), claims.get("size")) else None
         return None

@@ -11,25 +11,21 @@ lookup's are, then projected; each carries its ``ref`` and ``revision``.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sekisho.audit import audit
-from sekisho.errors import RateLimited, ValidationFailed
+from sekisho.errors import ValidationFailed
 from sekisho.guard.budget import spend_or_refuse
-from sekisho.kintone.clients import ClientsByToken
-from sekisho.kintone.query import Predicate, compile_query
-from sekisho.switches import RouteSwitches
+from sekisho.kintone.query import compile_query
 
 from .caller import Credentials
 from .realms import RealmTools
-from .records import equals, plain, view_scope
+from .records import claim_predicates, matches, plain, view_scope
+from .route import SessionRoute
 from .tokens import Session
-from .verifier import SessionVerifier
 
 if TYPE_CHECKING:
-    from sekisho.guard.guard import Guard
     from sekisho.policy import Policy, ViewPolicy
 
     from .files import FileService
@@ -37,40 +33,24 @@ if TYPE_CHECKING:
 _ORDER = {"newest_first": ("desc", "<"), "oldest_first": ("asc", ">")}
 
 
-class SessionViewService:
+class SessionViewService(SessionRoute):
     def __init__(
         self,
         policy: Policy,
         tools: RealmTools,
         *,
-        clients: ClientsByToken,
-        guard: Guard,
-        verifier: SessionVerifier,
-        switches: RouteSwitches | None = None,
         files: FileService | None = None,
-        wall: Callable[[], float] = time.time,
+        **parts: Any,
     ) -> None:
+        super().__init__(policy, tools, **parts)
         self._files = files
-        self._policy = policy
-        self._tools = tools
-        self._clients = clients
-        self._guard = guard
-        self._verifier = verifier
-        self._switches = switches or RouteSwitches()
-        self._wall = wall
 
     def page(
         self, view_name: str, body: Mapping[str, Any], caller: Credentials, client_ip: str
     ) -> dict[str, Any]:
-        view = self._policy.session_view(view_name)
-        self._switches.check("views", view_name, enabled=view.enabled)
-        realm_name = view.session or ""
-        session = self._verifier.session(
-            realm_name, self._policy.realm(realm_name), caller, changes_state=False
-        )
+        view, session = self._open_view(view_name, caller, client_ip)
+        realm_name = session.realm
         scope = view_scope(realm_name, view_name)
-        if not self._guard.allow_request(scope, client_ip, view.guard.per_ip):
-            raise RateLimited("try again later")
         after = self._after(body, session, view_name)
         if view.guard.budget is not None:
             spend_or_refuse(self._guard, scope, view.guard.budget)
@@ -134,11 +114,7 @@ class SessionViewService:
         self, view: ViewPolicy, session: Session, after: int | None
     ) -> tuple[list[dict[str, Any]], int | None]:
         """The page's records, and the $id to seek from when another page follows."""
-        values = {name: session.claims[rule.claim or ""] for name, rule in view.match.items()}
-        predicates = [
-            Predicate(rule.code, view.field_type(rule.code), values[name], rule.max_length)
-            for name, rule in view.match.items()
-        ]
+        values, predicates = claim_predicates(view, session)
         direction, seek = _ORDER[view.order]
         conditions = [f"({view.where})"] if view.where else []
         if after is not None:
@@ -156,11 +132,7 @@ class SessionViewService:
         )
         page = self._clients(view.token_secret).get_records(view.app, query, fields=wanted)
         fetched = page.records[: view.limit]
-        matching = [
-            record
-            for record in fetched
-            if all(equals(record.get(rule.code), values[name]) for name, rule in view.match.items())
-        ]
+        matching = [record for record in fetched if matches(view, record, values)]
         # Seek from the last record kintone gave, kept or not: kintone's looser match
         # must not end the list early.
         last = int(str(plain(fetched[-1].get("$id")))) if len(page.records) > view.limit else None

@@ -13,7 +13,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from sekisho.kintone.syntax import _FIELD_CODE
+from sekisho.kintone.condition import parse_condition
+from sekisho.kintone.syntax import _FIELD_CODE, QueryDeclarationError
 
 from ..constants import BUILTIN_FIELDS
 
@@ -102,7 +103,18 @@ def _claim_source(value: str) -> str:
     return value
 
 
+def _condition_syntax(value: str) -> str:
+    # Syntax only here; field types are checked with the app's (references).
+    try:
+        parse_condition(value)
+    except QueryDeclarationError as exc:
+        raise ValueError(str(exc)) from exc
+    return value
+
+
 RouteName = Annotated[str, AfterValidator(_matching(_ROUTE_NAME, "route name"))]
+# A fixed kintone condition (a view's where, a realm's active).
+Condition = Annotated[str, AfterValidator(_condition_syntax)]
 MatchKey = Annotated[str, AfterValidator(_matching(_MATCH_KEY, "match key"))]
 FormFieldName = Annotated[str, AfterValidator(_matching(_MATCH_KEY, "form field name"))]
 SecretName = Annotated[str, AfterValidator(_matching(_SECRET_NAME, "secret name"))]

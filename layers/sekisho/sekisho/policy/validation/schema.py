@@ -22,9 +22,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from sekisho.kintone.condition import parse_condition
 from sekisho.kintone.query import MAX_LIMIT
-from sekisho.kintone.syntax import QueryDeclarationError
 
 from ..constants import DEFAULT_DAILY_BUDGET, DEFAULT_MATCH_MAX_LENGTH, DEFAULT_VIEW_LIMIT
 from .actions import ActionKey, ActionPolicy, FieldSource  # noqa: F401 - every class by name
@@ -34,6 +32,7 @@ from .convert import runtime
 from .forms import CaptchaPolicy, FormField, FormGuardPolicy, FormPolicy  # noqa: F401
 from .names import (
     AppId,
+    Condition,
     DeclaredFieldCode,
     FieldCode,
     FieldType,
@@ -121,7 +120,7 @@ class ViewPolicy(_Strict):
     app: AppId
     token_secret: SecretName
     match: dict[MatchKey, MatchRule]
-    where: str | None = None
+    where: Condition | None = None
     fields: Annotated[tuple[FieldCode, ...], Field(strict=False, min_length=1)]
     limit: int = Field(DEFAULT_VIEW_LIMIT, ge=1, le=MAX_LIMIT)
     guard: GuardPolicy = GuardPolicy()
@@ -140,17 +139,6 @@ class ViewPolicy(_Strict):
             raise ValueError(
                 "a view needs at least one predicate: without one it returns every record"
             )
-        return value
-
-    @field_validator("where")
-    @classmethod
-    def _condition_parses(cls, value: str | None) -> str | None:
-        if value is not None:
-            # Syntax only here; field types are checked by Policy, which knows the app.
-            try:
-                parse_condition(value)
-            except QueryDeclarationError as exc:
-                raise ValueError(str(exc)) from exc
         return value
 
     @field_validator("fields")

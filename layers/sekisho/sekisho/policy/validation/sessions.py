@@ -6,13 +6,10 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from sekisho.kintone.condition import parse_condition
-from sekisho.kintone.syntax import QueryDeclarationError
-
 from ..sessions import DEFAULT_CODE_SECONDS, DEFAULT_SESSION_SECONDS, EMAIL_CLAIM
 from .base import StrictModel
 from .base import no_duplicates as _no_duplicates
-from .names import ClaimName, FieldCode, FormFieldName, SecretName
+from .names import ClaimName, Condition, FieldCode, FormFieldName, SecretName
 from .rate import Rate
 
 # Shorter than a minute is unusable on a slow mail; longer than an hour is a bearer that
@@ -35,23 +32,13 @@ class RealmPolicy(StrictModel):
     app: Annotated[int, Field(gt=0)]
     token_secret: SecretName  # a token with record VIEW only
     email_field: FieldCode
-    active: str | None = None
+    active: Condition | None = None
     claims: dict[ClaimName, FieldCode] = Field(default_factory=dict)
     key_secret: SecretName
     session_seconds: int = _SESSION_SECONDS
     code_seconds: int = _CODE_SECONDS
     guard: RealmGuard = RealmGuard()
     enabled: bool = True
-
-    @field_validator("active")
-    @classmethod
-    def _condition_parses(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_condition(value)
-            except QueryDeclarationError as exc:
-                raise ValueError(str(exc)) from exc
-        return value
 
     @field_validator("claims")
     @classmethod
