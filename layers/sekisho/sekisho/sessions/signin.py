@@ -30,22 +30,19 @@ from sekisho.audit import audit
 from sekisho.errors import RateLimited, SekishoError, ValidationFailed
 from sekisho.forms.fields import checker
 from sekisho.forms.problems import FieldProblem
-from sekisho.kintone.clients import ClientsByToken
 from sekisho.policy.constants import EMAIL_MAX_LENGTH
 from sekisho.policy.routes import FormField
 from sekisho.safe_traceback import log_unexpected
-from sekisho.switches import RouteSwitches
 
 from .caller import Credentials
 from .errors import SignInFailed
 from .mail import Mailer, code_message
 from .people import find_person
 from .realms import RealmTools
+from .route import SessionRoute
 from .store import SessionStore
-from .verifier import SessionVerifier
 
 if TYPE_CHECKING:
-    from sekisho.guard.guard import Guard
     from sekisho.policy.model import Policy
     from sekisho.policy.sessions import RealmPolicy
 
@@ -96,34 +93,24 @@ def _digest(key: bytes, realm_name: str, email: str, code: str) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-class SignInService:
+class SignInService(SessionRoute):
     def __init__(
         self,
         policy: Policy,
         tools: RealmTools,
         *,
-        clients: ClientsByToken,
-        guard: Guard,
         store: SessionStore,
         mailer: Mailer,
-        verifier: SessionVerifier,
         code_floor: float = 1.5,
-        switches: RouteSwitches | None = None,
         clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        **parts: Any,
     ) -> None:
-        self._policy = policy
-        self._tools = tools
-        self._clients = clients
-        self._guard = guard
+        super().__init__(policy, tools, **parts)
         self._store = store
         self._mailer = mailer
-        self._verifier = verifier
         self._floor = code_floor
-        self._switches = switches or RouteSwitches()
         self._clock = clock
-        self._wall = wall
         self._sleep = sleep
 
     # -- POST /sessions/{realm}/code ----------------------------------------------
