@@ -54,6 +54,6 @@ def test_a_range_wholly_past_the_end_is_not_satisfiable(header):
 def test_a_file_is_saved_as_an_attachment_under_a_safe_name(name, fallback):
     header = disposition(name)
 
-    assert header.startswith(f'attachment; filename="{fallback}"; filename*=UTF-8\'\'')
+    assert header.startswith(f"attachment; filename=\"{fallback}\"; filename*=UTF-8''")
     assert "\r" not in header
     assert "\n" not in header
