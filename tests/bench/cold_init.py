@@ -35,10 +35,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from devstack.layer_modules import unshipped_modules
 from tests.bench.figures import Figure, record
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "sekisho"
+LAYER_REQUIREMENTS = LAYER / "requirements.txt"
 
 GOAL_RATIO = 1.15
 GOAL_RSS_MB = 90
@@ -91,8 +93,23 @@ init, cpu = time.perf_counter() - t, time.process_time() - c
 print("BENCH " + json.dumps({"init": init, "cpu": cpu, "rss_init_kb": peak_rss_kb()}))
 """
 )
+# What Lambda would not find is refused, as the layer ships it (cryptography, say, which
+# PyJWT imports when it is installed and Lambda's runtime does not have): a finder written
+# here, because importing the local stack's one would load modules the function then finds
+# already imported.
+REFUSE = """
+import importlib.abc, json, os, sys
+class _NotInTheLayer(importlib.abc.MetaPathFinder):
+    refused = frozenset(json.loads(os.environ.get("REFUSED_MODULES") or "[]"))
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.partition(".")[0] in self.refused:
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+        return None
+sys.meta_path.insert(0, _NotInTheLayer())
+"""
 FUNCTION = (
     PEAK_RSS
+    + REFUSE
     + """
 import json, sys, time
 t, c = time.perf_counter(), time.process_time()
@@ -136,6 +153,7 @@ def child_env(snapshot: Path, moto_url: str) -> dict[str, str]:
         SEKISHO_POLICY=str(snapshot),
         # The layer is /opt/python in Lambda; nothing else of this checkout is importable.
         PYTHONPATH=str(LAYER),
+        REFUSED_MODULES=json.dumps(sorted(unshipped_modules(LAYER_REQUIREMENTS))),
     )
     return env
 
