@@ -147,7 +147,7 @@ class SignInService(SessionRoute):
         except SekishoError as exc:
             # Answered 202 like any address: a 503 only a known address could meet
             # would tell which addresses are known. The visitor asks again.
-            logger.error("sign-in code not sent", extra={"code": exc.code, "realm": realm_name})
+            logger.error("sign-in code not sent", extra={"problem": exc.code, "realm": realm_name})
             return "not_sent"
         except Exception as exc:  # a bug here must not tell a known address from an unknown one
             log_unexpected(logger, "sign-in code not sent", exc)
