@@ -10,6 +10,7 @@ import jwt
 import pytest
 
 from sekisho.errors import NotFound, RateLimited, ValidationFailed
+from sekisho.kintone.errors import KintoneMaintenance
 from sekisho.sessions import signin
 from sekisho.sessions.errors import (
     OriginRefused,
@@ -337,6 +338,24 @@ def test_a_person_whose_record_is_removed_before_sign_in_is_refused(world):
     code = world.last_code()
     world.kintone.records.clear()
     with pytest.raises(SignInFailed):
+        _sign_in(world, HANAKO, code)
+
+
+def test_a_code_is_not_spent_when_kintone_cannot_say_who_signs_in(world, monkeypatch):
+    world.request_code(HANAKO)
+    code = world.last_code()
+    read = world.kintone.get_records
+
+    def kintone_down(*args, **kwargs):
+        raise KintoneMaintenance("503")
+
+    monkeypatch.setattr(world.kintone, "get_records", kintone_down)
+    with pytest.raises(KintoneMaintenance):
+        _sign_in(world, HANAKO, code)
+
+    monkeypatch.setattr(world.kintone, "get_records", read)
+    assert _sign_in(world, HANAKO, code).expires_in == 900
+    with pytest.raises(SignInFailed):  # and once used, it is spent
         _sign_in(world, HANAKO, code)
 
 

@@ -172,13 +172,21 @@ class SignInService(SessionRoute):
             if self._guard.standing(scope(realm_name), values, failures).locked:
                 outcome = "locked"
                 raise SignInFailed()
-            if not self._take_code(realm_name, email, code):
+            taken = self._take_code(realm_name, email, code)
+            if taken is None:
                 self._guard.record_failure(scope(realm_name), values, failures)
                 outcome = "wrong_code"
                 raise SignInFailed()
-            person = find_person(
-                self._clients(realm.token_secret), realm, self._policy.apps[realm.app], email
-            )
+            try:
+                person = find_person(
+                    self._clients(realm.token_secret), realm, self._policy.apps[realm.app], email
+                )
+            except SekishoError:
+                # kintone could not say (down, busy): the code is not spent on that, the
+                # visitor tries it again.
+                self._store.put_code(self._code_key(realm_name, email), *taken)
+                outcome = "person_unreadable"
+                raise
             if person is None:
                 outcome = "not_active"
                 raise SignInFailed()
@@ -207,13 +215,16 @@ class SignInService(SessionRoute):
             raise RateLimited("try again later")
         return realm
 
-    def _take_code(self, realm_name: str, email: str, code: str) -> bool:
-        # A code mailed just before a key rotation was hashed with the previous key.
+    def _take_code(self, realm_name: str, email: str, code: str) -> tuple[str, int] | None:
+        """(digest, expiry) of the code taken, or None. A code mailed just before a key
+        rotation was hashed with the previous key."""
         item = self._code_key(realm_name, email)
-        return any(
-            self._store.take_code(item, _digest(key, realm_name, email, code))
-            for key in self._tools.keys(realm_name).verifying("code")
-        )
+        for key in self._tools.keys(realm_name).verifying("code"):
+            digest = _digest(key, realm_name, email, code)
+            expires_at = self._store.take_code(item, digest)
+            if expires_at is not None:
+                return digest, expires_at
+        return None
 
     def _code_key(self, realm_name: str, email: str) -> str:
         # The address itself never becomes a key: a fingerprint keyed by the guard's key.

@@ -27,8 +27,9 @@ class SessionStore(Protocol):
         """Store (or replace) the code of ``key``."""
         ...
 
-    def take_code(self, key: str, digest: str) -> bool:
-        """Remove and accept the code when it is ``digest`` and unexpired; else False."""
+    def take_code(self, key: str, digest: str) -> int | None:
+        """Remove and accept the code when it is ``digest`` and unexpired: its expiry
+        (epoch seconds, to put it back if the sign-in cannot go on); else None."""
         ...
 
     def revoke(self, key: str, expires_at: int) -> None: ...
@@ -56,9 +57,9 @@ class DynamoSessionStore:
         item = {"pk": {"S": key}, "digest": {"S": digest}, "expires_at": {"N": str(expires_at)}}
         self._call("put_item", TableName=self._table, Item=item)
 
-    def take_code(self, key: str, digest: str) -> bool:
+    def take_code(self, key: str, digest: str) -> int | None:
         try:
-            self._dynamodb.delete_item(
+            answer = self._dynamodb.delete_item(
                 TableName=self._table,
                 Key={"pk": {"S": key}},
                 ConditionExpression="#d = :d AND #exp >= :now",
@@ -67,14 +68,15 @@ class DynamoSessionStore:
                     ":d": {"S": digest},
                     ":now": {"N": str(int(self._clock()))},
                 },
+                ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
             if _failed(exc):
-                return False
+                return None
             raise SessionStoreUnavailable("sign-in is unavailable now") from exc
         except BotoCoreError as exc:
             raise SessionStoreUnavailable("sign-in is unavailable now") from exc
-        return True
+        return int(answer["Attributes"]["expires_at"]["N"])
 
     def revoke(self, key: str, expires_at: int) -> None:
         item = {"pk": {"S": key}, "expires_at": {"N": str(expires_at)}}
@@ -112,13 +114,13 @@ class InMemorySessionStore:
         with self._lock:
             self.items[key] = (digest, expires_at)
 
-    def take_code(self, key: str, digest: str) -> bool:
+    def take_code(self, key: str, digest: str) -> int | None:
         with self._lock:
             stored = self.items.get(key)
             if stored is None or stored[0] != digest or is_expired(stored[1], self._clock()):
-                return False
+                return None
             del self.items[key]
-            return True
+            return stored[1]
 
     def revoke(self, key: str, expires_at: int) -> None:
         with self._lock:
