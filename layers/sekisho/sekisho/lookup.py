@@ -35,6 +35,7 @@ from sekisho.errors import (
 )
 from sekisho.guard.budget import spend_or_refuse
 from sekisho.guard.network import client_network
+from sekisho.kintone.cells import matches, plain
 from sekisho.kintone.client import KintoneClient
 from sekisho.kintone.query import Predicate, compile_query
 from sekisho.switches import RouteSwitches
@@ -136,7 +137,7 @@ class LookupService(BrowserRoute):
                 self._guard.record_failure(scope, values, guard.failures_per_key, network=network)
                 raise _Miss("not_found")
             outcome = "found"
-            return [{code: _plain(record.get(code)) for code in view.fields} for record in records]
+            return [{code: plain(record.get(code)) for code in view.fields} for record in records]
         except NotFound as exc:
             outcome = exc.outcome if isinstance(exc, _Miss) else "unknown_view"
             self._pad(started)
@@ -219,15 +220,8 @@ class LookupService(BrowserRoute):
         # The predicate fields come back too, only so the relay can re-check them below.
         wanted = list(dict.fromkeys([*view.fields, *(r.code for r in view.match.values())]))
         page = self._clients(view.token_secret).get_records(view.app, query, fields=wanted)
-        # kintone's own comparison may fold case, width or trailing spaces; the relay
-        # keeps only records whose every predicate field equals the value exactly.
-        return [
-            record
-            for record in page.records
-            if all(
-                _equals(record.get(rule.code), values[name]) for name, rule in view.match.items()
-            )
-        ]
+        expected = {rule.code: values[name] for name, rule in view.match.items()}
+        return [record for record in page.records if matches(record, expected)]
 
     def _pad(self, started: float) -> None:
         remaining = self._deadline - (self._clock() - started)
@@ -240,15 +234,3 @@ class LookupService(BrowserRoute):
                 "a not-found answer passed its deadline; raise NOT_FOUND_DEADLINE_MS",
                 extra={"late_ms": round(-remaining * 1000, 1)},
             )
-
-
-def _plain(cell: Any) -> Any:
-    """kintone's ``{"type": ..., "value": ...}`` as its bare value."""
-    return cell.get("value") if isinstance(cell, dict) else None
-
-
-def _equals(cell: Any, expected: str) -> bool:
-    value = _plain(cell)
-    if isinstance(value, list):  # check boxes and multi-selects hold lists
-        return expected in value
-    return isinstance(value, str) and value == expected

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 from sekisho.audit import audit
 from sekisho.errors import NotFound, RateLimited
 from sekisho.forms.correction import parse_correction
+from sekisho.kintone.cells import equals, plain
 from sekisho.kintone.errors import KintoneNotFound, KintoneRevisionConflict
 from sekisho.kintone.query import Predicate, compile_query
 
 from .caller import Credentials
 from .errors import EntryLocked, RevisionMismatch, RevisionRequired
-from .records import equals, plain
 from .route import SessionRoute
 from .tokens import Session
 
@@ -156,6 +156,7 @@ class EntryService(SessionRoute):
         types = self._policy.apps[form.app].field_types
         predicates = [
             Predicate("$id", "__ID__", str(record_id)),
+            # The claim came from kintone at sign-in, not from the caller: no shape limit.
             Predicate(owner.field, types[owner.field], claim, max_length=len(claim) + 1),
         ]
         codes = [owner.field, "$id", "$revision"]

@@ -16,22 +16,20 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from sekisho.errors import ConfigurationError, SekishoError
 from sekisho.secrets.errors import SecretMalformed, SecretStageMissing
-from sekisho.webhooks.keys import CURRENT, MAX_CLOCK_SKEW_SECONDS, PREVIOUS, rotated_at
+from sekisho.webhooks.keys import (
+    CURRENT,
+    MAX_CLOCK_SKEW_SECONDS,
+    PREVIOUS,
+    SecretReader,
+    rotated_at,
+)
 
 Purpose = Literal["session", "cursor", "ref", "code", "file"]
 MIN_KEY_CHARS = 32
-
-
-class SecretReader(Protocol):
-    def get(self, name: str) -> dict[str, Any]: ...
-
-    def get_stage(self, name: str, stage: str) -> dict[str, Any]: ...
-
-    def refresh(self, name: str, stage: str = ...) -> bool: ...
 
 
 def _derive(key: str, purpose: Purpose) -> bytes:

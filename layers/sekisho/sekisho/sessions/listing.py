@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 from sekisho.audit import audit
 from sekisho.errors import ValidationFailed
 from sekisho.guard.budget import spend_or_refuse
+from sekisho.kintone.cells import plain
 from sekisho.kintone.query import compile_query
 
 from .caller import Credentials
 from .realms import RealmTools
-from .records import claim_predicates, matches, plain, view_scope
+from .records import claim_predicates, matches, view_scope
 from .route import SessionRoute
 from .tokens import Session
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sekisho.kintone.cells import plain
 from sekisho.kintone.query import Predicate, compile_query
-
-from ..policy.constants import BUILTIN_FIELDS
-from ..policy.sessions import EMAIL_CLAIM
+from sekisho.policy.constants import EMAIL_MAX_LENGTH
+from sekisho.policy.sessions import EMAIL_CLAIM
 
 if TYPE_CHECKING:
     from sekisho.kintone.client import KintoneClient
@@ -29,8 +29,8 @@ def find_person(
     client: KintoneClient, realm: RealmPolicy, app: AppPolicy, email: str
 ) -> Mapping[str, str] | None:
     """The session claims of the active person with this address, or None."""
-    types = {**app.fields, **BUILTIN_FIELDS}
-    predicate = Predicate(realm.email_field, types[realm.email_field], email, max_length=254)
+    field_type = app.field_types[realm.email_field]
+    predicate = Predicate(realm.email_field, field_type, email, max_length=EMAIL_MAX_LENGTH)
     query = compile_query([predicate], where=realm.active, limit=_CANDIDATES)
     page = client.get_records(realm.app, query, fields=realm.person_fields)
     for record in page.records:
@@ -47,6 +47,5 @@ def find_person(
 
 
 def _value(record: Mapping[str, Any], code: str) -> str | None:
-    cell = record.get(code)
-    value = cell.get("value") if isinstance(cell, dict) else None
+    value = plain(record.get(code))
     return value if isinstance(value, str) and value else None

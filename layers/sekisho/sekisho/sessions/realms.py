@@ -8,7 +8,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .keys import Purpose, RealmKeys, SecretReader
+from sekisho.webhooks.keys import SecretReader
+
+from .keys import Purpose, RealmKeys
 from .refs import Cursors, Refs
 from .tokens import TokenCodec
 

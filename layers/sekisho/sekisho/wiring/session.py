@@ -30,8 +30,11 @@ from .routes import http_settings, route_switches
 
 
 def session_http_settings() -> HttpSettings:
-    """API callers send the session as a bearer token and a revision as If-Match (CORS)."""
-    return dataclasses.replace(http_settings(), allow_headers=("Authorization", "If-Match"))
+    """API callers send the session as a bearer token, a revision as If-Match and a
+    file's range as Range (CORS)."""
+    return dataclasses.replace(
+        http_settings(), allow_headers=("Authorization", "If-Match", "Range")
+    )
 
 
 @dataclasses.dataclass(frozen=True)
