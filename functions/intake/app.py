@@ -1,4 +1,6 @@
-"""POST /forms/{form}: a form submission becomes one kintone record, exactly once."""
+"""POST /forms/{form}: a form submission becomes one kintone record, exactly once;
+GET /forms/{form} (its public facts: seats left) and GET /forms/{form}/receipts/{receipt}
+(what became of a submission)."""
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
@@ -6,6 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sekisho import runtime
+from sekisho.entries.facts import MAX_AGE_SECONDS as FACTS_MAX_AGE_SECONDS
 from sekisho.http import client_ip, create_resolver, json_body
 from sekisho.intake.request import IntakeRequest
 from sekisho.wiring import intake as wiring
@@ -31,6 +34,26 @@ def submit(form: str) -> Response:
     )
     return Response(
         status_code=result.status_code, content_type="application/json", body=result.body()
+    )
+
+
+@app.get("/forms/<form>")
+def facts(form: str) -> Response:
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=wiring.form_facts().facts(form),
+        headers={"Cache-Control": f"public, max-age={FACTS_MAX_AGE_SECONDS}"},
+    )
+
+
+@app.get("/forms/<form>/receipts/<receipt>")
+def receipt_status(form: str, receipt: str) -> Response:
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=wiring.receipt_status().status(form, receipt, client_ip(app)),
+        headers={"Cache-Control": "no-store"},
     )
 
 

@@ -49,6 +49,12 @@ class Settings:
     intake_queue_url: str | None = None
     attachment_bucket: str | None = None
     idempotency_table: str | None = None
+    # Every entry of a form (its receipt's state, the seats it holds) and the forms' seat
+    # counters, shared by intake, delivery and the session routes.
+    entries_table: str | None = None
+    # IntakeQueue's maxReceiveCount: the receive after which a failing message moves to
+    # the dead-letter queue, so its seats are given back on that receive.
+    deliver_max_receives: int = 300
     # Delivery: the first backoff of a message kintone could not take; it doubles with
     # each receive up to 15 minutes (the local stack and the burst bench shorten it).
     # The shortest wait before a failed delivery is tried again (see intake.delivery).
@@ -91,6 +97,7 @@ class Settings:
             "intake_queue_url": env.get("INTAKE_QUEUE_URL") or None,
             "attachment_bucket": env.get("ATTACHMENT_BUCKET") or None,
             "idempotency_table": env.get("IDEMPOTENCY_TABLE") or None,
+            "entries_table": env.get("ENTRIES_TABLE") or None,
             "webhook_queue_url": env.get("WEBHOOK_QUEUE_URL") or None,
             "webhook_dead_letter_queue_url": env.get("WEBHOOK_DEAD_LETTER_QUEUE_URL") or None,
             "route_switches_parameter": env.get("ROUTE_SWITCHES_PARAMETER") or None,
@@ -108,6 +115,7 @@ class Settings:
             ("not_found_deadline_ms", "NOT_FOUND_DEADLINE_MS"),
             ("deliver_min_backoff_seconds", "DELIVER_MIN_BACKOFF_SECONDS"),
             ("code_request_floor_ms", "CODE_REQUEST_FLOOR_MS"),
+            ("deliver_max_receives", "DELIVER_MAX_RECEIVES"),
         ):
             if env.get(name):
                 values[key] = env[name]
@@ -183,6 +191,8 @@ _CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "max_body_bytes": _integer(1, 6 * 1024 * 1024),
     "not_found_deadline_ms": _integer(0, 5000),
     "code_request_floor_ms": _integer(0, 10_000),
+    # SQS allows a maxReceiveCount of 1 to 1000.
+    "deliver_max_receives": _integer(1, 1000),
     "deliver_min_backoff_seconds": _seconds,
     "intake_queue_url": _QUEUE_URL,
     "webhook_queue_url": _QUEUE_URL,

@@ -30,7 +30,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sekisho import aws
 from sekisho.audit import audit
-from sekisho.errors import NotFound, OutOfTime, SekishoError
+from sekisho.entries.errors import EntriesUnavailable
+from sekisho.entries.ledger import RECORDED, REFUSED
+from sekisho.errors import NotFound, OutOfTime, SekishoError, UpstreamUnavailable
 from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.client import KintoneClient, TokenSource, breaker_for
 from sekisho.kintone.clients import ClientsByToken
@@ -50,6 +52,7 @@ from .message import QueuedSubmission, delivered_marker_key
 from .writer import AttachmentFile, undeclared_codes, write_submission
 
 if TYPE_CHECKING:
+    from sekisho.entries.ledger import EntryLedger
     from sekisho.policy import FormPolicy, Policy
 
 logger = logging.getLogger(__name__)
@@ -90,8 +93,12 @@ class DeliverService:
         min_backoff_seconds: float = MIN_BACKOFF_SECONDS,
         rand: Callable[[float, float], float] = random.uniform,
         clock: Callable[[], float] = time.time,
+        entries: EntryLedger | None = None,
+        max_receives: int | None = None,
     ) -> None:
         self._policy = policy
+        self._entries = entries
+        self._max_receives = max_receives
         self._token_sources = token_sources
         self._base_url = kintone_base_url
         self._attachments = attachments
@@ -126,6 +133,8 @@ class DeliverService:
             return outcome
         except Exception as exc:
             trail["outcome"] = self._back_off.after_failure(record, exc, "delivery")
+            if trail["receipt"] is not None:
+                self._give_back_if_final(record, trail["form"], trail["receipt"], exc)
             if isinstance(exc, SekishoError):
                 raise
             raise SekishoError("delivery crashed") from exc
@@ -163,7 +172,36 @@ class DeliverService:
         )
         if message.attachments:
             self._clean_up(message, marker_written=False)
+        if self._entries is not None:
+            # Raises when the table fails: the message comes back, finds its record
+            # (a duplicate) and marks it then.
+            self._entries.mark(message.form, message.receipt, RECORDED)
         return "recorded" if written else "duplicate"
+
+    def _give_back_if_final(
+        self, record: SQSRecord, form: str, receipt: str, exc: BaseException
+    ) -> None:
+        """Give the entry's seats back when it will never become a record: kintone (or
+        the message itself) refused it, or this receive was the queue's last."""
+        if self._entries is None:
+            return
+        refused = isinstance(exc, SekishoError) and not isinstance(exc, UpstreamUnavailable)
+        try:
+            count = int(record.attributes.approximate_receive_count)
+        except (TypeError, ValueError):
+            count = 0
+        final = self._max_receives is not None and count >= self._max_receives
+        if not (refused or final):
+            return
+        reason = exc.code if isinstance(exc, SekishoError) and refused else "dead_lettered"
+        try:
+            self._entries.release(form, receipt, status=REFUSED, reason=reason)
+        except EntriesUnavailable as error:
+            # Held, never oversold: the next receive (or a reconcile) gives them back.
+            logger.error(
+                "seats of a refused entry not given back",
+                extra={"form": form, "receipt": receipt, "error": type(error).__name__},
+            )
 
     # -- steps -----------------------------------------------------------------------
 

@@ -17,16 +17,20 @@ a read API.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sekisho.audit import audit
 from sekisho.browser_route import BrowserRoute, ClientFactory
+from sekisho.entries.errors import CapacityFull, EntriesUnavailable, ReceiptTaken
+from sekisho.entries.ledger import REFUSED
+from sekisho.entries.seats import limits, seat_claim
 from sekisho.errors import (
     ConfigurationError,
     NotFound,
@@ -56,6 +60,8 @@ if TYPE_CHECKING:
     # sekisho.runtime with the service: the function's init does not load them.
     from sekisho.policy import FormPolicy, Policy
 
+    from sekisho.entries.ledger import EntryLedger
+
     from .captcha import CaptchaVerifier
     from .idempotency import Idempotency
     from .outbox import Outbox
@@ -72,6 +78,8 @@ SCOPE_PREFIX = "form:"
 INTAKE_TIMEOUTS = Timeouts(connect=2.0, read=4.0)
 # Time kept back for the outbox after the last kintone call may have timed out.
 OUTBOX_RESERVE_MS = 2_000
+# A receipt drawn twice is refused by the entries table; drawing again ends it.
+RECEIPT_DRAWS = 3
 # What makes kintone's trouble the outbox's business rather than the browser's.
 _QUEUEABLE = (KintoneTransientError, SecretUnavailable, OutOfTime)
 
@@ -81,9 +89,14 @@ class IntakeResult:
     status_code: int  # 201 recorded, 202 queued
     receipt: str
     status: str
+    # The form was full and declares a waitlist: the entry is recorded without a seat.
+    waitlisted: bool = False
 
-    def body(self) -> dict[str, str]:
-        return {"receipt": self.receipt, "status": self.status}
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"receipt": self.receipt, "status": self.status}
+        if self.waitlisted:
+            body["waitlisted"] = True
+        return body
 
 
 @dataclass
@@ -119,6 +132,7 @@ class IntakeService(BrowserRoute):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         answer_times: AnswerTimes | None = None,
+        entries: EntryLedger | None = None,
     ) -> None:
         super().__init__(
             policy,
@@ -135,6 +149,7 @@ class IntakeService(BrowserRoute):
         self._captcha = captcha
         self._call_reserve_ms = call_reserve_ms
         self._answer_times = answer_times or AnswerTimes()
+        self._entries = entries
 
     def submit(self, request: IntakeRequest) -> IntakeResult:
         started = self._clock()
@@ -184,6 +199,9 @@ class IntakeService(BrowserRoute):
         except RouteBudgetExhausted:
             trail.outcome = "budget_exhausted"
             raise
+        except CapacityFull:
+            trail.outcome = "capacity_full"
+            raise
         finally:
             audit(
                 "intake",
@@ -216,14 +234,22 @@ class IntakeService(BrowserRoute):
             # Answered exactly like a recorded submission, so a bot learns nothing: the
             # same body, after as long as a recorded one takes here.
             trail.outcome = "honeypot"
+            # Its receipt is followed like any other (GET .../receipts/{receipt}), and
+            # holds no seat.
+            receipt, _ = self._open_entry(request.form, form, {}, status=RECORDED)
             remaining = self._answer_times.sample() - (self._clock() - started)
             if remaining > 0:
                 self._sleep(remaining)
-            return IntakeResult(201, str(uuid.uuid4()), RECORDED)
+            return IntakeResult(201, receipt, RECORDED)
         wrong = undeclared_codes(form, submission.record, (a.field for a in submission.attachments))
         if wrong:
             raise ConfigurationError(f"form {request.form!r} produced undeclared fields {wrong}")
-        receipt = str(uuid.uuid4())
+        # The seats (and the receipt) are taken before kintone is called or the outbox
+        # is written: two submissions for the last seat cannot both be accepted.
+        receipt, waitlisted = self._open_entry(request.form, form, submission.record)
+        record = submission.record
+        if waitlisted and form.waitlist is not None:
+            record = {**record, form.waitlist.field: form.waitlist.value}
         trail.receipt, trail.attachments = receipt, len(submission.attachments)
         try:
             write_submission(
@@ -231,7 +257,7 @@ class IntakeService(BrowserRoute):
                 app=form.app,
                 receipt_field=form.receipt_field,
                 receipt=receipt,
-                record=submission.record,
+                record=record,
                 files=submission.attachments,
                 before_call=functools.partial(self._check_time, request),
             )
@@ -241,14 +267,15 @@ class IntakeService(BrowserRoute):
                 extra={"form": request.form, "receipt": receipt, "error": type(exc).__name__}
                 | getattr(exc, "log_fields", dict)(),
             )
-            self._outbox.put(
-                receipt=receipt,
-                form=request.form,
-                record=submission.record,
-                files=submission.attachments,
-            )
+            with self._given_back_on_failure(request.form, receipt, "not_queued"):
+                self._outbox.put(
+                    receipt=receipt,
+                    form=request.form,
+                    record=record,
+                    files=submission.attachments,
+                )
             trail.outcome = QUEUED
-            return IntakeResult(202, receipt, QUEUED)
+            return IntakeResult(202, receipt, QUEUED, waitlisted)
         except KintoneValidationError as exc:
             # The app disagrees with the policy (a field's type, a limit, a unique
             # field): an operator's problem, not the browser's, so 502 and the paths.
@@ -256,10 +283,86 @@ class IntakeService(BrowserRoute):
                 "kintone refused a submission the policy accepts",
                 extra={"form": request.form, "receipt": receipt} | exc.log_fields(),
             )
+            self._give_back(request.form, receipt, "kintone_refused")
             raise
+        except BaseException:
+            self._give_back(request.form, receipt, "not_accepted")
+            raise
+        self._mark_recorded(request.form, receipt)
         trail.outcome = RECORDED
         self._answer_times.record(self._clock() - started)
-        return IntakeResult(201, receipt, RECORDED)
+        return IntakeResult(201, receipt, RECORDED, waitlisted)
+
+    # -- the entry: its receipt and its seats ----------------------------------------------
+
+    def _new_receipt(self) -> str:
+        return str(uuid.uuid4())
+
+    def _open_entry(
+        self,
+        name: str,
+        form: FormPolicy,
+        record: Mapping[str, Any],
+        *,
+        status: str = QUEUED,
+    ) -> tuple[str, bool]:
+        """A fresh receipt, its entry and its seats: (receipt, waitlisted).
+
+        :class:`CapacityFull` when the form or the chosen choice is full and the form has
+        no waitlist.
+        """
+        if self._entries is None:
+            if form.capacity is not None:
+                raise ConfigurationError(f"form {name!r} has seats but no entries table is set")
+            return self._new_receipt(), False
+        claim, bounds = seat_claim(form, record), limits(form)
+        for _ in range(RECEIPT_DRAWS):
+            receipt = self._new_receipt()
+            try:
+                try:
+                    self._entries.open(name, receipt, claim=claim, limits=bounds, status=status)
+                    return receipt, False
+                except CapacityFull:
+                    if form.waitlist is None:
+                        raise
+                    self._entries.open(name, receipt, claim={}, limits={}, waitlisted=True)
+                    return receipt, True
+            except ReceiptTaken:
+                continue
+        raise ConfigurationError("every receipt drawn was taken: is the generator broken?")
+
+    def _mark_recorded(self, name: str, receipt: str) -> None:
+        if self._entries is None:
+            return
+        try:
+            self._entries.mark(name, receipt, RECORDED)
+        except EntriesUnavailable as exc:
+            # The record is in kintone: the answer stands; the state says queued until an
+            # operator's reconcile, which is wrong only in the safe direction.
+            logger.warning(
+                "entry state not updated",
+                extra={"form": name, "receipt": receipt, "error": type(exc).__name__},
+            )
+
+    def _give_back(self, name: str, receipt: str, reason: str) -> None:
+        if self._entries is None:
+            return
+        try:
+            self._entries.release(name, receipt, status=REFUSED, reason=reason)
+        except EntriesUnavailable as exc:
+            # Held, not oversold: `sekisho seats reconcile` gives it back.
+            logger.error(
+                "seats of a refused entry not given back",
+                extra={"form": name, "receipt": receipt, "error": type(exc).__name__},
+            )
+
+    @contextlib.contextmanager
+    def _given_back_on_failure(self, name: str, receipt: str, reason: str) -> Iterator[None]:
+        try:
+            yield
+        except BaseException:
+            self._give_back(name, receipt, reason)
+            raise
 
     def _check_time(self, request: IntakeRequest) -> None:
         if request.remaining_ms is not None and request.remaining_ms() < self._call_reserve_ms:
@@ -267,8 +370,18 @@ class IntakeService(BrowserRoute):
 
 
 def _as_stored(result: IntakeResult) -> dict[str, Any]:
-    return {"status_code": result.status_code, "receipt": result.receipt, "status": result.status}
+    return {
+        "status_code": result.status_code,
+        "receipt": result.receipt,
+        "status": result.status,
+        "waitlisted": result.waitlisted,
+    }
 
 
 def _from_stored(stored: Mapping[str, Any]) -> IntakeResult:
-    return IntakeResult(int(stored["status_code"]), str(stored["receipt"]), str(stored["status"]))
+    return IntakeResult(
+        int(stored["status_code"]),
+        str(stored["receipt"]),
+        str(stored["status"]),
+        bool(stored.get("waitlisted", False)),
+    )

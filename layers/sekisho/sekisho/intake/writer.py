@@ -71,6 +71,8 @@ def undeclared_codes(form: Any, record: Mapping[str, Any], file_fields: Iterable
     token may write (an internal memo), so nothing undeclared is ever sent.
     """
     values = {f.code for f in form.fields.values() if f.type != "file"} | set(form.presets)
+    if getattr(form, "waitlist", None) is not None:
+        values.add(form.waitlist.field)
     files = {f.code for f in form.fields.values() if f.type == "file"}
     wrong = [code for code in record if code not in values or code == form.receipt_field]
     wrong += [code for code in file_fields if code not in files]

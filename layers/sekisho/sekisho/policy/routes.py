@@ -24,6 +24,7 @@ from .rate import Rate, per_hour
 from .rule import Rule, fresh
 
 if TYPE_CHECKING:
+    from .capacity import CapacityPolicy, WaitlistPolicy
     from .sessions import CancelPolicy, EditablePolicy
 
 Network = IPv4Network | IPv6Network
@@ -239,6 +240,8 @@ class FormGuardPolicy(Rule):
 
     per_ip: Rate = fresh(lambda: per_hour(20))
     budget: Rate | None = None
+    # Status reads of receipts per IP (a page polls after a 202 until it is recorded).
+    receipts_per_ip: Rate = fresh(lambda: per_hour(600))
 
 
 class FormPolicy(Rule):
@@ -258,6 +261,9 @@ class FormPolicy(Rule):
     # A signed-in visitor may correct (and cancel) their own entries.
     editable: EditablePolicy | None = None
     cancel: CancelPolicy | None = None
+    # Seats taken before a submission is written or queued (409 capacity_full past them).
+    capacity: CapacityPolicy | None = None
+    waitlist: WaitlistPolicy | None = None
 
     @property
     def file_fields(self) -> dict[str, FormField]:

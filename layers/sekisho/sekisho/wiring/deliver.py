@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from sekisho import runtime
+from sekisho.entries.ledger import EntryLedger
 from sekisho.intake.attachments import S3AttachmentStore
 from sekisho.intake.delivery import DeliverService
 from sekisho.redelivery import SqsVisibility
@@ -15,7 +16,7 @@ from sekisho.secrets.store import SecretStore
 @functools.cache
 def deliver_service() -> DeliverService:
     current = runtime.settings()
-    (bucket,) = runtime.required("attachment_bucket")
+    bucket, entries = runtime.required("attachment_bucket", "entries_table")
     # Only the forms' add-only tokens: the deliverer has no CAPTCHA and no guard.
     tokens = frozenset(form.token_secret for form in runtime.policy().forms.values())
     store = SecretStore(SecretsManagerBackend(), allowed=tokens)
@@ -26,4 +27,6 @@ def deliver_service() -> DeliverService:
         attachments=S3AttachmentStore(bucket),
         visibility=SqsVisibility(),
         min_backoff_seconds=current.deliver_min_backoff_seconds,
+        entries=EntryLedger(entries),
+        max_receives=current.deliver_max_receives,
     )

@@ -8,6 +8,10 @@ import functools
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from sekisho import aws, runtime
+from sekisho.entries.facts import FormFacts
+from sekisho.entries.ledger import EntryLedger
+from sekisho.entries.receipts import normalize_receipt
+from sekisho.entries.status import ReceiptStatus
 from sekisho.http.resolver import HttpSettings
 from sekisho.intake.attachments import S3AttachmentStore
 from sekisho.intake.captcha import SiteverifyCaptcha
@@ -37,12 +41,23 @@ def intake_secret_names(current: Settings) -> frozenset[str]:
 
 
 @functools.cache
+def _secrets() -> SecretStore:
+    return SecretStore(SecretsManagerBackend(), allowed=intake_secret_names(runtime.settings()))
+
+
+@functools.cache
+def _entries() -> EntryLedger:
+    (table,) = runtime.required("entries_table")
+    return EntryLedger(table)
+
+
+@functools.cache
 def intake_service() -> IntakeService:
     current = runtime.settings()
     table, queue, bucket, idempotency = runtime.required(
         "guard_table", "intake_queue_url", "attachment_bucket", "idempotency_table"
     )
-    store = SecretStore(SecretsManagerBackend(), allowed=intake_secret_names(current))
+    store = _secrets()
     # The guard's DynamoDB client, fail-fast timeouts and all: the idempotency table is read
     # and written on every submission too, and one client is one less to build.
     persistence = DynamoDBPersistenceLayer(
@@ -57,4 +72,24 @@ def intake_service() -> IntakeService:
         idempotency=Idempotency(persistence),
         captcha=SiteverifyCaptcha(store.get),
         switches=route_switches(),
+        entries=_entries(),
+    )
+
+
+@functools.cache
+def form_facts() -> FormFacts:
+    """GET /forms/{form}: the entries table only (no secret, no kintone, no guard)."""
+    return FormFacts(runtime.policy(), _entries(), route_switches())
+
+
+@functools.cache
+def receipt_status() -> ReceiptStatus:
+    current = runtime.settings()
+    (table,) = runtime.required("guard_table")
+    return ReceiptStatus(
+        runtime.policy(),
+        _entries(),
+        guard(_secrets(), current, table),
+        route_switches(),
+        normalize=normalize_receipt,
     )

@@ -27,6 +27,7 @@ from ..constants import (
 from .base import StrictModel, no_duplicates
 from .names import AppId, FieldCode, FormFieldName, SecretName
 from .rate import Budget, Rate
+from .capacity import CapacityPolicy, WaitlistPolicy, check_capacity
 from .sessions import CancelPolicy, EditablePolicy, check_edit_rules
 
 FormFieldType = Literal[
@@ -175,6 +176,8 @@ class FormGuardPolicy(StrictModel):
     # Submissions this form may send kintone in a window, across every caller (N/hour or
     # N/day); past it 429 route_budget_exhausted until the window ends.
     budget: Budget | None = None
+    # GET /forms/{form}/receipts/{receipt} per client IP (a page polls it after a 202).
+    receipts_per_ip: Rate = Rate(count=600, window_seconds=3600)
 
 
 class FormPolicy(StrictModel):
@@ -195,10 +198,14 @@ class FormPolicy(StrictModel):
     # A signed-in visitor may correct (and cancel) their own entries (SessionFunction).
     editable: EditablePolicy | None = None
     cancel: CancelPolicy | None = None
+    # Seats taken atomically before a submission is written or queued.
+    capacity: CapacityPolicy | None = None
+    waitlist: WaitlistPolicy | None = None
 
     @model_validator(mode="after")
     def _edits_stay_inside_the_form(self) -> FormPolicy:
         check_edit_rules(self.editable, self.cancel)
+        check_capacity(self.capacity, self.waitlist, self.fields)
         if self.editable is None:
             return self
         for name in self.editable.fields:

@@ -21,6 +21,7 @@ from ..model import AppPolicy, Policy
 from ..routes import ActionPolicy, FormPolicy, ViewPolicy, WebhookPolicy
 from .forms import KINTONE_TYPES
 from .names import NOT_TEXT_VALUE_TYPES
+from .capacity import capacity_issues
 from .session_references import session_issues
 
 Location = tuple[str | int, ...]
@@ -70,6 +71,7 @@ def reference_issues(policy: Policy) -> list[Issue]:
             if code not in app.fields:
                 issues.append(((*loc, "fields", index), _undeclared_field(code, hook.refetch.app)))
     issues.extend(session_issues(policy))
+    issues.extend(capacity_issues(policy))
     return issues
 
 
