@@ -37,7 +37,8 @@ def test_an_entry_takes_its_seats_on_every_counter_it_names(ledger: EntryLedger)
         "choice:A": 0,
     }
     entry = ledger.read("f", "R1")
-    assert entry is not None and entry.holds == {"form": 2, "choice:B": 2}
+    assert entry is not None
+    assert entry.holds == {"form": 2, "choice:B": 2}
 
 
 def test_a_full_choice_takes_nothing_from_any_counter(ledger: EntryLedger) -> None:
@@ -68,7 +69,9 @@ def test_seats_are_given_back_once_however_often_it_is_asked(ledger: EntryLedger
     assert ledger.release("f", "R1", status=CANCELLED)
     assert ledger.taken("f", ["form", "choice:B"]) == {"form": 0, "choice:B": 0}
     entry = ledger.read("f", "R1")
-    assert entry is not None and entry.status == CANCELLED and entry.holds == {}
+    assert entry is not None
+    assert entry.status == CANCELLED
+    assert entry.holds == {}
     assert not ledger.release("f", "unknown", status=REFUSED)
 
 
@@ -99,7 +102,8 @@ def test_marking_keeps_the_seats_and_says_the_state(ledger: EntryLedger) -> None
     ledger.open("f", "R1", claim={"form": 1}, limits=LIMITS)
     ledger.mark("f", "R1", RECORDED)
     entry = ledger.read("f", "R1")
-    assert entry is not None and (entry.status, entry.holds) == (RECORDED, {"form": 1})
+    assert entry is not None
+    assert (entry.status, entry.holds) == (RECORDED, {"form": 1})
     ledger.mark("f", "missing", RECORDED)  # no entry: nothing to mark, no error
     assert ledger.read("f", "missing") is None
 

@@ -10,10 +10,10 @@ import pytest
 from moto import mock_aws
 
 from sekisho.entries.errors import CapacityFull
-from sekisho.entries.ledger import EntryLedger
-from sekisho.entries.status import ReceiptStatus
 from sekisho.entries.facts import FormFacts
+from sekisho.entries.ledger import EntryLedger
 from sekisho.entries.receipts import normalize_receipt
+from sekisho.entries.status import ReceiptStatus
 from sekisho.errors import NotFound, RateLimited, UpstreamError
 from sekisho.guard.guard import Guard
 from sekisho.guard.memory import InMemoryGuardStore
@@ -141,7 +141,8 @@ def test_a_full_session_is_refused_without_calling_kintone(world):
     world.submit(people=3, session="B")
     with pytest.raises(CapacityFull) as caught:
         world.submit(people=1, session="B")
-    assert caught.value.status == 409 and caught.value.code == "capacity_full"
+    assert caught.value.status == 409
+    assert caught.value.code == "capacity_full"
     assert len(world.kintone.added) == 1
 
 
@@ -169,7 +170,8 @@ def test_a_submission_kintone_refuses_gives_its_seats_back(world):
 def test_a_queued_submission_holds_its_seats_and_says_queued(world):
     world.kintone.failures.append(KintoneMaintenance("down"))
     result = world.submit(people=2, session="B")
-    assert result.status_code == 202 and world.left()["B"] == 1
+    assert result.status_code == 202
+    assert world.left()["B"] == 1
     assert world.status.status("seats", result.receipt, IP) == {"status": "queued"}
 
 
@@ -196,7 +198,8 @@ def test_receipt_status_reads_are_counted_per_ip(world):
 def test_a_full_form_with_a_waitlist_records_the_entry_as_waitlisted(world):
     first = world.submit(form="waiting")
     second = world.submit(form="waiting")
-    assert not first.waitlisted and second.waitlisted
+    assert not first.waitlisted
+    assert second.waitlisted
     assert second.body() == {"receipt": second.receipt, "status": "recorded", "waitlisted": True}
     assert [r["申込状況"] for r in world.kintone.added] == ["申込", "キャンセル待ち"]
     assert world.status.status("waiting", second.receipt, IP)["waitlisted"] is True

@@ -84,7 +84,11 @@ def test_the_shipped_seminar_form_is_the_demo_form():
         "email": ("メール", "email", True),
         "seats": ("人数", "number", False),
         "cv": ("履歴書", "file", False),
+        "session": ("回", "choice", False),
     }
+    capacity = form.capacity
+    assert capacity is not None
+    assert (capacity.by, capacity.choices, capacity.count) == ("session", {"A": 30, "B": 3}, "seats")
     cv = form.fields["cv"]
     assert (cv.max_bytes, cv.content_types, cv.file_limit) == (2097152, ("application/pdf",), 1)
     assert form.presets == {"受付経路": "web", "支払状況": "未払い", "申込状況": "申込"}

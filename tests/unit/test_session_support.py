@@ -27,6 +27,8 @@ from sekisho.kintone.clients import ClientsByToken
 from sekisho.kintone.errors import KintonePermissionDenied, KintoneRevisionConflict
 from sekisho.policy import Policy
 from sekisho.policy.validation import read_policy, validate_policy
+from sekisho.entries.corrections import EntrySeats
+from sekisho.entries.memory import InMemoryEntryLedger
 from sekisho.secrets.memory import InMemorySecretBackend
 from sekisho.secrets.store import SecretStore
 from sekisho.sessions.caller import Credentials
@@ -273,8 +275,14 @@ class World:
             verifier=self.verifier,
             wall=self.clock,
         )
+        self.ledger = InMemoryEntryLedger()
         self.entries = EntryService(
-            self.policy, self.tools, clients=clients, guard=self.guard, verifier=self.verifier
+            self.policy,
+            self.tools,
+            clients=clients,
+            guard=self.guard,
+            verifier=self.verifier,
+            seats=EntrySeats(self.ledger),
         )
 
     # -- people and their applications ---------------------------------------------

@@ -429,12 +429,24 @@ ROUTE_SWITCHES = frozen(
 READ_SWITCHES = {("ssm:GetParameter", ROUTE_SWITCHES)}
 
 # Everything but secrets (checked against the policy below), as (action, resource).
+# The entries table (test_template_entries.py fences its keys): intake opens entries and
+# reads the seats left; delivery and the session routes only move an entry's seats.
+ENTRIES_TABLE = frozen({"Fn::GetAtt": ["EntriesTable", "Arn"]})
+INTAKE_ENTRY_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
+ENTRY_MOVE_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
+
 EXPECTED_GRANTS = {
     "LookupFunction": {(action, GUARD_TABLE) for action in GUARD_TABLE_ACTIONS} | READ_SWITCHES,
     "IntakeFunction": (
         {(action, GUARD_TABLE) for action in GUARD_TABLE_ACTIONS}
         | {(action, IDEMPOTENCY_TABLE) for action in IDEMPOTENCY_ACTIONS}
         | {("sqs:SendMessage", INTAKE_QUEUE), ("s3:PutObject", ATTACHMENT_OBJECTS)}
+        | {(action, ENTRIES_TABLE) for action in INTAKE_ENTRY_ACTIONS}
         | READ_SWITCHES
     ),
     "DeliverFunction": {(action, INTAKE_QUEUE) for action in CONSUMER_ACTIONS}
@@ -443,7 +455,8 @@ EXPECTED_GRANTS = {
         ("s3:DeleteObject", ATTACHMENT_OBJECTS),
         # The "delivered" marker that stands in for a delivered submission's files.
         ("s3:PutObject", ATTACHMENT_OBJECTS),
-    },
+    }
+    | {(action, ENTRIES_TABLE) for action in ENTRY_MOVE_ACTIONS},
     # The table grants hold only for the dedupe records' keys (see
     # test_template_webhooks.py); Powertools' idempotency calls the same four actions.
     "WebhookFunction": (
@@ -463,6 +476,7 @@ EXPECTED_GRANTS = {
     "SessionFunction": (
         {(action, GUARD_TABLE) for action in SESSION_TABLE_ACTIONS}
         | {("ses:SendEmail", MAIL_IDENTITY)}
+        | {(action, ENTRIES_TABLE) for action in ENTRY_MOVE_ACTIONS}
         | READ_SWITCHES
     ),
     "RotateFunction": set(),
@@ -793,7 +807,16 @@ def api_routes(function: Mapping[str, Any]) -> set[tuple[str, str]]:
     ("function_name", "routes"),
     [
         ("LookupFunction", {("/views/{view}", "post"), ("/views/{view}", "options")}),
-        ("IntakeFunction", {("/forms/{form}", "post"), ("/forms/{form}", "options")}),
+        (
+            "IntakeFunction",
+            {
+                ("/forms/{form}", "post"),
+                ("/forms/{form}", "options"),
+                ("/forms/{form}", "get"),
+                ("/forms/{form}/receipts/{receipt}", "get"),
+                ("/forms/{form}/receipts/{receipt}", "options"),
+            },
+        ),
         ("DeliverFunction", set()),
         ("ActionFunction", set()),
     ],
@@ -849,6 +872,7 @@ def test_intake_environment_follows_the_contract(template, functions):
         "INTAKE_QUEUE_URL": {"Ref": "IntakeQueue"},
         "ATTACHMENT_BUCKET": {"Ref": "AttachmentBucket"},
         "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
+        "ENTRIES_TABLE": {"Ref": "EntriesTable"},
         "ROUTE_SWITCHES_PARAMETER": {"Ref": "RouteSwitchesParameter"},
     }
 
@@ -867,6 +891,8 @@ def test_deliver_environment_names_only_what_delivery_uses(template, functions):
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "SEKISHO_SECRET_PREFIX": SECRET_NAME_PREFIX,
         "ATTACHMENT_BUCKET": {"Ref": "AttachmentBucket"},
+        "ENTRIES_TABLE": {"Ref": "EntriesTable"},
+        "DELIVER_MAX_RECEIVES": "300",
     }
 
 

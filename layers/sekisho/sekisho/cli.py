@@ -16,6 +16,7 @@ from typing import TextIO
 from sekisho.commands import Commands, Handler, add_command
 from sekisho.contract.cli import add_openapi
 from sekisho.contract.document import openapi_document, render
+from sekisho.entries.cli import add_seats
 from sekisho.policy import Policy
 from sekisho.policy.snapshot import write_snapshot
 from sekisho.policy.source import PACKAGE_DIR
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_probe(commands)
     add_token(commands)
     add_openapi(commands)
+    add_seats(commands)
     return parser
 
 

@@ -202,9 +202,7 @@ class EntryLedger:
         }
         grow = {c: to[c] - entry.holds.get(c, 0) for c in to if to[c] > entry.holds.get(c, 0)}
         shrink = {
-            c: entry.holds[c] - to.get(c, 0)
-            for c in entry.holds
-            if entry.holds[c] > to.get(c, 0)
+            c: entry.holds[c] - to.get(c, 0) for c in entry.holds if entry.holds[c] > to.get(c, 0)
         }
         for counter, seats in grow.items():
             if entry.holds.get(counter, 0) + seats > limits.get(counter, seats):
@@ -308,9 +306,7 @@ class EntryLedger:
             if grow and counter in limits:
                 # The most the counter may hold before this entry's seats are added.
                 update["ConditionExpression"] = "attribute_not_exists(#t) OR #t <= :most"
-                update["ExpressionAttributeValues"][":most"] = {
-                    "N": str(limits[counter] - amount)
-                }
+                update["ExpressionAttributeValues"][":most"] = {"N": str(limits[counter] - amount)}
             updates.append({"Update": update})
         return updates
 

@@ -58,9 +58,8 @@ from .writer import undeclared_codes, write_submission
 if TYPE_CHECKING:
     # The outbox (SQS, S3), the idempotency store and the CAPTCHA check arrive built by
     # sekisho.runtime with the service: the function's init does not load them.
-    from sekisho.policy import FormPolicy, Policy
-
     from sekisho.entries.ledger import EntryLedger
+    from sekisho.policy import FormPolicy, Policy
 
     from .captcha import CaptchaVerifier
     from .idempotency import Idempotency
@@ -82,6 +81,20 @@ OUTBOX_RESERVE_MS = 2_000
 RECEIPT_DRAWS = 3
 # What makes kintone's trouble the outbox's business rather than the browser's.
 _QUEUEABLE = (KintoneTransientError, SecretUnavailable, OutOfTime)
+
+
+# What the audit line says of a submission refused with one of these.
+_OUTCOMES: tuple[tuple[type[Exception], str], ...] = (
+    (NotFound, "unknown_form"),
+    (RouteDisabled, "route_disabled"),
+    (ValidationFailed, "invalid"),
+    (CaptchaFailed, "captcha_failed"),
+    (RequestInProgress, "in_progress"),
+    (IdempotencyKeyReused, "key_reused"),
+    (RouteBudgetExhausted, "budget_exhausted"),
+    (CapacityFull, "capacity_full"),
+)
+_OUTCOME_ERRORS = tuple(kind for kind, _ in _OUTCOMES)
 
 
 @dataclass(frozen=True)
@@ -178,29 +191,8 @@ class IntakeService(BrowserRoute):
             if outcome.replayed:
                 trail.outcome, trail.receipt, trail.replayed = "replayed", result.receipt, True
             return result
-        except NotFound:
-            trail.outcome = "unknown_form"
-            raise
-        except RouteDisabled:
-            trail.outcome = "route_disabled"
-            raise
-        except ValidationFailed:
-            trail.outcome = "invalid"
-            raise
-        except CaptchaFailed:
-            trail.outcome = "captcha_failed"
-            raise
-        except RequestInProgress:
-            trail.outcome = "in_progress"
-            raise
-        except IdempotencyKeyReused:
-            trail.outcome = "key_reused"
-            raise
-        except RouteBudgetExhausted:
-            trail.outcome = "budget_exhausted"
-            raise
-        except CapacityFull:
-            trail.outcome = "capacity_full"
+        except _OUTCOME_ERRORS as exc:
+            trail.outcome = next(o for kind, o in _OUTCOMES if isinstance(exc, kind))
             raise
         finally:
             audit(

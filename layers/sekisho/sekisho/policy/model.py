@@ -22,13 +22,13 @@ from typing import Literal, TypeVar
 
 from sekisho.errors import ConfigurationError, NotFound
 
+from .capacity import CAPACITY_RULES
 from .constants import (
     BUILTIN_FIELDS,
     DEFAULT_DAILY_BUDGET,
 )
 from .routes import ROUTE_RULES, FormPolicy, ViewPolicy, WebhookPolicy
 from .rule import Rule, fresh
-from .capacity import CAPACITY_RULES
 from .sessions import SESSION_RULES, RealmPolicy
 
 Section = Literal["views", "forms", "webhooks", "actions", "sessions"]

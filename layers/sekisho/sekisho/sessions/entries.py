@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sekisho.audit import audit
-from sekisho.errors import NotFound, RateLimited
+from sekisho.entries.corrections import EntrySeats, seat_codes
+from sekisho.errors import ConfigurationError, NotFound, RateLimited
 from sekisho.forms.correction import parse_correction
 from sekisho.kintone.cells import equals, plain
 from sekisho.kintone.errors import KintoneNotFound, KintoneRevisionConflict
@@ -66,16 +67,22 @@ def form_scope(realm: str, form: str) -> str:
 
 
 class EntryService(SessionRoute):
+    def __init__(self, *args: Any, seats: EntrySeats | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._seats = seats
+
     def correct(self, request: EntryRequest, body: Mapping[str, Any]) -> dict[str, str]:
         form_name = request.form
         form, editable, session = self._open(form_name, request.caller, request.client_ip)
         seen = revision_of(request.if_match, required=True)
         record_id = self._record_id(editable, form, request.ref)
         values = parse_correction(form, body)
-        revision, _ = self._owned_and_open(form, editable, session, record_id)
+        record = self._owned_and_open(form, editable, session, record_id)
+        revision = str(plain(record.get("$revision")))
         if seen != revision:
             raise RevisionMismatch()
-        new = self._write(form, editable, record_id, values, revision)
+        with self._seats_for(form).correcting(form_name, form, record, values):
+            new = self._write(form, editable, record_id, values, revision)
         audit("entry_corrected", form=form_name, outcome="written")
         return {"revision": new}
 
@@ -86,16 +93,19 @@ class EntryService(SessionRoute):
             raise NotFound()
         seen = revision_of(request.if_match, required=False)
         record_id = self._record_id(editable, form, request.ref)
-        revision, cancelled = self._owned_and_open(
-            form, editable, session, record_id, cancelling=True
-        )
-        if cancelled:  # a retried cancel changes nothing
+        record = self._owned_and_open(form, editable, session, record_id, cancelling=True)
+        revision = str(plain(record.get("$revision")))
+        if equals(record.get(form.cancel.field), form.cancel.value):
+            # A retried cancel changes nothing in kintone; its seats go back (once) in case
+            # the first cancel ended before it gave them.
+            self._seats_for(form).cancelled(form_name, form, record)
             return {"status": CANCELLED, "revision": revision}
         if seen is not None and seen != revision:
             raise RevisionMismatch()
         new = self._write(
             form, editable, record_id, {form.cancel.field: form.cancel.value}, revision
         )
+        self._seats_for(form).cancelled(form_name, form, record)
         audit("entry_cancelled", form=form_name, outcome="written")
         return {"status": CANCELLED, "revision": new}
 
@@ -131,21 +141,28 @@ class EntryService(SessionRoute):
         record_id: int,
         *,
         cancelling: bool = False,
-    ) -> tuple[str, bool]:
-        """The revision of the session's own, unlocked entry, and whether it is already
-        cancelled (only asked when cancelling; otherwise that is a lock)."""
+    ) -> dict[str, Any]:
+        """The session's own, unlocked entry (already cancelled is a lock, except to a
+        cancel)."""
         record = self._read(form, editable, session, record_id)
         if record is None:
             raise NotFound()
         if form.cancel is not None and equals(record.get(form.cancel.field), form.cancel.value):
             if cancelling:
-                return str(plain(record.get("$revision"))), True
+                return record
             raise EntryLocked()
         if editable.until is not None and equals(
             record.get(editable.until.field), editable.until.value
         ):
             raise EntryLocked()
-        return str(plain(record.get("$revision"))), False
+        return record
+
+    def _seats_for(self, form: FormPolicy) -> EntrySeats:
+        if self._seats is None:
+            if form.capacity is not None:
+                raise ConfigurationError("the form has seats but no entries table is set")
+            return EntrySeats(None)
+        return self._seats
 
     def _read(
         self, form: FormPolicy, editable: EditablePolicy, session: Session, record_id: int
@@ -164,6 +181,7 @@ class EntryService(SessionRoute):
             codes.append(editable.until.field)
         if form.cancel is not None:
             codes.append(form.cancel.field)
+        codes.extend(seat_codes(form))
         page = self._clients(realm.token_secret).get_records(
             form.app, compile_query(predicates, limit=1), fields=list(dict.fromkeys(codes))
         )

@@ -52,6 +52,11 @@ def _uses(policy: Policy) -> list[tuple[str, int, str, str]]:
         if form.editable is not None
     ]
     uses += [
+        (form.capacity.token_secret, form.app, "view", f"forms.{name}.capacity")
+        for name, form in policy.forms.items()
+        if form.capacity is not None and form.capacity.token_secret is not None
+    ]
+    uses += [
         (hook.refetch.token_secret, hook.refetch.app, "view", f"webhooks.{name}.refetch")
         for name, hook in policy.webhooks.items()
         if hook.refetch is not None

@@ -11,6 +11,8 @@ import dataclasses
 import functools
 
 from sekisho import runtime
+from sekisho.entries.corrections import EntrySeats
+from sekisho.entries.ledger import EntryLedger
 from sekisho.http.resolver import HttpSettings
 from sekisho.kintone.client import KintoneClient
 from sekisho.kintone.clients import ClientsByToken
@@ -43,6 +45,15 @@ class SessionRoutes:
     views: SessionViewService
     entries: EntryService
     files: FileService
+
+
+def _entry_seats() -> EntrySeats | None:
+    """Seats move with a correction or a cancel only where a form has them (and then the
+    entries table must be set)."""
+    if not any(form.capacity is not None for form in runtime.policy().forms.values()):
+        return None
+    (table,) = runtime.required("entries_table")
+    return EntrySeats(EntryLedger(table))
 
 
 @functools.cache
@@ -86,7 +97,13 @@ def session_routes() -> SessionRoutes:
             files=files,
         ),
         entries=EntryService(
-            policy, tools, clients=clients, guard=shared_guard, verifier=verifier, switches=switches
+            policy,
+            tools,
+            clients=clients,
+            guard=shared_guard,
+            verifier=verifier,
+            switches=switches,
+            seats=_entry_seats(),
         ),
         files=files,
     )

@@ -25,9 +25,9 @@ from ..constants import (
     TEXT_MAX_LENGTH,
 )
 from .base import StrictModel, no_duplicates
+from .capacity import CapacityPolicy, WaitlistPolicy, check_capacity
 from .names import AppId, FieldCode, FormFieldName, SecretName
 from .rate import Budget, Rate
-from .capacity import CapacityPolicy, WaitlistPolicy, check_capacity
 from .sessions import CancelPolicy, EditablePolicy, check_edit_rules
 
 FormFieldType = Literal[

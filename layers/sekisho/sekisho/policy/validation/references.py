@@ -19,9 +19,9 @@ from sekisho.kintone.values import KEY_TYPES, WRITABLE_TYPES, ValueMismatch, wir
 from ..constants import LIST_TYPES
 from ..model import AppPolicy, Policy
 from ..routes import ActionPolicy, FormPolicy, ViewPolicy, WebhookPolicy
+from .capacity import capacity_issues
 from .forms import KINTONE_TYPES
 from .names import NOT_TEXT_VALUE_TYPES
-from .capacity import capacity_issues
 from .session_references import session_issues
 
 Location = tuple[str | int, ...]
