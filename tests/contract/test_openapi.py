@@ -73,6 +73,8 @@ def test_every_route_of_the_policy_is_one_path_with_its_methods_and_nothing_else
         if view.session is not None and "FILE" in {view.field_type(c) for c in view.fields}:
             expected[f"/views/{name}/files/{{ticket}}"] = {"get"}
     for name, form in policy.forms.items():
+        expected[f"/forms/{name}"] = {"post", "get"}
+        expected[f"/forms/{name}/receipts/{{receipt}}"] = {"get"}
         if form.editable is not None:
             expected[f"/forms/{name}/entries/{{ref}}"] = {"patch"}
         if form.cancel is not None:

@@ -20,6 +20,8 @@ import yaml
 
 from kintone_emulator.query import select
 from kintone_emulator.schema import load_seed
+from sekisho.entries.corrections import EntrySeats
+from sekisho.entries.memory import InMemoryEntryLedger
 from sekisho.guard.guard import Guard
 from sekisho.guard.memory import InMemoryGuardStore
 from sekisho.kintone.client import RecordsPage
@@ -27,8 +29,6 @@ from sekisho.kintone.clients import ClientsByToken
 from sekisho.kintone.errors import KintonePermissionDenied, KintoneRevisionConflict
 from sekisho.policy import Policy
 from sekisho.policy.validation import read_policy, validate_policy
-from sekisho.entries.corrections import EntrySeats
-from sekisho.entries.memory import InMemoryEntryLedger
 from sekisho.secrets.memory import InMemorySecretBackend
 from sekisho.secrets.store import SecretStore
 from sekisho.sessions.caller import Credentials

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sekisho.entries.errors import CapacityFull
 from sekisho.errors import (
     ConfigurationError,
     NotFound,
@@ -67,6 +68,34 @@ class Problem(_Answer):
 class FormReceipt(_Answer):
     receipt: str = Field(description="the submission's receipt, a UUID")
     status: Literal["recorded", "queued"]
+    waitlisted: Literal[True] | None = Field(
+        None, description="present when the form was full and the entry is waitlisted"
+    )
+
+
+class SeatCounter(_Answer):
+    capacity: int = Field(ge=1, description="the seats there are")
+    left: int = Field(ge=0, description="the seats left, a few seconds ago")
+
+
+class FormSeats(_Answer):
+    counts: str = Field(description="`entries`, or the number field whose value an entry takes")
+    total: SeatCounter | None = Field(description="the form's own seats, if it has any")
+    by: str | None = Field(None, description="the choice field the seats are per choice of")
+    choices: dict[str, SeatCounter] | None = Field(None, description="seats per choice")
+
+
+class FormFacts(_Answer):
+    form: str
+    open: bool = Field(description="whether a submission is taken now")
+    state: str = Field(description="`open`, or why it is not")
+    seats: FormSeats | None = Field(description="null for a form without capacity")
+
+
+class ReceiptState(_Answer):
+    status: Literal["queued", "recorded", "refused"]
+    reason: str | None = Field(None, description="for refused: the stable code of why")
+    waitlisted: Literal[True] | None = None
 
 
 class WebhookReceipt(_Answer):
@@ -142,7 +171,10 @@ SESSION_FILE_ERRORS: tuple[type[SekishoError], ...] = (
     RangeNotSatisfiable,
     *_SESSION,
 )
-CORRECTION_ERRORS: tuple[type[SekishoError], ...] = (*ENTRY_ERRORS, RevisionRequired)
+CORRECTION_ERRORS: tuple[type[SekishoError], ...] = (*ENTRY_ERRORS, RevisionRequired, CapacityFull)
+CAPACITY_ERRORS: tuple[type[SekishoError], ...] = (CapacityFull,)
+FACTS_ERRORS: tuple[type[SekishoError], ...] = _COMMON
+RECEIPT_ERRORS: tuple[type[SekishoError], ...] = (RateLimited, *_COMMON)
 
 
 class CodeRequested(_Answer):

@@ -24,6 +24,7 @@ from sekisho.webhooks.schemes import SCHEME_HEADERS
 
 from .answers import (
     ALLOW_IPS_ERRORS,
+    CAPACITY_ERRORS,
     CAPTCHA_ERRORS,
     FORM_ERRORS,
     LOOKUP_ERRORS,
@@ -31,13 +32,16 @@ from .answers import (
     Cancelled,
     CodeRequested,
     FieldError,
+    FormFacts,
     FormReceipt,
     Problem,
+    ReceiptState,
     Revision,
     SignedIn,
     SlackChallenge,
     WebhookReceipt,
 )
+from .entries import entry_paths
 from .parts import REF, cell, component_headers, identifier, json_answer, json_body, problems
 from .sessions import SECURITY_SCHEMES, session_paths, session_view
 
@@ -49,8 +53,10 @@ def openapi_document(policy: Policy) -> dict[str, Any]:
     for name, view in sorted(policy.views.items()):
         operation = _lookup(name, view) if view.session is None else session_view(name, view)
         paths[f"/views/{name}"] = {"post": operation}
+    facts = entry_paths(policy)
     for name, form in sorted(policy.forms.items()):
-        paths[f"/forms/{name}"] = {"post": _submission(name, form)}
+        paths[f"/forms/{name}"] = {"post": _submission(name, form)} | facts.pop(f"/forms/{name}")
+    paths |= facts
     for name, hook in sorted(policy.webhooks.items()):
         paths[f"/webhooks/{name}"] = {"post": _webhook(name, hook)}
     paths |= session_paths(policy)
@@ -139,6 +145,8 @@ def _lookup(name: str, view: ViewPolicy) -> dict[str, Any]:
 
 def _submission(name: str, form: FormPolicy) -> dict[str, Any]:
     errors = FORM_ERRORS + (CAPTCHA_ERRORS if form.captcha is not None else ())
+    if form.capacity is not None and form.waitlist is None:
+        errors += CAPACITY_ERRORS
     parameters = [
         {
             "name": "Idempotency-Key",
@@ -224,6 +232,8 @@ def _component_schemas() -> dict[str, Any]:
         FieldError,
         Problem,
         FormReceipt,
+        FormFacts,
+        ReceiptState,
         WebhookReceipt,
         SlackChallenge,
         CodeRequested,

@@ -84,15 +84,17 @@ class InMemoryEntryLedger:
     def _grow(self, form: str, old: Holds, new: Holds, limits: Mapping[str, int]) -> None:
         for counter, seats in new.items():
             extra = seats - old.get(counter, 0)
-            if extra > 0 and counter in limits:
-                if self._taken.get((form, counter), 0) + extra > limits[counter]:
-                    raise CapacityFull("no seats left")
+            taken = self._taken.get((form, counter), 0)
+            if extra > 0 and counter in limits and taken + extra > limits[counter]:
+                raise CapacityFull("no seats left")
         for counter in {*old, *new}:
             change = new.get(counter, 0) - old.get(counter, 0)
             self._taken[form, counter] = self._taken.get((form, counter), 0) + change
 
 
-def _with(entry: Entry, *, status: str | None, reason: str | None, holds: Holds | None = None) -> Entry:
+def _with(
+    entry: Entry, *, status: str | None, reason: str | None, holds: Holds | None = None
+) -> Entry:
     changed = holds is not None
     return Entry(
         entry.form,
