@@ -23,6 +23,9 @@ from .aws import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 from .cfn import REGION
 from .provision import LOCAL_SECRET_PREFIX
 
+# A table's local name is its logical id (devstack.provision).
+LOCAL_ENTRIES_TABLE = "EntriesTable"
+
 # What could make boto3 reach a real account despite AWS_ENDPOINT_URL (a profile's
 # credentials would be sent to moto, and a command run without the endpoint would use them).
 AWS_IDENTITY_VARIABLES = (
@@ -49,6 +52,8 @@ def operator_environment(
         # Absolute: the lines may be evaluated in another directory.
         "SEKISHO_POLICY": str(policy.resolve()),
         PREFIX_VARIABLE: secret_prefix,
+        # `sekisho seats reconcile`: the template's EntriesTable, by its local name.
+        "ENTRIES_TABLE": LOCAL_ENTRIES_TABLE,
     }
 
 

@@ -20,9 +20,7 @@ class Applicant:
         self.form = self.world.policy.form(FORM)
         self.record = self.world.apply(HANAKO, 人数=str(people), 回="B")
         receipt = self.world.kintone.records[self.record]["受付ID"]
-        self.world.ledger.open(
-            FORM, receipt, claim={"choice:B": people}, limits=limits(self.form)
-        )
+        self.world.ledger.open(FORM, receipt, claim={"choice:B": people}, limits=limits(self.form))
         self.token = self.world.sign_in(HANAKO)
         self.ref = self.world.tools.refs(REALM).make(APP, str(self.record))
 
