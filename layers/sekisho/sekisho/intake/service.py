@@ -3,13 +3,19 @@
 A submission names a form of the policy (no form, no intake). The relay counts the
 client's rate, validates the body against the form (only declared fields, each checked
 and normalised), checks the CAPTCHA if the form has one, gives the submission a receipt
-(a UUID) and tries kintone once, synchronously, with the form's add-only token: 201
+(a short one people can read aloud, :mod:`.receipts`) and tries kintone once, synchronously, with the form's add-only token: 201
 ``recorded``. When kintone is unavailable (busy, in maintenance, slow, unreachable, or
 the breaker is open) the submission goes to the outbox (attachments to the bucket, the
 message to IntakeQueue) and the answer is 202 ``queued`` with the same receipt; the
 deliverer writes it later. The receipt field is unique in kintone, so whichever write
 comes second — a delivery after a timed-out add, a message delivered twice — is refused
-by kintone and counts as done.
+by kintone and counts as done. On the synchronous path the receipt was drawn a moment ago,
+so a unique violation there is a clash with another record's receipt: a new one is
+drawn and the add tried again, never a second record.
+
+A retry with the same Idempotency-Key and body is answered from the stored answer before
+anything is counted: a client retrying after a lost connection is not refused for its own
+first request.
 
 The intake path never reads records: it holds an add-only token, and nothing here calls
 a read API.
@@ -20,7 +26,6 @@ from __future__ import annotations
 import functools
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -45,8 +50,9 @@ from sekisho.kintone.retry import NO_RETRY
 from sekisho.secrets.errors import SecretUnavailable
 from sekisho.switches import RouteSwitches
 
-from .errors import CaptchaFailed, IdempotencyKeyReused, RequestInProgress
+from .errors import CaptchaFailed, IdempotencyKeyReused, ReceiptClash, RequestInProgress
 from .header import check_idempotency_key
+from .receipts import new_receipt
 from .request import IntakeRequest
 from .timing import AnswerTimes
 from .writer import undeclared_codes, write_submission
@@ -72,6 +78,9 @@ SCOPE_PREFIX = "form:"
 INTAKE_TIMEOUTS = Timeouts(connect=2.0, read=4.0)
 # Time kept back for the outbox after the last kintone call may have timed out.
 OUTBOX_RESERVE_MS = 2_000
+# Fresh receipts tried against kintone before giving up: a clash is about one in 10**9
+# per submission, so a third one in a row means the receipt field is not what it seems.
+RECEIPT_ATTEMPTS = 3
 # What makes kintone's trouble the outbox's business rather than the browser's.
 _QUEUEABLE = (KintoneTransientError, SecretUnavailable, OutOfTime)
 
@@ -143,6 +152,10 @@ class IntakeService(BrowserRoute):
             form = self._policy.form(request.form)
             self._switches.check("forms", request.form, enabled=form.enabled)
             scope = f"{SCOPE_PREFIX}{request.form}"
+            replayed = self._replay(request)
+            if replayed is not None:
+                trail.outcome, trail.receipt, trail.replayed = "replayed", replayed.receipt, True
+                return replayed
             if not self._guard.allow_request(scope, request.client_ip, form.guard.per_ip):
                 trail.outcome = "rate_limited"
                 raise RateLimited("try again later")
@@ -199,6 +212,25 @@ class IntakeService(BrowserRoute):
 
     # -- steps -----------------------------------------------------------------------
 
+    def _replay(self, request: IntakeRequest) -> IntakeResult | None:
+        """The stored answer of an earlier request with the same key and body, read
+        before the request is counted; None sends the request the usual way (counted)."""
+        if self._idempotency is None or request.idempotency_key is None:
+            return None
+        try:
+            key = check_idempotency_key(request.idempotency_key)
+        except ValidationFailed:
+            return None  # refused after it is counted, as any bad request is
+        if key is None:
+            return None
+        stored = self._idempotency.replay(form=request.form, key=key, body=request.body)
+        return None if stored is None else _from_stored(stored)
+
+    def _new_receipt(self) -> str:
+        """A receipt for a submission about to be written (the one place receipts are
+        drawn, so that reserving each one first can wrap it)."""
+        return new_receipt()
+
     def _accept(
         self, form: FormPolicy, request: IntakeRequest, trail: _Trail, started: float
     ) -> IntakeResult:
@@ -219,22 +251,35 @@ class IntakeService(BrowserRoute):
             remaining = self._answer_times.sample() - (self._clock() - started)
             if remaining > 0:
                 self._sleep(remaining)
-            return IntakeResult(201, str(uuid.uuid4()), RECORDED)
+            return IntakeResult(201, new_receipt(), RECORDED)
         wrong = undeclared_codes(form, submission.record, (a.field for a in submission.attachments))
         if wrong:
             raise ConfigurationError(f"form {request.form!r} produced undeclared fields {wrong}")
-        receipt = str(uuid.uuid4())
+        receipt = self._new_receipt()
         trail.receipt, trail.attachments = receipt, len(submission.attachments)
         try:
-            write_submission(
-                self._clients(form.token_secret),
-                app=form.app,
-                receipt_field=form.receipt_field,
-                receipt=receipt,
-                record=submission.record,
-                files=submission.attachments,
-                before_call=functools.partial(self._check_time, request),
-            )
+            for attempt in range(1, RECEIPT_ATTEMPTS + 1):
+                if write_submission(
+                    self._clients(form.token_secret),
+                    app=form.app,
+                    receipt_field=form.receipt_field,
+                    receipt=receipt,
+                    record=submission.record,
+                    files=submission.attachments,
+                    before_call=functools.partial(self._check_time, request),
+                ):
+                    break
+                # Not "already written": this path writes a receipt once, right after
+                # drawing it, so another record holds it. Files are uploaded again; the
+                # unattached keys of this attempt lapse in kintone.
+                logger.warning(
+                    "the receipt is another record's; drawing a new one",
+                    extra={"form": request.form, "receipt": receipt, "attempt": attempt},
+                )
+                if attempt == RECEIPT_ATTEMPTS:
+                    raise ReceiptClash(f"{RECEIPT_ATTEMPTS} fresh receipts were all taken")
+                receipt = self._new_receipt()
+                trail.receipt = receipt
         except _QUEUEABLE as exc:
             logger.warning(
                 "kintone unavailable; queueing the submission",
