@@ -154,9 +154,15 @@ def spent(clean) -> Iterator[RunningStack]:
     """The stack with the form's per-IP counters cleared afterwards: the test spends the
     hour's submissions of the one address the local stack sees."""
     yield clean
-    table = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="ap-northeast-1"
-    ).resource("dynamodb", endpoint_url=clean.moto_url).Table("GuardTable")
+    table = (
+        boto3.session.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="ap-northeast-1",
+        )
+        .resource("dynamodb", endpoint_url=clean.moto_url)
+        .Table("GuardTable")
+    )
     for item in table.scan()["Items"]:
         if str(item["pk"]).startswith("form:"):
             table.delete_item(Key={"pk": item["pk"]})

@@ -173,7 +173,7 @@ def test_a_legacy_uuid_receipt_is_still_read_in_its_canonical_form(typed):
 
 
 def test_canonical_means_exactly_as_the_relay_writes_it():
-    assert is_canonical(RECEIPT) and is_canonical(LEGACY) and is_canonical(LEGACY_HEX)
+    assert all(is_canonical(r) for r in (RECEIPT, LEGACY, LEGACY_HEX))
     assert not is_canonical(RECEIPT.lower())
     assert not is_canonical(compact(RECEIPT))
     assert not is_canonical(LEGACY_HEX.upper())
@@ -189,7 +189,7 @@ def test_the_published_pattern_admits_both_canonical_forms_and_nothing_else():
 
 
 def test_check_symbol_wants_exactly_ten_canonical_symbols():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="10 random symbols"):
         check_symbol("S7K3M9Q2X")
     with pytest.raises(KeyError):
         check_symbol("S7K3M9Q2XU")

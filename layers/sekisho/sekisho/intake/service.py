@@ -3,14 +3,14 @@
 A submission names a form of the policy (no form, no intake). The relay counts the
 client's rate, validates the body against the form (only declared fields, each checked
 and normalised), checks the CAPTCHA if the form has one, gives the submission a receipt
-(a short one people can read aloud, :mod:`.receipts`) and tries kintone once, synchronously, with the form's add-only token: 201
-``recorded``. When kintone is unavailable (busy, in maintenance, slow, unreachable, or
-the breaker is open) the submission goes to the outbox (attachments to the bucket, the
-message to IntakeQueue) and the answer is 202 ``queued`` with the same receipt; the
-deliverer writes it later. The receipt field is unique in kintone, so whichever write
+(a short one people can read aloud, :mod:`.receipts`) and tries kintone once,
+synchronously, with the form's add-only token: 201 ``recorded``. When kintone is
+unavailable (busy, in maintenance, slow, unreachable, or the breaker is open) the
+submission goes to the outbox (attachments to the bucket, the message to IntakeQueue)
+and the answer is 202 ``queued`` with the same receipt; the deliverer writes it later. The receipt field is unique in kintone, so whichever write
 comes second — a delivery after a timed-out add, a message delivered twice — is refused
-by kintone and counts as done. On the synchronous path the receipt was drawn a moment ago,
-so a unique violation there is a clash with another record's receipt: a new one is
+by kintone and counts as done. On the synchronous path the receipt was drawn a moment
+ago, so a unique violation there is a clash with another record's receipt: a new one is
 drawn and the add tried again, never a second record.
 
 A retry with the same Idempotency-Key and body is answered from the stored answer before
@@ -151,14 +151,9 @@ class IntakeService(BrowserRoute):
         try:
             form = self._policy.form(request.form)
             self._switches.check("forms", request.form, enabled=form.enabled)
-            scope = f"{SCOPE_PREFIX}{request.form}"
-            replayed = self._replay(request)
+            replayed = self._replay_or_count(form, request, trail)
             if replayed is not None:
-                trail.outcome, trail.receipt, trail.replayed = "replayed", replayed.receipt, True
                 return replayed
-            if not self._guard.allow_request(scope, request.client_ip, form.guard.per_ip):
-                trail.outcome = "rate_limited"
-                raise RateLimited("try again later")
             key = check_idempotency_key(request.idempotency_key)
             accept = functools.partial(self._accept, form, request, trail, started)
             if key is None or self._idempotency is None:
@@ -211,6 +206,21 @@ class IntakeService(BrowserRoute):
             )
 
     # -- steps -----------------------------------------------------------------------
+
+    def _replay_or_count(
+        self, form: FormPolicy, request: IntakeRequest, trail: _Trail
+    ) -> IntakeResult | None:
+        """A replay's stored answer, uncounted; otherwise the request counts against the
+        client's rate (RateLimited past it) and None lets it through."""
+        replayed = self._replay(request)
+        if replayed is not None:
+            trail.outcome, trail.receipt, trail.replayed = "replayed", replayed.receipt, True
+            return replayed
+        scope = f"{SCOPE_PREFIX}{request.form}"
+        if not self._guard.allow_request(scope, request.client_ip, form.guard.per_ip):
+            trail.outcome = "rate_limited"
+            raise RateLimited("try again later")
+        return None
 
     def _replay(self, request: IntakeRequest) -> IntakeResult | None:
         """The stored answer of an earlier request with the same key and body, read
