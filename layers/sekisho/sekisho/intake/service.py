@@ -7,9 +7,10 @@ and normalised), checks the CAPTCHA if the form has one, gives the submission a 
 synchronously, with the form's add-only token: 201 ``recorded``. When kintone is
 unavailable (busy, in maintenance, slow, unreachable, or the breaker is open) the
 submission goes to the outbox (attachments to the bucket, the message to IntakeQueue)
-and the answer is 202 ``queued`` with the same receipt; the deliverer writes it later. The receipt field is unique in kintone, so whichever write
-comes second — a delivery after a timed-out add, a message delivered twice — is refused
-by kintone and counts as done. On the synchronous path the receipt was drawn a moment
+and the answer is 202 ``queued`` with the same receipt; the deliverer writes it later.
+The receipt field is unique in kintone, so whichever write comes second — a delivery
+after a timed-out add, a message delivered twice — is refused by kintone and counts as
+done. On the synchronous path the receipt was drawn a moment
 ago, so a unique violation there is a clash with another record's receipt: a new one is
 drawn and the add tried again, never a second record.
 
