@@ -27,10 +27,15 @@
   const SENT = { ja: "送信しました。応答を待っています…", en: "Sent. Waiting for the answer…" };
   const RECORDED = { ja: "お申し込みを受け付けました。", en: "Your application is recorded." };
   const QUEUED = { ja: "お申し込みをお預かりしました。", en: "Your application is safe with us." };
-  const KEEP_RECEIPT = { ja: "受付番号を控えておいてください。", en: "Please keep your receipt number." };
+  // The receipt is short enough to read out on the phone, and it is read back in any case,
+  // with or without its hyphens: say so, so nobody copies it character by character.
+  const KEEP_RECEIPT = {
+    ja: "受付番号を控えておいてください。お問い合わせの際にお伝えください（大文字・小文字、ハイフンの有無は問いません）。",
+    en: "Please keep your receipt number. Quote it when you contact us, in any case, with or without the hyphens.",
+  };
   const QUEUED_DETAIL = {
-    ja: "ただいま登録先が混み合っているため、登録まで少し時間がかかります。もう一度送る必要はありません。受付番号を控えておいてください。",
-    en: "It will be recorded shortly; there is no need to send it again. Please keep your receipt number.",
+    ja: `ただいま登録先が混み合っているため、登録まで少し時間がかかります。もう一度送る必要はありません。${KEEP_RECEIPT.ja}`,
+    en: `It will be recorded shortly; there is no need to send it again. ${KEEP_RECEIPT.en}`,
   };
   const PRESS_AGAIN = {
     ja: "入力内容はそのまま残っています。もう一度「申し込む」を押してください。",

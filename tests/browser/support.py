@@ -125,7 +125,7 @@ def _seminar_records(stack: RunningStack, query: str) -> list[dict[str, Any]]:
 
 
 def application(stack: RunningStack, receipt: str) -> dict[str, Any] | None:
-    """The seminar application recorded under `receipt` (a UUID the relay issued)."""
+    """The seminar application recorded under `receipt` (as the relay issued it)."""
     records = _seminar_records(stack, f'受付ID = "{receipt}" limit 1')
     return records[0] if records else None
 

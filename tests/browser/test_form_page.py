@@ -5,11 +5,11 @@ queued while kintone is in maintenance, and the progress of an upload."""
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 from playwright.sync_api import FilePayload, Page, Response, expect
 
+from sekisho.intake.receipts import SHORT_PATTERN
 from tests.browser.support import (
     application,
     assert_clean,
@@ -68,7 +68,7 @@ def test_a_valid_application_with_a_pdf_is_recorded_and_shows_its_receipt(page: 
     assert english(page.locator("#done-title")) == "Your application is recorded."
     receipt = page.locator("#receipt").inner_text()
     assert receipt == body["receipt"]
-    assert uuid.UUID(receipt)
+    assert re.fullmatch(SHORT_PATTERN, receipt)
     assert focused_id(page) == "done"
     # A new, empty form for the next application.
     expect(page.locator("#name")).to_have_value("")
@@ -141,7 +141,8 @@ def test_in_maintenance_the_application_is_queued_said_to_be_safe_and_recorded_l
     assert english(page.locator("#done-title")) == "Your application is safe with us."
     assert english(page.locator("#done-message")) == (
         "It will be recorded shortly; there is no need to send it again. "
-        "Please keep your receipt number."
+        "Please keep your receipt number. Quote it when you contact us, in any case, with or "
+        "without the hyphens."
     )
     receipt = page.locator("#receipt").inner_text()
     assert receipt == answer.json()["receipt"]

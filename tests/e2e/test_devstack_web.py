@@ -298,8 +298,12 @@ def test_a_corrected_lookup_clears_the_previous_field_error() -> None:
 
 PDF = {"name": "cv.pdf", "type": "application/pdf", "text": "%PDF-1.7 demo"}
 FILLED = {"name": "山田 花子 ", "email": "hanako@example.com", "seats": "2"}
-RECORDED = {"status": 201, "body": {"receipt": "0b6f7c1e-receipt", "status": "recorded"}}
-QUEUED = {"status": 202, "body": {"receipt": "5d2a9e40-receipt", "status": "queued"}}
+RECORDED = {"status": 201, "body": {"receipt": "S7K3-M9Q2-XRW", "status": "recorded"}}
+QUEUED = {"status": 202, "body": {"receipt": "0D8E-9C1A-2BD", "status": "queued"}}
+KEEP_RECEIPT = (
+    "Please keep your receipt number. Quote it when you contact us, in any case, with or "
+    "without the hyphens."
+)
 PRESS_APPLY = "Your answers are kept: press Apply to try again."
 
 
@@ -383,10 +387,9 @@ def test_filled_honeypot_is_sent_so_the_relay_can_spot_the_bot() -> None:
 @pytest.mark.parametrize(
     ("answer", "title", "message"),
     [
-        (RECORDED, "Your application is recorded.", "Please keep your receipt number."),
+        (RECORDED, "Your application is recorded.", KEEP_RECEIPT),
         (QUEUED, "Your application is safe with us.",
-         "It will be recorded shortly; there is no need to send it again. "
-         "Please keep your receipt number."),
+         f"It will be recorded shortly; there is no need to send it again. {KEEP_RECEIPT}"),
     ],
 )  # fmt: skip
 def test_accepted_application_shows_its_receipt_and_whether_it_is_recorded_or_queued(

@@ -4,15 +4,18 @@ kintone, and exactly-once delivery through maintenance, duplicates and retries."
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
 
 from devstack import stack as devstack
 from devstack.stack import RunningStack
+from sekisho.intake.receipts import SHORT_PATTERN, normalize_receipt
 from sekisho.kintone.client import KintoneClient, TokenSource
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,6 +71,8 @@ def test_a_valid_application_records_exactly_the_declared_fields_presets_and_rec
     assert answer.status_code == 201, answer.text
     receipt = answer.json()["receipt"]
     assert answer.json()["status"] == "recorded"
+    assert re.fullmatch(SHORT_PATTERN, receipt)
+    assert normalize_receipt(receipt.lower().replace("-", "")) == receipt
     (record,) = applications(clean)
     written = {
         code: cell["value"] for code, cell in record.items() if cell["value"] not in ("", [])
@@ -114,7 +119,7 @@ def test_bad_applications_get_field_errors_and_write_nothing(clean, fields, poin
 def test_a_filled_honeypot_looks_accepted_and_writes_nothing(clean):
     answer = submit(clean, {**VALID, "website": "http://spam.example"})
     assert answer.status_code == 201
-    assert uuid.UUID(answer.json()["receipt"])
+    assert re.fullmatch(SHORT_PATTERN, answer.json()["receipt"])
     assert applications(clean) == []
 
 
@@ -142,3 +147,40 @@ def test_the_same_key_with_a_different_body_is_refused(clean):
     again = submit(clean, {**VALID, "seats": 3}, key=key)
     assert (again.status_code, again.json()["code"]) == (422, "idempotency_key_reused")
     assert len(applications(clean)) == 1
+
+
+@pytest.fixture
+def spent(clean) -> Iterator[RunningStack]:
+    """The stack with the form's per-IP counters cleared afterwards: the test spends the
+    hour's submissions of the one address the local stack sees."""
+    yield clean
+    table = (
+        boto3.session.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="ap-northeast-1",
+        )
+        .resource("dynamodb", endpoint_url=clean.moto_url)
+        .Table("GuardTable")
+    )
+    for item in table.scan()["Items"]:
+        if str(item["pk"]).startswith("form:"):
+            table.delete_item(Key={"pk": item["pk"]})
+
+
+def test_a_replay_after_the_limit_is_reached_still_gets_its_first_answer(spent):
+    key = str(uuid.uuid4())
+    first = submit(spent, VALID, key=key)
+    assert first.status_code == 201, first.text
+    # Spend what is left of the hour with refused bodies (they count too).
+    for _ in range(25):
+        refused = submit(spent, {"email": "a@example.com"})
+        if refused.status_code == 429:
+            break
+        assert refused.status_code == 400
+    assert submit(spent, VALID, key=str(uuid.uuid4())).status_code == 429
+    again = submit(spent, VALID, key=key)
+    assert (again.status_code, again.json()) == (201, first.json())
+    other = submit(spent, {**VALID, "seats": 3}, key=key)
+    assert (other.status_code, other.json()["code"]) == (429, "rate_limited")
+    assert [r["受付ID"]["value"] for r in applications(spent)] == [first.json()["receipt"]]

@@ -8,6 +8,7 @@ import copy
 import importlib.util
 import json
 import logging
+import re
 import secrets
 import uuid
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from devstack.sqs_event import sqs_record
 from sekisho import aws, runtime
+from sekisho.intake.receipts import SHORT_PATTERN
 from sekisho.kintone import client as kintone_client
 from sekisho.secrets.errors import SecretNotAllowed
 from sekisho.wiring import deliver as deliver_wiring
@@ -241,7 +243,7 @@ def event_body(event_file: str) -> dict:
 def test_a_valid_submission_creates_one_record_with_exactly_the_declared_fields(stack):
     status, headers, body = stack.intake("intake_valid.json")
     assert (status, body["status"]) == (201, "recorded")
-    assert uuid.UUID(body["receipt"]).version == 4
+    assert re.fullmatch(SHORT_PATTERN, body["receipt"])
     assert headers["Access-Control-Allow-Origin"] == ORIGIN
     assert headers["Content-Type"].startswith("application/json")
     [record] = stack.records()
@@ -287,6 +289,23 @@ def test_the_same_idempotency_key_with_another_body_is_refused(stack):
     assert len(stack.records()) == 1
 
 
+def test_a_replay_after_the_per_ip_limit_still_gets_its_first_answer(stack):
+    first = stack.intake("intake_attachment.json")
+    assert first[0] == 201
+    # The policy's 20 an hour: 19 more (refused bodies count too) spend them.
+    for _ in range(19):
+        assert stack.intake("intake_invalid.json")[0] == 400
+    status, _, problem = stack.intake("intake_valid.json")
+    assert (status, problem["code"]) == (429, "rate_limited")
+    again = stack.intake("intake_attachment.json")
+    assert (again[0], again[2]) == (201, first[2])
+    assert len(stack.records()) == 1
+    # Another body under the same key is not a replay: counted, and past the limit.
+    body = copy.deepcopy(event_body("intake_attachment.json"))
+    body["fields"]["seats"] = 2
+    assert stack.intake("intake_attachment.json", body=body)[0] == 429
+
+
 # --------------------------------------------------------------------------- refusals
 
 
@@ -329,7 +348,7 @@ def test_a_refused_file_is_a_field_error_and_records_nothing(stack, body, code):
 def test_a_filled_honeypot_is_answered_like_a_success_and_records_nothing(stack):
     status, _, body = stack.intake("intake_honeypot.json")
     assert (status, body["status"]) == (201, "recorded")
-    assert uuid.UUID(body["receipt"])
+    assert re.fullmatch(SHORT_PATTERN, body["receipt"])
     assert stack.records() == []
     assert stack.queued() == 0
 

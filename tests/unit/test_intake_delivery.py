@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import uuid
 from pathlib import Path
 
 import pytest
@@ -30,6 +29,7 @@ from sekisho.intake.errors import (
 )
 from sekisho.intake.message import QueuedAttachment, QueuedSubmission
 from sekisho.intake.queue import InMemoryQueue
+from sekisho.intake.receipts import new_receipt
 from sekisho.kintone import client as kintone_client
 from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.client import TokenSource
@@ -138,7 +138,7 @@ def deliver() -> Harness:
 
 def submission(*, attachments: tuple[QueuedAttachment, ...] = (), **changes) -> QueuedSubmission:
     values = {
-        "receipt": str(uuid.uuid4()),
+        "receipt": new_receipt(),
         "form": "seminar-apply",
         "record": dict(RECORD),
         "attachments": attachments,
@@ -148,7 +148,7 @@ def submission(*, attachments: tuple[QueuedAttachment, ...] = (), **changes) -> 
 
 
 def with_cv(deliver: Harness, data: bytes = PDF) -> QueuedSubmission:
-    receipt = str(uuid.uuid4())
+    receipt = new_receipt()
     key = f"attachments/{receipt}/0"
     deliver.files.put(key, data)
     cv = QueuedAttachment(
@@ -167,6 +167,14 @@ def test_a_queued_submission_is_recorded_with_its_receipt(deliver):
     assert response == {"batchItemFailures": []}
     assert deliver.kintone.added == [(2, {**RECORD, "受付ID": message.receipt})]
     assert deliver.queue.messages == []
+
+
+def test_a_submission_queued_with_a_legacy_uuid_receipt_is_still_recorded(deliver):
+    # Queued before receipts were short, delivered after the deploy.
+    message = submission(receipt="0d8e9c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6")
+    deliver.enqueue(message)
+    assert deliver.run_batch() == {"batchItemFailures": []}
+    assert deliver.kintone.added == [(2, {**RECORD, "受付ID": message.receipt})]
 
 
 def test_the_same_message_delivered_twice_is_recorded_once(deliver):
@@ -287,7 +295,7 @@ def test_a_malformed_message_fails_every_time_and_is_never_written(deliver, body
 
 def test_a_message_whose_receipt_attribute_differs_from_its_body_is_malformed(deliver):
     record = _record(submission())
-    record["messageAttributes"]["receipt"]["stringValue"] = str(uuid.uuid4())
+    record["messageAttributes"]["receipt"]["stringValue"] = new_receipt()
     with pytest.raises(MalformedMessage):
         deliver.service.deliver_record(record)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
@@ -15,7 +14,9 @@ from sekisho.intake.message import (
     delivered_marker_key,
 )
 
-RECEIPT = "0d8e9c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6"
+RECEIPT = "S7K3-M9Q2-XRW"
+# Queued before receipts were short: still delivered.
+LEGACY_RECEIPT = "0d8e9c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6"
 SHA = "a" * 64
 ATTACHMENT = {
     "field": "履歴書",
@@ -55,6 +56,18 @@ def test_the_wire_format_is_the_contracts():
     assert json.loads(parsed.to_json()) == MESSAGE
 
 
+def test_a_message_queued_with_a_legacy_uuid_receipt_still_reads():
+    legacy = json.loads(
+        changed(
+            receipt=LEGACY_RECEIPT,
+            attachments=[ATTACHMENT | {"s3_key": f"attachments/{LEGACY_RECEIPT}/0"}],
+        )
+    )
+    parsed = QueuedSubmission.from_json(json.dumps(legacy, ensure_ascii=False))
+    assert parsed.receipt == LEGACY_RECEIPT
+    assert parsed.attachments[0].s3_key == f"attachments/{LEGACY_RECEIPT}/0"
+
+
 def test_keys_are_scoped_to_the_receipt():
     assert attachment_key(RECEIPT, 0) == f"attachments/{RECEIPT}/0"
     assert delivered_marker_key(RECEIPT) == f"attachments/{RECEIPT}/delivered"
@@ -75,8 +88,12 @@ MALFORMED = {
     "missing-key": json.dumps({k: v for k, v in MESSAGE.items() if k != "accepted_at"}),
     "version-2": changed(v=2),
     "version-true": changed(v=True),
-    "receipt-not-uuid": changed(receipt="not-a-uuid"),
-    "receipt-not-canonical": changed(receipt=RECEIPT.upper()),
+    "receipt-not-a-receipt": changed(receipt="not-a-receipt"),
+    "receipt-lowercase": changed(receipt=RECEIPT.lower()),
+    "receipt-without-hyphens": changed(receipt=RECEIPT.replace("-", "")),
+    "receipt-alias-spelling": changed(receipt="OD8E-9CLA-2BD"),
+    "receipt-wrong-check": changed(receipt="S7K3-M9Q2-XR0"),
+    "receipt-legacy-uppercase": changed(receipt=LEGACY_RECEIPT.upper()),
     "empty-form": changed(form=""),
     "record-not-object": changed(record=["x"]),
     "record-number": changed(record={"人数": 2}),
@@ -88,7 +105,7 @@ MALFORMED = {
     "attachment-bool-size": attachment(size=True),
     "attachment-short-sha": attachment(sha256="abc"),
     "attachment-upper-sha": attachment(sha256="A" * 64),
-    "attachment-other-receipt": attachment(s3_key=f"attachments/{uuid.uuid4()}/0"),
+    "attachment-other-receipt": attachment(s3_key="attachments/0D8E-9C1A-2BD/0"),
     "attachment-outside-prefix": attachment(s3_key="secrets/0"),
     "attachment-traversal": attachment(s3_key=f"attachments/{RECEIPT}/../x/0"),
     "attachment-wrong-index": attachment(s3_key=f"attachments/{RECEIPT}/1"),

@@ -12,7 +12,6 @@ from moto import mock_aws
 from sekisho.entries.errors import CapacityFull
 from sekisho.entries.facts import FormFacts
 from sekisho.entries.ledger import EntryLedger
-from sekisho.entries.receipts import normalize_receipt
 from sekisho.entries.status import ReceiptStatus
 from sekisho.errors import NotFound, RateLimited, UpstreamError
 from sekisho.guard.guard import Guard
@@ -21,6 +20,7 @@ from sekisho.intake.attachments import InMemoryAttachmentStore
 from sekisho.intake.idempotency import Idempotency, InMemoryPersistenceLayer
 from sekisho.intake.outbox import Outbox
 from sekisho.intake.queue import InMemoryQueue
+from sekisho.intake.receipts import normalize_receipt
 from sekisho.intake.request import IntakeRequest
 from sekisho.intake.service import IntakeService
 from sekisho.kintone.client import TokenSource

@@ -7,7 +7,7 @@ import base64
 import contextlib
 import json
 import logging
-import uuid
+import re
 from pathlib import Path
 
 import pytest
@@ -29,12 +29,14 @@ from sekisho.intake.errors import (
     CaptchaFailed,
     IdempotencyKeyReused,
     OutboxUnavailable,
+    ReceiptClash,
     RequestInProgress,
 )
 from sekisho.intake.idempotency import Idempotency, InMemoryPersistenceLayer
 from sekisho.intake.message import QueuedSubmission
 from sekisho.intake.outbox import Outbox
 from sekisho.intake.queue import InMemoryQueue
+from sekisho.intake.receipts import SHORT_PATTERN
 from sekisho.intake.request import IntakeRequest
 from sekisho.intake.service import IntakeService
 from sekisho.kintone.client import TokenSource
@@ -183,7 +185,7 @@ def test_a_valid_submission_is_recorded_with_exactly_the_declared_fields_presets
 ):
     result = intake.submit()
     assert (result.status_code, result.status) == (201, "recorded")
-    assert uuid.UUID(result.receipt).version == 4
+    assert re.fullmatch(SHORT_PATTERN, result.receipt)
     assert intake.kintone.added == [
         (
             2,
@@ -353,7 +355,7 @@ def test_an_unknown_form_is_not_found(intake):
     [
         {"fields": {**VALID["fields"], "社内メモ": "値引きは50%まで"}},
         {"fields": {**VALID["fields"], "受付経路": "phone"}},
-        {"fields": {**VALID["fields"], "受付ID": str(uuid.uuid4())}},
+        {"fields": {**VALID["fields"], "受付ID": "S7K3-M9Q2-XRW"}},
         {"fields": {**VALID["fields"], "seats": 9}},
         {"fields": {"email": "hanako@example.com"}},
         {"record": VALID["fields"]},
@@ -366,6 +368,79 @@ def test_an_invalid_submission_is_a_400_and_writes_nothing(intake, body):
     assert caught.value.status == 400
     assert intake.kintone.added == []
     assert intake.queue.messages == []
+
+
+def receipt_taken(field: str = "受付ID") -> KintoneUniqueViolation:
+    return KintoneUniqueViolation(
+        "dup",
+        kintone_code="CB_VA01",
+        http_status=400,
+        field_errors={f"record.{field}.value": ["This value already exists in another record."]},
+    )
+
+
+def refuse_first_adds(intake: Harness, count: int) -> list[int]:
+    """kintone refuses the first ``count`` adds as a duplicate receipt."""
+    refused: list[int] = []
+
+    def maybe_refuse() -> None:
+        if len(refused) < count:
+            refused.append(1)
+            raise receipt_taken()
+
+    intake.kintone.on_add = maybe_refuse
+    return refused
+
+
+def test_a_receipt_another_record_holds_is_a_clash_so_a_new_one_is_drawn(intake, caplog):
+    caplog.set_level(logging.INFO)
+    drawn = iter(["S7K3-M9Q2-XRW", "0D8E-9C1A-2BD"])
+    intake.service._new_receipt = lambda: next(drawn)
+    refuse_first_adds(intake, 1)
+    result = intake.submit()
+    assert (result.status_code, result.status, result.receipt) == (201, "recorded", "0D8E-9C1A-2BD")
+    [(_, record)] = intake.kintone.added
+    assert record["受付ID"] == "0D8E-9C1A-2BD"
+    assert intake.queue.messages == []
+    assert audit_lines(caplog)[-1].receipt == "0D8E-9C1A-2BD"
+
+
+def test_a_clash_with_files_uploads_them_again_and_records_one_record_with_them(intake):
+    refuse_first_adds(intake, 2)
+    result = intake.submit(WITH_CV)
+    assert result.status_code == 201
+    [(_, record)] = intake.kintone.added
+    assert record["受付ID"] == result.receipt
+    assert record["履歴書"] == [{"fileKey": "file-key-3"}]
+    assert len(intake.kintone.uploads) == 3
+
+
+def test_a_clash_then_kintone_going_away_queues_the_submission_under_the_new_receipt(intake):
+    drawn = iter(["S7K3-M9Q2-XRW", "0D8E-9C1A-2BD"])
+    intake.service._new_receipt = lambda: next(drawn)
+    refused: list[int] = []
+
+    def clash_then_maintenance() -> None:
+        refused.append(1)
+        raise receipt_taken() if len(refused) == 1 else KintoneMaintenance("m", http_status=503)
+
+    intake.kintone.on_add = clash_then_maintenance
+    result = intake.submit()
+    assert (result.status_code, result.receipt) == (202, "0D8E-9C1A-2BD")
+    [message] = intake.queue.messages
+    assert QueuedSubmission.from_json(message.body).receipt == "0D8E-9C1A-2BD"
+
+
+def test_receipts_taken_every_time_are_a_502_with_nothing_recorded_or_queued(intake):
+    refused = refuse_first_adds(intake, 10)
+    with pytest.raises(ReceiptClash) as caught:
+        intake.submit(idempotency_key="clashing")
+    assert (caught.value.status, caught.value.problem()["code"]) == (502, "upstream_error")
+    assert len(refused) == 3
+    assert (intake.kintone.added, intake.queue.messages) == ([], [])
+    # Not remembered: the same key may be tried again once kintone behaves.
+    intake.kintone.on_add = None
+    assert intake.submit(idempotency_key="clashing").status_code == 201
 
 
 def test_the_rate_limit_per_client_ip_answers_429(intake):
@@ -381,7 +456,7 @@ def test_a_filled_honeypot_answers_like_a_recorded_submission_and_writes_nothing
     body = {"fields": {**VALID["fields"], "website": "https://spam.example"}}
     result = intake.submit(body)
     assert (result.status_code, result.status) == (201, "recorded")
-    assert uuid.UUID(result.receipt).version == 4
+    assert re.fullmatch(SHORT_PATTERN, result.receipt)
     assert intake.kintone.added == []
     assert intake.queue.messages == []
     assert audit_lines(caplog)[-1].outcome == "honeypot"
@@ -547,6 +622,124 @@ def test_an_accepted_submission_is_answered_even_if_its_answer_cannot_be_stored(
     result = intake.submit(idempotency_key="half")
     assert result.status_code == 201
     assert len(intake.kintone.added) == 1
+
+
+# ------------------------------------------------------------------------ replays
+
+
+@pytest.fixture
+def one_an_hour() -> Harness:
+    return Harness(parse_policy(POLICY.replace("per_ip: 3/hour", "per_ip: 1/hour")))
+
+
+def test_a_replay_after_the_limit_is_reached_still_gets_its_first_answer(one_an_hour):
+    first = one_an_hour.submit(idempotency_key="lost-connection")
+    assert first.status_code == 201
+    for _ in range(3):
+        assert one_an_hour.submit(idempotency_key="lost-connection") == first
+    assert len(one_an_hour.kintone.added) == 1
+
+
+def test_a_replay_does_not_count_against_the_limit(one_an_hour):
+    first = one_an_hour.submit(idempotency_key="first")
+    one_an_hour.submit(idempotency_key="first")
+    # The first request spent the hour's one submission, the replay nothing more: a new
+    # key from the same address is the second submission, refused.
+    with pytest.raises(RateLimited):
+        one_an_hour.submit({"fields": {**VALID["fields"], "seats": 3}}, idempotency_key="next")
+    assert one_an_hour.submit(idempotency_key="first").receipt == first.receipt
+
+
+def test_a_replay_of_a_queued_answer_after_the_limit_gets_the_queued_answer(one_an_hour):
+    one_an_hour.kintone.failures.append(KintoneMaintenance("maintenance", http_status=503))
+    first = one_an_hour.submit(idempotency_key="queued")
+    again = one_an_hour.submit(idempotency_key="queued")
+    assert (again.status_code, again.status, again.receipt) == (202, "queued", first.receipt)
+    assert len(one_an_hour.queue.messages) == 1
+
+
+FRESH_KEYS_COUNTED = {
+    "a new key": (VALID, "another-key", RateLimited),
+    "no key": (VALID, None, RateLimited),
+    "the same key with another body": (
+        {"fields": {**VALID["fields"], "seats": 3}},
+        "first",
+        RateLimited,
+    ),
+    "an unusable key": (VALID, "a b", RateLimited),
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "refusal"), FRESH_KEYS_COUNTED.values(), ids=FRESH_KEYS_COUNTED.keys()
+)
+def test_what_is_not_a_replay_is_counted_after_the_limit(one_an_hour, body, key, refusal):
+    one_an_hour.submit(idempotency_key="first")
+    with pytest.raises(refusal):
+        one_an_hour.submit(body, idempotency_key=key)
+    assert len(one_an_hour.kintone.added) == 1
+
+
+def test_the_same_key_with_another_body_within_the_limit_is_still_422(intake):
+    intake.submit(idempotency_key="first")
+    with pytest.raises(IdempotencyKeyReused):
+        intake.submit({"fields": {**VALID["fields"], "seats": 3}}, idempotency_key="first")
+    # Counted: the first request and the refused one leave one of the three.
+    intake.submit(idempotency_key="third")
+    with pytest.raises(RateLimited):
+        intake.submit(idempotency_key="fourth")
+
+
+def test_a_flood_of_fresh_keys_is_counted_like_any_other_submission(intake):
+    for n in range(3):
+        intake.submit({"fields": {**VALID["fields"], "name": f"bot {n}"}}, idempotency_key=f"k{n}")
+    for n in range(3, 20):
+        with pytest.raises(RateLimited):
+            intake.submit(idempotency_key=f"k{n}")
+    assert len(intake.kintone.added) == 3
+
+
+def test_a_request_while_the_first_is_in_progress_is_counted_and_409(one_an_hour):
+    seen: list[type[Exception]] = []
+
+    def retry_meanwhile() -> None:
+        try:
+            one_an_hour.submit(idempotency_key="busy")
+        except (RequestInProgress, RateLimited) as exc:
+            seen.append(type(exc))
+
+    one_an_hour.kintone.on_add = retry_meanwhile
+    one_an_hour.submit(idempotency_key="busy")
+    # Not a replay (nothing answered yet): counted, and past the one an hour.
+    assert seen == [RateLimited]
+
+
+def test_a_replay_is_not_answered_when_the_store_cannot_be_read(one_an_hour):
+    first = one_an_hour.submit(idempotency_key="first")
+    one_an_hour.persistence.fail = True
+    with pytest.raises(RateLimited):
+        one_an_hour.submit(idempotency_key="first")
+    one_an_hour.persistence.fail = False
+    assert one_an_hour.submit(idempotency_key="first") == first
+
+
+def test_a_replay_is_audited_as_replayed_before_anything_is_counted(one_an_hour, caplog):
+    caplog.set_level(logging.INFO)
+    first = one_an_hour.submit(idempotency_key="audit")
+    one_an_hour.submit(idempotency_key="audit")
+    line = audit_lines(caplog)[-1]
+    assert (line.outcome, line.receipt, line.replayed) == ("replayed", first.receipt, True)
+
+
+def test_a_replay_on_a_form_switched_off_answers_503(one_an_hour):
+    one_an_hour.submit(idempotency_key="first")
+    one_an_hour.service._switches.check = _switched_off
+    with pytest.raises(RouteDisabled):
+        one_an_hour.submit(idempotency_key="first")
+
+
+def _switched_off(kind: str, name: str, *, enabled: bool) -> None:
+    raise RouteDisabled("off")
 
 
 # --------------------------------------------------------------------------- audit

@@ -36,7 +36,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
     DataRecord,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 logger = logging.getLogger(__name__)
 
@@ -95,10 +95,8 @@ class RunOnce:
         self._key_prefix = key_prefix
         self._expires_after_seconds = expires_after_seconds
 
-    def _once(self, remaining_ms: Callable[[], int]) -> Callable[..., dict[str, Any]]:
-        # A config per call: it carries this invocation's clock (how long an in-progress
-        # record may block its key after a crash), and concurrent calls must not share it.
-        config = IdempotencyConfig(
+    def _config(self, remaining_ms: Callable[[], int]) -> IdempotencyConfig:
+        return IdempotencyConfig(
             event_key_jmespath="key",
             payload_validation_jmespath="payload",
             raise_on_no_idempotency_key=True,
@@ -107,6 +105,11 @@ class RunOnce:
             # Powertools wants a LambdaContext and calls only its get_remaining_time_in_millis.
             lambda_context=cast(LambdaContext, _Remaining(remaining_ms)),
         )
+
+    def _once(self, remaining_ms: Callable[[], int]) -> Callable[..., dict[str, Any]]:
+        # A config per call: it carries this invocation's clock (how long an in-progress
+        # record may block its key after a crash), and concurrent calls must not share it.
+        config = self._config(remaining_ms)
         # Powertools types the decorated function Any; it keeps _run_once's signature.
         once: Callable[..., dict[str, Any]] = idempotent_function(
             data_keyword_argument="claim",
@@ -115,6 +118,29 @@ class RunOnce:
             key_prefix=self._key_prefix,
         )(_run_once)
         return once
+
+    def stored(self, *, key: str, payload: str = "") -> dict[str, Any] | None:
+        """The answer an earlier call with this ``key`` and ``payload`` stored, or None
+        (no record, one in progress or expired, another payload, or the store failed):
+        a look that changes nothing, so the caller can tell a replay before it counts
+        anything. Whatever None hides, :meth:`run` meets again and reports."""
+        # The same configuration run() gives the layer, so the record's key (the prefix
+        # plus the hash of ``key``) and the payload check are the ones run() uses.
+        self._persistence.configure(
+            self._config(lambda: DEFAULT_REMAINING_MS), key_prefix=self._key_prefix
+        )
+        try:
+            record = self._persistence.get_record({"key": key, "payload": payload})
+        except (IdempotencyItemNotFoundError, IdempotencyValidationError):
+            return None
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("run-once record not read", extra={"error": type(exc).__name__})
+            return None
+        if record is None or record.status != STATUS_CONSTANTS["COMPLETED"]:
+            return None
+        stored = dict(record.response_json_as_dict() or {})
+        stored.pop("attempt", None)
+        return stored or None
 
     def run(
         self,

@@ -27,6 +27,7 @@ from sekisho.errors import (
     ValidationFailed,
 )
 from sekisho.intake.errors import CaptchaFailed, IdempotencyKeyReused, RequestInProgress
+from sekisho.intake.receipts import RECEIPT_PATTERN
 from sekisho.sessions.errors import (
     CursorInvalid,
     EntryLocked,
@@ -66,7 +67,14 @@ class Problem(_Answer):
 
 
 class FormReceipt(_Answer):
-    receipt: str = Field(description="the submission's receipt, a UUID")
+    receipt: str = Field(
+        description=(
+            "the submission's receipt, to be read aloud or typed back: 10 random symbols"
+            " of Crockford's base32 and a check symbol, as XXXX-XXXX-XXC; a replay of a"
+            " submission accepted before short receipts answers its UUID"
+        ),
+        pattern=f"^{RECEIPT_PATTERN}$",
+    )
     status: Literal["recorded", "queued"]
     waitlisted: Literal[True] | None = Field(
         None, description="present when the form was full and the entry is waitlisted"

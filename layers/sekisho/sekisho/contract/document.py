@@ -154,7 +154,8 @@ def _submission(name: str, form: FormPolicy) -> dict[str, Any]:
             "required": False,
             "description": (
                 "The same key on a retry returns the first answer instead of recording "
-                "the submission twice."
+                "the submission twice; with the same body, the retry is not counted "
+                "against the per-IP limit."
             ),
             "schema": {"type": "string", "pattern": anchored(KEY_PATTERN)},
         }

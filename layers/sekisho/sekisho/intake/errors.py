@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sekisho.errors import SekishoError, UpstreamUnavailable
+from sekisho.errors import SekishoError, UpstreamError, UpstreamUnavailable
 
 
 class RequestInProgress(
@@ -40,6 +40,12 @@ class OutboxUnavailable(UpstreamUnavailable):
 
 class AttachmentsUnavailable(UpstreamUnavailable):
     """The attachment bucket could not be read now; the delivery is tried again later."""
+
+
+class ReceiptClash(UpstreamError):
+    """kintone refused every freshly drawn receipt as another record's: the receipt field
+    is not behaving as a unique field of fresh values should (an operator's problem).
+    Nothing was recorded, and the browser may try again."""
 
 
 class MalformedMessage(

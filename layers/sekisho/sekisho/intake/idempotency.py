@@ -4,7 +4,9 @@
 the header's value; the payload check is a SHA-256 of the body, so the same key with a
 different body is refused (422) rather than answered with another submission's receipt.
 Only answers are stored: when the submission fails, its in-progress record is deleted and
-the browser may try again with the same key.
+the browser may try again with the same key. :meth:`Idempotency.replay` reads a stored
+answer without claiming anything, so intake can answer a replay before it counts the
+request against the client's rate.
 """
 
 from __future__ import annotations
@@ -61,6 +63,12 @@ class Idempotency:
         self._once = RunOnce(
             persistence, key_prefix=KEY_PREFIX, expires_after_seconds=expires_after_seconds
         )
+
+    def replay(self, *, form: str, key: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The answer stored for (form, key) when ``body`` is the body it answered, else
+        None: a fresh key, another body, one still in progress or a store that cannot be
+        read are left to :meth:`run`, after the request has been counted."""
+        return self._once.stored(key=f"{form}#{key}", payload=body_digest(body))
 
     def run(
         self,

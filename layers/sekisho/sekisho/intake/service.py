@@ -3,13 +3,20 @@
 A submission names a form of the policy (no form, no intake). The relay counts the
 client's rate, validates the body against the form (only declared fields, each checked
 and normalised), checks the CAPTCHA if the form has one, gives the submission a receipt
-(a UUID) and tries kintone once, synchronously, with the form's add-only token: 201
-``recorded``. When kintone is unavailable (busy, in maintenance, slow, unreachable, or
-the breaker is open) the submission goes to the outbox (attachments to the bucket, the
-message to IntakeQueue) and the answer is 202 ``queued`` with the same receipt; the
-deliverer writes it later. The receipt field is unique in kintone, so whichever write
-comes second — a delivery after a timed-out add, a message delivered twice — is refused
-by kintone and counts as done.
+(a short one people can read aloud, :mod:`.receipts`) and tries kintone once,
+synchronously, with the form's add-only token: 201 ``recorded``. When kintone is
+unavailable (busy, in maintenance, slow, unreachable, or the breaker is open) the
+submission goes to the outbox (attachments to the bucket, the message to IntakeQueue)
+and the answer is 202 ``queued`` with the same receipt; the deliverer writes it later.
+The receipt field is unique in kintone, so whichever write comes second — a delivery
+after a timed-out add, a message delivered twice — is refused by kintone and counts as
+done. On the synchronous path the receipt was drawn a moment
+ago, so a unique violation there is a clash with another record's receipt: a new one is
+drawn and the add tried again, never a second record.
+
+A retry with the same Idempotency-Key and body is answered from the stored answer before
+anything is counted: a client retrying after a lost connection is not refused for its own
+first request.
 
 The intake path never reads records: it holds an add-only token, and nothing here calls
 a read API.
@@ -21,7 +28,6 @@ import contextlib
 import functools
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -49,8 +55,9 @@ from sekisho.kintone.retry import NO_RETRY
 from sekisho.secrets.errors import SecretUnavailable
 from sekisho.switches import RouteSwitches
 
-from .errors import CaptchaFailed, IdempotencyKeyReused, RequestInProgress
+from .errors import CaptchaFailed, IdempotencyKeyReused, ReceiptClash, RequestInProgress
 from .header import check_idempotency_key
+from .receipts import new_receipt
 from .request import IntakeRequest
 from .timing import AnswerTimes
 from .writer import undeclared_codes, write_submission
@@ -79,6 +86,9 @@ INTAKE_TIMEOUTS = Timeouts(connect=2.0, read=4.0)
 OUTBOX_RESERVE_MS = 2_000
 # A receipt drawn twice is refused by the entries table; drawing again ends it.
 RECEIPT_DRAWS = 3
+# Fresh receipts tried against kintone before giving up: a clash is about one in 10**9
+# per submission, so a third one in a row means the receipt field is not what it seems.
+RECEIPT_ATTEMPTS = 3
 # What makes kintone's trouble the outbox's business rather than the browser's.
 _QUEUEABLE = (KintoneTransientError, SecretUnavailable, OutOfTime)
 
@@ -170,10 +180,9 @@ class IntakeService(BrowserRoute):
         try:
             form = self._policy.form(request.form)
             self._switches.check("forms", request.form, enabled=form.enabled)
-            scope = f"{SCOPE_PREFIX}{request.form}"
-            if not self._guard.allow_request(scope, request.client_ip, form.guard.per_ip):
-                trail.outcome = "rate_limited"
-                raise RateLimited("try again later")
+            replayed = self._replay_or_count(form, request, trail)
+            if replayed is not None:
+                return replayed
             key = check_idempotency_key(request.idempotency_key)
             accept = functools.partial(self._accept, form, request, trail, started)
             if key is None or self._idempotency is None:
@@ -209,6 +218,40 @@ class IntakeService(BrowserRoute):
 
     # -- steps -----------------------------------------------------------------------
 
+    def _replay_or_count(
+        self, form: FormPolicy, request: IntakeRequest, trail: _Trail
+    ) -> IntakeResult | None:
+        """A replay's stored answer, uncounted; otherwise the request counts against the
+        client's rate (RateLimited past it) and None lets it through."""
+        replayed = self._replay(request)
+        if replayed is not None:
+            trail.outcome, trail.receipt, trail.replayed = "replayed", replayed.receipt, True
+            return replayed
+        scope = f"{SCOPE_PREFIX}{request.form}"
+        if not self._guard.allow_request(scope, request.client_ip, form.guard.per_ip):
+            trail.outcome = "rate_limited"
+            raise RateLimited("try again later")
+        return None
+
+    def _replay(self, request: IntakeRequest) -> IntakeResult | None:
+        """The stored answer of an earlier request with the same key and body, read
+        before the request is counted; None sends the request the usual way (counted)."""
+        if self._idempotency is None or request.idempotency_key is None:
+            return None
+        try:
+            key = check_idempotency_key(request.idempotency_key)
+        except ValidationFailed:
+            return None  # refused after it is counted, as any bad request is
+        if key is None:
+            return None
+        stored = self._idempotency.replay(form=request.form, key=key, body=request.body)
+        return None if stored is None else _from_stored(stored)
+
+    def _new_receipt(self) -> str:
+        """A receipt for a submission about to be written (the one place receipts are
+        drawn, so that reserving each one first can wrap it)."""
+        return new_receipt()
+
     def _accept(
         self, form: FormPolicy, request: IntakeRequest, trail: _Trail, started: float
     ) -> IntakeResult:
@@ -239,20 +282,33 @@ class IntakeService(BrowserRoute):
         # The seats (and the receipt) are taken before kintone is called or the outbox
         # is written: two submissions for the last seat cannot both be accepted.
         receipt, waitlisted = self._open_entry(request.form, form, submission.record)
-        record = submission.record
-        if waitlisted and form.waitlist is not None:
-            record = {**record, form.waitlist.field: form.waitlist.value}
+        record = _marked(form, submission.record, waitlisted)
         trail.receipt, trail.attachments = receipt, len(submission.attachments)
         try:
-            write_submission(
-                self._clients(form.token_secret),
-                app=form.app,
-                receipt_field=form.receipt_field,
-                receipt=receipt,
-                record=record,
-                files=submission.attachments,
-                before_call=functools.partial(self._check_time, request),
-            )
+            for attempt in range(1, RECEIPT_ATTEMPTS + 1):
+                if write_submission(
+                    self._clients(form.token_secret),
+                    app=form.app,
+                    receipt_field=form.receipt_field,
+                    receipt=receipt,
+                    record=record,
+                    files=submission.attachments,
+                    before_call=functools.partial(self._check_time, request),
+                ):
+                    break
+                # Not "already written": the entries table gave this receipt to no other
+                # submission, so a record made outside the relay holds it. Files are
+                # uploaded again; the unattached keys of this attempt lapse in kintone.
+                logger.warning(
+                    "the receipt is another record's; drawing a new one",
+                    extra={"form": request.form, "receipt": receipt, "attempt": attempt},
+                )
+                if attempt == RECEIPT_ATTEMPTS:
+                    raise ReceiptClash(f"{RECEIPT_ATTEMPTS} fresh receipts were all taken")
+                self._give_back(request.form, receipt, "receipt_clash")
+                receipt, waitlisted = self._open_entry(request.form, form, submission.record)
+                record = _marked(form, submission.record, waitlisted)
+                trail.receipt = receipt
         except _QUEUEABLE as exc:
             logger.warning(
                 "kintone unavailable; queueing the submission",
@@ -286,9 +342,6 @@ class IntakeService(BrowserRoute):
         return IntakeResult(201, receipt, RECORDED, waitlisted)
 
     # -- the entry: its receipt and its seats ----------------------------------------------
-
-    def _new_receipt(self) -> str:
-        return str(uuid.uuid4())
 
     def _open_entry(
         self,
@@ -359,6 +412,13 @@ class IntakeService(BrowserRoute):
     def _check_time(self, request: IntakeRequest) -> None:
         if request.remaining_ms is not None and request.remaining_ms() < self._call_reserve_ms:
             raise OutOfTime("too little time left to wait for kintone")
+
+
+def _marked(form: FormPolicy, record: Mapping[str, Any], waitlisted: bool) -> Mapping[str, Any]:
+    """The record as kintone gets it: a waitlisted entry carries the waitlist's marker."""
+    if waitlisted and form.waitlist is not None:
+        return {**record, form.waitlist.field: form.waitlist.value}
+    return record
 
 
 def _as_stored(result: IntakeResult) -> dict[str, Any]:

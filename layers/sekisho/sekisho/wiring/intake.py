@@ -10,7 +10,6 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from sekisho import aws, runtime
 from sekisho.entries.facts import FormFacts
 from sekisho.entries.ledger import EntryLedger
-from sekisho.entries.receipts import normalize_receipt
 from sekisho.entries.status import ReceiptStatus
 from sekisho.http.resolver import HttpSettings
 from sekisho.intake.attachments import S3AttachmentStore
@@ -18,6 +17,7 @@ from sekisho.intake.captcha import SiteverifyCaptcha
 from sekisho.intake.idempotency import Idempotency
 from sekisho.intake.outbox import Outbox
 from sekisho.intake.queue import SqsQueue
+from sekisho.intake.receipts import normalize_receipt
 from sekisho.intake.service import IntakeService
 from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore

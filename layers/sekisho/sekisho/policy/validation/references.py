@@ -27,7 +27,8 @@ from .session_references import session_issues
 Location = tuple[str | int, ...]
 Issue = tuple[Location, str]
 
-# A receipt is a UUID stored in a field kintone keeps unique ("値の重複を禁止する").
+# A receipt is text (a short receipt, or an event id) stored in a field kintone keeps
+# unique ("値の重複を禁止する").
 RECEIPT_TYPES = frozenset({"SINGLE_LINE_TEXT"})
 # Types a record add can write one string to (LIST_TYPES take a list of options).
 PRESET_TYPES = frozenset(
