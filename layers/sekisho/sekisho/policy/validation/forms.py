@@ -28,6 +28,7 @@ from .base import StrictModel, no_duplicates
 from .names import AppId, FieldCode, FormFieldName, SecretName
 from .rate import Budget, Rate
 from .sessions import CancelPolicy, EditablePolicy, check_edit_rules
+from .when import WhenPolicy
 
 FormFieldType = Literal[
     "text", "textarea", "email", "number", "date", "datetime", "choice", "multi_choice", "file"
@@ -195,6 +196,8 @@ class FormPolicy(StrictModel):
     # A signed-in visitor may correct (and cancel) their own entries (SessionFunction).
     editable: EditablePolicy | None = None
     cancel: CancelPolicy | None = None
+    # The form's period, hours and networks; its entry routes' claims.
+    when: WhenPolicy | None = None
 
     @model_validator(mode="after")
     def _edits_stay_inside_the_form(self) -> FormPolicy:

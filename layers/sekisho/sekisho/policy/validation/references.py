@@ -22,6 +22,7 @@ from ..routes import ActionPolicy, FormPolicy, ViewPolicy, WebhookPolicy
 from .forms import KINTONE_TYPES
 from .names import NOT_TEXT_VALUE_TYPES
 from .session_references import session_issues
+from .when import when_issues
 
 Location = tuple[str | int, ...]
 Issue = tuple[Location, str]
@@ -70,6 +71,7 @@ def reference_issues(policy: Policy) -> list[Issue]:
             if code not in app.fields:
                 issues.append(((*loc, "fields", index), _undeclared_field(code, hook.refetch.app)))
     issues.extend(session_issues(policy))
+    issues.extend(when_issues(policy))
     return issues
 
 
