@@ -20,6 +20,11 @@ class RouteNotOpen(
         super().__init__(detail)
         self.times = dict(times or {})
 
+    @property
+    def outcome(self) -> str:
+        """What the audit line says: the problem's code."""
+        return self.code
+
     def problem(self) -> dict[str, Any]:
         return super().problem() | self.times
 

@@ -8,10 +8,17 @@ kind; the fuzzing test (tests/fuzz) fails when the relay answers anything else.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from sekisho.access.errors import (
+    ClaimsNotMet,
+    Closed,
+    NetworkNotAllowed,
+    NotOpenYet,
+    OutsideHours,
+)
 from sekisho.errors import (
     ConfigurationError,
     NotFound,
@@ -39,6 +46,9 @@ from sekisho.sessions.errors import (
 from sekisho.sessions.files import FileTooLarge, RangeNotSatisfiable
 from sekisho.webhooks.errors import DeliveryInProgress, SignatureInvalid, SourceForbidden
 
+if TYPE_CHECKING:
+    from sekisho.policy.when import WhenPolicy
+
 
 class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -62,6 +72,12 @@ class Problem(_Answer):
     code: str
     detail: str | None = None
     errors: list[FieldError] | None = None
+    # A route's `when:` refusals say when to come back (RFC 9457 extension members).
+    opens: AwareDatetime | None = Field(None, description="not_open_yet: when the route opens")
+    closes: AwareDatetime | None = Field(None, description="closed: when the route closed")
+    next_open: AwareDatetime | None = Field(
+        None, description="not_open_yet, outside_hours: the next time the route is open"
+    )
 
 
 class FormReceipt(_Answer):
@@ -109,6 +125,23 @@ WEBHOOK_ERRORS: tuple[type[SekishoError], ...] = (
     *_COMMON,
 )
 ALLOW_IPS_ERRORS: tuple[type[SekishoError], ...] = (SourceForbidden,)
+
+
+def when_errors(
+    when: WhenPolicy | None, *, session: bool = False
+) -> tuple[type[SekishoError], ...]:
+    """The 403s a route's ``when`` may answer (``claims`` only on a session's routes)."""
+    if when is None:
+        return ()
+    declared: list[tuple[object, type[SekishoError]]] = [
+        (when.networks, NetworkNotAllowed),
+        (when.opens, NotOpenYet),
+        (when.closes, Closed),
+        (when.hours, OutsideHours),
+        (session and when.claims, ClaimsNotMet),
+    ]
+    return tuple(error for present, error in declared if present)
+
 
 CODE_REQUEST_ERRORS: tuple[type[SekishoError], ...] = (
     ValidationFailed,

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sekisho.access.errors import RouteNotOpen
 from sekisho.audit import audit
 from sekisho.browser_route import BrowserRoute, ClientFactory
 from sekisho.errors import (
@@ -119,6 +120,7 @@ class IntakeService(BrowserRoute):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         answer_times: AnswerTimes | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(
             policy,
@@ -129,6 +131,7 @@ class IntakeService(BrowserRoute):
             switches=switches,
             clock=clock,
             sleep=sleep,
+            wall=wall,
         )
         self._outbox = outbox
         self._idempotency = idempotency
@@ -142,6 +145,7 @@ class IntakeService(BrowserRoute):
         try:
             form = self._policy.form(request.form)
             self._switches.check("forms", request.form, enabled=form.enabled)
+            self._check_when(form.when, request.client_ip)
             scope = f"{SCOPE_PREFIX}{request.form}"
             if not self._guard.allow_request(scope, request.client_ip, form.guard.per_ip):
                 trail.outcome = "rate_limited"
@@ -166,8 +170,8 @@ class IntakeService(BrowserRoute):
         except NotFound:
             trail.outcome = "unknown_form"
             raise
-        except RouteDisabled:
-            trail.outcome = "route_disabled"
+        except (RouteDisabled, RouteNotOpen) as exc:
+            trail.outcome = exc.outcome
             raise
         except ValidationFailed:
             trail.outcome = "invalid"

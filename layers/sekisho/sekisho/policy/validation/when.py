@@ -138,8 +138,9 @@ class WhenPolicy(StrictModel):
         if not (self.opens or self.closes or self.hours or self.networks or self.claims):
             raise ValueError("when says nothing: give opens, closes, hours, networks or claims")
         if self.opens is not None and self.closes is not None:
-            opens, closes = dt.datetime.fromisoformat(self.opens), dt.datetime.fromisoformat(
-                self.closes
+            opens, closes = (
+                dt.datetime.fromisoformat(self.opens),
+                dt.datetime.fromisoformat(self.closes),
             )
             if opens >= closes:
                 raise ValueError(
