@@ -173,6 +173,11 @@
       problem.show(page.MESSAGES.check, page.showFieldErrors(form, "fields", errors));
       return;
     }
+    const closed = page.whenMessage(answer);
+    if (closed) {
+      problem.show(closed); // pressing Apply again would not help
+      return;
+    }
     let message = page.MESSAGES.failed(answer.status);
     let retry = answer.network || RETRYABLE.has(answer.status);
     if (answer.network) {

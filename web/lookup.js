@@ -118,6 +118,8 @@
       problem.show(page.MESSAGES.check, page.showFieldErrors(form, "match", errors));
     } else if (answer.status === 404) {
       problem.show(NOT_FOUND);
+    } else if (page.whenMessage(answer)) {
+      problem.show(page.whenMessage(answer));
     } else if (answer.status === 429) {
       problem.show(page.MESSAGES.rateLimited(answer.retryAfter));
     } else if (answer.status === 503) {

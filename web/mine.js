@@ -219,6 +219,8 @@
       askToSignIn(answer.code);
     } else if (answer.code === "origin_refused") {
       showProblem(ORIGIN_REFUSED);
+    } else if (page.whenMessage(answer)) {
+      showProblem(page.whenMessage(answer));
     } else if (answer.status === 429) {
       showProblem(page.MESSAGES.rateLimited(answer.retryAfter));
     } else if (answer.status === 503) {

@@ -91,6 +91,70 @@ globalThis.sekishoPage = (() => {
     }),
   };
 
+  // -- a route's opening times --------------------------------------------------------------
+
+  // The relay names a time as ISO 8601 with the route's own offset; it is shown on that
+  // clock (the route's, not the visitor's), offset included. null when it does not read.
+  const moment = (iso) => {
+    const found =
+      typeof iso === "string" &&
+      /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.exec(iso);
+    if (!found) return null;
+    const [, year, month, day, hours, minutes, offset] = found;
+    const zone = offset === "Z" ? "UTC" : `UTC${offset}`;
+    return {
+      ja: `${Number(year)}年${Number(month)}月${Number(day)}日 ${hours}:${minutes}（${zone}）`,
+      en: `${year}-${month}-${day} ${hours}:${minutes} (${zone})`,
+    };
+  };
+
+  // The 403s of a route's when: (docs/routes.md) in both languages, with the time the
+  // problem names when it names one; null for any other answer.
+  const whenMessage = (answer) => {
+    if (answer.status !== 403 || !answer.body) return null;
+    const body = answer.body;
+    const told = (ja, en, at, timeJa, timeEn) =>
+      at ? join({ ja, en }, { ja: timeJa(at.ja), en: timeEn(at.en) }) : { ja, en };
+    switch (answer.code) {
+      case "not_open_yet":
+        return told(
+          "受付はまだ始まっていません。",
+          "This is not open yet.",
+          moment(body.next_open) || moment(body.opens),
+          (at) => `${at}から受け付けます。`,
+          (at) => `It opens on ${at}.`,
+        );
+      case "closed":
+        return told(
+          "受付は終了しました。",
+          "This has closed.",
+          moment(body.closes),
+          (at) => `${at}に締め切りました。`,
+          (at) => `It closed on ${at}.`,
+        );
+      case "outside_hours":
+        return told(
+          "ただいま受付時間外です。",
+          "This is closed at this hour.",
+          moment(body.next_open),
+          (at) => `次は${at}から受け付けます。`,
+          (at) => `It opens again on ${at}.`,
+        );
+      case "network_not_allowed":
+        return {
+          ja: "お使いのネットワークからはご利用いただけません。",
+          en: "This is not available from your network.",
+        };
+      case "claims_not_met":
+        return {
+          ja: "このアカウントではご利用いただけません。",
+          en: "This is not available to your account.",
+        };
+      default:
+        return null;
+    }
+  };
+
   // -- talking to the relay ----------------------------------------------------------------
 
   const NO_ANSWER = Object.freeze({
@@ -438,5 +502,6 @@ globalThis.sekishoPage = (() => {
     setBusy,
     showFieldErrors,
     tryAgain,
+    whenMessage,
   });
 })();

@@ -66,6 +66,7 @@
   const common = (answer) => {
     if (answer.network) return join(page.MESSAGES.network, TRY_AGAIN);
     if (answer.status === 429) return page.MESSAGES.rateLimited(answer.retryAfter);
+    if (page.whenMessage(answer)) return page.whenMessage(answer);
     if (answer.status === 404 && answer.code === "not_found") return NO_SUCH_REALM;
     if (answer.status === 413) return page.MESSAGES.tooLarge;
     if (answer.status === 415) return page.MESSAGES.unsupported;

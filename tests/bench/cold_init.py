@@ -7,8 +7,8 @@ Figures, each next to its goal (a benchmark, not a test: nothing here asserts a 
    ``import boto3`` + one client in a fresh process; alternated round by round, median of
    N. The policy is the reviewed snapshot, as ``make build`` bundles it, and the modules
    are compiled, as ``make build`` compiles the layer.
-2. The same process once it has also built the service its first request uses (clients,
-   the guard's hash key read from moto): what a deferred import or client costs is then
+2. The same process once it has also built the service its first request uses (clients;
+   the guard reads its hash key at its first use): what a deferred import or client costs is then
    visible rather than hidden in the first request.
 3. Peak RSS (``VmHWM``: ``ru_maxrss`` would report the parent's, which a child inherits
    across fork and exec) of each of those processes, after init and after the service.

@@ -439,6 +439,51 @@ def test_a_single_predicate_from_a_verified_claim_is_not_guessable(tmp_path, cap
     assert (status, out) == (0, ["ok: 1 views, 0 forms, 0 webhooks"])
 
 
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
+
+
+@pytest.mark.parametrize(
+    ("when", "error"),
+    [
+        ({"opens": "2026-12-01T09:00:00"}, "views.v.when.opens: has no UTC offset"),
+        (
+            {"opens": "2027-01-01T00:00:00+09:00", "closes": "2026-01-01T00:00:00+09:00"},
+            "views.v.when: opens 2027-01-01T00:00:00+09:00 is not before closes",
+        ),
+        (
+            {"hours": {"days": WEEKDAYS, "from": "09:00", "to": "18:00", "zone": "Tokyo"}},
+            "views.v.when.hours.zone: not an IANA time zone",
+        ),
+        (
+            {"hours": {"days": WEEKDAYS, "from": "18:00", "to": "18:00", "zone": "UTC"}},
+            "views.v.when.hours: from and to are both 18:00",
+        ),
+        (
+            {"hours": {"days": ["weekdays"], "from": "09:00", "to": "18:00", "zone": "UTC"}},
+            "views.v.when.hours.days.0: Input should be 'mon'",
+        ),
+        ({"networks": ["10.0.0.300/8"]}, "views.v.when.networks.0: not an IPv4 or IPv6 CIDR"),
+        ({"networks": ["10.0.0.1/8"]}, "views.v.when.networks.0: 10.0.0.1/8 has host bits set"),
+        ({"claims": {"sub": "x"}}, "views.v.when.claims: claims need a signed-in caller"),
+    ],
+)
+def test_a_when_that_cannot_open_or_reads_two_ways_is_an_error(tmp_path, capsys, when, error):
+    status, out = check(tmp_path, capsys, policy(views={"v": view(when=when)}))
+    assert status == 1
+    assert any(error in line for line in out), out
+
+
+@pytest.mark.parametrize("network", ["0.0.0.0/0", "::/0"])
+def test_a_when_network_of_every_address_is_a_warning(tmp_path, capsys, network):
+    status, out = check(tmp_path, capsys, policy(views={"v": view(when={"networks": [network]})}))
+    assert status == 0
+    family = 4 if "." in network else 6
+    assert out[0] == (
+        f"warning: views.v.when.networks.0: {network} is every IPv{family} address: it limits "
+        "nothing"
+    )
+
+
 @pytest.mark.parametrize(
     ("rule", "warned"),
     [

@@ -139,6 +139,8 @@ def test_the_lines_point_sekisho_at_moto_and_the_emulator_and_drop_every_real_id
         "SEKISHO_POLICY": str(policy.resolve()),
         # The local stack's secrets: template.yaml's names under the stack's name.
         "SEKISHO_SECRET_PREFIX": "sekisho-local",
+        # `sekisho seats reconcile`'s table, by its local name.
+        "ENTRIES_TABLE": "EntriesTable",
     }
     assert set(AWS_IDENTITY_VARIABLES) == {
         "AWS_PROFILE",

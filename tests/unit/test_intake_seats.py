@@ -210,5 +210,9 @@ def test_a_form_without_capacity_has_no_seats_in_its_facts(world):
         "form": "open",
         "open": True,
         "state": "open",
+        "opens": None,
+        "closes": None,
+        "next_open": None,
+        "hours": None,
         "seats": None,
     }

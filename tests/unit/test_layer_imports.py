@@ -12,7 +12,7 @@ RANKS = {
     0: {"sekisho", "errors", "aws", "safe_traceback", "metrics", "audit"},
     1: {"kintone", "http", "switches", "redelivery", "once"},
     2: {"secrets", "policy", "guard"},
-    3: {"settings", "forms", "tokens", "commands", "entries"},
+    3: {"settings", "forms", "tokens", "commands", "entries", "access"},
     4: {"lookup", "intake", "webhooks", "rotation", "browser_route"},
     5: {"actions", "contract", "sessions"},
     6: {"runtime"},

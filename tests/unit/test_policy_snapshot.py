@@ -64,9 +64,9 @@ def same(validated: Any, restored: Any, where: str = "policy") -> None:
 
 
 def rich_policy() -> Policy:
-    """The shipped policy, plus what it does not use: a claim, IP networks, a captcha, an
-    upsert action with fixed list values, conditions of every value type and on a
-    refetched record."""
+    """The shipped policy, plus what it does not use: a claim, IP networks, a when with
+    hours, networks and claims, a captcha, an upsert action with fixed list values,
+    conditions of every value type and on a refetched record."""
     data = yaml.safe_load(REPO_POLICY.read_text(encoding="utf-8"))
     view = data["views"]["deal-status"]
     view["match"]["owner_id"] = {"code": "担当ID", "from": "claim:custom:partner_id"}
@@ -74,6 +74,11 @@ def rich_policy() -> Policy:
     form = data["forms"]["seminar-apply"]
     form["captcha"] = {"provider": "turnstile", "secret": "sekisho/captcha/turnstile"}
     data["webhooks"]["demo-kintone"]["allow_ips"] = ["203.0.113.0/24", "2001:db8::/32"]
+    data["views"]["my-applications"]["when"] = {
+        "hours": {"days": ["mon", "fri"], "from": "22:00", "to": "02:00", "zone": "Europe/Berlin"},
+        "networks": ["10.0.0.0/8", "2001:db8::/32"],
+        "claims": {"email": "hanako@example.com"},
+    }
     data["webhooks"]["demo-stripe"]["actions"]["mark-seminar-paid"]["when"] = RICH_CONDITION
     data["webhooks"]["demo-kintone"]["actions"]["audit-new-deal"]["when"] = {
         "/type": "ADD_RECORD",

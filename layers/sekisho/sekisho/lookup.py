@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sekisho.access.errors import RouteNotOpen
 from sekisho.audit import audit
 from sekisho.browser_route import BrowserRoute, ClientFactory
 from sekisho.errors import (
@@ -94,6 +95,7 @@ class LookupService(BrowserRoute):
         switches: RouteSwitches | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(
             policy,
@@ -104,6 +106,7 @@ class LookupService(BrowserRoute):
             switches=switches,
             clock=clock,
             sleep=sleep,
+            wall=wall,
         )
         self._deadline = not_found_deadline
 
@@ -114,6 +117,7 @@ class LookupService(BrowserRoute):
         try:
             view = self._policy.browser_view(request.view)
             self._switches.check("views", request.view, enabled=view.enabled)
+            self._check_when(view.when, request.client_ip)
             guard = view.guard
             if not self._guard.allow_request(scope, request.client_ip, guard.per_ip):
                 outcome = "rate_limited"
@@ -145,8 +149,8 @@ class LookupService(BrowserRoute):
         except ValidationFailed:
             outcome = "invalid"
             raise
-        except RouteDisabled:
-            outcome = "route_disabled"
+        except (RouteDisabled, RouteNotOpen) as exc:
+            outcome = exc.outcome
             raise
         except RouteBudgetExhausted:
             outcome = "budget_exhausted"

@@ -8,10 +8,17 @@ kind; the fuzzing test (tests/fuzz) fails when the relay answers anything else.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from sekisho.access.errors import (
+    ClaimsNotMet,
+    Closed,
+    NetworkNotAllowed,
+    NotOpenYet,
+    OutsideHours,
+)
 from sekisho.entries.errors import CapacityFull
 from sekisho.errors import (
     ConfigurationError,
@@ -41,6 +48,9 @@ from sekisho.sessions.errors import (
 from sekisho.sessions.files import FileTooLarge, RangeNotSatisfiable
 from sekisho.webhooks.errors import DeliveryInProgress, SignatureInvalid, SourceForbidden
 
+if TYPE_CHECKING:
+    from sekisho.policy.when import WhenPolicy
+
 
 class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -64,6 +74,12 @@ class Problem(_Answer):
     code: str
     detail: str | None = None
     errors: list[FieldError] | None = None
+    # A route's `when:` refusals say when to come back (RFC 9457 extension members).
+    opens: AwareDatetime | None = Field(None, description="not_open_yet: when the route opens")
+    closes: AwareDatetime | None = Field(None, description="closed: when the route closed")
+    next_open: AwareDatetime | None = Field(
+        None, description="not_open_yet, outside_hours: the next time the route is open"
+    )
 
 
 class FormReceipt(_Answer):
@@ -96,7 +112,11 @@ class FormSeats(_Answer):
 class FormFacts(_Answer):
     form: str
     open: bool = Field(description="whether a submission is taken now")
-    state: str = Field(description="`open`, or why it is not")
+    state: str = Field(description="`open`, or why it is not (a problem code)")
+    opens: str | None = Field(description="the application period's start, ISO 8601")
+    closes: str | None = Field(description="the application period's end, ISO 8601")
+    next_open: str | None = Field(description="when a closed form opens next, if it will")
+    hours: dict[str, object] | None = Field(description="opening hours: days, from, to, zone")
     seats: FormSeats | None = Field(description="null for a form without capacity")
 
 
@@ -146,6 +166,23 @@ WEBHOOK_ERRORS: tuple[type[SekishoError], ...] = (
     *_COMMON,
 )
 ALLOW_IPS_ERRORS: tuple[type[SekishoError], ...] = (SourceForbidden,)
+
+
+def when_errors(
+    when: WhenPolicy | None, *, session: bool = False
+) -> tuple[type[SekishoError], ...]:
+    """The 403s a route's ``when`` may answer (``claims`` only on a session's routes)."""
+    if when is None:
+        return ()
+    declared: list[tuple[object, type[SekishoError]]] = [
+        (when.networks, NetworkNotAllowed),
+        (when.opens, NotOpenYet),
+        (when.closes, Closed),
+        (when.hours, OutsideHours),
+        (session and when.claims, ClaimsNotMet),
+    ]
+    return tuple(error for present, error in declared if present)
+
 
 CODE_REQUEST_ERRORS: tuple[type[SekishoError], ...] = (
     ValidationFailed,

@@ -40,6 +40,7 @@ from .answers import (
     SignedIn,
     SlackChallenge,
     WebhookReceipt,
+    when_errors,
 )
 from .entries import entry_paths
 from .parts import REF, cell, component_headers, identifier, json_answer, json_body, problems
@@ -139,12 +140,14 @@ def _lookup(name: str, view: ViewPolicy) -> dict[str, Any]:
                 "properties": {"match": match},
             }
         ),
-        "responses": {"200": json_answer("the matching records", answer)} | problems(LOOKUP_ERRORS),
+        "responses": {"200": json_answer("the matching records", answer)}
+        | problems(LOOKUP_ERRORS + when_errors(view.when)),
     }
 
 
 def _submission(name: str, form: FormPolicy) -> dict[str, Any]:
     errors = FORM_ERRORS + (CAPTCHA_ERRORS if form.captcha is not None else ())
+    errors += when_errors(form.when)
     if form.capacity is not None and form.waitlist is None:
         errors += CAPACITY_ERRORS
     parameters = [
@@ -189,6 +192,7 @@ def _submission(name: str, form: FormPolicy) -> dict[str, Any]:
 
 def _webhook(name: str, hook: WebhookPolicy) -> dict[str, Any]:
     errors = WEBHOOK_ERRORS + (ALLOW_IPS_ERRORS if hook.allow_ips else ())
+    errors += when_errors(hook.when)
     parameters = [
         {"name": header, "in": "header", "required": required, "schema": {"type": "string"}}
         for header, required in SCHEME_HEADERS[hook.scheme]

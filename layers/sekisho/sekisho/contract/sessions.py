@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sekisho.errors import SekishoError
 from sekisho.forms.contract_model import submission_schema
 from sekisho.policy.model import Policy
 from sekisho.policy.routes import FormPolicy, ViewPolicy
@@ -17,9 +18,12 @@ from .answers import (
     SESSION_VIEW_ERRORS,
     SIGN_IN_ERRORS,
     SIGN_OUT_ERRORS,
+    when_errors,
 )
 from .parts import REF, cell, identifier, json_answer, json_body, problems, security_headers
 
+# The 403s a route's `when` adds to what its kind of route answers.
+Errors = tuple[type[SekishoError], ...]
 # Either carries the session: pages send the cookie, API callers the bearer token.
 SESSION_SECURITY: list[dict[str, list[str]]] = [{"sessionBearer": []}, {"sessionCookie": []}]
 SECURITY_SCHEMES = {
@@ -46,16 +50,19 @@ def session_paths(policy: Policy) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for name, view in sorted(policy.views.items()):
         if view.session is not None and "FILE" in {view.field_type(c) for c in view.fields}:
-            paths[f"/views/{name}/files/{{ticket}}"] = {"get": session_file(name)}
-    for name in sorted(policy.realms):
-        paths[f"/sessions/{name}/code"] = {"post": _request_code(name)}
-        paths[f"/sessions/{name}"] = {"post": _sign_in(name), "delete": _sign_out(name)}
+            also = when_errors(view.when, session=True)
+            paths[f"/views/{name}/files/{{ticket}}"] = {"get": session_file(name, also)}
+    for name, realm in sorted(policy.realms.items()):
+        also = when_errors(realm.when)
+        paths[f"/sessions/{name}/code"] = {"post": _request_code(name, also)}
+        paths[f"/sessions/{name}"] = {"post": _sign_in(name, also), "delete": _sign_out(name)}
     for name, form in sorted(policy.forms.items()):
         if form.editable is None:
             continue
         paths[f"/forms/{name}/entries/{{ref}}"] = {"patch": _correct(name, form)}
         if form.cancel is not None:
-            paths[f"/forms/{name}/entries/{{ref}}/cancel"] = {"post": _cancel(name)}
+            also = when_errors(form.when, session=True)
+            paths[f"/forms/{name}/entries/{{ref}}/cancel"] = {"post": _cancel(name, also)}
     return paths
 
 
@@ -95,7 +102,7 @@ def session_view(name: str, view: ViewPolicy) -> dict[str, Any]:
         "security": SESSION_SECURITY,
         "requestBody": json_body(body),
         "responses": {"200": json_answer("a page of the visitor's records", answer)}
-        | problems(SESSION_VIEW_ERRORS),
+        | problems(SESSION_VIEW_ERRORS + when_errors(view.when, session=True)),
     }
 
 
@@ -120,7 +127,7 @@ def _session_cell(field_type: str) -> dict[str, Any]:
     }
 
 
-def session_file(name: str) -> dict[str, Any]:
+def session_file(name: str, also: Errors = ()) -> dict[str, Any]:
     binary = {"schema": {"type": "string", "format": "binary"}}
     ranged = {
         "Content-Disposition": {"required": True, "schema": {"type": "string"}},
@@ -154,11 +161,11 @@ def session_file(name: str) -> dict[str, Any]:
                 "content": {"application/octet-stream": binary, "*/*": binary},
             },
         }
-        | problems(SESSION_FILE_ERRORS),
+        | problems(SESSION_FILE_ERRORS + also),
     }
 
 
-def _request_code(realm: str) -> dict[str, Any]:
+def _request_code(realm: str, also: Errors) -> dict[str, Any]:
     body = {
         "type": "object",
         "additionalProperties": False,
@@ -175,11 +182,11 @@ def _request_code(realm: str) -> dict[str, Any]:
         "tags": ["sessions"],
         "requestBody": json_body(body),
         "responses": {"202": json_answer("accepted", {"$ref": REF.format(model="CodeRequested")})}
-        | problems(CODE_REQUEST_ERRORS),
+        | problems(CODE_REQUEST_ERRORS + also),
     }
 
 
-def _sign_in(realm: str) -> dict[str, Any]:
+def _sign_in(realm: str, also: Errors) -> dict[str, Any]:
     body = {
         "type": "object",
         "additionalProperties": False,
@@ -195,7 +202,7 @@ def _sign_in(realm: str) -> dict[str, Any]:
         "summary": f"Sign in ({realm})",
         "tags": ["sessions"],
         "requestBody": json_body(body),
-        "responses": {"201": answer} | problems(SIGN_IN_ERRORS),
+        "responses": {"201": answer} | problems(SIGN_IN_ERRORS + also),
     }
 
 
@@ -237,11 +244,11 @@ def _correct(name: str, form: FormPolicy) -> dict[str, Any]:
         "parameters": [_REF_PARAMETER, {**_IF_MATCH, "required": True}],
         "requestBody": json_body(body),
         "responses": {"200": json_answer("written", {"$ref": REF.format(model="Revision")})}
-        | problems(CORRECTION_ERRORS),
+        | problems(CORRECTION_ERRORS + when_errors(form.when, session=True)),
     }
 
 
-def _cancel(name: str) -> dict[str, Any]:
+def _cancel(name: str, also: Errors) -> dict[str, Any]:
     return {
         "operationId": f"cancel_{identifier(name)}",
         "summary": f"Cancel one's own entry of {name}",
@@ -250,5 +257,5 @@ def _cancel(name: str) -> dict[str, Any]:
         "security": SESSION_SECURITY,
         "parameters": [_REF_PARAMETER, {**_IF_MATCH, "required": False}],
         "responses": {"200": json_answer("cancelled", {"$ref": REF.format(model="Cancelled")})}
-        | problems(ENTRY_ERRORS),
+        | problems(ENTRY_ERRORS + also),
     }

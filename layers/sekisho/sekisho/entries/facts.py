@@ -4,7 +4,11 @@ kintone call, never a secret, no field value."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from sekisho.access.when import wall_now, when_facts
 
 from .seats import CHOICE_PREFIX, FORM_COUNTER, limits
 
@@ -20,19 +24,30 @@ MAX_AGE_SECONDS = 5
 
 
 class FormFacts:
-    def __init__(self, policy: Policy, entries: EntryLedger, switches: RouteSwitches) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        entries: EntryLedger,
+        switches: RouteSwitches,
+        *,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self._policy = policy
         self._entries = entries
         self._switches = switches
+        self._wall = wall
 
     def facts(self, name: str) -> dict[str, Any]:
         """The form's public facts; :class:`~sekisho.errors.NotFound` for no such form."""
         form = self._policy.form(name)
         disabled = not form.enabled or f"forms/{name}" in self._switches.switched_off()
+        # The period and hours (not the networks: they are about a caller).
+        period = when_facts(form.when, wall_now(self._wall))
         return {
             "form": name,
-            "open": not disabled,
-            "state": "route_disabled" if disabled else "open",
+            **period,
+            "open": period["open"] and not disabled,
+            "state": "route_disabled" if disabled else period["state"],
             "seats": self._seats(name, form),
         }
 

@@ -81,6 +81,12 @@ def _check_rate(rate: Rate) -> tuple[int, int]:
     return count, int(window)
 
 
+def _checked_key(hash_key: object) -> bytes:
+    if not isinstance(hash_key, bytes) or len(hash_key) < MIN_HASH_KEY_BYTES:
+        raise GuardMisconfigured(f"the guard hash key must be at least {MIN_HASH_KEY_BYTES} bytes")
+    return hash_key
+
+
 @dataclass(frozen=True)
 class Standing:
     """What one read of the guard's counters says about a request."""
@@ -118,15 +124,14 @@ class Guard:
         self,
         store: GuardStore,
         *,
-        hash_key: bytes,
+        hash_key: bytes | Callable[[], bytes],
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not isinstance(hash_key, bytes) or len(hash_key) < MIN_HASH_KEY_BYTES:
-            raise GuardMisconfigured(
-                f"the guard hash key must be at least {MIN_HASH_KEY_BYTES} bytes"
-            )
+        # A callable is the key read on first use (from Secrets Manager): a request a
+        # route refuses before its guard (a switch, its when:) then reads no secret.
+        self._key_source = hash_key if callable(hash_key) else None
+        self._key = None if callable(hash_key) else _checked_key(hash_key)
         self._store = store
-        self._hash_key = hash_key
         self._clock = clock
         # Budget units this container reserved and has not spent yet: scope -> (the
         # window's counter key, units left). A lease of an ended window is worth nothing.
@@ -135,6 +140,13 @@ class Guard:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(store={self._store!r})"
+
+    def _hash_key(self) -> bytes:
+        if self._key is None:
+            assert self._key_source is not None  # noqa: S101 - one of the two is set
+            # Two threads may both read it once: the same key, no harm.
+            self._key = _checked_key(self._key_source())
+        return self._key
 
     # -- public API ----------------------------------------------------------------
 
@@ -145,7 +157,7 @@ class Guard:
         one value's fingerprint in one view from matching it in another.
         """
         message = b"".join(_framed(p) for p in (_FINGERPRINT_DOMAIN, scope, name, value))
-        digest = hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()
+        digest = hmac.new(self._hash_key(), message, hashlib.sha256).hexdigest()
         return digest[:FINGERPRINT_LENGTH]
 
     def allow_request(self, scope: str, client_ip: str, rate: Rate) -> bool:

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sekisho.access.errors import RouteNotOpen
 from sekisho.audit import audit
 from sekisho.browser_route import BrowserRoute, ClientFactory
 from sekisho.entries.errors import CapacityFull, EntriesUnavailable, ReceiptTaken
@@ -156,6 +157,7 @@ class IntakeService(BrowserRoute):
         sleep: Callable[[float], None] = time.sleep,
         answer_times: AnswerTimes | None = None,
         entries: EntryLedger | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(
             policy,
@@ -166,6 +168,7 @@ class IntakeService(BrowserRoute):
             switches=switches,
             clock=clock,
             sleep=sleep,
+            wall=wall,
         )
         self._outbox = outbox
         self._idempotency = idempotency
@@ -180,6 +183,7 @@ class IntakeService(BrowserRoute):
         try:
             form = self._policy.form(request.form)
             self._switches.check("forms", request.form, enabled=form.enabled)
+            self._check_when(form.when, request.client_ip)
             replayed = self._replay_or_count(form, request, trail)
             if replayed is not None:
                 return replayed
@@ -200,6 +204,9 @@ class IntakeService(BrowserRoute):
             if outcome.replayed:
                 trail.outcome, trail.receipt, trail.replayed = "replayed", result.receipt, True
             return result
+        except RouteNotOpen as exc:
+            trail.outcome = exc.outcome
+            raise
         except _OUTCOME_ERRORS as exc:
             trail.outcome = next(o for kind, o in _OUTCOMES if isinstance(exc, kind))
             raise

@@ -22,6 +22,7 @@ from .constants import (
 )
 from .rate import Rate, per_hour
 from .rule import Rule, fresh
+from .when import WHEN_RULES, WhenPolicy
 
 if TYPE_CHECKING:
     from .capacity import CapacityPolicy, WaitlistPolicy
@@ -83,6 +84,8 @@ class ViewPolicy(Rule):
     # predicate), a page at a time, in `order` of kintone's $id.
     session: str | None = None
     order: Literal["newest_first", "oldest_first"] = "newest_first"
+    # When, from where (and for a session view, to whom) the view answers.
+    when: WhenPolicy | None = None
     # Derived: the view's app's field types, set by the Policy that holds the view.
     _field_types: Mapping[str, str]
 
@@ -180,6 +183,7 @@ class WebhookPolicy(Rule):
     # false: deliveries are answered 503 route_disabled (senders retry later).
     enabled: bool = True
     actions: dict[str, ActionPolicy] = fresh(dict)
+    when: WhenPolicy | None = None
 
     def action_for(self, event_type: str | None) -> tuple[str, ActionPolicy] | None:
         """The action (name, policy) that takes ``event_type``; None when none does."""
@@ -264,6 +268,8 @@ class FormPolicy(Rule):
     # Seats taken before a submission is written or queued (409 capacity_full past them).
     capacity: CapacityPolicy | None = None
     waitlist: WaitlistPolicy | None = None
+    # The form's period, hours and networks (its entry routes' too, and their claims).
+    when: WhenPolicy | None = None
 
     @property
     def file_fields(self) -> dict[str, FormField]:
@@ -285,4 +291,5 @@ ROUTE_RULES: tuple[type[Rule], ...] = (
     FormField,
     CaptchaPolicy,
     FormGuardPolicy,
+    *WHEN_RULES,
 )

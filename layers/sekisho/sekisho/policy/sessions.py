@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .rate import Rate, per_hour
 from .rule import Rule, fresh
+from .when import WhenPolicy
 
 # The claim every session carries: the address the person signed in with, as kintone
 # holds it in the realm's email field.
@@ -39,6 +40,8 @@ class RealmPolicy(Rule):
     code_seconds: int = DEFAULT_CODE_SECONDS
     guard: RealmGuard = fresh(RealmGuard)
     enabled: bool = True
+    # When and from where a code may be requested and traded for a session.
+    when: WhenPolicy | None = None
 
     @property
     def claim_names(self) -> frozenset[str]:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sekisho.access.when import check_claims
 from sekisho.audit import audit
 from sekisho.entries.corrections import EntrySeats, seat_codes
 from sekisho.errors import ConfigurationError, NotFound, RateLimited
@@ -119,8 +120,10 @@ class EntryService(SessionRoute):
         if editable is None:
             raise NotFound()
         self._switches.check("forms", form_name, enabled=form.enabled)
+        self._check_when(form.when, client_ip)
         realm = self._policy.realm(editable.session)
         session = self._verifier.session(editable.session, realm, caller, changes_state=True)
+        check_claims(form.when, session.claims)
         if not self._guard.allow_request(
             form_scope(editable.session, form_name), client_ip, form.guard.per_ip
         ):

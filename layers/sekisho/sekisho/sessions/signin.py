@@ -211,6 +211,7 @@ class SignInService(SessionRoute):
     def _realm(self, realm_name: str, client_ip: str) -> RealmPolicy:
         realm = self._policy.realm(realm_name)
         self._switches.check("realms", realm_name, enabled=realm.enabled)
+        self._check_when(realm.when, client_ip)
         if not self._guard.allow_request(scope(realm_name), client_ip, realm.guard.per_ip):
             raise RateLimited("try again later")
         return realm

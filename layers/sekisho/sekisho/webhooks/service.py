@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sekisho.access.when import check_when, wall_now
 from sekisho.audit import audit
 from sekisho.errors import ConfigurationError, PayloadTooLarge, SekishoError
 from sekisho.once import AlreadyRunning, RunOnce, StoreUnavailable
@@ -144,6 +145,8 @@ class WebhookService:
             # Before verifying: a switched-off source costs no key read, and its sender
             # retries the 503 later (an address it refuses still gets its 403).
             self._switches.check("webhooks", source, enabled=hook.enabled)
+            # Before the key read too; allow_ips (above) and when.networks must both admit.
+            check_when(hook.when, now=wall_now(self._clock), source_ip=delivery.source_ip)
             if not delivery.body:
                 # No sender posts an event without a body (the contract requires one), and
                 # Standard Webhooks, GitHub and Slack sign the body without reading it: a

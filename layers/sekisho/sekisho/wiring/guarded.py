@@ -13,7 +13,11 @@ MIN_HASH_KEY_CHARS = 32
 
 def guard(store: SecretStore, current: Settings, table: str) -> Guard:
     """The guard over ``table``, keyed by the hash key secret (read on first use)."""
-    hash_key = store.get(current.guard_hash_key_secret).get("key")
-    if not isinstance(hash_key, str) or len(hash_key) < MIN_HASH_KEY_CHARS:
-        raise ConfigurationError("the guard hash key secret holds no usable key")
-    return Guard(DynamoGuardStore(table), hash_key=hash_key.encode())
+
+    def hash_key() -> bytes:
+        value = store.get(current.guard_hash_key_secret).get("key")
+        if not isinstance(value, str) or len(value) < MIN_HASH_KEY_CHARS:
+            raise ConfigurationError("the guard hash key secret holds no usable key")
+        return value.encode()
+
+    return Guard(DynamoGuardStore(table), hash_key=hash_key)

@@ -29,6 +29,7 @@ from .capacity import CapacityPolicy, WaitlistPolicy, check_capacity
 from .names import AppId, FieldCode, FormFieldName, SecretName
 from .rate import Budget, Rate
 from .sessions import CancelPolicy, EditablePolicy, check_edit_rules
+from .when import WhenPolicy
 
 FormFieldType = Literal[
     "text", "textarea", "email", "number", "date", "datetime", "choice", "multi_choice", "file"
@@ -201,6 +202,8 @@ class FormPolicy(StrictModel):
     # Seats taken atomically before a submission is written or queued.
     capacity: CapacityPolicy | None = None
     waitlist: WaitlistPolicy | None = None
+    # The form's period, hours and networks; its entry routes' claims.
+    when: WhenPolicy | None = None
 
     @model_validator(mode="after")
     def _edits_stay_inside_the_form(self) -> FormPolicy:

@@ -15,6 +15,7 @@ from typing import Literal
 
 from ..constants import DEFAULT_MATCH_MAX_LENGTH, GUARD_HASH_KEY_SECRET
 from ..model import Policy
+from .when import when_findings
 
 Severity = Literal["error", "warning"]
 
@@ -43,6 +44,7 @@ def lint_policy(policy: Policy) -> list[Finding]:
         *_secret_findings(policy),
         *_budget_findings(policy),
         *_checkout_findings(policy),
+        *(Finding("warning", loc, message) for loc, message in when_findings(policy)),
     ]
 
 

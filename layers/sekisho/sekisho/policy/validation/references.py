@@ -23,6 +23,7 @@ from .capacity import capacity_issues
 from .forms import KINTONE_TYPES
 from .names import NOT_TEXT_VALUE_TYPES
 from .session_references import session_issues
+from .when import when_issues
 
 Location = tuple[str | int, ...]
 Issue = tuple[Location, str]
@@ -73,6 +74,7 @@ def reference_issues(policy: Policy) -> list[Issue]:
                 issues.append(((*loc, "fields", index), _undeclared_field(code, hook.refetch.app)))
     issues.extend(session_issues(policy))
     issues.extend(capacity_issues(policy))
+    issues.extend(when_issues(policy))
     return issues
 
 

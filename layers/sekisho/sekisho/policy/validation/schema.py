@@ -51,6 +51,7 @@ from .sessions import (  # noqa: F401 - every class by name
     RealmGuard,
     RealmPolicy,
 )
+from .when import OpeningHours, WhenPolicy  # noqa: F401 - every class by name
 
 # Each schema class has the name of the runtime class it validates (policy.model.MODELS).
 
@@ -131,6 +132,7 @@ class ViewPolicy(_Strict):
     # filled from the session's claims, paged by kintone's $id in `order`.
     session: RouteName | None = None
     order: Literal["newest_first", "oldest_first"] = "newest_first"
+    when: WhenPolicy | None = None
 
     @field_validator("match")
     @classmethod
@@ -175,6 +177,8 @@ class WebhookPolicy(_Strict):
     enabled: bool = True
     # What a verified event of this source changes in kintone (ActionFunction).
     actions: dict[RouteName, ActionPolicy] = Field(default_factory=dict)
+    # When and from where deliveries are taken (with allow_ips, both must admit them).
+    when: WhenPolicy | None = None
 
     @model_validator(mode="after")
     def _refetch_is_kintone(self) -> WebhookPolicy:

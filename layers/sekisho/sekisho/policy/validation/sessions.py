@@ -11,6 +11,7 @@ from .base import StrictModel
 from .base import no_duplicates as _no_duplicates
 from .names import ClaimName, Condition, FieldCode, FormFieldName, SecretName
 from .rate import Rate
+from .when import WhenPolicy
 
 # Shorter than a minute is unusable on a slow mail; longer than an hour is a bearer that
 # outlives the visit it was made for.
@@ -39,6 +40,7 @@ class RealmPolicy(StrictModel):
     code_seconds: int = _CODE_SECONDS
     guard: RealmGuard = RealmGuard()
     enabled: bool = True
+    when: WhenPolicy | None = None
 
     @field_validator("claims")
     @classmethod
