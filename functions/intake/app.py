@@ -1,4 +1,5 @@
-"""POST /forms/{form}: a form submission becomes one kintone record, exactly once."""
+"""POST /forms/{form}: a form submission becomes one kintone record, exactly once;
+POST /forms/{form}/uploads: a presigned S3 POST for a file too large for the JSON body."""
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
@@ -32,6 +33,18 @@ def submit(form: str) -> Response:
     return Response(
         status_code=result.status_code, content_type="application/json", body=result.body()
     )
+
+
+@app.post("/forms/<form>/uploads")
+def upload(form: str) -> Response:
+    grant = wiring.upload_service().grant(
+        IntakeRequest(
+            form=form,
+            body=json_body(app, max_bytes=settings.max_body_bytes),
+            client_ip=client_ip(app),
+        )
+    )
+    return Response(status_code=201, content_type="application/json", body=grant.body())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

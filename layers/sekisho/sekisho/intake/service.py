@@ -49,16 +49,20 @@ from .errors import CaptchaFailed, IdempotencyKeyReused, RequestInProgress
 from .header import check_idempotency_key
 from .request import IntakeRequest
 from .timing import AnswerTimes
+from .uploads import check_uploads
 from .writer import undeclared_codes, write_submission
 
 if TYPE_CHECKING:
     # The outbox (SQS, S3), the idempotency store and the CAPTCHA check arrive built by
     # sekisho.runtime with the service: the function's init does not load them.
+    from sekisho.forms.uploads import UploadRef
     from sekisho.policy import FormPolicy, Policy
 
     from .captcha import CaptchaVerifier
     from .idempotency import Idempotency
+    from .message import QueuedAttachment
     from .outbox import Outbox
+    from .upload_objects import UploadObjects
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +123,7 @@ class IntakeService(BrowserRoute):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         answer_times: AnswerTimes | None = None,
+        uploads: UploadObjects | None = None,
     ) -> None:
         super().__init__(
             policy,
@@ -135,6 +140,7 @@ class IntakeService(BrowserRoute):
         self._captcha = captcha
         self._call_reserve_ms = call_reserve_ms
         self._answer_times = answer_times or AnswerTimes()
+        self._uploads = uploads
 
     def submit(self, request: IntakeRequest) -> IntakeResult:
         started = self._clock()
@@ -205,6 +211,7 @@ class IntakeService(BrowserRoute):
         # Validation comes before the CAPTCHA: a token is good once, and a typo in the
         # form must not cost the person a new challenge.
         submission = parse_submission(request.form, form, request.body)
+        uploads = self._checked_uploads(request.form, form, submission.uploads)
         if form.captcha is not None:
             if self._captcha is None:
                 raise ConfigurationError(f"form {request.form!r} declares a CAPTCHA")
@@ -220,11 +227,24 @@ class IntakeService(BrowserRoute):
             if remaining > 0:
                 self._sleep(remaining)
             return IntakeResult(201, str(uuid.uuid4()), RECORDED)
-        wrong = undeclared_codes(form, submission.record, (a.field for a in submission.attachments))
+        files = [a.field for a in submission.attachments] + [u.field for u in uploads]
+        wrong = undeclared_codes(form, submission.record, files)
         if wrong:
             raise ConfigurationError(f"form {request.form!r} produced undeclared fields {wrong}")
         receipt = str(uuid.uuid4())
-        trail.receipt, trail.attachments = receipt, len(submission.attachments)
+        trail.receipt, trail.attachments = receipt, len(submission.attachments) + len(uploads)
+        if uploads:
+            # The deliverer moves a direct upload's bytes (up to 100 MB each): never on
+            # the browser's clock.
+            self._outbox.put(
+                receipt=receipt,
+                form=request.form,
+                record=submission.record,
+                files=submission.attachments,
+                uploads=uploads,
+            )
+            trail.outcome = QUEUED
+            return IntakeResult(202, receipt, QUEUED)
         try:
             write_submission(
                 self._clients(form.token_secret),
@@ -260,6 +280,15 @@ class IntakeService(BrowserRoute):
         trail.outcome = RECORDED
         self._answer_times.record(self._clock() - started)
         return IntakeResult(201, receipt, RECORDED)
+
+    def _checked_uploads(
+        self, form_name: str, form: FormPolicy, refs: tuple[UploadRef, ...]
+    ) -> tuple[QueuedAttachment, ...]:
+        if not refs:
+            return ()
+        if self._uploads is None:
+            raise ConfigurationError(f"form {form_name!r} declares direct uploads: no store set")
+        return check_uploads(self._uploads, form_name, form, refs)
 
     def _check_time(self, request: IntakeRequest) -> None:
         if request.remaining_ms is not None and request.remaining_ms() < self._call_reserve_ms:

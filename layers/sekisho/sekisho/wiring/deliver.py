@@ -7,6 +7,7 @@ import functools
 from sekisho import runtime
 from sekisho.intake.attachments import S3AttachmentStore
 from sekisho.intake.delivery import DeliverService
+from sekisho.intake.upload_objects import S3UploadObjects
 from sekisho.redelivery import SqsVisibility
 from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
@@ -25,5 +26,6 @@ def deliver_service() -> DeliverService:
         runtime.kintone_base_url(),
         attachments=S3AttachmentStore(bucket),
         visibility=SqsVisibility(),
+        uploads=S3UploadObjects(bucket),
         min_backoff_seconds=current.deliver_min_backoff_seconds,
     )

@@ -15,6 +15,8 @@ from sekisho.intake.idempotency import Idempotency
 from sekisho.intake.outbox import Outbox
 from sekisho.intake.queue import SqsQueue
 from sekisho.intake.service import IntakeService
+from sekisho.intake.upload_objects import S3UploadObjects
+from sekisho.intake.uploads import UploadService
 from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
 from sekisho.settings import Settings
@@ -56,5 +58,20 @@ def intake_service() -> IntakeService:
         outbox=Outbox(SqsQueue(queue), S3AttachmentStore(bucket)),
         idempotency=Idempotency(persistence),
         captcha=SiteverifyCaptcha(store.get),
+        switches=route_switches(),
+        uploads=S3UploadObjects(bucket),
+    )
+
+
+@functools.cache
+def upload_service() -> UploadService:
+    """``POST /forms/{form}/uploads``: the forms' guard and switches, the quarantine."""
+    current = runtime.settings()
+    table, bucket = runtime.required("guard_table", "attachment_bucket")
+    store = SecretStore(SecretsManagerBackend(), allowed=intake_secret_names(current))
+    return UploadService(
+        runtime.policy(),
+        guard(store, current, table),
+        S3UploadObjects(bucket),
         switches=route_switches(),
     )
