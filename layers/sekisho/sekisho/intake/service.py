@@ -49,7 +49,7 @@ from .errors import CaptchaFailed, IdempotencyKeyReused, RequestInProgress
 from .header import check_idempotency_key
 from .request import IntakeRequest
 from .timing import AnswerTimes
-from .uploads import check_uploads
+from .uploads import check_uploads, claim_uploads
 from .writer import undeclared_codes, write_submission
 
 if TYPE_CHECKING:
@@ -236,6 +236,7 @@ class IntakeService(BrowserRoute):
         if uploads:
             # The deliverer moves a direct upload's bytes (up to 100 MB each): never on
             # the browser's clock.
+            claim_uploads(self._uploads, form, uploads)  # type: ignore[arg-type]  # set when uploads
             self._outbox.put(
                 receipt=receipt,
                 form=request.form,

@@ -36,6 +36,16 @@ _CHUNK = 1024 * 1024
 _ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound", "AccessDenied", "403"})
 _CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
 META_FIELD, META_NAME, META_SHA256 = "field", "name", "sha256"
+# An upload is tagged unclaimed by its signed POST and expires after a day unless a
+# submission claims it; a claimed one waits as long as a queued attachment does (the
+# bucket's lifecycle rules), so a delivery held up by a long kintone outage finds it.
+CLAIM_TAG = "sekisho"
+UNCLAIMED, CLAIMED = "unclaimed", "claimed"
+
+
+def _tagging_xml(value: str) -> str:
+    tag = f"<Tag><Key>{CLAIM_TAG}</Key><Value>{value}</Value></Tag>"
+    return f"<Tagging><TagSet>{tag}</TagSet></Tagging>"
 
 
 def upload_key(form: str, upload_id: str) -> str:
@@ -95,6 +105,10 @@ class UploadObjects(Protocol):
 
     def delete(self, keys: Sequence[str]) -> None: ...
 
+    def claim(self, key: str) -> bool:
+        """Mark the object claimed by a submission; False when one already claimed it."""
+        ...
+
 
 def _digest(chunks: Any, etag: str) -> ObjectDigest:
     hasher, size, head = hashlib.sha256(), 0, b""
@@ -121,7 +135,7 @@ class S3UploadObjects:
         self, key: str, *, size: int, content_type: str, metadata: Mapping[str, str]
     ) -> PresignedPost:
         meta = {f"x-amz-meta-{name}": value for name, value in metadata.items()}
-        fields = {"Content-Type": content_type, **meta}
+        fields = {"Content-Type": content_type, "tagging": _tagging_xml(UNCLAIMED), **meta}
         # Exact values for every field: S3 refuses a POST whose form differs from the
         # signed policy (another key, size, type or metadata), and one with a field the
         # policy does not list. The size is exact too: the browser knows File.size, and an
@@ -184,6 +198,19 @@ class S3UploadObjects:
         data: bytes = answer["Body"].read()
         return data
 
+    def claim(self, key: str) -> bool:
+        # Not atomic: two submissions racing on one id within milliseconds could both
+        # pass, and the second delivery then finds the object gone (upload_refused).
+        tags = self._s3.get_object_tagging(Bucket=self._bucket, Key=key).get("TagSet") or []
+        if {"Key": CLAIM_TAG, "Value": CLAIMED} in tags:
+            return False
+        self._s3.put_object_tagging(
+            Bucket=self._bucket,
+            Key=key,
+            Tagging={"TagSet": [{"Key": CLAIM_TAG, "Value": CLAIMED}]},
+        )
+        return True
+
     def delete(self, keys: Sequence[str]) -> None:
         if keys:
             self._s3.delete_objects(
@@ -208,6 +235,7 @@ class InMemoryUploadObjects:
 
     fail: bool = False
     presigned: list[dict[str, Any]] = field(default_factory=list)
+    claimed: set[str] = field(default_factory=set)
     _objects: dict[str, _Stored] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -259,6 +287,14 @@ class InMemoryUploadObjects:
         with self._lock:
             stored = self._objects.get(key)
         return None if stored is None or stored.etag != etag else stored.data
+
+    def claim(self, key: str) -> bool:
+        self._check("PutObjectTagging")
+        with self._lock:
+            if key in self.claimed:
+                return False
+            self.claimed.add(key)
+            return True
 
     def delete(self, keys: Sequence[str]) -> None:
         self._check("DeleteObjects")

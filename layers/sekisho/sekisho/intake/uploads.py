@@ -186,6 +186,24 @@ def check_uploads(
     return tuple(checked)
 
 
+def claim_uploads(
+    objects: UploadObjects, form: FormPolicy, uploads: tuple[QueuedAttachment, ...]
+) -> None:
+    """Claim each checked upload for the submission about to be queued (after the CAPTCHA
+    and the budget, so a refused try leaves the uploads free for the next one)."""
+    names = {f.code: name for name, f in form.fields.items()}
+    for item in uploads:
+        with _quarantine("claim an upload"):
+            fresh = objects.claim(item.s3_key)
+        if not fresh:
+            # One upload, one record: a second submission naming it is refused here.
+            pointer = f"/fields/{names.get(item.field, item.field)}"
+            raise ValidationFailed(
+                "the form's fields are not valid",
+                errors=[{"pointer": pointer, "code": "upload", "detail": _NO_SUCH_UPLOAD}],
+            )
+
+
 def _check(
     objects: UploadObjects, form_name: str, spec: FormField, ref: UploadRef
 ) -> QueuedAttachment:
