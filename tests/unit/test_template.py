@@ -442,8 +442,8 @@ EXPECTED_GRANTS = {
         # Signs the presigned POSTs, reads an upload's head and first bytes, claims it.
         | {
             (action, UPLOAD_OBJECTS)
-            for action in ("s3:PutObject", "s3:GetObject", "s3:GetObjectTagging")
-            + ("s3:PutObjectTagging",)
+            for action in ("s3:PutObject", "s3:GetObject")
+            for action in (action, f"{action}Tagging")
         }
         | READ_SWITCHES
     ),

@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
+from sekisho.errors import UpstreamUnavailable
 from sekisho.intake.attachments import InMemoryAttachmentStore
 from sekisho.intake.delivery import DeliverService
-from sekisho.errors import UpstreamUnavailable
 from sekisho.intake.errors import (
     AttachmentMissing,
     AttachmentsUnavailable,
