@@ -151,6 +151,8 @@ def test_the_presigned_post_fixes_key_size_type_metadata_and_expiry_in_its_polic
         content_type="application/pdf",
         metadata={"field": "materials", "name": "cv.pdf"},
     )
+    # The bucket's own region, not the global endpoint that redirects a new bucket.
+    assert post.url == "https://attachments-bucket.s3.ap-northeast-1.amazonaws.com/"
     policy = json.loads(base64.b64decode(post.fields["policy"]))
     conditions = policy["conditions"]
     assert ["content-length-range", 20_000_000, 20_000_000] in conditions
