@@ -28,6 +28,7 @@ from sekisho.intake.upload_objects import (
 )
 from sekisho.intake.uploads import UploadService, upload_rate
 from sekisho.kintone.client import TokenSource
+from sekisho.policy.snapshot import restore, snapshot_bytes
 from sekisho.switches import RouteSwitches
 from tests.upload_support import FORM, OTHER_ID, PDF, PNG, POLICY, UPLOAD_ID, put_upload, sha
 
@@ -303,3 +304,9 @@ def test_a_quarantine_that_cannot_be_read_is_503_and_nothing_is_accepted(intake)
     with pytest.raises(UploadsUnavailable):
         intake.submit({"materials": {"upload": UPLOAD_ID}})
     assert intake.queue.messages == []
+
+
+def test_a_fields_direct_upload_survives_the_reviewed_snapshot():
+    restored = restore(snapshot_bytes(POLICY)).form("seminar-apply")
+    assert restored.fields["materials"].upload == "direct"
+    assert restored.fields["cv"].upload == "inline"
