@@ -15,7 +15,7 @@ from sekisho.forms.uploads import UPLOAD_ID_PATTERN
 from sekisho.guard.guard import Guard
 from sekisho.guard.memory import InMemoryGuardStore
 from sekisho.intake.attachments import InMemoryAttachmentStore
-from sekisho.intake.errors import UploadsUnavailable
+from sekisho.intake.errors import OutboxUnavailable, UploadsUnavailable
 from sekisho.intake.message import QueuedSubmission
 from sekisho.intake.outbox import Outbox
 from sekisho.intake.queue import InMemoryQueue
@@ -296,6 +296,16 @@ def test_an_upload_names_one_submission_only(intake):
         intake.submit({"materials": {"upload": UPLOAD_ID}})
     assert caught.value.errors[0]["code"] == "upload"
     assert len(intake.queue.messages) == 1
+
+
+def test_when_the_queue_refuses_the_submission_its_uploads_are_free_for_the_retry(intake):
+    put_upload(intake.objects)
+    intake.queue.fail = True
+    with pytest.raises(OutboxUnavailable):
+        intake.submit({"materials": {"upload": UPLOAD_ID}})
+    assert intake.objects.claimed == set()
+    intake.queue.fail = False
+    assert intake.submit({"materials": {"upload": UPLOAD_ID}}).status_code == 202
 
 
 def test_a_quarantine_that_cannot_be_read_is_503_and_nothing_is_accepted(intake):

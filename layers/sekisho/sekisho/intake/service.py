@@ -45,16 +45,17 @@ from sekisho.kintone.retry import NO_RETRY
 from sekisho.secrets.errors import SecretUnavailable
 from sekisho.switches import RouteSwitches
 
-from .errors import CaptchaFailed, IdempotencyKeyReused, RequestInProgress
+from .errors import CaptchaFailed, IdempotencyKeyReused, OutboxUnavailable, RequestInProgress
 from .header import check_idempotency_key
 from .request import IntakeRequest
 from .timing import AnswerTimes
-from .uploads import check_uploads, claim_uploads
+from .uploads import check_uploads, claim_uploads, release_uploads
 from .writer import undeclared_codes, write_submission
 
 if TYPE_CHECKING:
     # The outbox (SQS, S3), the idempotency store and the CAPTCHA check arrive built by
     # sekisho.runtime with the service: the function's init does not load them.
+    from sekisho.forms import Submission
     from sekisho.forms.uploads import UploadRef
     from sekisho.policy import FormPolicy, Policy
 
@@ -236,14 +237,7 @@ class IntakeService(BrowserRoute):
         if uploads:
             # The deliverer moves a direct upload's bytes (up to 100 MB each): never on
             # the browser's clock.
-            claim_uploads(self._uploads, form, uploads)  # type: ignore[arg-type]  # set when uploads
-            self._outbox.put(
-                receipt=receipt,
-                form=request.form,
-                record=submission.record,
-                files=submission.attachments,
-                uploads=uploads,
-            )
+            self._queue_with_uploads(request.form, form, receipt, submission, uploads)
             trail.outcome = QUEUED
             return IntakeResult(202, receipt, QUEUED)
         try:
@@ -281,6 +275,31 @@ class IntakeService(BrowserRoute):
         trail.outcome = RECORDED
         self._answer_times.record(self._clock() - started)
         return IntakeResult(201, receipt, RECORDED)
+
+    def _queue_with_uploads(
+        self,
+        form_name: str,
+        form: FormPolicy,
+        receipt: str,
+        submission: Submission,
+        uploads: tuple[QueuedAttachment, ...],
+    ) -> None:
+        objects = self._uploads
+        if objects is None:  # checked by _checked_uploads already
+            raise ConfigurationError(f"form {form_name!r} declares direct uploads: no store set")
+        claim_uploads(objects, form, uploads)
+        try:
+            self._outbox.put(
+                receipt=receipt,
+                form=form_name,
+                record=submission.record,
+                files=submission.attachments,
+                uploads=uploads,
+            )
+        except OutboxUnavailable:
+            # Not accepted: the browser's retry must find its uploads unclaimed.
+            release_uploads(objects, uploads)
+            raise
 
     def _checked_uploads(
         self, form_name: str, form: FormPolicy, refs: tuple[UploadRef, ...]

@@ -109,6 +109,10 @@ class UploadObjects(Protocol):
         """Mark the object claimed by a submission; False when one already claimed it."""
         ...
 
+    def release(self, key: str) -> None:
+        """Undo a claim whose submission was not accepted after all."""
+        ...
+
 
 def _digest(chunks: Any, etag: str) -> ObjectDigest:
     hasher, size, head = hashlib.sha256(), 0, b""
@@ -211,6 +215,13 @@ class S3UploadObjects:
         )
         return True
 
+    def release(self, key: str) -> None:
+        self._s3.put_object_tagging(
+            Bucket=self._bucket,
+            Key=key,
+            Tagging={"TagSet": [{"Key": CLAIM_TAG, "Value": UNCLAIMED}]},
+        )
+
     def delete(self, keys: Sequence[str]) -> None:
         if keys:
             self._s3.delete_objects(
@@ -295,6 +306,11 @@ class InMemoryUploadObjects:
                 return False
             self.claimed.add(key)
             return True
+
+    def release(self, key: str) -> None:
+        self._check("PutObjectTagging")
+        with self._lock:
+            self.claimed.discard(key)
 
     def delete(self, keys: Sequence[str]) -> None:
         self._check("DeleteObjects")

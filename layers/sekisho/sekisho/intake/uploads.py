@@ -204,6 +204,16 @@ def claim_uploads(
             )
 
 
+def release_uploads(objects: UploadObjects, uploads: tuple[QueuedAttachment, ...]) -> None:
+    """Best effort: the submission was not accepted (the outbox failed), so the browser's
+    retry must find its uploads free. One left claimed expires with the claimed ones."""
+    for item in uploads:
+        try:
+            objects.release(item.s3_key)
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("upload left claimed", extra={"error_code": aws.error_code(exc)})
+
+
 def _check(
     objects: UploadObjects, form_name: str, spec: FormField, ref: UploadRef
 ) -> QueuedAttachment:
