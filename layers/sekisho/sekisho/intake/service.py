@@ -45,23 +45,20 @@ from sekisho.kintone.retry import NO_RETRY
 from sekisho.secrets.errors import SecretUnavailable
 from sekisho.switches import RouteSwitches
 
-from .errors import CaptchaFailed, IdempotencyKeyReused, OutboxUnavailable, RequestInProgress
+from .errors import CaptchaFailed, IdempotencyKeyReused, RequestInProgress
 from .header import check_idempotency_key
 from .request import IntakeRequest
 from .timing import AnswerTimes
-from .uploads import check_uploads, claim_uploads, release_uploads
+from .uploads import checked_uploads, queue_with_uploads
 from .writer import undeclared_codes, write_submission
 
 if TYPE_CHECKING:
     # The outbox (SQS, S3), the idempotency store and the CAPTCHA check arrive built by
     # sekisho.runtime with the service: the function's init does not load them.
-    from sekisho.forms import Submission
-    from sekisho.forms.uploads import UploadRef
     from sekisho.policy import FormPolicy, Policy
 
     from .captcha import CaptchaVerifier
     from .idempotency import Idempotency
-    from .message import QueuedAttachment
     from .outbox import Outbox
     from .upload_objects import UploadObjects
 
@@ -212,7 +209,7 @@ class IntakeService(BrowserRoute):
         # Validation comes before the CAPTCHA: a token is good once, and a typo in the
         # form must not cost the person a new challenge.
         submission = parse_submission(request.form, form, request.body)
-        uploads = self._checked_uploads(request.form, form, submission.uploads)
+        uploads = checked_uploads(self._uploads, request.form, form, submission.uploads)
         if form.captcha is not None:
             if self._captcha is None:
                 raise ConfigurationError(f"form {request.form!r} declares a CAPTCHA")
@@ -237,7 +234,15 @@ class IntakeService(BrowserRoute):
         if uploads:
             # The deliverer moves a direct upload's bytes (up to 100 MB each): never on
             # the browser's clock.
-            self._queue_with_uploads(request.form, form, receipt, submission, uploads)
+            queue_with_uploads(
+                self._uploads,
+                self._outbox,
+                form_name=request.form,
+                form=form,
+                receipt=receipt,
+                submission=submission,
+                uploads=uploads,
+            )
             trail.outcome = QUEUED
             return IntakeResult(202, receipt, QUEUED)
         try:
@@ -275,40 +280,6 @@ class IntakeService(BrowserRoute):
         trail.outcome = RECORDED
         self._answer_times.record(self._clock() - started)
         return IntakeResult(201, receipt, RECORDED)
-
-    def _queue_with_uploads(
-        self,
-        form_name: str,
-        form: FormPolicy,
-        receipt: str,
-        submission: Submission,
-        uploads: tuple[QueuedAttachment, ...],
-    ) -> None:
-        objects = self._uploads
-        if objects is None:  # checked by _checked_uploads already
-            raise ConfigurationError(f"form {form_name!r} declares direct uploads: no store set")
-        claim_uploads(objects, form, uploads)
-        try:
-            self._outbox.put(
-                receipt=receipt,
-                form=form_name,
-                record=submission.record,
-                files=submission.attachments,
-                uploads=uploads,
-            )
-        except OutboxUnavailable:
-            # Not accepted: the browser's retry must find its uploads unclaimed.
-            release_uploads(objects, uploads)
-            raise
-
-    def _checked_uploads(
-        self, form_name: str, form: FormPolicy, refs: tuple[UploadRef, ...]
-    ) -> tuple[QueuedAttachment, ...]:
-        if not refs:
-            return ()
-        if self._uploads is None:
-            raise ConfigurationError(f"form {form_name!r} declares direct uploads: no store set")
-        return check_uploads(self._uploads, form_name, form, refs)
 
     def _check_time(self, request: IntakeRequest) -> None:
         if request.remaining_ms is not None and request.remaining_ms() < self._call_reserve_ms:

@@ -29,7 +29,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sekisho import aws
 from sekisho.audit import audit
-from sekisho.errors import NotFound, RateLimited, RouteDisabled, ValidationFailed
+from sekisho.errors import (
+    ConfigurationError,
+    NotFound,
+    RateLimited,
+    RouteDisabled,
+    ValidationFailed,
+)
 from sekisho.forms.files import bytes_match, clean_filename
 from sekisho.forms.problems import FieldProblem
 from sekisho.forms.uploads import UPLOAD_ID_BYTES, UploadRef, parse_upload_request
@@ -37,7 +43,7 @@ from sekisho.policy.constants import CONTENT_TYPE_EXTENSIONS
 from sekisho.policy.rate import Rate
 from sekisho.switches import RouteSwitches
 
-from .errors import UploadsUnavailable
+from .errors import OutboxUnavailable, UploadsUnavailable
 from .message import QueuedAttachment
 from .upload_objects import (
     META_FIELD,
@@ -51,9 +57,11 @@ from .upload_objects import (
 )
 
 if TYPE_CHECKING:
+    from sekisho.forms import Submission
     from sekisho.guard.guard import Guard
     from sekisho.policy import FormField, FormPolicy, Policy
 
+    from .outbox import Outbox
     from .request import IntakeRequest
 
 logger = logging.getLogger(__name__)
@@ -161,6 +169,46 @@ class UploadService:
 
 
 # ------------------------------------------------------------------- the submission
+
+
+def checked_uploads(
+    objects: UploadObjects | None, form_name: str, form: FormPolicy, refs: tuple[UploadRef, ...]
+) -> tuple[QueuedAttachment, ...]:
+    """What the intake calls: nothing to do without uploads, a misconfiguration without a
+    store, else :func:`check_uploads`."""
+    if not refs:
+        return ()
+    if objects is None:
+        raise ConfigurationError(f"form {form_name!r} declares direct uploads: no store is set")
+    return check_uploads(objects, form_name, form, refs)
+
+
+def queue_with_uploads(
+    objects: UploadObjects | None,
+    outbox: Outbox,
+    *,
+    form_name: str,
+    form: FormPolicy,
+    receipt: str,
+    submission: Submission,
+    uploads: tuple[QueuedAttachment, ...],
+) -> None:
+    """Claim the uploads, then queue the submission with them; a submission the queue
+    refuses gives its uploads back, so the browser's retry finds them unclaimed."""
+    if objects is None:
+        raise ConfigurationError(f"form {form_name!r} declares direct uploads: no store is set")
+    claim_uploads(objects, form, uploads)
+    try:
+        outbox.put(
+            receipt=receipt,
+            form=form_name,
+            record=submission.record,
+            files=submission.attachments,
+            uploads=uploads,
+        )
+    except OutboxUnavailable:
+        release_uploads(objects, uploads)
+        raise
 
 
 def check_uploads(
