@@ -1,6 +1,7 @@
 """POST /forms/{form}: a form submission becomes one kintone record, exactly once;
-GET /forms/{form} (its public facts: seats left) and GET /forms/{form}/receipts/{receipt}
-(what became of a submission)."""
+GET /forms/{form} (its public facts: seats left), GET /forms/{form}/receipts/{receipt}
+(what became of a submission) and POST /forms/{form}/uploads (a presigned S3 POST for a
+file too large for the JSON body)."""
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
@@ -55,6 +56,18 @@ def receipt_status(form: str, receipt: str) -> Response:
         body=wiring.receipt_status().status(form, receipt, client_ip(app)),
         headers={"Cache-Control": "no-store"},
     )
+
+
+@app.post("/forms/<form>/uploads")
+def upload(form: str) -> Response:
+    grant = wiring.upload_service().grant(
+        IntakeRequest(
+            form=form,
+            body=json_body(app, max_bytes=settings.max_body_bytes),
+            client_ip=client_ip(app),
+        )
+    )
+    return Response(status_code=201, content_type="application/json", body=grant.body())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

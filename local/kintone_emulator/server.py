@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 KINTONE_PREFIX = "/k/"
 MAINTENANCE_PAGE = b"kintone is under maintenance. Please try again later.\n"
-MAX_BODY_BYTES = 64 * 1024 * 1024
+# Room for the largest direct upload the relay takes (100 MB) and its multipart framing;
+# kintone's own per-file limit is far above it.
+MAX_BODY_BYTES = 128 * 1024 * 1024
 
 
 def too_many_requests() -> KintoneApiError:

@@ -79,6 +79,8 @@ def test_every_route_of_the_policy_is_one_path_with_its_methods_and_nothing_else
             expected[f"/forms/{name}/entries/{{ref}}"] = {"patch"}
         if form.cancel is not None:
             expected[f"/forms/{name}/entries/{{ref}}/cancel"] = {"post"}
+        if any(field.upload == "direct" for field in form.fields.values()):
+            expected[f"/forms/{name}/uploads"] = {"post"}
     assert {path: set(operations) for path, operations in paths.items()} == expected
 
 
@@ -235,3 +237,18 @@ def test_every_form_field_type_has_a_schema_in_the_contract(field_type):
     schema = field_schema(field)
     assert schema["anyOf"][-1] == {"type": "null"}
     Draft202012Validator.check_schema(schema)
+
+
+def test_a_direct_upload_field_is_named_by_its_upload_and_has_its_upload_route():
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    submission = document["paths"]["/forms/seminar-apply"]["post"]["requestBody"]
+    fields = submission["content"]["application/json"]["schema"]["properties"]["fields"]
+    (ref,) = [s for s in fields["properties"]["materials"]["anyOf"] if s.get("type") == "object"]
+    assert ref["required"] == ["upload"]
+    assert "data" not in ref["properties"]
+    upload = document["paths"]["/forms/seminar-apply/uploads"]["post"]
+    body = upload["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["field"]["enum"] == ["materials"]
+    assert body["properties"]["size"]["maximum"] == 26_214_400
+    assert body["properties"]["content_type"]["enum"] == ["application/pdf"]
+    assert set(upload["responses"]) >= {"201", "400", "404", "429", "503"}

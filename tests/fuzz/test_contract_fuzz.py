@@ -271,6 +271,19 @@ def test_a_found_record_is_answered_as_the_contract_says(stack, http):
     assert response.json()["records"]
 
 
+def test_a_granted_upload_is_answered_as_the_contract_says(stack, http):
+    body = {
+        "field": "materials",
+        "name": "資料.pdf",
+        "size": 1024,
+        "content_type": "application/pdf",
+    }
+    response = answer(http, stack, "/forms/seminar-apply/uploads", body)
+
+    assert response.status_code == 201
+    assert response.json()["url"].startswith(stack.moto_url)
+
+
 def test_kintone_in_maintenance_is_answered_as_the_contract_says(stack, http):
     maintenance = f"{stack.kintone.url}/_emulator/maintenance"
     http.post(maintenance, json={"enabled": True}, timeout=10).raise_for_status()

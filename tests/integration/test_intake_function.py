@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 
 from devstack.sqs_event import sqs_record
 from sekisho import aws, runtime
@@ -197,6 +198,7 @@ def clear_container_caches() -> None:
         runtime.settings,
         runtime.policy,
         intake_wiring.intake_service,
+        intake_wiring.upload_service,
         deliver_wiring.deliver_service,
         aws.client,
     ):
@@ -481,3 +483,28 @@ def test_logs_hold_outcome_and_receipt_but_no_values_and_no_token(stack, caplog)
     everything = json.dumps([vars(r) for r in caplog.records], ensure_ascii=False, default=str)
     for value in ("佐藤", "ichiro@example.com", "seminar-add-token", "JVBERi0"):
         assert value not in everything
+
+
+# ----------------------------------------------------------------------- direct uploads
+
+
+def test_a_direct_upload_is_granted_posted_to_s3_queued_and_delivered_to_kintone(stack):
+    status, headers, grant = stack.intake("intake_upload.json")
+    assert status == 201, grant
+    assert headers["Access-Control-Allow-Origin"] == ORIGIN
+    pdf = b"%PDF-1.7\n" + b"0" * 1024 + b"\n%%EOF\n"
+    assert len(pdf) == event_body("intake_upload.json")["size"]
+    posted = requests.post(
+        grant["url"], data=grant["fields"], files={"file": ("資料.pdf", pdf)}, timeout=10
+    )
+    assert posted.status_code == 204, posted.text
+
+    fields = {**event_body("intake_valid.json")["fields"], "materials": {"upload": grant["upload"]}}
+    status, _, body = stack.intake("intake_valid.json", body={"fields": fields})
+    assert (status, body["status"]) == (202, "queued")
+    assert stack.records() == []
+    stack.deliver(stack.receive())
+    [record] = stack.records()
+    [stored] = record["資料"]["value"]
+    assert (stored["name"], stored["size"]) == ("資料.pdf", str(len(pdf)))
+    assert not [key for key in stack.objects() if key.startswith("uploads/")]

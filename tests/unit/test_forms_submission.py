@@ -78,6 +78,10 @@ DEMO_ATTACKS = [
     pytest.param({"cv": [pdf(b"%PDF-" + b"x" * 2097148)]}, "/fields/cv", "file_size", id="big"),
     pytest.param({"cv": [pdf(filename="../../cv.pdf")]}, "/fields/cv", "file_name", id="path"),
     pytest.param({"cv": [pdf(), pdf()]}, "/fields/cv", "file_count", id="two-files"),
+    # A direct upload field takes an upload's id, never the bytes themselves.
+    pytest.param({"materials": pdf()}, "/fields/materials", "type", id="inline-bytes-for-direct"),
+    pytest.param({"materials": [{"upload": "x" * 22}]}, "/fields/materials", "type", id="a-list"),
+    pytest.param({"materials": {"upload": "../cv"}}, "/fields/materials", "upload", id="bad-id"),
 ]
 
 

@@ -85,6 +85,7 @@ def test_the_shipped_seminar_form_is_the_demo_form():
         "seats": ("人数", "number", False),
         "cv": ("履歴書", "file", False),
         "session": ("回", "choice", False),
+        "materials": ("資料", "file", False),
     }
     capacity = form.capacity
     assert capacity is not None
@@ -92,6 +93,9 @@ def test_the_shipped_seminar_form_is_the_demo_form():
     assert capacity.choices == {"A": 30, "B": 3}
     cv = form.fields["cv"]
     assert (cv.max_bytes, cv.content_types, cv.file_limit) == (2097152, ("application/pdf",), 1)
+    assert cv.upload == "inline"
+    materials = form.fields["materials"]
+    assert (materials.upload, materials.max_bytes) == ("direct", 26_214_400)
     assert form.presets == {"受付経路": "web", "支払状況": "未払い", "申込状況": "申込"}
     assert read_policy(REPO_POLICY).secret_names("forms") == {"sekisho/kintone/seminar-add"}
 

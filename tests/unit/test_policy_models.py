@@ -152,6 +152,9 @@ def rename(dotted: str, new_key, message: str, *, at: str):
 
 
 V = "views.deal-status"
+# A direct upload file field, valid as it is.
+DIRECT = {"code": "履歴書", "type": "file", "upload": "direct", "max_bytes": 104_857_600}
+DIRECT |= {"content_types": ["application/pdf"]}
 M = "views.deal-status.match.owner_id"
 F = "forms.seminar-apply"
 
@@ -269,7 +272,20 @@ INVALID = [
         at=f"{F}.fields.cv.content_types.0",
     ),
     case(f"{F}.fields.cv.content_types", ["application/pdf"] * 2, "listed twice"),
-    case(f"{F}.fields.cv.max_bytes", 4_000_001, "less than or equal to 4000000"),
+    case(f"{F}.fields.cv.max_bytes", 4_000_001, "declare upload: direct", at=f"{F}.fields.cv"),
+    case(
+        f"{F}.fields.cv",
+        DIRECT | {"max_bytes": 104_857_601},
+        "less than or equal to 104857600",
+        at=f"{F}.fields.cv.max_bytes",
+    ),
+    case(f"{F}.fields.name.upload", "direct", "does not apply to a text", at=f"{F}.fields.name"),
+    case(f"{F}.fields.cv.upload", "s3", "'inline' or 'direct'"),
+    case(
+        f"{F}.fields.cv",
+        DIRECT | {"content_types": ["application/pdf", "application/zip"]},
+        "cannot tell application/zip",
+    ),
     case(f"{F}.fields.cv.max_files", 0, "greater than or equal to 1"),
     case(f"{F}.fields.cv.max_files", 11, "less than or equal to 10"),
     case(f"{F}.fields.name.max_files", 1, "max_files does not apply", at=f"{F}.fields.name"),

@@ -238,7 +238,9 @@ def is_wildcard(resource: Any, *, objects_under_a_prefix: bool = False) -> bool:
 
 def only_object_actions(statement: Mapping[str, Any]) -> bool:
     actions = as_list(statement.get("Action", []))
-    return all(isinstance(a, str) and re.fullmatch(r"s3:\w+Object", a, re.I) for a in actions)
+    return all(
+        isinstance(a, str) and re.fullmatch(r"s3:\w+Object(Tagging)?", a, re.I) for a in actions
+    )
 
 
 def grants_sensitive_wildcard(statement: Mapping[str, Any]) -> bool:
@@ -387,6 +389,8 @@ WEBHOOK_QUEUE = frozen({"Fn::GetAtt": ["WebhookQueue", "Arn"]})
 WEBHOOK_DEAD_LETTER_QUEUE = frozen({"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]})
 ATTACHMENT_PREFIX = "attachments/"
 ATTACHMENT_OBJECTS = frozen({"Fn::Sub": "${AttachmentBucket.Arn}/" + ATTACHMENT_PREFIX + "*"})
+# The direct uploads' quarantine (POST /forms/{form}/uploads).
+UPLOAD_OBJECTS = frozen({"Fn::Sub": "${AttachmentBucket.Arn}/uploads/*"})
 GUARD_TABLE_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem")
 # What Powertools' DynamoDBPersistenceLayer calls: no Query, no Scan.
 IDEMPOTENCY_ACTIONS = (
@@ -447,6 +451,12 @@ EXPECTED_GRANTS = {
         | {(action, IDEMPOTENCY_TABLE) for action in IDEMPOTENCY_ACTIONS}
         | {("sqs:SendMessage", INTAKE_QUEUE), ("s3:PutObject", ATTACHMENT_OBJECTS)}
         | {(action, ENTRIES_TABLE) for action in INTAKE_ENTRY_ACTIONS}
+        # Signs the presigned POSTs, reads an upload's head and first bytes, claims it.
+        | {
+            (action, UPLOAD_OBJECTS)
+            for action in ("s3:PutObject", "s3:GetObject")
+            for action in (action, f"{action}Tagging")
+        }
         | READ_SWITCHES
     ),
     "DeliverFunction": {(action, INTAKE_QUEUE) for action in CONSUMER_ACTIONS}
@@ -455,6 +465,9 @@ EXPECTED_GRANTS = {
         ("s3:DeleteObject", ATTACHMENT_OBJECTS),
         # The "delivered" marker that stands in for a delivered submission's files.
         ("s3:PutObject", ATTACHMENT_OBJECTS),
+        # A direct upload is read whole before kintone sees it, deleted once delivered.
+        ("s3:GetObject", UPLOAD_OBJECTS),
+        ("s3:DeleteObject", UPLOAD_OBJECTS),
     }
     | {(action, ENTRIES_TABLE) for action in ENTRY_MOVE_ACTIONS},
     # The table grants hold only for the dedupe records' keys (see
@@ -815,6 +828,8 @@ def api_routes(function: Mapping[str, Any]) -> set[tuple[str, str]]:
                 ("/forms/{form}", "get"),
                 ("/forms/{form}/receipts/{receipt}", "get"),
                 ("/forms/{form}/receipts/{receipt}", "options"),
+                ("/forms/{form}/uploads", "post"),
+                ("/forms/{form}/uploads", "options"),
             },
         ),
         ("DeliverFunction", set()),
@@ -1182,9 +1197,8 @@ def test_attachment_bucket_encrypts_and_keeps_no_deleted_versions(bucket):
 
 def test_attachments_expire_no_sooner_than_their_dead_letters(bucket, resources):
     rules = bucket["LifecycleConfiguration"]["Rules"]
-    (expiry,) = [rule for rule in rules if "ExpirationInDays" in rule]
+    (expiry,) = [rule for rule in rules if rule.get("Prefix") == ATTACHMENT_PREFIX]
     assert expiry["Status"] == "Enabled"
-    assert expiry["Prefix"] == ATTACHMENT_PREFIX
     assert expiry["ExpirationInDays"] == 14
     # A redriven dead letter must still find its files.
     dead = resources["IntakeDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]

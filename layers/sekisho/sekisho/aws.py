@@ -40,7 +40,13 @@ CONFIGS: Mapping[Service, Config] = MappingProxyType(
         "secretsmanager": _fail_fast(2, 5, 3),
         # The outbox and the webhook queue: a 503 answer beats a timed-out one.
         "sqs": _fail_fast(2, 5, 3),
-        "s3": _fail_fast(2, 5, 3),
+        # Signature V4 and virtual hosts named: a presigned POST (direct uploads) would
+        # otherwise be signed with V2, which S3 refuses in newer regions, and point at the
+        # global endpoint, which redirects a new bucket's POSTs for a day. (An endpoint
+        # given as an IP address, moto's, still gets path-style URLs.)
+        "s3": _fail_fast(2, 5, 3).merge(
+            Config(signature_version="s3v4", s3={"addressing_style": "virtual"})
+        ),
         # The kill switch, read at most every 30 s by a request that waits for it.
         "ssm": _fail_fast(1, 2, 2),
         # A sign-in code's mail, inside the code request's timing floor.

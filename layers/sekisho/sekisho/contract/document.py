@@ -45,6 +45,7 @@ from .answers import (
 from .entries import entry_paths
 from .parts import REF, cell, component_headers, identifier, json_answer, json_body, problems
 from .sessions import SECURITY_SCHEMES, session_paths, session_view
+from .uploads import upload_paths
 
 OPENAPI_VERSION = "3.1.0"
 
@@ -61,6 +62,7 @@ def openapi_document(policy: Policy) -> dict[str, Any]:
     for name, hook in sorted(policy.webhooks.items()):
         paths[f"/webhooks/{name}"] = {"post": _webhook(name, hook)}
     paths |= session_paths(policy)
+    paths |= upload_paths(policy)
     components: dict[str, Any] = {
         "schemas": _component_schemas(),
         "headers": component_headers(),
@@ -183,7 +185,9 @@ def _submission(name: str, form: FormPolicy) -> dict[str, Any]:
         "responses": {
             "201": json_answer("recorded in kintone", receipt),
             "202": json_answer(
-                "kintone is unavailable: queued, and recorded once it is back", receipt
+                "kintone is unavailable, or a direct upload is named: queued, and recorded "
+                "by the deliverer",
+                receipt,
             ),
         }
         | problems(errors),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .files import parse_files
 from .problems import FieldProblem
+from .uploads import parse_upload_refs
 
 if TYPE_CHECKING:
     from sekisho.policy import FormField
@@ -274,6 +275,8 @@ def _multi_choice(field: FormField) -> Check:
 
 
 def _file(field: FormField) -> Check:
+    if field.upload == "direct":
+        return lambda value: parse_upload_refs(field, value)
     return lambda value: parse_files(field, value)
 
 

@@ -24,6 +24,7 @@ ProblemCode = Literal[
     "file_type",  # a content type not allowed, or bytes that are not of that type
     "file_name",  # a missing, path-like or mis-suffixed file name
     "file_count",  # more files than max_files
+    "upload",  # a direct upload that is not there (expired, never sent, another field's)
 ]
 CODES: frozenset[str] = frozenset(get_args(ProblemCode))
 

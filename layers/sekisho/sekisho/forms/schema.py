@@ -14,6 +14,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .files import MAX_FILENAME_LENGTH
+from .uploads import UPLOAD_ID_PATTERN
 
 if TYPE_CHECKING:
     from sekisho.policy import FormField
@@ -95,7 +96,30 @@ def _multi_choice(field: FormField) -> dict[str, Any]:
     return schema
 
 
+def _upload_refs(field: FormField) -> dict[str, Any]:
+    ref = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["upload"],
+        "properties": {
+            "upload": {
+                "type": "string",
+                "pattern": anchored(UPLOAD_ID_PATTERN),
+                "description": (
+                    f"the id POST /forms/{{form}}/uploads answered; its object must hold a "
+                    f"file of a declared type, at most {field.max_bytes} bytes"
+                ),
+            }
+        },
+    }
+    if field.file_limit == 1:
+        return ref
+    return {"type": "array", "minItems": 1, "maxItems": field.file_limit, "items": ref}
+
+
 def _file(field: FormField) -> dict[str, Any]:
+    if field.upload == "direct":
+        return _upload_refs(field)
     max_bytes = field.max_bytes or 0
     return {
         "type": "array",

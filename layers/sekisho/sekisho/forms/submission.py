@@ -15,6 +15,7 @@ only): the intake function never loads pydantic.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -27,6 +28,7 @@ from sekisho.policy.constants import MAX_REQUEST_FILE_BYTES
 from .fields import Check, checker, is_blank
 from .files import Attachment
 from .problems import CODES, FieldProblem
+from .uploads import UploadRef
 
 if TYPE_CHECKING:
     from sekisho.policy import FormPolicy
@@ -47,6 +49,8 @@ class Submission:
     record: dict[str, Any]
     attachments: tuple[Attachment, ...]
     honeypot: bool  # the honeypot field was filled: answer as usual, record nothing
+    # The direct uploads named (upload: direct fields); the intake checks their objects.
+    uploads: tuple[UploadRef, ...] = ()
 
 
 def parse_submission(form_name: str, form: FormPolicy, body: Mapping[str, Any]) -> Submission:
@@ -65,17 +69,20 @@ def parse_submission(form_name: str, form: FormPolicy, body: Mapping[str, Any]) 
         )
     record: dict[str, Any] = {}
     attachments: list[Attachment] = []
-    for field, value in zip(form.fields.values(), values, strict=True):
+    uploads: list[UploadRef] = []
+    for (name, field), value in zip(form.fields.items(), values, strict=True):
         if value is None:
             continue
-        if field.type == "file":
+        if field.type == "file" and field.upload == "direct":
+            uploads.extend(dataclasses.replace(ref, name=name) for ref in value)
+        elif field.type == "file":
             attachments.extend(value)
         else:
             record[field.code] = value
     _check_request_total(form, attachments)
     for code, preset in form.presets.items():
         record[code] = list(preset) if isinstance(preset, tuple) else preset
-    return Submission(form_name, record, tuple(attachments), honeypot=False)
+    return Submission(form_name, record, tuple(attachments), honeypot=False, uploads=tuple(uploads))
 
 
 def _fields_of(body: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -32,7 +32,13 @@ from sekisho import aws
 from sekisho.audit import audit
 from sekisho.entries.errors import EntriesUnavailable
 from sekisho.entries.ledger import RECORDED, REFUSED
-from sekisho.errors import NotFound, OutOfTime, SekishoError, UpstreamUnavailable
+from sekisho.errors import (
+    ConfigurationError,
+    NotFound,
+    OutOfTime,
+    SekishoError,
+    UpstreamUnavailable,
+)
 from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.client import KintoneClient, TokenSource, breaker_for
 from sekisho.kintone.clients import ClientsByToken
@@ -49,11 +55,14 @@ from sekisho.redelivery import (  # noqa: F401 - MAX_VISIBILITY_SECONDS, backoff
 from .attachments import AttachmentStore
 from .errors import AttachmentMissing, AttachmentsUnavailable, MalformedMessage
 from .message import QueuedSubmission, delivered_marker_key
-from .writer import AttachmentFile, undeclared_codes, write_submission
+from .upload_delivery import verify_uploads
+from .writer import AttachmentFile, FileContent, undeclared_codes, write_submission
 
 if TYPE_CHECKING:
     from sekisho.entries.ledger import EntryLedger
     from sekisho.policy import FormPolicy, Policy
+
+    from .upload_objects import UploadObjects
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +96,7 @@ class DeliverService:
         *,
         attachments: AttachmentStore,
         visibility: VisibilityControl,
+        uploads: UploadObjects | None = None,
         client_factory: Callable[..., KintoneClient] = _default_client,
         breaker: CircuitBreaker | None = None,
         min_remaining_ms: int = MIN_REMAINING_MS,
@@ -102,6 +112,7 @@ class DeliverService:
         self._token_sources = token_sources
         self._base_url = kintone_base_url
         self._attachments = attachments
+        self._uploads = uploads
         self._breaker = breaker or breaker_for(
             kintone_base_url, reset_after=DELIVER_BREAKER_RESET_SECONDS
         )
@@ -227,9 +238,11 @@ class DeliverService:
             raise MalformedMessage(f"the message sets fields the form does not declare: {wrong}")
         return form
 
-    def _files(self, message: QueuedSubmission) -> list[AttachmentFile]:
-        files = []
+    def _files(self, message: QueuedSubmission) -> list[FileContent]:
+        files: list[FileContent] = []
         for item in message.attachments:
+            if item.upload is not None:
+                continue
             with self._bucket("read"):
                 data = self._attachments.get(item.s3_key)
             if data is None or hashlib.sha256(data).hexdigest() != item.sha256:
@@ -237,6 +250,12 @@ class DeliverService:
                 # record with other files than the browser sent.
                 raise AttachmentMissing(f"attachment {item.s3_key} is missing or altered")
             files.append(AttachmentFile(item.field, item.filename, item.content_type, data))
+        uploads = [item for item in message.attachments if item.upload is not None]
+        if uploads:
+            if self._uploads is None:
+                raise ConfigurationError("a queued submission names uploads: no store is set")
+            # Before the first kintone call: a refused upload leaves nothing behind there.
+            files.extend(verify_uploads(self._uploads, uploads))
         return files
 
     def _clean_up(self, message: QueuedSubmission, *, marker_written: bool) -> None:
@@ -245,7 +264,10 @@ class DeliverService:
         try:
             if not marker_written:
                 self._attachments.put(marker, b"")
-            self._attachments.delete([a.s3_key for a in message.attachments])
+            self._attachments.delete([a.s3_key for a in message.attachments if a.upload is None])
+            uploads = [a.s3_key for a in message.attachments if a.upload is not None]
+            if uploads and self._uploads is not None:
+                self._uploads.delete(uploads)
         except (ClientError, BotoCoreError) as exc:
             logger.warning(
                 "attachments not cleaned up after delivery",

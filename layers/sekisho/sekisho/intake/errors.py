@@ -59,3 +59,25 @@ class AttachmentMissing(
     SekishoError, code="attachment_missing", status=500, title="A queued attachment is missing"
 ):
     """A queued attachment is gone (or altered) and the submission was never recorded."""
+
+
+class UploadRefused(
+    AttachmentMissing,
+    code="upload_refused",
+    title="A direct upload's bytes are not what was declared",
+):
+    """A direct upload's object is gone, or its size, type or SHA-256 differs from what
+    the browser declared and the intake checked: never attached to a record. Permanent,
+    like a missing attachment: the message ends in the dead-letter queue with this reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason  # stable: gone, size, type, sha256, changed
+
+    def log_fields(self) -> dict[str, str]:
+        return {"reason": self.reason}
+
+
+class UploadsUnavailable(UpstreamUnavailable):
+    """The upload quarantine could not be read or signed for now; nothing was accepted,
+    and the browser may try again."""

@@ -2,7 +2,8 @@
 
 Attachments travel through the attachment bucket, not the message: a 2 MB file as base64
 does not fit an SQS message. The message names each object and its SHA-256, so the
-deliverer writes exactly the bytes the browser sent or nothing.
+deliverer writes exactly the bytes the browser sent or nothing. A direct upload's object
+is already in the bucket (``uploads/<form>/<id>``): the message names it by its id.
 
 The deliverer reads every message as untrusted input: the version, every type, the
 receipt's shape and that each object key lies under the receipt's own prefix are checked,
@@ -17,13 +18,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sekisho.forms.uploads import is_upload_id
+
 from .errors import MalformedMessage
 from .receipts import is_canonical
+from .upload_objects import upload_key
 
 VERSION = 1
 ATTACHMENT_PREFIX = "attachments/"
 _MESSAGE_KEYS = frozenset({"v", "receipt", "form", "record", "attachments", "accepted_at"})
 _ATTACHMENT_KEYS = frozenset({"field", "filename", "content_type", "size", "sha256", "s3_key"})
+# A direct upload's object, named by its id: its SHA-256 is the browser's (or null).
+_UPLOAD_KEYS = _ATTACHMENT_KEYS | {"upload"}
 
 KintoneValue = str | list[str]
 
@@ -49,8 +55,10 @@ class QueuedAttachment:
     filename: str
     content_type: str
     size: int
-    sha256: str  # hex
+    sha256: str | None  # hex; None only for an upload whose browser declared none
     s3_key: str
+    # A direct upload's id: the object is uploads/<form>/<id>, checked by the deliverer.
+    upload: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,7 @@ class QueuedSubmission:
                         "sha256": a.sha256,
                         "s3_key": a.s3_key,
                     }
+                    | ({} if a.upload is None else {"upload": a.upload})
                     for a in self.attachments
                 ],
                 "accepted_at": self.accepted_at,
@@ -104,7 +113,8 @@ class QueuedSubmission:
         if not isinstance(data["attachments"], list):
             raise MalformedMessage("attachments must be a list")
         attachments = tuple(
-            _attachment(item, receipt, index) for index, item in enumerate(data["attachments"])
+            _attachment(item, receipt, form, index)
+            for index, item in enumerate(data["attachments"])
         )
         return cls(receipt, form, _record(data["record"]), attachments, accepted_at)
 
@@ -137,19 +147,37 @@ def _record(value: Any) -> dict[str, KintoneValue]:
     return value
 
 
-def _attachment(item: Any, receipt: str, index: int) -> QueuedAttachment:
-    if not isinstance(item, dict) or set(item) != _ATTACHMENT_KEYS:
+def _sha256(value: Any, index: int) -> str:
+    digest = _string(value, "sha256")
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise MalformedMessage(f"attachment {index} has no usable sha256")
+    return digest
+
+
+def _attachment(item: Any, receipt: str, form: str, index: int) -> QueuedAttachment:
+    is_upload = isinstance(item, dict) and "upload" in item
+    if not isinstance(item, dict) or set(item) != (_UPLOAD_KEYS if is_upload else _ATTACHMENT_KEYS):
         raise MalformedMessage(f"attachment {index} does not have the expected keys")
     size = item["size"]
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise MalformedMessage(f"attachment {index} has no usable size")
-    digest = _string(item["sha256"], "sha256")
-    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-        raise MalformedMessage(f"attachment {index} has no usable sha256")
-    # Only the receipt's own objects: a forged message cannot make the deliverer read or
-    # delete anything else in the bucket.
-    if item["s3_key"] != attachment_key(receipt, index):
-        raise MalformedMessage(f"attachment {index} names an object outside its receipt")
+    upload = item.get("upload")
+    if is_upload:
+        digest = None if item["sha256"] is None else _sha256(item["sha256"], index)
+        # Only the form's own quarantine, by the exact key of an id's shape: a forged
+        # message cannot make the deliverer read or delete another object.
+        if (
+            not isinstance(upload, str)
+            or not is_upload_id(upload)
+            or item["s3_key"] != upload_key(form, upload)
+        ):
+            raise MalformedMessage(f"attachment {index} names an object outside its form's uploads")
+    else:
+        digest = _sha256(item["sha256"], index)
+        # Only the receipt's own objects: a forged message cannot make the deliverer read
+        # or delete anything else in the bucket.
+        if item["s3_key"] != attachment_key(receipt, index):
+            raise MalformedMessage(f"attachment {index} names an object outside its receipt")
     return QueuedAttachment(
         field=_string(item["field"], "field"),
         filename=_string(item["filename"], "filename"),
@@ -157,4 +185,5 @@ def _attachment(item: Any, receipt: str, index: int) -> QueuedAttachment:
         size=size,
         sha256=digest,
         s3_key=item["s3_key"],
+        upload=upload,
     )

@@ -34,9 +34,11 @@ class Outbox:
         form: str,
         record: Mapping[str, Any],
         files: Iterable[FileContent],
+        uploads: Iterable[QueuedAttachment] = (),
     ) -> QueuedSubmission:
         """Store the files, then queue the message. Raises :class:`OutboxUnavailable`
-        when either step fails: the submission was then not accepted."""
+        when either step fails: the submission was then not accepted. ``uploads`` (checked
+        direct uploads) are already in the bucket and follow the files in the message."""
         queued: list[QueuedAttachment] = []
         try:
             for index, item in enumerate(files):
@@ -52,6 +54,7 @@ class Outbox:
                         s3_key=key,
                     )
                 )
+            queued.extend(uploads)
             message = QueuedSubmission(receipt, form, dict(record), tuple(queued), utc_now())
             self._queue.send(message.to_json(), receipt)
         except (ClientError, BotoCoreError) as exc:

@@ -25,6 +25,7 @@ a read API.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import time
@@ -61,6 +62,7 @@ from .header import check_idempotency_key
 from .receipts import new_receipt
 from .request import IntakeRequest
 from .timing import AnswerTimes
+from .uploads import checked_uploads, queue_with_uploads
 from .writer import undeclared_codes, write_submission
 
 if TYPE_CHECKING:
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
     from .captcha import CaptchaVerifier
     from .idempotency import Idempotency
     from .outbox import Outbox
+    from .upload_objects import UploadObjects
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +161,7 @@ class IntakeService(BrowserRoute):
         answer_times: AnswerTimes | None = None,
         entries: EntryLedger | None = None,
         wall: Callable[[], float] = time.time,
+        uploads: UploadObjects | None = None,
     ) -> None:
         super().__init__(
             policy,
@@ -176,6 +180,7 @@ class IntakeService(BrowserRoute):
         self._call_reserve_ms = call_reserve_ms
         self._answer_times = answer_times or AnswerTimes()
         self._entries = entries
+        self._uploads = uploads
 
     def submit(self, request: IntakeRequest) -> IntakeResult:
         started = self._clock()
@@ -265,32 +270,35 @@ class IntakeService(BrowserRoute):
         # Validation comes before the CAPTCHA: a token is good once, and a typo in the
         # form must not cost the person a new challenge.
         submission = parse_submission(request.form, form, request.body)
-        if form.captcha is not None:
-            if self._captcha is None:
-                raise ConfigurationError(f"form {request.form!r} declares a CAPTCHA")
-            self._captcha.verify(form.captcha, request.captcha_token, request.client_ip)
-        if form.guard.budget is not None:
-            # A filled honeypot spends it too: its answer must not differ from a real one.
-            spend_or_refuse(self._guard, f"{SCOPE_PREFIX}{request.form}", form.guard.budget)
+        uploads = checked_uploads(self._uploads, request.form, form, submission.uploads)
+        self._admit(form, request)
         if submission.honeypot:
-            # Answered exactly like a recorded submission, so a bot learns nothing: the
-            # same body, after as long as a recorded one takes here.
             trail.outcome = "honeypot"
-            # Its receipt is followed like any other (GET .../receipts/{receipt}), and
-            # holds no seat.
-            receipt, _ = self._open_entry(request.form, form, {}, status=RECORDED)
-            remaining = self._answer_times.sample() - (self._clock() - started)
-            if remaining > 0:
-                self._sleep(remaining)
-            return IntakeResult(201, receipt, RECORDED)
-        wrong = undeclared_codes(form, submission.record, (a.field for a in submission.attachments))
+            return self._answer_honeypot(form, request, started)
+        files = [a.field for a in submission.attachments] + [u.field for u in uploads]
+        wrong = undeclared_codes(form, submission.record, files)
         if wrong:
             raise ConfigurationError(f"form {request.form!r} produced undeclared fields {wrong}")
         # The seats (and the receipt) are taken before kintone is called or the outbox
         # is written: two submissions for the last seat cannot both be accepted.
         receipt, waitlisted = self._open_entry(request.form, form, submission.record)
         record = _marked(form, submission.record, waitlisted)
-        trail.receipt, trail.attachments = receipt, len(submission.attachments)
+        trail.receipt, trail.attachments = receipt, len(submission.attachments) + len(uploads)
+        if uploads:
+            # The deliverer moves a direct upload's bytes (up to 100 MB each): never on
+            # the browser's clock.
+            with self._given_back_on_failure(request.form, receipt, "not_queued"):
+                queue_with_uploads(
+                    self._uploads,
+                    self._outbox,
+                    form_name=request.form,
+                    form=form,
+                    receipt=receipt,
+                    submission=dataclasses.replace(submission, record=dict(record)),
+                    uploads=uploads,
+                )
+            trail.outcome = QUEUED
+            return IntakeResult(202, receipt, QUEUED, waitlisted)
         try:
             for attempt in range(1, RECEIPT_ATTEMPTS + 1):
                 if write_submission(
@@ -347,6 +355,28 @@ class IntakeService(BrowserRoute):
         trail.outcome = RECORDED
         self._answer_times.record(self._clock() - started)
         return IntakeResult(201, receipt, RECORDED, waitlisted)
+
+    def _admit(self, form: FormPolicy, request: IntakeRequest) -> None:
+        """The CAPTCHA, then the form's kintone budget."""
+        if form.captcha is not None:
+            if self._captcha is None:
+                raise ConfigurationError(f"form {request.form!r} declares a CAPTCHA")
+            self._captcha.verify(form.captcha, request.captcha_token, request.client_ip)
+        if form.guard.budget is not None:
+            # A filled honeypot spends it too: its answer must not differ from a real one.
+            spend_or_refuse(self._guard, f"{SCOPE_PREFIX}{request.form}", form.guard.budget)
+
+    def _answer_honeypot(
+        self, form: FormPolicy, request: IntakeRequest, started: float
+    ) -> IntakeResult:
+        """Answered exactly like a recorded submission, so a bot learns nothing: the same
+        body, after as long as a recorded one takes here. Its receipt is followed like any
+        other (GET .../receipts/{receipt}), and holds no seat."""
+        receipt, _ = self._open_entry(request.form, form, {}, status=RECORDED)
+        remaining = self._answer_times.sample() - (self._clock() - started)
+        if remaining > 0:
+            self._sleep(remaining)
+        return IntakeResult(201, receipt, RECORDED)
 
     # -- the entry: its receipt and its seats ----------------------------------------------
 

@@ -24,6 +24,16 @@ CLAIM_PREFIX = "claim:"
 # other fields under the intake's MAX_BODY_BYTES (5,500,000), itself under the 6 MB
 # Lambda takes synchronously once API Gateway's event envelope is added.
 MAX_REQUEST_FILE_BYTES = 4_000_000
+# A file field with `upload: direct` goes around the JSON body (a presigned S3 POST), so
+# its limit is the relay's, not Lambda's: what the deliverer can hold in memory twice
+# (the object, then the multipart body the kintone upload builds) inside its 512 MB.
+MAX_DIRECT_UPLOAD_BYTES = 104_857_600
+# The types a direct upload may have: those whose magic is in the first bytes, so the
+# intake can check an object with a ranged read instead of fetching all of it (a ZIP's
+# or an Office file's directory is at its end, text is text only to its last byte).
+DIRECT_UPLOAD_TYPES = frozenset(
+    {"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"}
+)
 # kintone's own limit on a text field's length; a form without max_length gets this one.
 TEXT_MAX_LENGTH = 64_000
 EMAIL_MAX_LENGTH = 254  # RFC 5321's path limit less the angle brackets

@@ -219,6 +219,9 @@ class FormField(Rule):
     max_bytes: int | None = None
     content_types: tuple[str, ...] | None = None
     max_files: int | None = None
+    # `direct`: the bytes go to S3 by a presigned POST (POST /forms/{form}/uploads) and
+    # the submission names the upload; `inline`: base64 in the JSON body.
+    upload: Literal["inline", "direct"] = "inline"
 
     @property
     def length_limit(self) -> int:

@@ -8,6 +8,7 @@ from sekisho import runtime
 from sekisho.entries.ledger import EntryLedger
 from sekisho.intake.attachments import S3AttachmentStore
 from sekisho.intake.delivery import DeliverService
+from sekisho.intake.upload_objects import S3UploadObjects
 from sekisho.redelivery import SqsVisibility
 from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
@@ -26,6 +27,7 @@ def deliver_service() -> DeliverService:
         runtime.kintone_base_url(),
         attachments=S3AttachmentStore(bucket),
         visibility=SqsVisibility(),
+        uploads=S3UploadObjects(bucket),
         min_backoff_seconds=current.deliver_min_backoff_seconds,
         entries=EntryLedger(entries),
         max_receives=current.deliver_max_receives,

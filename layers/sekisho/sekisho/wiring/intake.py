@@ -19,6 +19,8 @@ from sekisho.intake.outbox import Outbox
 from sekisho.intake.queue import SqsQueue
 from sekisho.intake.receipts import normalize_receipt
 from sekisho.intake.service import IntakeService
+from sekisho.intake.upload_objects import S3UploadObjects
+from sekisho.intake.uploads import UploadService
 from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
 from sekisho.settings import Settings
@@ -73,6 +75,7 @@ def intake_service() -> IntakeService:
         captcha=SiteverifyCaptcha(store.get),
         switches=route_switches(),
         entries=_entries(),
+        uploads=S3UploadObjects(bucket),
     )
 
 
@@ -92,4 +95,17 @@ def receipt_status() -> ReceiptStatus:
         guard(_secrets(), current, table),
         route_switches(),
         normalize=normalize_receipt,
+    )
+
+
+@functools.cache
+def upload_service() -> UploadService:
+    """``POST /forms/{form}/uploads``: the forms' guard and switches, the quarantine."""
+    current = runtime.settings()
+    table, bucket = runtime.required("guard_table", "attachment_bucket")
+    return UploadService(
+        runtime.policy(),
+        guard(_secrets(), current, table),
+        S3UploadObjects(bucket),
+        switches=route_switches(),
     )

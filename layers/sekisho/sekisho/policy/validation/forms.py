@@ -20,7 +20,9 @@ from pydantic import AfterValidator, Field, PlainValidator, field_validator, mod
 
 from ..constants import (
     CONTENT_TYPE_EXTENSIONS,
+    DIRECT_UPLOAD_TYPES,
     EMAIL_MAX_LENGTH,
+    MAX_DIRECT_UPLOAD_BYTES,
     MAX_REQUEST_FILE_BYTES,
     TEXT_MAX_LENGTH,
 )
@@ -122,11 +124,14 @@ class FormField(StrictModel):
     decimals: int | None = Field(None, ge=0, le=MAX_DECIMALS)  # most digits after the point
     options: Annotated[tuple[OptionText, ...], Field(strict=False, min_length=1)] | None = None
     max_items: int | None = Field(None, ge=1)
-    max_bytes: int | None = Field(None, ge=1, le=MAX_REQUEST_FILE_BYTES)
+    # An inline file's limit (MAX_REQUEST_FILE_BYTES) is checked with `upload` below.
+    max_bytes: int | None = Field(None, ge=1, le=MAX_DIRECT_UPLOAD_BYTES)
     content_types: Annotated[tuple[ContentType, ...], Field(strict=False, min_length=1)] | None = (
         None
     )
     max_files: int | None = Field(None, ge=1, le=MAX_FILES_PER_FIELD)
+    # `direct`: sent to S3 by a presigned POST first (POST /forms/{form}/uploads).
+    upload: Literal["inline", "direct"] = "inline"
 
     @field_validator("min", "max")
     @classmethod
@@ -152,6 +157,7 @@ class FormField(StrictModel):
                 "a file field needs max_bytes and content_types: without both, any file of "
                 "any size and type could be stored"
             )
+        check_upload(self.type, self.upload, self.max_bytes, self.content_types)
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("min is greater than max")
         if (
@@ -165,6 +171,29 @@ class FormField(StrictModel):
         if self.max_items is not None and self.options and self.max_items > len(self.options):
             raise ValueError("max_items is greater than the number of options")
         return self
+
+
+def check_upload(
+    field_type: str, upload: str, max_bytes: int | None, content_types: tuple[str, ...] | None
+) -> None:
+    """How a file field's bytes travel: inline within the JSON body's limit, direct only
+    for the types the intake can check from an object's first bytes."""
+    if upload == "direct" and field_type != "file":
+        raise ValueError(f"upload: direct does not apply to a {field_type} field")
+    if field_type != "file" or max_bytes is None:
+        return
+    if upload == "inline" and max_bytes > MAX_REQUEST_FILE_BYTES:
+        raise ValueError(
+            f"an inline file travels as base64 in the JSON body: max_bytes is at most "
+            f"{MAX_REQUEST_FILE_BYTES}; declare upload: direct for a larger file "
+            f"(up to {MAX_DIRECT_UPLOAD_BYTES})"
+        )
+    unchecked = sorted(set(content_types or ()) - DIRECT_UPLOAD_TYPES)
+    if upload == "direct" and unchecked:
+        raise ValueError(
+            f"a direct upload is checked by its first bytes, which cannot tell "
+            f"{', '.join(unchecked)}; allowed: {', '.join(sorted(DIRECT_UPLOAD_TYPES))}"
+        )
 
 
 class CaptchaPolicy(StrictModel):
