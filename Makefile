@@ -30,7 +30,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= ap-northeast-1
 
-.PHONY: help venv lint lint-template scan-template typecheck check chromium openapi test bench burst burst-actions build dev queues webhooks mail probe stage rotate send switch kintone docs clean
+.PHONY: help venv lint lint-template scan-template typecheck check chromium openapi test bench burst burst-seats burst-actions build dev queues webhooks mail probe stage rotate send switch kintone docs clean
 
 help:
 	@echo "make dev      run the bundle locally: API and demo page on http://127.0.0.1:$(SEKISHO_PORT)"
@@ -38,6 +38,7 @@ help:
 	@echo "make scan-template  checkov's security checks on template.yaml (each skip says why)"
 	@echo "make typecheck  mypy, strict, on the layer (part of make test)"
 	@echo "make burst    a burst of form submissions through busy, then down, kintone (figures)"
+	@echo "make burst-seats  10,000 submissions for 100 seats through a kintone in maintenance (figures)"
 	@echo "make burst-actions  webhook events through a kintone in maintenance, applied once (figures)"
 	@echo "make build    sekisho check, bundle the policy into the layer, sam build (no container)"
 	@echo "make openapi  write openapi.json, the HTTP contract, from the code and policy.yaml"
@@ -166,6 +167,13 @@ burst: $(STAMP)
 # N signed Stripe events (default 500, every tenth delivered twice) through the local stack
 # while kintone is capped at 10 concurrent requests, refuses 5 % with 429 and is in
 # maintenance for 60 s; ActionFunction must apply each exactly once afterwards.
+# N submissions (default 10,000) for a form of 100 seats while kintone refuses 5 % with 429
+# and is in maintenance for 60 s: exactly 100 records, none oversold or lost, the rest
+# refused with capacity_full, and the seat counter equal to kintone afterwards.
+SEATS_N ?= 10000
+burst-seats: $(STAMP)
+	$(BIN)/python -m tests.bench.burst_seats -n $(SEATS_N)
+
 ACTIONS_N ?= 500
 burst-actions: $(STAMP)
 	$(BIN)/python -m tests.bench.action_burst -n $(ACTIONS_N)
