@@ -120,6 +120,14 @@ class EntryLedger:
         for counter, seats in claim.items():
             if seats > limits.get(counter, seats):
                 raise CapacityFull("no seats left")
+        bounded = [c for c in claim if c in limits]
+        if bounded:
+            # A consistent read first: once a counter is full every later entry is refused
+            # here, without a transaction that would only be cancelled (and contend with
+            # the ones that can still succeed). The transaction decides the rest.
+            taken = self.taken(form, bounded)
+            if any(taken[c] + claim[c] > limits[c] for c in bounded):
+                raise CapacityFull("no seats left")
         self._transact([put, *self._counter_updates(form, claim, limits, grow=True)])
         return Entry(form, receipt, status, dict(claim), 0, waitlisted)
 
