@@ -47,6 +47,7 @@ from sekisho.switches import RouteSwitches
 
 from .errors import CaptchaFailed, IdempotencyKeyReused, RequestInProgress
 from .header import check_idempotency_key
+from .reply import job_for, language_for, queue_reply
 from .request import IntakeRequest
 from .timing import AnswerTimes
 from .writer import undeclared_codes, write_submission
@@ -225,6 +226,7 @@ class IntakeService(BrowserRoute):
             raise ConfigurationError(f"form {request.form!r} produced undeclared fields {wrong}")
         receipt = str(uuid.uuid4())
         trail.receipt, trail.attachments = receipt, len(submission.attachments)
+        language = language_for(form, request.accept_language)
         try:
             write_submission(
                 self._clients(form.token_secret),
@@ -246,6 +248,7 @@ class IntakeService(BrowserRoute):
                 form=request.form,
                 record=submission.record,
                 files=submission.attachments,
+                language=language,
             )
             trail.outcome = QUEUED
             return IntakeResult(202, receipt, QUEUED)
@@ -258,6 +261,13 @@ class IntakeService(BrowserRoute):
             )
             raise
         trail.outcome = RECORDED
+        # The record exists: its mail goes through the deliverer, never from here.
+        queue_reply(
+            self._outbox,
+            job_for(
+                request.form, form, receipt=receipt, record=submission.record, language=language
+            ),
+        )
         self._answer_times.record(self._clock() - started)
         return IntakeResult(201, receipt, RECORDED)
 

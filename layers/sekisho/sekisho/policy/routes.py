@@ -24,6 +24,7 @@ from .rate import Rate, per_hour
 from .rule import Rule, fresh
 
 if TYPE_CHECKING:
+    from .reply import ReplyPolicy
     from .sessions import CancelPolicy, EditablePolicy
 
 Network = IPv4Network | IPv6Network
@@ -258,6 +259,8 @@ class FormPolicy(Rule):
     # A signed-in visitor may correct (and cancel) their own entries.
     editable: EditablePolicy | None = None
     cancel: CancelPolicy | None = None
+    # One confirmation mail per entry, sent by the deliverer once the record exists.
+    reply: ReplyPolicy | None = None
 
     @property
     def file_fields(self) -> dict[str, FormField]:

@@ -27,6 +27,7 @@ from ..constants import (
 from .base import StrictModel, no_duplicates
 from .names import AppId, FieldCode, FormFieldName, SecretName
 from .rate import Budget, Rate
+from .reply import ReplyPolicy, check_reply
 from .sessions import CancelPolicy, EditablePolicy, check_edit_rules
 
 FormFieldType = Literal[
@@ -195,6 +196,13 @@ class FormPolicy(StrictModel):
     # A signed-in visitor may correct (and cancel) their own entries (SessionFunction).
     editable: EditablePolicy | None = None
     cancel: CancelPolicy | None = None
+    # One confirmation mail per entry, once its record exists (DeliverFunction).
+    reply: ReplyPolicy | None = None
+
+    @model_validator(mode="after")
+    def _reply_stays_inside_the_form(self) -> FormPolicy:
+        check_reply(self.reply, self.fields)
+        return self
 
     @model_validator(mode="after")
     def _edits_stay_inside_the_form(self) -> FormPolicy:
