@@ -30,9 +30,12 @@ from sekisho.intake.errors import (
 )
 from sekisho.intake.message import QueuedAttachment, QueuedSubmission
 from sekisho.intake.queue import InMemoryQueue
+from sekisho.intake.reply import Replies
 from sekisho.kintone import client as kintone_client
 from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.client import TokenSource
+from sekisho.mail.sender import InMemoryMailer
+from sekisho.once import InMemoryPersistenceLayer
 from sekisho.kintone.errors import (
     KintoneCircuitOpen,
     KintoneMaintenance,
@@ -98,6 +101,7 @@ class Harness:
         self.visibility = InMemoryVisibility()
         self.queue = InMemoryQueue(ARN)
         self.breaker = CircuitBreaker()
+        self.mailer = InMemoryMailer()
         self.service = DeliverService(
             load_policy(ROOT / "policy.yaml"),
             lambda name: TokenSource.fixed("unused"),
@@ -110,6 +114,7 @@ class Harness:
             # Every test message was sent at SentTimestamp 1763700000000 (see
             # InMemoryQueue); this clock reads ten minutes later.
             clock=lambda: SENT + 600,
+            replies=Replies(self.mailer, InMemoryPersistenceLayer()),
         )
 
     def enqueue(self, message: QueuedSubmission | str) -> None:
@@ -380,9 +385,12 @@ def test_each_delivery_is_audited_with_its_receipt_and_no_values(deliver, caplog
     deliver.enqueue(message)
     deliver.run_batch()
     lines = [r for r in caplog.records if getattr(r, "audit", False)]
-    assert [(r.outcome, r.receipt) for r in lines] == [
-        ("recorded", message.receipt),
-        ("duplicate", message.receipt),
+    # The form has reply: its mail is sent once, after the record exists.
+    assert [(r.action, r.outcome, r.receipt) for r in lines] == [
+        ("reply", "sent", message.receipt),
+        ("deliver", "recorded", message.receipt),
+        ("reply", "already_sent", message.receipt),
+        ("deliver", "duplicate", message.receipt),
     ]
     everything = json.dumps([vars(r) for r in caplog.records], ensure_ascii=False, default=str)
     assert "jiro@example.com" not in everything

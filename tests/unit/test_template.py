@@ -410,6 +410,13 @@ MAIL_IDENTITY = frozen(
         ":identity/${MailIdentity}"
     }
 )
+MAIL_CONFIGURATION_SET = frozen(
+    {
+        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
+        ":configuration-set/${MailConfigurationSet}"
+    }
+)
+SEND_MAIL = {("ses:SendEmail", MAIL_IDENTITY), ("ses:SendEmail", MAIL_CONFIGURATION_SET)}
 # What a queue consumer needs beyond what SAM's poller policy grants on "*", on its queue:
 # ChangeMessageVisibility backs a failing message off.
 CONSUMER_ACTIONS = (
@@ -443,7 +450,11 @@ EXPECTED_GRANTS = {
         ("s3:DeleteObject", ATTACHMENT_OBJECTS),
         # The "delivered" marker that stands in for a delivered submission's files.
         ("s3:PutObject", ATTACHMENT_OBJECTS),
-    },
+    }
+    # A confirmation mail once per receipt: the table's keys are fenced to the replies'
+    # (test_template_replies.py); SES from one identity, as one From address.
+    | {(action, IDEMPOTENCY_TABLE) for action in IDEMPOTENCY_ACTIONS}
+    | SEND_MAIL,
     # The table grants hold only for the dedupe records' keys (see
     # test_template_webhooks.py); Powertools' idempotency calls the same four actions.
     "WebhookFunction": (
@@ -462,7 +473,7 @@ EXPECTED_GRANTS = {
     # identity, as one From address.
     "SessionFunction": (
         {(action, GUARD_TABLE) for action in SESSION_TABLE_ACTIONS}
-        | {("ses:SendEmail", MAIL_IDENTITY)}
+        | SEND_MAIL
         | READ_SWITCHES
     ),
     "RotateFunction": set(),
@@ -867,6 +878,9 @@ def test_deliver_environment_names_only_what_delivery_uses(template, functions):
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "SEKISHO_SECRET_PREFIX": SECRET_NAME_PREFIX,
         "ATTACHMENT_BUCKET": {"Ref": "AttachmentBucket"},
+        "MAIL_FROM_ADDRESS": {"Ref": "MailFromAddress"},
+        "MAIL_CONFIGURATION_SET": {"Ref": "MailConfigurationSet"},
+        "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
     }
 
 
