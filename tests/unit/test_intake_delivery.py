@@ -31,17 +31,18 @@ from sekisho.intake.errors import (
 from sekisho.intake.message import QueuedAttachment, QueuedSubmission
 from sekisho.intake.queue import InMemoryQueue
 from sekisho.intake.reply import Replies
+from sekisho.intake.reply_job import ReplyJob
 from sekisho.kintone import client as kintone_client
 from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.client import TokenSource
-from sekisho.mail.sender import InMemoryMailer
-from sekisho.once import InMemoryPersistenceLayer
 from sekisho.kintone.errors import (
     KintoneCircuitOpen,
     KintoneMaintenance,
     KintonePermissionDenied,
     KintoneUniqueViolation,
 )
+from sekisho.mail.sender import InMemoryMailer
+from sekisho.once import InMemoryPersistenceLayer
 from sekisho.policy.validation import load_policy
 from sekisho.redelivery import InMemoryVisibility
 
@@ -426,3 +427,50 @@ def test_a_domains_breaker_keeps_the_reset_it_was_made_with(monkeypatch):
     assert kintone_client.breaker_for("https://a.example.cybozu.com") is made
     assert made.reset_after == 1.0
     assert kintone_client.breaker_for("https://b.example.cybozu.com").reset_after == 5.0
+
+
+# ------------------------------------------------------------------- the reply's mail
+
+
+def test_a_queued_submission_is_mailed_once_after_its_record_is_written(deliver):
+    message = submission(language="en")
+    deliver.enqueue(message)
+    deliver.enqueue(message)
+    deliver.run_batch()
+    assert len(deliver.kintone.added) == 1
+    [mail] = deliver.mailer.sent
+    assert mail.subject == "We have received your seminar application"
+    assert message.receipt in mail.text
+
+
+def test_a_failed_mail_fails_the_message_and_its_retry_writes_no_second_record(deliver):
+    message = with_cv(deliver)
+    deliver.enqueue(message)
+    deliver.mailer.fail = True
+    response = deliver.run_batch()
+    assert len(response["batchItemFailures"]) == 1
+    assert len(deliver.kintone.added) == 1
+    assert deliver.visibility.delays  # backed off like any failed delivery
+    deliver.mailer.fail = False
+    assert deliver.run_batch() == {"batchItemFailures": []}
+    # The files were delivered: the marker says so, kintone is not asked again.
+    assert len(deliver.kintone.added) == 1
+    assert len(deliver.mailer.sent) == 1
+
+
+def test_a_reply_job_is_mailed_without_calling_kintone(deliver):
+    receipt = str(uuid.uuid4())
+    job = ReplyJob(receipt, "seminar-apply", "jiro@example.com", "ja", {"name": "鈴木"}, "now")
+    deliver.queue.send(job.to_json(), receipt)
+    deliver.kintone.failures.append(AssertionError("kintone was called"))
+    assert deliver.run_batch() == {"batchItemFailures": []}
+    assert deliver.kintone.added == []
+    [mail] = deliver.mailer.sent
+    assert (mail.to, mail.subject) == ("jiro@example.com", "セミナーのお申し込みを受け付けました")
+
+
+def test_a_reply_job_whose_receipt_attribute_differs_is_refused(deliver):
+    job = ReplyJob(str(uuid.uuid4()), "seminar-apply", "jiro@example.com", "ja", {}, "now")
+    deliver.queue.send(job.to_json(), str(uuid.uuid4()))
+    assert len(deliver.run_batch()["batchItemFailures"]) == 1
+    assert deliver.mailer.sent == []

@@ -472,9 +472,7 @@ EXPECTED_GRANTS = {
     # Its keys are fenced to "session:*" (test_template_sessions.py); SES from one
     # identity, as one From address.
     "SessionFunction": (
-        {(action, GUARD_TABLE) for action in SESSION_TABLE_ACTIONS}
-        | SEND_MAIL
-        | READ_SWITCHES
+        {(action, GUARD_TABLE) for action in SESSION_TABLE_ACTIONS} | SEND_MAIL | READ_SWITCHES
     ),
     "RotateFunction": set(),
 }
