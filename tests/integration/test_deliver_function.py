@@ -3,6 +3,7 @@ failures reported per record and, in the end, in the dead-letter queue."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import uuid
@@ -109,10 +110,8 @@ def deliver(kintone, moto_url, monkeypatch):
         BillingMode="PAY_PER_REQUEST",
     )
     sesv2 = boto3.client("sesv2", endpoint_url=moto_url)
-    try:
+    with contextlib.suppress(sesv2.exceptions.AlreadyExistsException):
         sesv2.create_email_identity(EmailIdentity="sekisho.example")
-    except sesv2.exceptions.AlreadyExistsException:
-        pass
     sm = boto3.client("secretsmanager", endpoint_url=moto_url)
     token = json.dumps({"kind": "kintone-token", "token": "seminar-add-token"})
     try:

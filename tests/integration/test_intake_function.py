@@ -4,6 +4,7 @@ emulator — recorded once, queued through maintenance, delivered once."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import importlib.util
 import json
@@ -95,10 +96,8 @@ class Stack:
         )
         # The template's MailIdentity, verified, as the operator makes it in SES.
         self.sesv2 = boto3.client("sesv2", endpoint_url=moto_url)
-        try:
+        with contextlib.suppress(self.sesv2.exceptions.AlreadyExistsException):
             self.sesv2.create_email_identity(EmailIdentity=MAIL_IDENTITY)
-        except self.sesv2.exceptions.AlreadyExistsException:
-            pass
         sm = boto3.client("secretsmanager", endpoint_url=moto_url)
         values = {
             "sekisho/kintone/seminar-add": {"kind": "kintone-token", "token": "seminar-add-token"},

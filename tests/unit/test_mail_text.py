@@ -56,9 +56,9 @@ def test_a_value_is_put_in_as_one_line_of_plain_text(case, value, shown):
 
 
 def test_an_unknown_template_or_language_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no template"):
         render("reply", "fr", receipt=RECEIPT, fields=[])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no template"):
         render("../reply", "en", receipt=RECEIPT, fields=[])
 
 
