@@ -5,8 +5,9 @@ and serves its models over HTTP at `/moto-api/data.json`, the server's dashboard
 read from there, moto's process is left alone. The file holds every service's models, so
 only SES's messages are kept from it. A raw (MIME) message is not listed.
 
-`python -m devstack mail` prints them; tests read them with `sent_messages`,
-`latest_code` and `wait_for_code`.
+`python -m devstack mail` prints them, then one line per message (the recipient, the
+subject, and the receipt or sign-in code it carries); tests read them with
+`sent_messages`, `latest_code`, `wait_for_code` and `messages_with_receipt`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from .errors import DevstackError
 DATA_PATH = "/moto-api/data.json"
 # A sign-in code: six digits on a line of their own (spaces around them allowed).
 _CODE_LINE = re.compile(r"^[ \t]*([0-9]{6})[ \t]*\r?$", re.MULTILINE)
+# A confirmation mail's receipt: the first UUID of its text (on the 受付番号 / Receipt line).
+_RECEIPT = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _TIMEOUT = 30.0
 
 
@@ -47,6 +50,17 @@ class Message:
         """The first line of the body that is six digits and nothing else."""
         match = _CODE_LINE.search(self.body)
         return match.group(1) if match else None
+
+    def receipt(self) -> str | None:
+        """The receipt a confirmation mail names (None for any other mail)."""
+        match = _RECEIPT.search(self.body)
+        return match.group(0) if match else None
+
+    def line(self) -> str:
+        """One line: the recipient, the subject, and the receipt or code it carries."""
+        carried = self.receipt()
+        what = f"receipt {carried}" if carried else f"code {self.code() or '-'}"
+        return f"{', '.join(self.to)} | {self.subject} | {what}"
 
     def block(self) -> str:
         """`To:`, `Subject:`, a blank line and the text body, as `make mail` prints it."""
@@ -128,8 +142,21 @@ def wait_for_code(moto_url: str, address: str, *, after: int = 0, timeout: float
         time.sleep(0.1)
 
 
+def messages_with_receipt(messages: Iterable[Message], receipt: str) -> list[Message]:
+    return [message for message in messages if message.receipt() == receipt]
+
+
 def render(messages: Sequence[Message]) -> str:
     """One block per message, oldest first, a blank line between blocks."""
     if not messages:
         return "no mail sent"
     return "\n\n".join(message.block() for message in messages)
+
+
+def summary(messages: Sequence[Message]) -> str:
+    """One line per message, oldest first, under a count: a confirmation mail sent twice
+    shows as two lines with the same receipt."""
+    if not messages:
+        return "no mail sent"
+    count = f"{len(messages)} mail{'s' if len(messages) != 1 else ''} sent:"
+    return "\n".join([count, *(message.line() for message in messages)])
