@@ -28,6 +28,7 @@ _CODE_LINE = re.compile(r"^[ \t]*([0-9]{6})[ \t]*\r?$", re.MULTILINE)
 # A confirmation mail's receipt: the first UUID of its text (on the 受付番号 / Receipt line).
 _RECEIPT = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _TIMEOUT = 30.0
+_ATTEMPTS = 5
 
 
 class MailboxError(DevstackError):
@@ -72,13 +73,19 @@ def sent_messages(moto_url: str) -> list[Message]:
     url = moto_url.rstrip("/") + DATA_PATH
     with requests.Session() as http:
         http.trust_env = False  # loopback: no proxy of the environment's
-        try:
-            answer = http.get(url, timeout=_TIMEOUT)
-        except requests.RequestException as exc:
-            # Not the error's text: it is long, and says no more than this.
-            raise MailboxError(
-                f"cannot reach moto at {moto_url} ({type(exc).__name__}): is the stack running?"
-            ) from exc
+        for attempt in range(_ATTEMPTS):
+            try:
+                answer = http.get(url, timeout=_TIMEOUT)
+            except requests.RequestException as exc:
+                # Not the error's text: it is long, and says no more than this.
+                raise MailboxError(
+                    f"cannot reach moto at {moto_url} ({type(exc).__name__}): is the stack running?"
+                ) from exc
+            # moto walks its models unlocked: a function writing one meanwhile (the pump
+            # sending a confirmation mail) makes the walk fail with a 500. Read again.
+            if answer.status_code != 500 or attempt == _ATTEMPTS - 1:
+                break
+            time.sleep(0.05 * (attempt + 1))
     if answer.status_code != 200:
         raise MailboxError(f"{url} answered {answer.status_code}: is that the local stack's moto?")
     try:
@@ -124,17 +131,19 @@ def latest_code(moto_url: str, address: str) -> str | None:
 
 
 def wait_for_code(moto_url: str, address: str, *, after: int = 0, timeout: float = 10.0) -> str:
-    """The code of the newest message to `address` once more than `after` have reached it
-    (`after`: how many it had before the code was asked for)."""
+    """The code of the newest message with a code to `address`, among those that reached
+    it after the first `after` (how many it had before the code was asked for). Messages
+    without a code are passed over: an application's confirmation mail may arrive around
+    the code."""
     deadline = time.monotonic() + timeout
     while True:
         received = messages_to(sent_messages(moto_url), address)
-        if len(received) > after:
-            code = received[-1].code()
-            if code is None:
-                raise MailboxError(f"the newest message to {address} holds no 6-digit code")
-            return code
+        codes = [code for message in received[after:] if (code := message.code()) is not None]
+        if codes:
+            return codes[-1]
         if time.monotonic() >= deadline:
+            if len(received) > after:
+                raise MailboxError(f"no new message to {address} holds a 6-digit code")
             raise MailboxError(
                 f"no new message to {address} within {timeout:g} s "
                 f"({len(received)} so far, {after} before)"
