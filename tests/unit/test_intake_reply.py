@@ -304,3 +304,13 @@ def test_a_mail_being_sent_by_another_delivery_is_retried_later(mailer, persiste
 
     mailer.send = send_again  # type: ignore[method-assign]
     replies.send(form(), job())
+
+
+def test_a_queued_submission_keeps_its_language_and_refuses_an_unknown_one():
+    message = QueuedSubmission(RECEIPT, FORM, {"氏名": "x"}, (), "now", "en")
+    assert QueuedSubmission.from_json(message.to_json()) == message
+    plain = QueuedSubmission(RECEIPT, FORM, {"氏名": "x"}, (), "now")
+    assert "language" not in json.loads(plain.to_json())
+    data = json.loads(message.to_json()) | {"language": "fr"}
+    with pytest.raises(MalformedMessage):
+        QueuedSubmission.from_json(json.dumps(data))
