@@ -30,6 +30,7 @@ def submit(form: str) -> Response:
             client_ip=client_ip(app),
             idempotency_key=headers.get("idempotency-key"),
             captcha_token=headers.get("x-captcha-token"),
+            accept_language=headers.get("accept-language"),
             remaining_ms=app.lambda_context.get_remaining_time_in_millis,
         )
     )

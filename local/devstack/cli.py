@@ -28,7 +28,7 @@ from . import commands
 from .aws import moto_client
 from .errors import DevstackError
 from .kintone_webhooks import read_secret
-from .mailbox import MailboxError, render, sent_messages
+from .mailbox import MailboxError, render, sent_messages, summary
 from .operator_env import AWS_IDENTITY_VARIABLES
 from .provision import local_secret_name
 from .queue_report import queue_report
@@ -358,7 +358,10 @@ def show_webhooks(host: str, moto_port: int, template: Path, queue: str | None) 
 
 def show_mail(host: str, moto_port: int) -> int:
     try:
-        print(render(sent_messages(_url(host, moto_port))))
+        messages = sent_messages(_url(host, moto_port))
+        print(render(messages))
+        if messages:
+            print(f"\n{summary(messages)}")
     except MailboxError as exc:
         print(f"cannot read the sent mail: {exc}", file=sys.stderr)
         return 1

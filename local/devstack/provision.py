@@ -38,6 +38,7 @@ _NAME_PROPERTY = {
     "AWS::IAM::Role": "RoleName",
     "AWS::S3::Bucket": "BucketName",
     "AWS::SSM::Parameter": "Name",
+    "AWS::SES::ConfigurationSet": "Name",
 }
 # The template's parameter and condition that make the stack's secret name prefix.
 PREFIX_PARAMETER = "SecretNamePrefix"

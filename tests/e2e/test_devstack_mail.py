@@ -188,7 +188,8 @@ def test_mail_command_prints_a_block_per_message_newest_last(
 
     assert main(["mail", "--moto-port", moto_port(stack)]) == 0
 
-    assert capsys.readouterr().out.endswith(
+    blocks, _, lines = capsys.readouterr().out.rpartition("\n\n")
+    assert blocks.endswith(
         f"To: {to}\n"
         "Subject: sekisho ログインコード\n"
         "\n"
@@ -201,7 +202,12 @@ def test_mail_command_prints_a_block_per_message_newest_last(
         "\n"
         "新しいコードです。\n"
         "\n"
-        "987654\n"
+        "987654"
+    )
+    # Then one line per message, newest last.
+    assert lines.endswith(
+        f"{to} | sekisho ログインコード | code 654321\n"
+        f"{to} | sekisho ログインコード (2) | code 987654\n"
     )
 
 

@@ -3,6 +3,7 @@ failures reported per record and, in the end, in the dead-letter queue."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import uuid
@@ -100,6 +101,17 @@ def deliver(kintone, moto_url, monkeypatch):
     s3.create_bucket(
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"}
     )
+    # The form has reply: the deliverer remembers each mail sent, from the SES identity.
+    table = f"IdempotencyTable-{uuid.uuid4().hex[:8]}"
+    boto3.client("dynamodb", endpoint_url=moto_url).create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sesv2 = boto3.client("sesv2", endpoint_url=moto_url)
+    with contextlib.suppress(sesv2.exceptions.AlreadyExistsException):
+        sesv2.create_email_identity(EmailIdentity="sekisho.example")
     sm = boto3.client("secretsmanager", endpoint_url=moto_url)
     token = json.dumps({"kind": "kintone-token", "token": "seminar-add-token"})
     try:
@@ -112,6 +124,8 @@ def deliver(kintone, moto_url, monkeypatch):
         "SEKISHO_POLICY": str(ROOT / "policy.yaml"),
         "KINTONE_BASE_URL": kintone.url,
         "POWERTOOLS_SERVICE_NAME": "sekisho",
+        "IDEMPOTENCY_TABLE": table,
+        "MAIL_FROM_ADDRESS": "no-reply@sekisho.example",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

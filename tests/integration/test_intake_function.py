@@ -4,6 +4,7 @@ emulator — recorded once, queued through maintenance, delivered once."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import importlib.util
 import json
@@ -31,6 +32,8 @@ EVENTS = ROOT / "events"
 ORIGIN = "http://127.0.0.1:3000"
 FORM_FIELDS = {"受付ID", "氏名", "メール", "人数", "履歴書", "受付経路"}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+MAIL_IDENTITY = "sekisho.example"
+MAIL_FROM_ADDRESS = "no-reply@sekisho.example"
 
 pytestmark = pytest.mark.emulator
 
@@ -94,6 +97,10 @@ class Stack:
             Bucket=self.bucket,
             CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"},
         )
+        # The template's MailIdentity, verified, as the operator makes it in SES.
+        self.sesv2 = boto3.client("sesv2", endpoint_url=moto_url)
+        with contextlib.suppress(self.sesv2.exceptions.AlreadyExistsException):
+            self.sesv2.create_email_identity(EmailIdentity=MAIL_IDENTITY)
         sm = boto3.client("secretsmanager", endpoint_url=moto_url)
         values = {
             "sekisho/kintone/seminar-add": {"kind": "kintone-token", "token": "seminar-add-token"},
@@ -116,6 +123,8 @@ class Stack:
             "ALLOWED_ORIGINS": f"{ORIGIN},http://localhost:3000",
             "MAX_BODY_BYTES": "5500000",
             "POWERTOOLS_SERVICE_NAME": "sekisho",
+            "MAIL_FROM_ADDRESS": MAIL_FROM_ADDRESS,
+            "MAIL_CONFIGURATION_SET": "sekisho-mail",
         }
         self.handles: list[str] = []
 
@@ -257,7 +266,9 @@ def test_a_valid_submission_creates_one_record_with_exactly_the_declared_fields(
         "履歴書": [],
         "受付経路": "web",
     }
-    assert stack.queued() == 0
+    # Only the reply job of the form's confirmation mail waits: the record is written.
+    [job] = stack.receive()
+    assert json.loads(job["body"])["kind"] == "reply"
 
 
 def test_an_attachment_is_stored_with_the_record(stack):
@@ -478,6 +489,8 @@ def test_logs_hold_outcome_and_receipt_but_no_values_and_no_token(stack, caplog)
     audits = [r for r in caplog.records if getattr(r, "audit", False)]
     assert [(r.action, r.outcome, r.receipt) for r in audits] == [
         ("intake", "queued", body["receipt"]),
+        # The form has reply: the mail goes once the record exists, the address unlogged.
+        ("reply", "sent", body["receipt"]),
         ("deliver", "recorded", body["receipt"]),
     ]
     everything = json.dumps([vars(r) for r in caplog.records], ensure_ascii=False, default=str)

@@ -15,7 +15,14 @@ from devstack.mail_identity import (
     create_mail_identity,
     mail_sender,
 )
-from devstack.mailbox import MailboxError, Message, parse_messages, render
+from devstack.mailbox import (
+    MailboxError,
+    Message,
+    messages_with_receipt,
+    parse_messages,
+    render,
+    summary,
+)
 
 
 class RecordingSesV2:
@@ -198,3 +205,21 @@ def test_each_message_prints_as_to_subject_a_blank_line_and_the_body_blocks_apar
 
 def test_no_mail_prints_as_one_line_saying_so() -> None:
     assert render([]) == "no mail sent"
+
+
+def test_a_confirmation_mail_prints_as_one_line_with_its_receipt() -> None:
+    receipt = "3c976f07-b929-4516-997a-dfff75b2cb37"
+    messages = [
+        message(f"お申し込みを受け付けました。\n\n受付番号: {receipt}\n", subject="受付"),
+        message("code\n\n123456\n", subject="サインイン"),
+    ]
+    assert summary(messages) == (
+        "2 mails sent:\n"
+        f"a@example.com | 受付 | receipt {receipt}\n"
+        "a@example.com | サインイン | code 123456"
+    )
+    assert messages_with_receipt(messages, receipt) == messages[:1]
+
+
+def test_no_mail_sums_up_as_one_line_saying_so() -> None:
+    assert summary([]) == "no mail sent"

@@ -30,6 +30,8 @@ from sekisho.intake.errors import (
 from sekisho.intake.message import QueuedAttachment, QueuedSubmission
 from sekisho.intake.queue import InMemoryQueue
 from sekisho.intake.receipts import new_receipt
+from sekisho.intake.reply import Replies
+from sekisho.intake.reply_job import ReplyJob
 from sekisho.kintone import client as kintone_client
 from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.client import TokenSource
@@ -39,6 +41,8 @@ from sekisho.kintone.errors import (
     KintonePermissionDenied,
     KintoneUniqueViolation,
 )
+from sekisho.mail.sender import InMemoryMailer
+from sekisho.once import InMemoryPersistenceLayer
 from sekisho.policy.validation import load_policy
 from sekisho.redelivery import InMemoryVisibility
 
@@ -98,6 +102,7 @@ class Harness:
         self.visibility = InMemoryVisibility()
         self.queue = InMemoryQueue(ARN)
         self.breaker = CircuitBreaker()
+        self.mailer = InMemoryMailer()
         self.service = DeliverService(
             load_policy(ROOT / "policy.yaml"),
             lambda name: TokenSource.fixed("unused"),
@@ -110,6 +115,7 @@ class Harness:
             # Every test message was sent at SentTimestamp 1763700000000 (see
             # InMemoryQueue); this clock reads ten minutes later.
             clock=lambda: SENT + 600,
+            replies=Replies(self.mailer, InMemoryPersistenceLayer()),
         )
 
     def enqueue(self, message: QueuedSubmission | str) -> None:
@@ -388,9 +394,12 @@ def test_each_delivery_is_audited_with_its_receipt_and_no_values(deliver, caplog
     deliver.enqueue(message)
     deliver.run_batch()
     lines = [r for r in caplog.records if getattr(r, "audit", False)]
-    assert [(r.outcome, r.receipt) for r in lines] == [
-        ("recorded", message.receipt),
-        ("duplicate", message.receipt),
+    # The form has reply: its mail is sent once, after the record exists.
+    assert [(r.action, r.outcome, r.receipt) for r in lines] == [
+        ("reply", "sent", message.receipt),
+        ("deliver", "recorded", message.receipt),
+        ("reply", "already_sent", message.receipt),
+        ("deliver", "duplicate", message.receipt),
     ]
     everything = json.dumps([vars(r) for r in caplog.records], ensure_ascii=False, default=str)
     assert "jiro@example.com" not in everything
@@ -426,3 +435,50 @@ def test_a_domains_breaker_keeps_the_reset_it_was_made_with(monkeypatch):
     assert kintone_client.breaker_for("https://a.example.cybozu.com") is made
     assert made.reset_after == 1.0
     assert kintone_client.breaker_for("https://b.example.cybozu.com").reset_after == 5.0
+
+
+# ------------------------------------------------------------------- the reply's mail
+
+
+def test_a_queued_submission_is_mailed_once_after_its_record_is_written(deliver):
+    message = submission(language="en")
+    deliver.enqueue(message)
+    deliver.enqueue(message)
+    deliver.run_batch()
+    assert len(deliver.kintone.added) == 1
+    [mail] = deliver.mailer.sent
+    assert mail.subject == "We have received your seminar application"
+    assert message.receipt in mail.text
+
+
+def test_a_failed_mail_fails_the_message_and_its_retry_writes_no_second_record(deliver):
+    message = with_cv(deliver)
+    deliver.enqueue(message)
+    deliver.mailer.fail = True
+    response = deliver.run_batch()
+    assert len(response["batchItemFailures"]) == 1
+    assert len(deliver.kintone.added) == 1
+    assert deliver.visibility.delays  # backed off like any failed delivery
+    deliver.mailer.fail = False
+    assert deliver.run_batch() == {"batchItemFailures": []}
+    # The files were delivered: the marker says so, kintone is not asked again.
+    assert len(deliver.kintone.added) == 1
+    assert len(deliver.mailer.sent) == 1
+
+
+def test_a_reply_job_is_mailed_without_calling_kintone(deliver):
+    receipt = new_receipt()
+    job = ReplyJob(receipt, "seminar-apply", "jiro@example.com", "ja", {"name": "鈴木"}, "now")
+    deliver.queue.send(job.to_json(), receipt)
+    deliver.kintone.failures.append(AssertionError("kintone was called"))
+    assert deliver.run_batch() == {"batchItemFailures": []}
+    assert deliver.kintone.added == []
+    [mail] = deliver.mailer.sent
+    assert (mail.to, mail.subject) == ("jiro@example.com", "セミナーのお申し込みを受け付けました")
+
+
+def test_a_reply_job_whose_receipt_attribute_differs_is_refused(deliver):
+    job = ReplyJob(new_receipt(), "seminar-apply", "jiro@example.com", "ja", {}, "now")
+    deliver.queue.send(job.to_json(), new_receipt())
+    assert len(deliver.run_batch()["batchItemFailures"]) == 1
+    assert deliver.mailer.sent == []

@@ -414,6 +414,13 @@ MAIL_IDENTITY = frozen(
         ":identity/${MailIdentity}"
     }
 )
+MAIL_CONFIGURATION_SET = frozen(
+    {
+        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
+        ":configuration-set/${MailConfigurationSet}"
+    }
+)
+SEND_MAIL = {("ses:SendEmail", MAIL_IDENTITY), ("ses:SendEmail", MAIL_CONFIGURATION_SET)}
 # What a queue consumer needs beyond what SAM's poller policy grants on "*", on its queue:
 # ChangeMessageVisibility backs a failing message off.
 CONSUMER_ACTIONS = (
@@ -469,7 +476,11 @@ EXPECTED_GRANTS = {
         ("s3:GetObject", UPLOAD_OBJECTS),
         ("s3:DeleteObject", UPLOAD_OBJECTS),
     }
-    | {(action, ENTRIES_TABLE) for action in ENTRY_MOVE_ACTIONS},
+    | {(action, ENTRIES_TABLE) for action in ENTRY_MOVE_ACTIONS}
+    # A confirmation mail once per receipt: the table's keys are fenced to the replies'
+    # (test_template_replies.py); SES from one identity, as one From address.
+    | {(action, IDEMPOTENCY_TABLE) for action in IDEMPOTENCY_ACTIONS}
+    | SEND_MAIL,
     # The table grants hold only for the dedupe records' keys (see
     # test_template_webhooks.py); Powertools' idempotency calls the same four actions.
     "WebhookFunction": (
@@ -488,7 +499,7 @@ EXPECTED_GRANTS = {
     # identity, as one From address.
     "SessionFunction": (
         {(action, GUARD_TABLE) for action in SESSION_TABLE_ACTIONS}
-        | {("ses:SendEmail", MAIL_IDENTITY)}
+        | SEND_MAIL
         | {(action, ENTRIES_TABLE) for action in ENTRY_MOVE_ACTIONS}
         | READ_SWITCHES
     ),
@@ -908,6 +919,9 @@ def test_deliver_environment_names_only_what_delivery_uses(template, functions):
         "ATTACHMENT_BUCKET": {"Ref": "AttachmentBucket"},
         "ENTRIES_TABLE": {"Ref": "EntriesTable"},
         "DELIVER_MAX_RECEIVES": "300",
+        "MAIL_FROM_ADDRESS": {"Ref": "MailFromAddress"},
+        "MAIL_CONFIGURATION_SET": {"Ref": "MailConfigurationSet"},
+        "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
     }
 
 

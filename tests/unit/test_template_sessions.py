@@ -84,10 +84,16 @@ def test_session_function_touches_only_session_keys_of_the_guard_table(session):
 def test_session_function_sends_mail_from_one_identity_as_one_address(session):
     statement = by_sid(session, "SendSignInCodes")
     assert as_list(statement["Action"]) == ["ses:SendEmail"]
-    assert statement["Resource"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
-        ":identity/${MailIdentity}"
-    }
+    assert statement["Resource"] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
+            ":identity/${MailIdentity}"
+        },
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
+            ":configuration-set/${MailConfigurationSet}"
+        },
+    ]
     assert statement["Condition"] == {
         "StringEquals": {"ses:FromAddress": {"Ref": "MailFromAddress"}}
     }

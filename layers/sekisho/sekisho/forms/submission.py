@@ -28,6 +28,7 @@ from sekisho.policy.constants import MAX_REQUEST_FILE_BYTES
 from .fields import Check, checker, is_blank
 from .files import Attachment
 from .problems import CODES, FieldProblem
+from .reply_address import reply_checked
 from .uploads import UploadRef
 
 if TYPE_CHECKING:
@@ -194,4 +195,8 @@ class PerForm:
 
 
 # The form's checks in declaration order: what a submission is checked with.
-_checks_for = PerForm(lambda _name, form: tuple(checker(f) for f in form.fields.values()))
+_checks_for = PerForm(
+    lambda _name, form: tuple(
+        reply_checked(form, name, checker(field)) for name, field in form.fields.items()
+    )
+)

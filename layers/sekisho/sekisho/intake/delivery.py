@@ -8,6 +8,11 @@ receipt means an earlier attempt already wrote it: success. After a success the
 attachments are deleted, leaving a small "delivered" marker so a duplicate delivery that
 finds no files knows they were delivered, not lost.
 
+Once the record exists (written now or before), a form with ``reply:`` gets its one
+confirmation mail (:mod:`.reply`); a reply job queued by the intake after a synchronous
+write is only that mail. A mail that fails fails the message, which comes back and finds
+its record a duplicate: the record is never written twice, the mail is sent once.
+
 Failures are never swallowed: a malformed message fails every time and reaches the
 dead-letter queue after the queue's maxReceiveCount; a transient failure (kintone busy,
 down or slow, the breaker open, the bucket unavailable) also stretches the message's
@@ -55,6 +60,8 @@ from sekisho.redelivery import (  # noqa: F401 - MAX_VISIBILITY_SECONDS, backoff
 from .attachments import AttachmentStore
 from .errors import AttachmentMissing, AttachmentsUnavailable, MalformedMessage
 from .message import QueuedSubmission, delivered_marker_key
+from .reply import Replies, job_for
+from .reply_job import ReplyJob, is_reply_job
 from .upload_delivery import verify_uploads
 from .writer import AttachmentFile, FileContent, undeclared_codes, write_submission
 
@@ -105,10 +112,12 @@ class DeliverService:
         clock: Callable[[], float] = time.time,
         entries: EntryLedger | None = None,
         max_receives: int | None = None,
+        replies: Replies | None = None,
     ) -> None:
         self._policy = policy
         self._entries = entries
         self._max_receives = max_receives
+        self._replies = replies
         self._token_sources = token_sources
         self._base_url = kintone_base_url
         self._attachments = attachments
@@ -131,7 +140,8 @@ class DeliverService:
     def deliver_record(self, record: SQSRecord | dict[str, Any], lambda_context: Any = None) -> str:
         """Deliver one SQS record; raise to report it as a batch item failure.
 
-        Returns ``recorded`` or ``duplicate`` (already in kintone).
+        Returns ``recorded`` or ``duplicate`` (already in kintone); for a reply job
+        ``sent`` or ``already_sent``.
         """
         if isinstance(record, dict):
             record = SQSRecord(record)
@@ -139,7 +149,10 @@ class DeliverService:
         try:
             message = self._parse(record)
             trail.update(form=message.form, receipt=message.receipt)
-            outcome = self.deliver(message, lambda_context)
+            if isinstance(message, ReplyJob):
+                outcome = self.reply(message, lambda_context)
+            else:
+                outcome = self.deliver(message, lambda_context)
             trail["outcome"] = outcome
             return outcome
         except Exception as exc:
@@ -170,6 +183,7 @@ class DeliverService:
             with self._bucket("read"):
                 if self._attachments.exists(marker):
                     self._clean_up(message, marker_written=True)
+                    self._reply_after_write(form, message, lambda_context)
                     return "duplicate"
         files = self._files(message)
         written = write_submission(
@@ -187,6 +201,8 @@ class DeliverService:
             # Raises when the table fails: the message comes back, finds its record
             # (a duplicate) and marks it then.
             self._entries.mark(message.form, message.receipt, RECORDED)
+        # Written now or before: the record exists, so its mail may go (once).
+        self._reply_after_write(form, message, lambda_context)
         return "recorded" if written else "duplicate"
 
     def _give_back_if_final(
@@ -214,11 +230,41 @@ class DeliverService:
                 extra={"form": form, "receipt": receipt, "error": type(error).__name__},
             )
 
+    def reply(self, job: ReplyJob, lambda_context: Any = None) -> str:
+        """Send the mail of an entry the intake wrote itself; kintone is not called."""
+        try:
+            form = self._policy.form(job.form)
+        except NotFound:
+            raise MalformedMessage("the reply job names a form the policy does not have") from None
+        return self._send_reply(form, job, lambda_context)
+
     # -- steps -----------------------------------------------------------------------
 
+    def _reply_after_write(
+        self, form: FormPolicy, message: QueuedSubmission, lambda_context: Any
+    ) -> None:
+        job = job_for(
+            message.form,
+            form,
+            receipt=message.receipt,
+            record=message.record,
+            language=message.language,
+        )
+        if job is not None:
+            self._send_reply(form, job, lambda_context)
+
+    def _send_reply(self, form: FormPolicy, job: ReplyJob, lambda_context: Any) -> str:
+        if self._replies is None:
+            raise ConfigurationError(f"form {job.form!r} has reply: but no mailer is set")
+        remaining = None if lambda_context is None else lambda_context.get_remaining_time_in_millis
+        return self._replies.send(form, job, remaining)
+
     @staticmethod
-    def _parse(record: SQSRecord) -> QueuedSubmission:
-        message = QueuedSubmission.from_json(record.body)
+    def _parse(record: SQSRecord) -> QueuedSubmission | ReplyJob:
+        body = record.body
+        message: QueuedSubmission | ReplyJob = (
+            ReplyJob.from_json(body) if is_reply_job(body) else QueuedSubmission.from_json(body)
+        )
         attributes = record.raw_event.get("messageAttributes") or {}
         attribute = attributes.get("receipt") if isinstance(attributes, dict) else None
         if attribute is not None and (

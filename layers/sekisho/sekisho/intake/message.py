@@ -27,6 +27,9 @@ from .upload_objects import upload_key
 VERSION = 1
 ATTACHMENT_PREFIX = "attachments/"
 _MESSAGE_KEYS = frozenset({"v", "receipt", "form", "record", "attachments", "accepted_at"})
+# The language of the form's confirmation mail (reply:), when the form has one.
+_LANGUAGE_KEY = "language"
+LANGUAGES = ("ja", "en")
 _ATTACHMENT_KEYS = frozenset({"field", "filename", "content_type", "size", "sha256", "s3_key"})
 # A direct upload's object, named by its id: its SHA-256 is the browser's (or null).
 _UPLOAD_KEYS = _ATTACHMENT_KEYS | {"upload"}
@@ -68,10 +71,13 @@ class QueuedSubmission:
     record: Mapping[str, KintoneValue]
     attachments: tuple[QueuedAttachment, ...]
     accepted_at: str
+    language: str | None = None
 
     def to_json(self) -> str:
+        language = {} if self.language is None else {_LANGUAGE_KEY: self.language}
         return json.dumps(
-            {
+            language
+            | {
                 "v": VERSION,
                 "receipt": self.receipt,
                 "form": self.form,
@@ -103,8 +109,11 @@ class QueuedSubmission:
         except (TypeError, ValueError, RecursionError):
             # NOTE: not chained: the decode error holds the whole body, record values included.
             raise MalformedMessage("the message body is not JSON") from None
-        if not isinstance(data, dict) or set(data) != _MESSAGE_KEYS:
+        if not isinstance(data, dict) or set(data) - {_LANGUAGE_KEY} != _MESSAGE_KEYS:
             raise MalformedMessage("the message does not have the expected keys")
+        language = data.get(_LANGUAGE_KEY)
+        if language is not None and language not in LANGUAGES:
+            raise MalformedMessage("the message names no known language")
         if data["v"] != VERSION or isinstance(data["v"], bool):
             raise MalformedMessage("the message has an unknown version")
         receipt = _receipt(data["receipt"])
@@ -116,7 +125,7 @@ class QueuedSubmission:
             _attachment(item, receipt, form, index)
             for index, item in enumerate(data["attachments"])
         )
-        return cls(receipt, form, _record(data["record"]), attachments, accepted_at)
+        return cls(receipt, form, _record(data["record"]), attachments, accepted_at, language)
 
 
 def _string(value: Any, what: str) -> str:

@@ -19,6 +19,7 @@ from .attachments import AttachmentStore
 from .errors import OutboxUnavailable
 from .message import QueuedAttachment, QueuedSubmission, attachment_key, utc_now
 from .queue import MessageQueue
+from .reply_job import ReplyJob
 from .writer import FileContent
 
 
@@ -35,6 +36,7 @@ class Outbox:
         record: Mapping[str, Any],
         files: Iterable[FileContent],
         uploads: Iterable[QueuedAttachment] = (),
+        language: str | None = None,
     ) -> QueuedSubmission:
         """Store the files, then queue the message. Raises :class:`OutboxUnavailable`
         when either step fails: the submission was then not accepted. ``uploads`` (checked
@@ -55,10 +57,21 @@ class Outbox:
                     )
                 )
             queued.extend(uploads)
-            message = QueuedSubmission(receipt, form, dict(record), tuple(queued), utc_now())
+            message = QueuedSubmission(
+                receipt, form, dict(record), tuple(queued), utc_now(), language
+            )
             self._queue.send(message.to_json(), receipt)
         except (ClientError, BotoCoreError) as exc:
             raise OutboxUnavailable(
                 f"the submission could not be queued ({aws.error_code(exc)})"
             ) from exc
         return message
+
+    def put_reply(self, job: ReplyJob) -> None:
+        """Queue a confirmation mail; :class:`OutboxUnavailable` when SQS does not take it."""
+        try:
+            self._queue.send(job.to_json(), job.receipt)
+        except (ClientError, BotoCoreError) as exc:
+            raise OutboxUnavailable(
+                f"the reply could not be queued ({aws.error_code(exc)})"
+            ) from exc

@@ -18,5 +18,7 @@ class IntakeRequest:
     client_ip: str
     idempotency_key: str | None = None
     captcha_token: str | None = None
+    # Chooses the language of the form's confirmation mail (reply:), if it has one.
+    accept_language: str | None = None
     # The invocation's clock (the Lambda context's get_remaining_time_in_millis).
     remaining_ms: Callable[[], int] | None = None

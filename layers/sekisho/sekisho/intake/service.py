@@ -60,6 +60,7 @@ from sekisho.switches import RouteSwitches
 from .errors import CaptchaFailed, IdempotencyKeyReused, ReceiptClash, RequestInProgress
 from .header import check_idempotency_key
 from .receipts import new_receipt
+from .reply import job_for, language_for, queue_reply
 from .request import IntakeRequest
 from .timing import AnswerTimes
 from .uploads import checked_uploads, queue_with_uploads
@@ -299,6 +300,7 @@ class IntakeService(BrowserRoute):
                 )
             trail.outcome = QUEUED
             return IntakeResult(202, receipt, QUEUED, waitlisted)
+        language = language_for(form, request.accept_language)
         try:
             for attempt in range(1, RECEIPT_ATTEMPTS + 1):
                 if write_submission(
@@ -336,6 +338,7 @@ class IntakeService(BrowserRoute):
                     form=request.form,
                     record=record,
                     files=submission.attachments,
+                    language=language,
                 )
             trail.outcome = QUEUED
             return IntakeResult(202, receipt, QUEUED, waitlisted)
@@ -353,6 +356,13 @@ class IntakeService(BrowserRoute):
             raise
         self._mark_recorded(request.form, receipt)
         trail.outcome = RECORDED
+        # The record exists: its mail goes through the deliverer, never from here.
+        queue_reply(
+            self._outbox,
+            job_for(
+                request.form, form, receipt=receipt, record=submission.record, language=language
+            ),
+        )
         self._answer_times.record(self._clock() - started)
         return IntakeResult(201, receipt, RECORDED, waitlisted)
 

@@ -27,6 +27,7 @@ from .constants import (
     BUILTIN_FIELDS,
     DEFAULT_DAILY_BUDGET,
 )
+from .reply import REPLY_RULES
 from .routes import ROUTE_RULES, FormPolicy, ViewPolicy, WebhookPolicy
 from .rule import Rule, fresh
 from .sessions import SESSION_RULES, RealmPolicy
@@ -157,5 +158,8 @@ def _named(rules: Mapping[str, _T], name: str) -> _T:
 # Every class a policy is made of, by name: what a snapshot may name.
 _OWN_RULES: tuple[type[Rule], ...] = (Policy, KintoneSettings, AppPolicy)
 MODELS: Mapping[str, type] = MappingProxyType(
-    {cls.__name__: cls for cls in (*_OWN_RULES, *ROUTE_RULES, *SESSION_RULES, *CAPACITY_RULES)}
+    {
+        cls.__name__: cls
+        for cls in (*_OWN_RULES, *ROUTE_RULES, *SESSION_RULES, *CAPACITY_RULES, *REPLY_RULES)
+    }
 )

@@ -26,6 +26,7 @@ from .when import WHEN_RULES, WhenPolicy
 
 if TYPE_CHECKING:
     from .capacity import CapacityPolicy, WaitlistPolicy
+    from .reply import ReplyPolicy
     from .sessions import CancelPolicy, EditablePolicy
 
 Network = IPv4Network | IPv6Network
@@ -273,6 +274,8 @@ class FormPolicy(Rule):
     waitlist: WaitlistPolicy | None = None
     # The form's period, hours and networks (its entry routes' too, and their claims).
     when: WhenPolicy | None = None
+    # One confirmation mail per entry, sent by the deliverer once the record exists.
+    reply: ReplyPolicy | None = None
 
     @property
     def file_fields(self) -> dict[str, FormField]:

@@ -61,7 +61,3 @@ class RevisionRequired(
 
 class SessionStoreUnavailable(UpstreamUnavailable):
     """DynamoDB could not answer for codes or revocations: fail closed, retry later."""
-
-
-class MailUnavailable(UpstreamUnavailable):
-    """SES refused or failed to take the message; the code it carried is void."""

@@ -1,17 +1,32 @@
-"""DeliverFunction: IntakeQueue -> kintone, each submission once."""
+"""DeliverFunction: IntakeQueue -> kintone, each submission once, then its mail once."""
 
 from __future__ import annotations
 
 import functools
 
-from sekisho import runtime
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+from sekisho import aws, runtime
 from sekisho.entries.ledger import EntryLedger
 from sekisho.intake.attachments import S3AttachmentStore
 from sekisho.intake.delivery import DeliverService
+from sekisho.intake.reply import Replies
 from sekisho.intake.upload_objects import S3UploadObjects
+from sekisho.mail.sender import SesMailer
 from sekisho.redelivery import SqsVisibility
 from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
+
+
+def replies() -> Replies | None:
+    """The confirmation mail's sender, when a form of the policy has ``reply:``."""
+    if not any(form.reply is not None for form in runtime.policy().forms.values()):
+        return None
+    current = runtime.settings()
+    mail_from, table = runtime.required("mail_from_address", "idempotency_table")
+    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.client("dynamodb"))
+    mailer = SesMailer(mail_from, configuration_set=current.mail_configuration_set)
+    return Replies(mailer, persistence)
 
 
 @functools.cache
@@ -31,4 +46,5 @@ def deliver_service() -> DeliverService:
         min_backoff_seconds=current.deliver_min_backoff_seconds,
         entries=EntryLedger(entries),
         max_receives=current.deliver_max_receives,
+        replies=replies(),
     )

@@ -16,12 +16,12 @@ from sekisho.entries.ledger import EntryLedger
 from sekisho.http.resolver import HttpSettings
 from sekisho.kintone.client import KintoneClient
 from sekisho.kintone.clients import ClientsByToken
+from sekisho.mail.sender import SesMailer
 from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
 from sekisho.sessions.entries import EntryService
 from sekisho.sessions.files import FileService
 from sekisho.sessions.listing import SessionViewService
-from sekisho.sessions.mail import SesMailer
 from sekisho.sessions.realms import RealmTools
 from sekisho.sessions.signin import SignInService
 from sekisho.sessions.store import DynamoSessionStore

@@ -30,6 +30,7 @@ from .base import StrictModel, no_duplicates
 from .capacity import CapacityPolicy, WaitlistPolicy, check_capacity
 from .names import AppId, FieldCode, FormFieldName, SecretName
 from .rate import Budget, Rate
+from .reply import ReplyPolicy, check_reply
 from .sessions import CancelPolicy, EditablePolicy, check_edit_rules
 from .when import WhenPolicy
 
@@ -233,6 +234,13 @@ class FormPolicy(StrictModel):
     waitlist: WaitlistPolicy | None = None
     # The form's period, hours and networks; its entry routes' claims.
     when: WhenPolicy | None = None
+    # One confirmation mail per entry, once its record exists (DeliverFunction).
+    reply: ReplyPolicy | None = None
+
+    @model_validator(mode="after")
+    def _reply_stays_inside_the_form(self) -> FormPolicy:
+        check_reply(self.reply, self.fields)
+        return self
 
     @model_validator(mode="after")
     def _edits_stay_inside_the_form(self) -> FormPolicy:

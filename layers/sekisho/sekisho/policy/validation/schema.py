@@ -43,6 +43,7 @@ from .names import (
 )
 from .rate import Budget, Rate
 from .references import reference_issues
+from .reply import ReplyPolicy  # noqa: F401 - every class by name
 from .sessions import (  # noqa: F401 - every class by name
     CancelPolicy,
     EditablePolicy,
