@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sekisho.entries.memory import InMemoryEntryLedger
 from sekisho.errors import (
     ConfigurationError,
     NotFound,
@@ -149,6 +150,7 @@ class Harness:
         self.persistence = InMemoryPersistenceLayer()
         self.captcha = StaticCaptcha({"good-token", "another-good-token"})
         self.tokens: list[str] = []
+        self.entries = InMemoryEntryLedger()
         self.service = IntakeService(
             self.policy,
             self._token_source,
@@ -158,6 +160,7 @@ class Harness:
             idempotency=Idempotency(self.persistence),
             captcha=self.captcha,
             client_factory=lambda url, token: self.kintone,
+            entries=self.entries,
         )
 
     def _token_source(self, name: str) -> TokenSource:
