@@ -71,6 +71,7 @@ FUNCTION_ENV = {
     "GUARD_TABLE": "GuardTable",
     "IDEMPOTENCY_TABLE": "IdempotencyTable",
     "ATTACHMENT_BUCKET": "attachmentbucket",
+    "ENTRIES_TABLE": "EntriesTable",
     "MAIL_FROM_ADDRESS": "no-reply@sekisho.example",
     "POWERTOOLS_SERVICE_NAME": "sekisho",
     "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -36,3 +36,19 @@ def moto_url() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+def entries_table(moto_url: str) -> str:
+    """A fresh entries table in moto, shaped as template.yaml's EntriesTable: its name."""
+    import uuid  # noqa: PLC0415
+
+    import boto3  # noqa: PLC0415
+
+    name = f"EntriesTable-{uuid.uuid4().hex[:8]}"
+    boto3.client("dynamodb", endpoint_url=moto_url).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name

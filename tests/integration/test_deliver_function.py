@@ -17,6 +17,7 @@ from sekisho import aws, runtime
 from sekisho.kintone import client as kintone_client
 from sekisho.kintone.client import KintoneClient, TokenSource
 from sekisho.wiring import deliver as deliver_wiring
+from tests.integration.conftest import entries_table
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -121,6 +122,7 @@ def deliver(kintone, moto_url, monkeypatch):
     env = {
         "AWS_ENDPOINT_URL": moto_url,
         "ATTACHMENT_BUCKET": bucket,
+        "ENTRIES_TABLE": entries_table(moto_url),
         "SEKISHO_POLICY": str(ROOT / "policy.yaml"),
         "KINTONE_BASE_URL": kintone.url,
         "POWERTOOLS_SERVICE_NAME": "sekisho",

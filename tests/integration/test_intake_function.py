@@ -26,6 +26,7 @@ from sekisho.kintone import client as kintone_client
 from sekisho.secrets.errors import SecretNotAllowed
 from sekisho.wiring import deliver as deliver_wiring
 from sekisho.wiring import intake as intake_wiring
+from tests.integration.conftest import entries_table
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -118,6 +119,7 @@ class Stack:
             "IDEMPOTENCY_TABLE": self.idempotency_table,
             "INTAKE_QUEUE_URL": self.queue_url,
             "ATTACHMENT_BUCKET": self.bucket,
+            "ENTRIES_TABLE": entries_table(moto_url),
             "SEKISHO_POLICY": str(ROOT / "policy.yaml"),
             "KINTONE_BASE_URL": kintone.url,
             "ALLOWED_ORIGINS": f"{ORIGIN},http://localhost:3000",

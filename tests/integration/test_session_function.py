@@ -18,6 +18,7 @@ from devstack.mailbox import latest_code, sent_messages
 from sekisho import runtime
 from sekisho.wiring import routes as route_wiring
 from sekisho.wiring import session as session_wiring
+from tests.integration.conftest import entries_table
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -90,6 +91,7 @@ def handler(kintone, moto_url, monkeypatch, table):
     env = {
         "AWS_ENDPOINT_URL": moto_url,
         "GUARD_TABLE": table,
+        "ENTRIES_TABLE": entries_table(moto_url),
         "SEKISHO_POLICY": str(ROOT / "policy.yaml"),
         "KINTONE_BASE_URL": kintone.url,
         "ALLOWED_ORIGINS": f"{ORIGIN},http://localhost:3000",
