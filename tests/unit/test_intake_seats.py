@@ -62,6 +62,15 @@ forms:
     set: {申込状況: 申込}
     capacity: {seats: 1}
     waitlist: {field: 申込状況, value: キャンセル待ち}
+  honeypot:
+    app: 2
+    token_secret: sekisho/kintone/seminar-add
+    receipt_field: 受付ID
+    honeypot: website
+    guard: {per_ip: 1000/hour}
+    fields:
+      name: {code: 氏名, type: text, required: true}
+    capacity: {seats: 1}
   open:
     app: 2
     token_secret: sekisho/kintone/seminar-add
@@ -216,3 +225,12 @@ def test_a_form_without_capacity_has_no_seats_in_its_facts(world):
         "hours": None,
         "seats": None,
     }
+
+
+def test_a_filled_honeypot_takes_no_seat_and_its_receipt_says_recorded(world):
+    body = {"fields": {"name": "bot", "website": "https://spam.example"}}
+    answer = world.service.submit(IntakeRequest("honeypot", body, IP))
+    assert answer.status_code == 201
+    assert world.kintone.added == []
+    assert world.left("honeypot") == {"total": 1}
+    assert world.status.status("honeypot", answer.receipt, IP) == {"status": "recorded"}

@@ -382,7 +382,7 @@ class IntakeService(BrowserRoute):
         """Answered exactly like a recorded submission, so a bot learns nothing: the same
         body, after as long as a recorded one takes here. Its receipt is followed like any
         other (GET .../receipts/{receipt}), and holds no seat."""
-        receipt, _ = self._open_entry(request.form, form, {}, status=RECORDED)
+        receipt, _ = self._open_entry(request.form, form, None, status=RECORDED)
         remaining = self._answer_times.sample() - (self._clock() - started)
         if remaining > 0:
             self._sleep(remaining)
@@ -394,11 +394,12 @@ class IntakeService(BrowserRoute):
         self,
         name: str,
         form: FormPolicy,
-        record: Mapping[str, Any],
+        record: Mapping[str, Any] | None,
         *,
         status: str = QUEUED,
     ) -> tuple[str, bool]:
-        """A fresh receipt, its entry and its seats: (receipt, waitlisted).
+        """A fresh receipt, its entry and its seats: (receipt, waitlisted); a ``record`` of
+        None (a honeypot's) holds no seat.
 
         :class:`CapacityFull` when the form or the chosen choice is full and the form has
         no waitlist.
@@ -407,7 +408,8 @@ class IntakeService(BrowserRoute):
             if form.capacity is not None:
                 raise ConfigurationError(f"form {name!r} has seats but no entries table is set")
             return self._new_receipt(), False
-        claim, bounds = seat_claim(form, record), limits(form)
+        claim = {} if record is None else seat_claim(form, record)
+        bounds = limits(form)
         for _ in range(RECEIPT_DRAWS):
             receipt = self._new_receipt()
             try:
