@@ -20,13 +20,16 @@ from typing import Any
 
 import requests
 
+from sekisho.intake.receipts import RECEIPT_PATTERN
+
 from .errors import DevstackError
 
 DATA_PATH = "/moto-api/data.json"
 # A sign-in code: six digits on a line of their own (spaces around them allowed).
 _CODE_LINE = re.compile(r"^[ \t]*([0-9]{6})[ \t]*\r?$", re.MULTILINE)
 # A confirmation mail's receipt: the first UUID of its text (on the 受付番号 / Receipt line).
-_RECEIPT = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+# A receipt as the relay writes it: the short form, or a UUID of before it.
+_RECEIPT = re.compile(rf"\b{RECEIPT_PATTERN}\b")
 _TIMEOUT = 30.0
 _ATTEMPTS = 5
 
