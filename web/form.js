@@ -72,9 +72,10 @@
     ja: "ファイルを読み込めませんでした。もう一度選んでから「申し込む」を押してください。",
     en: "A file could not be read. Choose it again and press Apply.",
   };
+  // A session may have seats left, only fewer than this application asks for.
   const FULL = {
-    ja: "お選びの回は満席になりました。残席のある回を選んで、もう一度「申し込む」を押してください。何も登録されていません。",
-    en: "The session you chose is now full; nothing was recorded. Choose a session with seats left and press Apply again.",
+    ja: "お選びの回には、お申し込みの人数分の空席がありません。何も登録されていません。残席のある回を選ぶか人数を減らして、もう一度「申し込む」を押してください。",
+    en: "The session you chose has not enough seats left for this application; nothing was recorded. Choose a session with seats left, or fewer seats, and press Apply again.",
   };
   const FOLLOWING = { ja: "登録状況を確認しています…", en: "Checking whether it is recorded…" };
   const NOW_RECORDED = {

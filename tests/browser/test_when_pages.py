@@ -136,8 +136,7 @@ def test_a_closed_form_says_so_on_load_and_cannot_be_sent_before_anyone_types(
     )
     expect(page.locator("#apply button")).to_be_disabled()
     assert english(page.locator("#period")) == (
-        "Applications are taken from 2020-01-01 00:00 (UTC+09:00) to "
-        "2021-03-31 17:30 (UTC+09:00)."
+        "Applications are taken from 2020-01-01 00:00 (UTC+09:00) to 2021-03-31 17:30 (UTC+09:00)."
     )
     expect(page.locator("#name")).to_have_value("")
     assert kintone_requests(stack) == before
