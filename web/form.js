@@ -3,6 +3,11 @@
 // per-field errors, in Japanese and English. Every attempt of one filled-in form carries
 // the same Idempotency-Key, so retrying after a lost answer returns the first answer
 // instead of recording the application twice.
+//
+// On load it asks the relay what anyone may know of the form (GET /forms/{form}): the
+// application period, whether it is open, and the seats left on each session, so a full
+// session or a closed form is plain before anyone types. After a queued answer (202) it
+// follows the receipt (GET .../receipts/{receipt}) until the entry is recorded or refused.
 "use strict";
 
 (() => {
@@ -18,6 +23,11 @@
   const progress = document.getElementById("progress");
   const progressText = document.getElementById("progress-text");
   const problem = page.problemBox(document.getElementById("problem"));
+  const follow = document.getElementById("follow");
+  const period = document.getElementById("period");
+  const availability = document.getElementById("availability");
+  const availabilityMessage = document.getElementById("availability-message");
+  const submitButton = form.querySelector("button");
   const endpoint = "/forms/" + encodeURIComponent(form.dataset.form);
   // Answers worth retrying with the same key: the relay may not have seen the request, or
   // it is still working on it.
@@ -62,6 +72,32 @@
     ja: "ファイルを読み込めませんでした。もう一度選んでから「申し込む」を押してください。",
     en: "A file could not be read. Choose it again and press Apply.",
   };
+  // A session may have seats left, only fewer than this application asks for.
+  const FULL = {
+    ja: "お選びの回には、お申し込みの人数分の空席がありません。何も登録されていません。残席のある回を選ぶか人数を減らして、もう一度「申し込む」を押してください。",
+    en: "The session you chose has not enough seats left for this application; nothing was recorded. Choose a session with seats left, or fewer seats, and press Apply again.",
+  };
+  const FOLLOWING = { ja: "登録状況を確認しています…", en: "Checking whether it is recorded…" };
+  const NOW_RECORDED = {
+    ja: "登録が完了しました。",
+    en: "It is now recorded.",
+  };
+  const NOT_RECORDED = {
+    ja: "お申し込みを登録できませんでした。",
+    en: "Your application could not be recorded.",
+  };
+  const NOT_RECORDED_DETAIL = {
+    ja: "登録先がこのお申し込みを受け付けませんでした。お手数ですが、内容をご確認のうえ、もう一度お申し込みください。お問い合わせの際は受付番号をお伝えください。",
+    en: "It was refused when it was delivered. Please check your answers and apply again; quote the receipt number if you contact us.",
+  };
+  const STILL_QUEUED = {
+    ja: "まだ登録待ちです。お預かりしたお申し込みは順に登録されます。もう一度送る必要はありません。",
+    en: "It is still waiting to be recorded, and will be in turn; there is no need to send it again.",
+  };
+  const CANNOT_FOLLOW = {
+    ja: "いまは登録状況を確認できません。お預かりしたお申し込みは順に登録されます。",
+    en: "Its progress cannot be checked just now; it will be recorded in turn.",
+  };
   const join = (...messages) => ({
     ja: messages.map((m) => m.ja).join(""),
     en: messages.map((m) => m.en).join(" "),
@@ -69,6 +105,144 @@
 
   let idempotencyKey = null;
   let busy = false;
+  // Bumped by every new attempt: a follow-up of an earlier receipt then stops.
+  let attempt = 0;
+
+  // -- what the page knows of the form before anyone types ------------------------------
+
+  const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
+  const seatsLeft = (counter) =>
+    isObject(counter) && Number.isInteger(counter.left) && counter.left >= 0 ? counter.left : null;
+
+  const optionName = (option) => ({
+    ja: option.dataset.ja || option.value,
+    en: option.dataset.en || option.value,
+  });
+
+  // An <option> holds text only: both languages in one line.
+  const optionText = (option, left) => {
+    const name = optionName(option);
+    const base = `${name.ja} / ${name.en}`;
+    if (left === null) return base;
+    if (left === 0) return `${base} — 満席 / Full`;
+    return `${base} — 残り ${left} 席 / ${left} seat${left === 1 ? "" : "s"} left`;
+  };
+
+  const showSeats = (seats) => {
+    if (!sessionSelect) return;
+    const choices = isObject(seats) && isObject(seats.choices) ? seats.choices : {};
+    for (const option of Array.from(sessionSelect.querySelectorAll("option"))) {
+      if (option.value === "") continue;
+      const left = seatsLeft(choices[option.value]);
+      option.textContent = optionText(option, left);
+      option.disabled = left === 0;
+      if (left === null) option.removeAttribute("data-left");
+      else option.setAttribute("data-left", String(left));
+    }
+    // A session that filled up since it was chosen is chosen no more.
+    const chosen = sessionSelect.querySelector(`option[value="${sessionSelect.value}"]`);
+    if (chosen && chosen.disabled) sessionSelect.value = "";
+  };
+
+  const showPeriod = (facts) => {
+    const opens = page.moment(facts.opens);
+    const closes = page.moment(facts.closes);
+    let message = null;
+    if (opens && closes) {
+      message = {
+        ja: `受付期間: ${opens.ja} 〜 ${closes.ja}`,
+        en: `Applications are taken from ${opens.en} to ${closes.en}.`,
+      };
+    } else if (opens) {
+      message = { ja: `受付開始: ${opens.ja}`, en: `Applications are taken from ${opens.en}.` };
+    } else if (closes) {
+      message = { ja: `受付締切: ${closes.ja}`, en: `Applications are taken until ${closes.en}.` };
+    }
+    page.say(period, message);
+    period.hidden = message === null;
+  };
+
+  // A form that is not open says why, and when it opens, and cannot be sent.
+  const showAvailability = (facts) => {
+    let message = null;
+    if (facts.open === false) {
+      message =
+        facts.state === "route_disabled"
+          ? CLOSED
+          : page.whenMessage({ status: 403, code: facts.state, body: facts }) || CLOSED;
+    }
+    page.say(availabilityMessage, message);
+    availability.hidden = message === null;
+    if (submitButton) submitButton.disabled = message !== null;
+    if (message === null) form.removeAttribute("aria-disabled");
+    else form.setAttribute("aria-disabled", "true");
+  };
+
+  // The answer may be a few seconds old (max-age=5): the 409 at submission is the truth.
+  // Without an answer the page stays as it is and the relay decides at submission.
+  const loadFacts = async ({ seatsOnly = false } = {}) => {
+    const answer = await page.request("GET", endpoint, { timeoutMs: 15000 });
+    if (answer.status !== 200 || !isObject(answer.body)) return;
+    const facts = answer.body;
+    showSeats(facts.seats);
+    if (seatsOnly) return;
+    showPeriod(facts);
+    showAvailability(facts);
+  };
+
+  // -- following a queued entry ---------------------------------------------------------
+
+  // About two and a half minutes in all, the first look after 2 s: long enough for a short
+  // kintone maintenance, short enough not to poll a page left open for nothing.
+  const FOLLOW_TRIES = 15;
+  const followDelay = (tried) => Math.min(15000, Math.round(2000 * 1.3 ** tried));
+  // Network failures in a row before the page gives up looking.
+  const FOLLOW_LOST = 2;
+
+  const followed = (message) => {
+    page.say(follow, message);
+    follow.hidden = message === null;
+  };
+
+  const followReceipt = (receiptText, mine) => {
+    const url = `${endpoint}/receipts/${encodeURIComponent(receiptText)}`;
+    let tried = 0;
+    let lost = 0;
+    followed(FOLLOWING);
+    const look = async () => {
+      if (mine !== attempt) return;
+      const answer = await page.request("GET", url, { timeoutMs: 10000 });
+      if (mine !== attempt) return;
+      tried += 1;
+      const state = answer.status === 200 && answer.body ? answer.body.status : null;
+      if (state === "recorded") {
+        page.say(doneTitle, RECORDED);
+        page.say(doneMessage, KEEP_RECEIPT);
+        followed(NOW_RECORDED);
+        return;
+      }
+      if (state === "refused") {
+        page.say(doneTitle, NOT_RECORDED);
+        page.say(doneMessage, NOT_RECORDED_DETAIL);
+        followed(null);
+        done.focus();
+        return;
+      }
+      lost = answer.network ? lost + 1 : 0;
+      // 404, 429 or anything else unexpected: asking again would not tell more.
+      const stop = !answer.network && state !== "queued";
+      if (stop || lost >= FOLLOW_LOST) {
+        followed(CANNOT_FOLLOW);
+        return;
+      }
+      if (tried >= FOLLOW_TRIES) {
+        followed(STILL_QUEUED);
+        return;
+      }
+      setTimeout(look, followDelay(tried));
+    };
+    setTimeout(look, followDelay(0));
+  };
 
   const newKey = () => {
     if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
@@ -78,6 +252,8 @@
   };
 
   const clearOutcome = () => {
+    attempt += 1;
+    followed(null);
     page.say(status, null);
     problem.clear();
     page.clearFieldErrors(form);
@@ -165,6 +341,7 @@
     }
     done.hidden = false;
     done.focus();
+    if (queued && receiptLine.hidden === false) followReceipt(answer.body.receipt, attempt);
   };
 
   const refused = (answer) => {
@@ -182,6 +359,12 @@
     let retry = answer.network || RETRYABLE.has(answer.status);
     if (answer.network) {
       message = page.MESSAGES.network;
+    } else if (answer.status === 409 && answer.code === "capacity_full") {
+      // Nothing was recorded: other answers (another session) are a new application.
+      idempotencyKey = null;
+      message = FULL;
+      retry = false;
+      loadFacts({ seatsOnly: true });
     } else if (answer.status === 409) {
       message = IN_PROGRESS;
     } else if (answer.status === 422 && answer.code === "idempotency_key_reused") {
@@ -220,6 +403,9 @@
     if (ok) accepted(answer);
     else refused(answer);
   };
+
+  const sessionSelect = form.querySelector('select[name="session"]');
+  loadFacts();
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

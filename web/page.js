@@ -268,7 +268,12 @@ globalThis.sekishoPage = (() => {
 
   // -- fields and their errors -------------------------------------------------------------
 
-  const inputsOf = (form) => Array.from(form.querySelectorAll("input[name]"));
+  // Inputs and selects in the order the page shows them (one selector at a time: the
+  // node harness's DOM takes no selector lists).
+  const inputsOf = (form) =>
+    Array.from(form.querySelectorAll("[name]")).filter(
+      (element) => element.matches("input") || element.matches("select"),
+    );
   const errorElementOf = (input) =>
     input.id ? document.getElementById(`${input.id}-error`) : null;
 
@@ -493,6 +498,7 @@ globalThis.sekishoPage = (() => {
     inputsOf,
     markField,
     megabytes,
+    moment,
     pointerParts,
     post,
     problemBox,

@@ -3,6 +3,7 @@ policy violations and console lines a page met, and the local stack's kintone em
 
 from __future__ import annotations
 
+import uuid
 import weakref
 from pathlib import Path
 from typing import Any
@@ -133,3 +134,26 @@ def application(stack: RunningStack, receipt: str) -> dict[str, Any] | None:
 def applications_named(stack: RunningStack, name: str) -> list[dict[str, Any]]:
     """Every seminar application whose 氏名 is `name` (plain text, no quotes)."""
     return _seminar_records(stack, f'氏名 = "{name}" order by $id asc limit 100')
+
+
+# -- the seminar form, straight over HTTP -------------------------------------------------------
+
+
+def form_facts(stack: RunningStack) -> dict[str, Any]:
+    """What GET /forms/seminar-apply tells anyone of the form now."""
+    with _http() as http:
+        answer = http.get(f"{stack.router_url}/forms/seminar-apply", timeout=10)
+    answer.raise_for_status()
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def apply_directly(stack: RunningStack, **fields: object) -> requests.Response:
+    """A submission sent as another browser would send it, with a key of its own."""
+    with _http() as http:
+        return http.post(
+            f"{stack.router_url}/forms/seminar-apply",
+            json={"fields": fields},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+            timeout=60,
+        )

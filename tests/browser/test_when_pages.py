@@ -38,6 +38,12 @@ def kintone_requests(stack: RunningStack) -> int:
 
 
 def apply(page: Page) -> None:
+    # As a page that could not read the form's facts (GET) would: it sends, and the
+    # relay's own answer is what it shows.
+    page.route(
+        "**/forms/seminar-apply",
+        lambda route: route.abort() if route.request.method == "GET" else route.fallback(),
+    )
     page.goto("/form.html")
     page.fill("#name", "山田 花子")
     page.fill("#email", "hanako@example.com")
@@ -111,4 +117,28 @@ def test_a_form_not_open_yet_or_outside_its_hours_says_when_it_opens(
     apply(page)
     title = page.locator("#problem-title")
     assert (english(title), japanese(title)) == (en, ja)
+    assert_clean(page)
+
+
+def test_a_closed_form_says_so_on_load_and_cannot_be_sent_before_anyone_types(
+    page: Page, stack: RunningStack
+) -> None:
+    before = kintone_requests(stack)
+
+    page.goto("/form.html")
+
+    shown = page.locator("#availability")
+    expect(shown).to_be_visible()
+    message = page.locator("#availability-message")
+    assert english(message) == "This has closed. It closed on 2021-03-31 17:30 (UTC+09:00)."
+    assert japanese(message) == (
+        "受付は終了しました。2021年3月31日 17:30（UTC+09:00）に締め切りました。"
+    )
+    expect(page.locator("#apply button")).to_be_disabled()
+    assert english(page.locator("#period")) == (
+        "Applications are taken from 2020-01-01 00:00 (UTC+09:00) to 2021-03-31 17:30 (UTC+09:00)."
+    )
+    expect(page.locator("#name")).to_have_value("")
+    assert kintone_requests(stack) == before
+    shoot(page, "form-closed-on-load")
     assert_clean(page)
