@@ -98,3 +98,12 @@ def test_a_transient_failure_keeps_the_seats_until_the_last_receive():
         "dead_lettered",
         0,
     )
+
+
+def test_a_failure_after_the_record_is_written_keeps_its_seats():
+    world = World(max_receives=5)
+    world.deliver()  # recorded
+    world.kintone.failures.append(KintoneMaintenance("down"))
+    with pytest.raises(KintoneMaintenance):
+        world.deliver(receive_count=5)  # the queue's last receive, and it failed
+    assert (world.entry().status, world.taken()) == (RECORDED, 3)

@@ -150,6 +150,8 @@ class DeliverService:
             message = self._parse(record)
             trail.update(form=message.form, receipt=message.receipt)
             if isinstance(message, ReplyJob):
+                # Its record exists: whatever becomes of the mail, the seats stay taken.
+                trail["reply"] = True
                 outcome = self.reply(message, lambda_context)
             else:
                 outcome = self.deliver(message, lambda_context)
@@ -157,7 +159,7 @@ class DeliverService:
             return outcome
         except Exception as exc:
             trail["outcome"] = self._back_off.after_failure(record, exc, "delivery")
-            if trail["receipt"] is not None:
+            if trail["receipt"] is not None and not trail.get("reply"):
                 self._give_back_if_final(record, trail["form"], trail["receipt"], exc)
             if isinstance(exc, SekishoError):
                 raise
@@ -222,6 +224,11 @@ class DeliverService:
             return
         reason = exc.code if isinstance(exc, SekishoError) and refused else "dead_lettered"
         try:
+            entry = self._entries.read(form, receipt)
+            if entry is None or entry.status == RECORDED:
+                # Recorded already (the failure came after the write: its mail): a record
+                # holds its seats.
+                return
             self._entries.release(form, receipt, status=REFUSED, reason=reason)
         except EntriesUnavailable as error:
             # Held, never oversold: the next receive (or a reconcile) gives them back.
