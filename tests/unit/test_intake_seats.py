@@ -234,3 +234,9 @@ def test_a_filled_honeypot_takes_no_seat_and_its_receipt_says_recorded(world):
     assert world.kintone.added == []
     assert world.left("honeypot") == {"total": 1}
     assert world.status.status("honeypot", answer.receipt, IP) == {"status": "recorded"}
+
+
+@pytest.mark.parametrize("people", [2, 2.0, "2"])
+def test_a_whole_count_takes_its_seats_however_the_number_is_written(world, people):
+    world.submit(people=people, session="A")
+    assert world.left()["A"] == 2

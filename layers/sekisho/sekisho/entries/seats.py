@@ -9,6 +9,7 @@ is empty).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from sekisho.errors import ConfigurationError
@@ -46,11 +47,15 @@ def seat_count(form: FormPolicy, record: Mapping[str, Any]) -> int:
     if raw in (None, ""):
         return 1
     try:
-        count = int(str(raw))
-    except ValueError:
+        # "2", and "2.0" (a number sent as 2.0 has no digits after the point either).
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value != value.to_integral_value():
         # The submission was validated (decimals: 0): a value that is no whole number
         # here is a policy or a code error, never the browser's.
-        raise ConfigurationError(f"capacity.count {capacity.count} is not a whole number") from None
+        raise ConfigurationError(f"capacity.count {capacity.count} is not a whole number")
+    count = int(value)
     if count < 1:
         raise ConfigurationError(f"capacity.count {capacity.count} is below one")
     return count
