@@ -24,21 +24,18 @@ a read API.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sekisho.access.errors import RouteNotOpen
 from sekisho.audit import audit
 from sekisho.browser_route import BrowserRoute, ClientFactory
-from sekisho.entries.errors import CapacityFull, EntriesUnavailable, ReceiptTaken
-from sekisho.entries.ledger import REFUSED
-from sekisho.entries.seats import limits, seat_claim
+from sekisho.entries.errors import CapacityFull
 from sekisho.errors import (
     ConfigurationError,
     NotFound,
@@ -57,11 +54,13 @@ from sekisho.kintone.retry import NO_RETRY
 from sekisho.secrets.errors import SecretUnavailable
 from sekisho.switches import RouteSwitches
 
+from .entries import IntakeEntries, marked
 from .errors import CaptchaFailed, IdempotencyKeyReused, ReceiptClash, RequestInProgress
 from .header import check_idempotency_key
 from .receipts import new_receipt
 from .reply import job_for, language_for, queue_reply
 from .request import IntakeRequest
+from .result import IntakeResult
 from .timing import AnswerTimes
 from .uploads import checked_uploads, queue_with_uploads
 from .writer import undeclared_codes, write_submission
@@ -89,8 +88,6 @@ SCOPE_PREFIX = "form:"
 INTAKE_TIMEOUTS = Timeouts(connect=2.0, read=4.0)
 # Time kept back for the outbox after the last kintone call may have timed out.
 OUTBOX_RESERVE_MS = 2_000
-# A receipt drawn twice is refused by the entries table; drawing again ends it.
-RECEIPT_DRAWS = 3
 # Fresh receipts tried against kintone before giving up: a clash is about one in 10**9
 # per submission, so a third one in a row means the receipt field is not what it seems.
 RECEIPT_ATTEMPTS = 3
@@ -110,21 +107,6 @@ _OUTCOMES: tuple[tuple[type[Exception], str], ...] = (
     (CapacityFull, "capacity_full"),
 )
 _OUTCOME_ERRORS = tuple(kind for kind, _ in _OUTCOMES)
-
-
-@dataclass(frozen=True)
-class IntakeResult:
-    status_code: int  # 201 recorded, 202 queued
-    receipt: str
-    status: str
-    # The form was full and declares a waitlist: the entry is recorded without a seat.
-    waitlisted: bool = False
-
-    def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"receipt": self.receipt, "status": self.status}
-        if self.waitlisted:
-            body["waitlisted"] = True
-        return body
 
 
 @dataclass
@@ -180,7 +162,8 @@ class IntakeService(BrowserRoute):
         self._captcha = captcha
         self._call_reserve_ms = call_reserve_ms
         self._answer_times = answer_times or AnswerTimes()
-        self._entries = entries
+        # Late-bound: a test may replace _new_receipt on the instance.
+        self._seats = IntakeEntries(entries, lambda: self._new_receipt())  # noqa: PLW0108
         self._uploads = uploads
 
     def submit(self, request: IntakeRequest) -> IntakeResult:
@@ -203,10 +186,10 @@ class IntakeService(BrowserRoute):
                 form=request.form,
                 key=key,
                 body=request.body,
-                action=lambda: _as_stored(accept()),
+                action=lambda: accept().stored(),
                 remaining_ms=request.remaining_ms,
             )
-            result = _from_stored(outcome.response)
+            result = IntakeResult.from_stored(outcome.response)
             if outcome.replayed:
                 trail.outcome, trail.receipt, trail.replayed = "replayed", result.receipt, True
             return result
@@ -258,7 +241,7 @@ class IntakeService(BrowserRoute):
         if key is None:
             return None
         stored = self._idempotency.replay(form=request.form, key=key, body=request.body)
-        return None if stored is None else _from_stored(stored)
+        return None if stored is None else IntakeResult.from_stored(stored)
 
     def _new_receipt(self) -> str:
         """A receipt for a submission about to be written (the one place receipts are
@@ -282,13 +265,13 @@ class IntakeService(BrowserRoute):
             raise ConfigurationError(f"form {request.form!r} produced undeclared fields {wrong}")
         # The seats (and the receipt) are taken before kintone is called or the outbox
         # is written: two submissions for the last seat cannot both be accepted.
-        receipt, waitlisted = self._open_entry(request.form, form, submission.record)
-        record = _marked(form, submission.record, waitlisted)
+        receipt, waitlisted = self._seats.open(request.form, form, submission.record)
+        record = marked(form, submission.record, waitlisted)
         trail.receipt, trail.attachments = receipt, len(submission.attachments) + len(uploads)
         if uploads:
             # The deliverer moves a direct upload's bytes (up to 100 MB each): never on
             # the browser's clock.
-            with self._given_back_on_failure(request.form, receipt, "not_queued"):
+            with self._seats.given_back_on_failure(request.form, receipt, "not_queued"):
                 queue_with_uploads(
                     self._uploads,
                     self._outbox,
@@ -322,9 +305,9 @@ class IntakeService(BrowserRoute):
                 )
                 if attempt == RECEIPT_ATTEMPTS:
                     raise ReceiptClash(f"{RECEIPT_ATTEMPTS} fresh receipts were all taken")
-                self._give_back(request.form, receipt, "receipt_clash")
-                receipt, waitlisted = self._open_entry(request.form, form, submission.record)
-                record = _marked(form, submission.record, waitlisted)
+                self._seats.give_back(request.form, receipt, "receipt_clash")
+                receipt, waitlisted = self._seats.open(request.form, form, submission.record)
+                record = marked(form, submission.record, waitlisted)
                 trail.receipt = receipt
         except _QUEUEABLE as exc:
             logger.warning(
@@ -332,7 +315,7 @@ class IntakeService(BrowserRoute):
                 extra={"form": request.form, "receipt": receipt, "error": type(exc).__name__}
                 | getattr(exc, "log_fields", dict)(),
             )
-            with self._given_back_on_failure(request.form, receipt, "not_queued"):
+            with self._seats.given_back_on_failure(request.form, receipt, "not_queued"):
                 self._outbox.put(
                     receipt=receipt,
                     form=request.form,
@@ -349,12 +332,12 @@ class IntakeService(BrowserRoute):
                 "kintone refused a submission the policy accepts",
                 extra={"form": request.form, "receipt": receipt} | exc.log_fields(),
             )
-            self._give_back(request.form, receipt, "kintone_refused")
+            self._seats.give_back(request.form, receipt, "kintone_refused")
             raise
         except BaseException:
-            self._give_back(request.form, receipt, "not_accepted")
+            self._seats.give_back(request.form, receipt, "not_accepted")
             raise
-        self._mark_recorded(request.form, receipt)
+        self._seats.recorded(request.form, receipt)
         trail.outcome = RECORDED
         # The record exists: its mail goes through the deliverer, never from here.
         queue_reply(
@@ -382,107 +365,12 @@ class IntakeService(BrowserRoute):
         """Answered exactly like a recorded submission, so a bot learns nothing: the same
         body, after as long as a recorded one takes here. Its receipt is followed like any
         other (GET .../receipts/{receipt}), and holds no seat."""
-        receipt, _ = self._open_entry(request.form, form, None, status=RECORDED)
+        receipt, _ = self._seats.open(request.form, form, None, status=RECORDED)
         remaining = self._answer_times.sample() - (self._clock() - started)
         if remaining > 0:
             self._sleep(remaining)
         return IntakeResult(201, receipt, RECORDED)
 
-    # -- the entry: its receipt and its seats ----------------------------------------------
-
-    def _open_entry(
-        self,
-        name: str,
-        form: FormPolicy,
-        record: Mapping[str, Any] | None,
-        *,
-        status: str = QUEUED,
-    ) -> tuple[str, bool]:
-        """A fresh receipt, its entry and its seats: (receipt, waitlisted); a ``record`` of
-        None (a honeypot's) holds no seat.
-
-        :class:`CapacityFull` when the form or the chosen choice is full and the form has
-        no waitlist.
-        """
-        if self._entries is None:
-            if form.capacity is not None:
-                raise ConfigurationError(f"form {name!r} has seats but no entries table is set")
-            return self._new_receipt(), False
-        claim = {} if record is None else seat_claim(form, record)
-        bounds = limits(form)
-        for _ in range(RECEIPT_DRAWS):
-            receipt = self._new_receipt()
-            try:
-                try:
-                    self._entries.open(name, receipt, claim=claim, limits=bounds, status=status)
-                    return receipt, False
-                except CapacityFull:
-                    if form.waitlist is None:
-                        raise
-                    self._entries.open(name, receipt, claim={}, limits={}, waitlisted=True)
-                    return receipt, True
-            except ReceiptTaken:
-                continue
-        raise ConfigurationError("every receipt drawn was taken: is the generator broken?")
-
-    def _mark_recorded(self, name: str, receipt: str) -> None:
-        if self._entries is None:
-            return
-        try:
-            self._entries.mark(name, receipt, RECORDED)
-        except EntriesUnavailable as exc:
-            # The record is in kintone: the answer stands; the state says queued until an
-            # operator's reconcile, which is wrong only in the safe direction.
-            logger.warning(
-                "entry state not updated",
-                extra={"form": name, "receipt": receipt, "error": type(exc).__name__},
-            )
-
-    def _give_back(self, name: str, receipt: str, reason: str) -> None:
-        if self._entries is None:
-            return
-        try:
-            self._entries.release(name, receipt, status=REFUSED, reason=reason)
-        except EntriesUnavailable as exc:
-            # Held, not oversold: `sekisho seats reconcile` gives it back.
-            logger.error(
-                "seats of a refused entry not given back",
-                extra={"form": name, "receipt": receipt, "error": type(exc).__name__},
-            )
-
-    @contextlib.contextmanager
-    def _given_back_on_failure(self, name: str, receipt: str, reason: str) -> Iterator[None]:
-        try:
-            yield
-        except BaseException:
-            self._give_back(name, receipt, reason)
-            raise
-
     def _check_time(self, request: IntakeRequest) -> None:
         if request.remaining_ms is not None and request.remaining_ms() < self._call_reserve_ms:
             raise OutOfTime("too little time left to wait for kintone")
-
-
-def _marked(form: FormPolicy, record: Mapping[str, Any], waitlisted: bool) -> Mapping[str, Any]:
-    """The record as kintone gets it: a waitlisted entry carries the waitlist's marker."""
-    if waitlisted and form.waitlist is not None:
-        return {**record, form.waitlist.field: form.waitlist.value}
-    return record
-
-
-def _as_stored(result: IntakeResult) -> dict[str, Any]:
-    return {
-        "status_code": result.status_code,
-        "receipt": result.receipt,
-        "status": result.status,
-        "waitlisted": result.waitlisted,
-    }
-
-
-def _from_stored(stored: Mapping[str, Any]) -> IntakeResult:
-    return IntakeResult(
-        int(stored["status_code"]),
-        str(stored["receipt"]),
-        str(stored["status"]),
-        bool(stored.get("waitlisted", False)),
-    )
