@@ -15,6 +15,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KINTONE_PORT ?= 9100
 SEKISHO_PORT ?= 3000
+SEKISHO_TLS_PORT ?= 3443
 MOTO_PORT ?= 5000
 # aws-sam-cli pins its own tree (boto3, cfn-lint...), so it lives in a venv of its own.
 SAM_VENV := .venv-sam
@@ -34,6 +35,7 @@ export AWS_DEFAULT_REGION ?= ap-northeast-1
 
 help:
 	@echo "make dev      run the bundle locally: API and demo page on http://127.0.0.1:$(SEKISHO_PORT)"
+	@echo "             and over mutual TLS on https://127.0.0.1:$(SEKISHO_TLS_PORT) (test CA in build/devstack/pki)"
 	@echo "make test     install into $(VENV), lint, and run every check"
 	@echo "make scan-template  checkov's security checks on template.yaml (each skip says why)"
 	@echo "make typecheck  mypy, strict, on the layer (part of make test)"
@@ -196,8 +198,8 @@ build: $(STAMP) $(SAM_STAMP)
 # kintone emulator, the routes of template.yaml served by a local API Gateway, and
 # IntakeQueue pumped into DeliverFunction like Lambda's event source mapping.
 dev: $(STAMP)
-	$(BIN)/python -m devstack --port $(SEKISHO_PORT) --moto-port $(MOTO_PORT) \
-	  --kintone-port $(KINTONE_PORT)
+	$(BIN)/python -m devstack --port $(SEKISHO_PORT) --tls-port $(SEKISHO_TLS_PORT) \
+	  --moto-port $(MOTO_PORT) --kintone-port $(KINTONE_PORT)
 
 queues: $(STAMP)
 	$(BIN)/python -m devstack queues --moto-port $(MOTO_PORT)

@@ -51,6 +51,9 @@ DEMO_METHOD, DEMO_PATH = "POST", "/views/deal-status"
 DEMO_BODY = '{"match": {"owner_id": "A1", "deal_id": "D000001"}}'
 FORM_METHOD, FORM_PATH = "POST", "/forms/seminar-apply"
 FORM_BODY = '{"fields": {"name": "山田 花子", "email": "hanako@example.com", "seats": 2}}'
+TLS_TRY_PATH = "/forms/seminar-apply"
+# `make dev`'s run files (the test CA): under build/, which git ignores.
+STATE_DIR = Path("build") / "devstack"
 
 
 def _parameter(text: str) -> tuple[str, str]:
@@ -72,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m devstack",
         description=(
             "Run template.yaml's API on loopback with moto as AWS and the kintone emulator "
-            "as kintone. Ports also come from SEKISHO_PORT, MOTO_PORT and KINTONE_PORT."
+            "as kintone. Ports also come from SEKISHO_PORT, SEKISHO_TLS_PORT, MOTO_PORT and "
+            "KINTONE_PORT."
         ),
     )
     env = os.environ.get
@@ -84,6 +88,20 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=env("SEKISHO_PORT", "3000"),
         help="router port (default: $SEKISHO_PORT or 3000)",
+    )
+    parser.add_argument(
+        "--tls-port",
+        type=int,
+        default=env("SEKISHO_TLS_PORT", "3443"),
+        help=(
+            "the router's HTTPS port, a client certificate of the test CA required "
+            "(default: $SEKISHO_TLS_PORT or 3443)"
+        ),
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="where the test CA and its certificates are written (default: REPO/build/devstack)",
     )
     parser.add_argument(
         "--moto-port",
@@ -255,6 +273,29 @@ def _moto_options(command: argparse.ArgumentParser) -> None:
     )
 
 
+def tls_lines(stack: RunningStack) -> list[str]:
+    """Where the HTTPS listener is, and the files a client needs to reach it (paths only:
+    the keys are throwaway, still never printed)."""
+    if stack.tls_url is None or stack.pki is None:
+        return []
+    pki = stack.pki
+    lines = [
+        f"  HTTPS, mutual TLS  {stack.tls_url}/  (a client certificate of the test CA)",
+        f"    test CA          {pki.ca_cert}",
+    ]
+    lines += [
+        f"    {client.name:<16} {client.cert} (key {client.key.name})"
+        for client in pki.clients.values()
+    ]
+    if pki.clients:
+        client = next(iter(pki.clients.values()))
+        lines.append(
+            f"    curl -s --cacert {pki.ca_cert} --cert {client.cert} --key {client.key} "
+            f"{stack.tls_url}{TLS_TRY_PATH}"
+        )
+    return lines
+
+
 def _queue_line(stack: RunningStack, name: str) -> str:
     pumped = [source for source in stack.sqs_sources if source.queue_name == name]
     return f"    {name}" + "".join(
@@ -268,6 +309,7 @@ def banner(stack: RunningStack) -> str:
     lines = [
         "sekisho local stack",
         f"  API and demo pages {stack.router_url}/",
+        *tls_lines(stack),
         f"  kintone emulator   {stack.kintone.url}",
         f"  moto (AWS)         {stack.moto_url}  (credentials testing/testing, ap-northeast-1)",
         "  routes:",
@@ -512,6 +554,8 @@ def run(argv: Sequence[str] | None = None) -> int:
                 policy=args.policy,
                 workers=args.workers,
                 parameters=dict(args.param),
+                tls_port=args.tls_port,
+                state_dir=args.state_dir or args.repo_root / STATE_DIR,
             )
         except (DevstackError, OSError) as exc:
             print(f"cannot start the local stack: {exc}", file=sys.stderr)

@@ -6,6 +6,7 @@ import base64
 import binascii
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
@@ -30,6 +31,9 @@ class HttpRequest:
     body: bytes
     peer_ip: str  # the TCP peer: the only client address API Gateway vouches for
     protocol: str = "HTTP/1.1"
+    scheme: str = "http"  # the listener's: https on the mutual TLS one
+    # The verified client certificate's facts, as API Gateway's mutual TLS hands them on.
+    client_cert: Mapping[str, Any] | None = None
 
     @property
     def path(self) -> str:
@@ -89,7 +93,12 @@ def _with_gateway_headers(request: HttpRequest) -> list[tuple[str, str]]:
     # handler that trusts the header's first entry sees exactly what an attacker can forge.
     name = forwarded[0][0] if forwarded else "X-Forwarded-For"
     headers.append((name, ", ".join([*(v for _, v in forwarded), request.peer_ip])))
-    if request.header("X-Forwarded-Proto") is None:
+    if request.scheme == "https":
+        # What the connection was, whatever the client wrote: the partner verifier rebuilds
+        # @target-uri from it.
+        headers = [(k, v) for k, v in headers if k.lower() != "x-forwarded-proto"]
+        headers.append(("X-Forwarded-Proto", "https"))
+    elif request.header("X-Forwarded-Proto") is None:
         headers.append(("X-Forwarded-Proto", "http"))
     return headers
 
@@ -121,7 +130,9 @@ def proxy_event(
             "httpMethod": request.method,
             "extendedRequestId": secrets.token_urlsafe(12),
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "path": f"/{api.stage}{request.path}",
+            # As a custom domain with an empty base path has it: the local URLs carry no
+            # stage, and the partner verifier rebuilds @target-uri from this path.
+            "path": request.path,
             "accountId": ACCOUNT_ID,
             "protocol": request.protocol,
             "stage": api.stage,
@@ -141,6 +152,7 @@ def proxy_event(
                 "userArn": None,
                 "userAgent": request.header("User-Agent"),
                 "user": None,
+                **({"clientCert": dict(request.client_cert)} if request.client_cert else {}),
             },
             "domainName": host,
             "apiId": api.api_id,

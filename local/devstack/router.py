@@ -132,6 +132,7 @@ class _Handler(BaseHTTPRequestHandler):
             body=b"",
             peer_ip=str(self.client_address[0]),
             protocol=self.request_version,
+            **self.server.connection_facts(self.connection),
         )
         body = self._read_body()
         if body is None:
@@ -217,6 +218,11 @@ class RouterHTTPServer(ThreadingHTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
+
+    def connection_facts(self, connection: Any) -> dict[str, Any]:
+        """What the connection itself says about a request (a TLS listener's scheme and
+        client certificate); nothing on plain HTTP."""
+        return {}
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("connection from %s ended abruptly", client_address, exc_info=True)

@@ -40,6 +40,7 @@ from .kintone_webhooks import (
 )
 from .layer_modules import unshipped_modules
 from .mail_identity import MailSender, create_mail_identity, mail_sender
+from .pki import Pki, create_pki, partner_subjects
 from .pool import FunctionPool
 from .provision import (
     arn,
@@ -64,6 +65,7 @@ from .sam import (
     routes,
     sqs_sources,
 )
+from .tls import TlsRouterHTTPServer
 from .worker import WorkerConfig
 
 log = logging.getLogger(__name__)
@@ -97,8 +99,13 @@ class RunningStack:
         webhook_sources: Sequence[str] = (),
         kintone_tokens: Sequence[DeclaredToken] = (),
         mail: MailSender | None = None,
+        tls_url: str | None = None,
+        pki: Pki | None = None,
     ) -> None:
         self.router_url = router_url
+        # The same routes over HTTPS, a client certificate of `pki`'s CA required.
+        self.tls_url = tls_url
+        self.pki = pki
         self.kintone = kintone
         self.moto_url = moto_url
         self.routes = tuple(routes)
@@ -168,8 +175,39 @@ def _listening(what: str, host: str, port: int, bind: Callable[[], T]) -> T:
         raise OSError(f"{what} cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
-def _url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+def _url(host: str, port: int, scheme: str = "http") -> str:
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+
+def _pki(state_dir: Path | None, policy: Path, cleanup: ExitStack) -> Pki:
+    """The test CA and its certificates: under `state_dir` when given (`make dev`'s, for
+    curl to find), else in a directory of their own, removed when the stack stops."""
+    if state_dir is None:
+        directory = Path(tempfile.mkdtemp(prefix="devstack-pki-"))
+        cleanup.callback(shutil.rmtree, directory, ignore_errors=True)
+    else:
+        directory = state_dir / "pki"
+    return create_pki(directory, partner_subjects(policy))
+
+
+def _tls_listener(host: str, port: int, pki: Pki, cleanup: ExitStack) -> TlsRouterHTTPServer:
+    httpd = _listening(
+        "the HTTPS router",
+        host,
+        port,
+        lambda: TlsRouterHTTPServer((host, port), pki.server_context()),
+    )
+    cleanup.callback(httpd.server_close)
+    return httpd
+
+
+def _serve(httpd: RouterHTTPServer, cleanup: ExitStack) -> None:
+    serving = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+    )
+    serving.start()
+    cleanup.callback(serving.join, 5)
+    cleanup.callback(httpd.shutdown)
 
 
 def local_parameters(
@@ -373,6 +411,8 @@ def start(
     seed: str | Path | None = None,
     parameters: Mapping[str, str] | None = None,
     pump: bool = True,
+    tls_port: int = 0,
+    state_dir: str | Path | None = None,
 ) -> RunningStack:
     """Start everything; every part started so far is stopped again if a later one fails.
 
@@ -381,6 +421,10 @@ def start(
 
     With `pump=False` no queue is polled by itself: a test drives delivery with
     `RunningStack.pump_once`.
+
+    The routes are also served over HTTPS on `tls_port`, with a client certificate of a
+    test CA made at start required (`RunningStack.pki`; its files under `state_dir`/pki
+    when given, else in a temporary directory).
     """
     root = Path(repo_root) if repo_root is not None else DEFAULT_REPO_ROOT
     template_path = Path(template) if template is not None else root / "template.yaml"
@@ -411,6 +455,9 @@ def start(
         )
         cleanup.callback(httpd.server_close)
         router_url = _url(host, int(httpd.server_address[1]))
+        pki = _pki(Path(state_dir) if state_dir is not None else None, policy_path, cleanup)
+        tls_httpd = _tls_listener(host, tls_port, pki, cleanup)
+        tls_url = _url(host, int(tls_httpd.server_address[1]), "https")
 
         overrides = local_parameters(data.get("Parameters") or {}, kintone.url, router_url)
         resolver = Resolver(data, parameter_values(data, {**overrides, **(parameters or {})}))
@@ -444,12 +491,9 @@ def start(
         )
         pumps = _pumps(sources, queues, pools, moto, start_polling=pump, cleanup=cleanup)
         httpd.router = Router(table, pools, _default_api(api_specs, table), web_dir)
-        serving = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-        )
-        serving.start()
-        cleanup.callback(serving.join, 5)
-        cleanup.callback(httpd.shutdown)
+        tls_httpd.router = httpd.router
+        _serve(httpd, cleanup)
+        _serve(tls_httpd, cleanup)
         webhook_sources = routed_sources(policy_model, table) if policy_model else []
         hooks = kintone_webhooks(policy_model, table) if policy_model else []
         # The policy's declared names, read under the template's secret name prefix.
@@ -473,4 +517,6 @@ def start(
         webhook_sources=webhook_sources,
         kintone_tokens=_kintone_tokens(policy_model),
         mail=mail,
+        tls_url=tls_url,
+        pki=pki,
     )
