@@ -12,7 +12,8 @@ refused: a fresh shell has no activated venv). A block marked as output (```text
 - `.venv/bin/python -m pytest|tests.bench.*`, `-c CODE`: the paths or module exist, the
   code compiles;
 - `curl`: a loopback URL whose method and path the router serves (openapi.json, or a
-  page of web/) or the kintone emulator serves (its API and its admin routes);
+  page of web/; on its port or, https only, its mutual TLS port) or the kintone emulator
+  serves (its API and its admin routes);
 - `aws`: a service and operation botocore knows, with options of that operation;
 - `sam`: a known subcommand, with functions, events and config envs that exist;
 - the shell glue around them (`export`, `eval`, `printf`, `openssl`, a function the block
@@ -51,9 +52,13 @@ SHELL_GLUE = {
     "cat", "cd", "date", "echo", "eval", "export", "openssl", "pbpaste", "printf", "sed",
     "sha256sum", "unset",
 }  # fmt: skip
+# The CLI's names for services botocore knows by another (its own `aws s3` is no API).
+AWS_SERVICE_NAMES = {"s3api": "s3"}
 AWS_GLOBAL_OPTIONS = {"endpoint-url", "region", "output", "query", "profile", "no-cli-pager"}
 SAM_COMMANDS = {("build",), ("deploy",), ("validate",), ("local", "invoke")}
 ROUTER_PORT, EMULATOR_PORT = 3000, 9100
+# The router's mutual TLS listener (SEKISHO_TLS_PORT): the same routes, over https only.
+TLS_ROUTER_PORT = 3443
 LOOPBACK = {"127.0.0.1", "localhost"}
 
 
@@ -433,7 +438,9 @@ def check_curl(args: list[str]) -> None:
     url = urlsplit(urls[0])
     if url.hostname not in LOOPBACK:
         raise Refused(f"{url.hostname} is not the local stack")
-    if url.port == ROUTER_PORT:
+    if url.port == TLS_ROUTER_PORT and url.scheme != "https":
+        raise Refused(f"port {url.port} is the router's HTTPS port: https://, not {url.scheme}://")
+    if url.port in (ROUTER_PORT, TLS_ROUTER_PORT):
         if not _serves(router_routes(), method, url.path):
             raise Refused(f"the router serves no {method} {url.path} (openapi.json, web/)")
     elif url.port == EMULATOR_PORT:
@@ -459,7 +466,7 @@ def check_aws(args: list[str]) -> None:
             words.append(word)
             i += 1
             if len(words) == 2:
-                members = _aws_options(session, words[0], words[1])
+                members = _aws_options(session, AWS_SERVICE_NAMES.get(words[0], words[0]), words[1])
             continue
         option = word[2:]
         if option in AWS_GLOBAL_OPTIONS:
@@ -614,6 +621,13 @@ def test_an_unknown_subcommand_or_option_is_refused() -> None:
     assert _refusal("```sh\n.venv/bin/sekisho check policy.yaml --strict\n```") is None
 
 
+def test_a_curl_line_to_the_mutual_tls_port_must_be_https_to_a_served_route() -> None:
+    pki = "--cacert build/devstack/pki/ca.pem --cert c.pem --key c.key"
+    assert _refusal(f"```sh\ncurl -s {pki} https://127.0.0.1:3443/forms/seminar-apply\n```") is None
+    assert _refusal(f"```sh\ncurl -s {pki} http://127.0.0.1:3443/forms/seminar-apply\n```")
+    assert _refusal(f"```sh\ncurl -s {pki} https://127.0.0.1:3443/forms/no/such/route\n```")
+
+
 def test_a_curl_line_to_a_route_nobody_serves_is_refused() -> None:
     refused = _refusal("```sh\ncurl -s -X POST http://127.0.0.1:3000/views/no-such-view\n```")
     assert "serves no POST /views/no-such-view" in (refused or "")
@@ -635,6 +649,12 @@ def test_an_aws_line_with_an_unknown_operation_or_option_is_refused() -> None:
     assert _refusal("```sh\naws ssm put-parameters --name x\n```")
     assert _refusal("```sh\naws ssm put-parameter --nam x\n```")
     assert _refusal("```sh\naws ssm put-parameter --overwrite --name x --value none\n```") is None
+
+
+def test_an_aws_s3api_line_is_checked_as_botocores_s3_service() -> None:
+    assert _refusal("```sh\naws s3api put-object --bucket b --key k --body f.pem\n```") is None
+    assert _refusal("```sh\naws s3api put-object --bucket b --file f.pem\n```")
+    assert _refusal("```sh\naws s3api copy-everything --bucket b\n```")
 
 
 def test_a_command_this_test_cannot_classify_is_refused_unless_the_block_is_output() -> None:
