@@ -160,8 +160,11 @@ def partner_subjects(policy: Path) -> dict[str, str]:
         return {}
     data = yaml.safe_load(policy.read_text(encoding="utf-8")) or {}
     partners = data.get("partners") if isinstance(data, Mapping) else None
+    if not isinstance(partners, Mapping):
+        # Not the stack's to refuse: the policy's own check says what is wrong with it.
+        return {}
     found = {}
-    for partner, declared in (partners or {}).items():
+    for partner, declared in partners.items():
         cert = declared.get("client_cert") if isinstance(declared, Mapping) else None
         subject = cert.get("subject") if isinstance(cert, Mapping) else None
         if isinstance(subject, str) and subject.strip():

@@ -200,6 +200,7 @@ def test_an_unknown_client_name_says_which_exist(pki):
         ({"partners": {"plain": {"key_secret": "sekisho/partner/plain"}}}, {}),
         ({"partners": {"serial-only": {"client_cert": {"serial": "0a:1b"}}}}, {}),
         ({"partners": None}, {}),
+        ({"partners": ["demo-erp"]}, {}),
         ({"views": {}}, {}),
         (
             {
@@ -212,7 +213,15 @@ def test_an_unknown_client_name_says_which_exist(pki):
             {"a": "CN=a", "c": "CN=c"},
         ),
     ],
-    ids=["demo", "no_client_cert", "no_subject", "empty_section", "no_section", "several"],
+    ids=[
+        "demo",
+        "no_client_cert",
+        "no_subject",
+        "empty_section",
+        "not_a_mapping",
+        "no_section",
+        "several",
+    ],
 )
 def test_the_partners_subjects_are_read_from_the_raw_policy(tmp_path, policy, subjects):
     path = tmp_path / "policy.yaml"
