@@ -48,8 +48,8 @@ SHELL_BLOCKS = {"bash", "sh", "shell", "console"}
 OUTPUT_BLOCKS = {"text", "output"}
 # What only glues the checked commands together; their substitutions are still checked.
 SHELL_GLUE = {
-    "cat", "cd", "date", "echo", "eval", "export", "openssl", "pbpaste", "printf", "sed",
-    "sha256sum", "unset",
+    "cat", "cd", "date", "echo", "eval", "export", "od", "openssl", "pbpaste", "printf",
+    "sed", "sha256sum", "tr", "unset",
 }  # fmt: skip
 AWS_GLOBAL_OPTIONS = {"endpoint-url", "region", "output", "query", "profile", "no-cli-pager"}
 SAM_COMMANDS = {("build",), ("deploy",), ("validate",), ("local", "invoke")}
