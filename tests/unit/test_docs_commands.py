@@ -49,8 +49,8 @@ SHELL_BLOCKS = {"bash", "sh", "shell", "console"}
 OUTPUT_BLOCKS = {"text", "output"}
 # What only glues the checked commands together; their substitutions are still checked.
 SHELL_GLUE = {
-    "cat", "cd", "date", "echo", "eval", "export", "openssl", "pbpaste", "printf", "sed",
-    "sha256sum", "unset",
+    "cat", "cd", "date", "echo", "eval", "export", "od", "openssl", "pbpaste", "printf",
+    "sed", "sha256sum", "tr", "unset",
 }  # fmt: skip
 # The CLI's names for services botocore knows by another (its own `aws s3` is no API).
 AWS_SERVICE_NAMES = {"s3api": "s3"}

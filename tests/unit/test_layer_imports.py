@@ -13,7 +13,7 @@ RANKS = {
     1: {"kintone", "http", "switches", "redelivery", "once", "mail"},
     2: {"secrets", "policy", "guard"},
     3: {"settings", "forms", "tokens", "commands", "entries", "access"},
-    4: {"lookup", "intake", "webhooks", "rotation", "browser_route"},
+    4: {"lookup", "intake", "webhooks", "rotation", "browser_route", "partners"},
     5: {"actions", "contract", "sessions"},
     6: {"runtime"},
     7: {"wiring", "cli"},

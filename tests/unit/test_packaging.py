@@ -22,7 +22,15 @@ LOCAL = ROOT / "local"
 LAYER_REQUIREMENTS = LAYER / "requirements.txt"
 DEV = ROOT / "requirements" / "dev.txt"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
-TOP_LEVEL = ("requests", "aws-lambda-powertools", "jsonpointer", "pyjwt", "tzdata")
+TOP_LEVEL = (
+    "requests",
+    "aws-lambda-powertools",
+    "jsonpointer",
+    "pyjwt",
+    "tzdata",
+    "http-message-signatures",
+    "http-sf",
+)
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
 
 

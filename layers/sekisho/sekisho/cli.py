@@ -17,6 +17,7 @@ from sekisho.commands import Commands, Handler, add_command
 from sekisho.contract.cli import add_openapi
 from sekisho.contract.document import openapi_document, render
 from sekisho.entries.cli import add_seats
+from sekisho.partners.sign_cli import add_sign
 from sekisho.policy import Policy
 from sekisho.policy.snapshot import write_snapshot
 from sekisho.policy.source import PACKAGE_DIR
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_token(commands)
     add_openapi(commands)
     add_seats(commands)
+    add_sign(commands)
     return parser
 
 
