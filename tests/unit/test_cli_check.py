@@ -89,7 +89,7 @@ def check(tmp_path: Path, capsys, data: dict, *args: str) -> tuple[int, list[str
 def test_the_shipped_policy_passes(capsys):
     assert main(["check", str(REPO_POLICY)]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "ok: 2 views, 1 forms, 6 webhooks, 2 actions, 1 realms"
+        "ok: 3 views, 1 forms, 6 webhooks, 2 actions, 1 realms, 1 partners"
     ]
 
 

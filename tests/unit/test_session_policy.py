@@ -57,7 +57,7 @@ def test_the_shipped_policy_passes_with_its_realm(capsys):
     assert main(["check", "--strict", str(POLICY_PATH)]) == 0
     [line] = capsys.readouterr().out.splitlines()
     assert line.startswith("ok: ")
-    assert line.endswith(", 1 realms")
+    assert ", 1 realms" in line
 
 
 def test_the_shipped_realm_view_and_editable_form_are_the_demo():

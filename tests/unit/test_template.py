@@ -67,9 +67,27 @@ def read_policy(path: Path) -> dict[str, Any]:
 
 
 def view_secret_names(policy: Mapping[str, Any]) -> set[str]:
-    """The anonymous views' tokens: a session view's is SessionFunction's alone."""
+    """The anonymous views' tokens: a session view's is SessionFunction's alone, a
+    partner view's PartnerFunction's."""
     views = (policy.get("views") or {}).values()
-    return {view["token_secret"] for view in views if not view.get("session")}
+    return {
+        view["token_secret"]
+        for view in views
+        if not view.get("session") and view.get("caller", "browser") == "browser"
+    }
+
+
+def partner_secret_names(policy: Mapping[str, Any]) -> set[str]:
+    """Each partner's key, and the tokens of the views and forms partners are given."""
+    views, forms = policy.get("views") or {}, policy.get("forms") or {}
+    names = set()
+    for partner in (policy.get("partners") or {}).values():
+        if partner.get("key_secret"):
+            names.add(partner["key_secret"])
+        routes = partner.get("routes") or {}
+        names |= {views[name]["token_secret"] for name in routes.get("views", ())}
+        names |= {forms[name]["token_secret"] for name in routes.get("forms", ())}
+    return names
 
 
 def session_secret_names(policy: Mapping[str, Any]) -> set[str]:
@@ -125,6 +143,7 @@ def all_secret_names(policy: Mapping[str, Any]) -> set[str]:
     names |= {hook["secret"] for hook in (policy.get("webhooks") or {}).values()}
     names |= action_secret_names(policy)
     names |= session_secret_names(policy)
+    names |= partner_secret_names(policy)
     return names
 
 

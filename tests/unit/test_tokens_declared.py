@@ -124,11 +124,12 @@ def test_one_secret_for_two_apps_cannot_be_declared() -> None:
         declared_tokens(given)
 
 
-def test_the_demo_policy_declares_exactly_the_nine_demo_tokens() -> None:
+def test_the_demo_policy_declares_exactly_the_ten_demo_tokens() -> None:
     declared = declared_tokens(read_policy(REPO_POLICY))
 
     assert {name: (t.app, t.permissions) for name, t in declared.items()} == {
         "sekisho/kintone/deals-view": (1, frozenset({"view"})),
+        "sekisho/kintone/partner-deals-view": (1, frozenset({"view"})),
         "sekisho/kintone/seminar-mine": (2, frozenset({"view"})),
         "sekisho/kintone/seminar-add": (2, frozenset({"add"})),
         "sekisho/kintone/seminar-people": (2, frozenset({"view"})),

@@ -50,7 +50,8 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         f"ok: {len(policy.views)} views, {len(policy.forms)} forms, "
         f"{len(policy.webhooks)} webhooks"
         + (f", {actions} actions" if actions else "")
-        + (f", {len(policy.realms)} realms" if policy.realms else ""),
+        + (f", {len(policy.realms)} realms" if policy.realms else "")
+        + (f", {len(policy.partners)} partners" if policy.partners else ""),
         file=out,
     )
     if args.snapshot is not None:

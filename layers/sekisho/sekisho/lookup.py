@@ -64,6 +64,9 @@ class LookupRequest:
     body: Mapping[str, Any]
     client_ip: str
     claims: Mapping[str, str] = field(default_factory=dict)
+    # The partner whose signed call this is (PartnerFunction): a partner-only view, its
+    # claims from the policy, its quota counted already in place of the per-IP guard.
+    partner: str | None = None
 
 
 class _Miss(NotFound):
@@ -115,11 +118,12 @@ class LookupService(BrowserRoute):
         outcome, values, found = "error", {}, 0
         scope = f"{SCOPE_PREFIX}{request.view}"
         try:
-            view = self._policy.browser_view(request.view)
+            view = self._view(request)
             self._switches.check("views", request.view, enabled=view.enabled)
             self._check_when(view.when, request.client_ip)
             guard = view.guard
-            if not self._guard.allow_request(scope, request.client_ip, guard.per_ip):
+            counted = request.partner is None
+            if counted and not self._guard.allow_request(scope, request.client_ip, guard.per_ip):
                 outcome = "rate_limited"
                 raise RateLimited("try again later")
             values = self._values(view, request)
@@ -164,6 +168,8 @@ class LookupService(BrowserRoute):
                 "lookup",
                 route=scope,
                 outcome=outcome,
+                caller="partner" if request.partner else "browser",
+                partner=request.partner,
                 client_ip=request.client_ip,
                 predicates={
                     name: self._guard.fingerprint(scope, name, value)
@@ -174,6 +180,12 @@ class LookupService(BrowserRoute):
             )
 
     # -- steps -----------------------------------------------------------------------
+
+    def _view(self, request: LookupRequest) -> ViewPolicy:
+        """A partner's call reaches partner views only, a browser's never reaches one."""
+        if request.partner is not None:
+            return self._policy.partner_view(request.view)
+        return self._policy.browser_view(request.view)
 
     def _values(self, view: ViewPolicy, request: LookupRequest) -> dict[str, str]:
         """The caller's match values, checked against the view's declared predicates."""

@@ -167,6 +167,12 @@ class Guard:
         with self._failing_closed():
             return self._store.increment(key, limit=count, expires_at=expires_at) is not None
 
+    def take(self, key: str, *, limit: int, expires_at: int) -> bool:
+        """Count one at ``key``, a key its caller built (nothing in it is fingerprinted: a
+        partner's id, a nonce); False when the count is already ``limit``. Fails closed."""
+        with self._failing_closed():
+            return self._store.increment(key, limit=limit, expires_at=expires_at) is not None
+
     def is_locked(
         self, scope: str, values: Mapping[str, str], rate: Rate, *, network: str | None = None
     ) -> bool:

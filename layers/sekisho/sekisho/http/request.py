@@ -57,6 +57,15 @@ def _refuse_constant(name: str) -> Any:
     raise ValidationFailed("the body is not valid JSON")
 
 
+def raw_body(app: APIGatewayRestResolver, *, max_bytes: int) -> bytes:
+    """The request body's bytes as the caller sent them (what a signature covers)."""
+    event = app.current_event
+    data = _body_bytes(event.body or "", bool(event.is_base64_encoded))
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"the body must be at most {max_bytes} bytes")
+    return data
+
+
 def json_body(app: APIGatewayRestResolver, *, max_bytes: int) -> dict[str, Any]:
     """The request body as a JSON object: 415 unless the content type is JSON, 413 past
     ``max_bytes``, 400 unless it is one UTF-8 JSON object with no repeated keys."""

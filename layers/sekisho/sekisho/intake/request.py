@@ -22,3 +22,6 @@ class IntakeRequest:
     accept_language: str | None = None
     # The invocation's clock (the Lambda context's get_remaining_time_in_millis).
     remaining_ms: Callable[[], int] | None = None
+    # The partner whose signed call this is (PartnerFunction): its signature, networks and
+    # quota stand in for the per-IP guard and the CAPTCHA, which are a browser's checks.
+    partner: str | None = None

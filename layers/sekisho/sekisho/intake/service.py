@@ -205,6 +205,8 @@ class IntakeService(BrowserRoute):
                 route=f"{SCOPE_PREFIX}{request.form}",
                 form=request.form,
                 outcome=trail.outcome,
+                caller="partner" if request.partner else "browser",
+                partner=request.partner,
                 client_ip=request.client_ip,
                 receipt=trail.receipt,
                 attachments=trail.attachments,
@@ -224,7 +226,8 @@ class IntakeService(BrowserRoute):
             trail.outcome, trail.receipt, trail.replayed = "replayed", replayed.receipt, True
             return replayed
         scope = f"{SCOPE_PREFIX}{request.form}"
-        if not self._guard.allow_request(scope, request.client_ip, form.guard.per_ip):
+        counted = request.partner is None
+        if counted and not self._guard.allow_request(scope, request.client_ip, form.guard.per_ip):
             trail.outcome = "rate_limited"
             raise RateLimited("try again later")
         return None
@@ -351,7 +354,7 @@ class IntakeService(BrowserRoute):
 
     def _admit(self, form: FormPolicy, request: IntakeRequest) -> None:
         """The CAPTCHA, then the form's kintone budget."""
-        if form.captcha is not None:
+        if form.captcha is not None and request.partner is None:
             if self._captcha is None:
                 raise ConfigurationError(f"form {request.form!r} declares a CAPTCHA")
             self._captcha.verify(form.captcha, request.captcha_token, request.client_ip)

@@ -27,12 +27,13 @@ from .constants import (
     BUILTIN_FIELDS,
     DEFAULT_DAILY_BUDGET,
 )
+from .partners import PARTNER_RULES, PartnerPolicy
 from .reply import REPLY_RULES
 from .routes import ROUTE_RULES, FormPolicy, ViewPolicy, WebhookPolicy
 from .rule import Rule, fresh
 from .sessions import SESSION_RULES, RealmPolicy
 
-Section = Literal["views", "forms", "webhooks", "actions", "sessions"]
+Section = Literal["views", "forms", "webhooks", "actions", "sessions", "partners"]
 _T = TypeVar("_T")
 
 
@@ -71,6 +72,7 @@ class Policy(Rule):
     forms: dict[str, FormPolicy] = fresh(dict)
     webhooks: dict[str, WebhookPolicy] = fresh(dict)
     realms: dict[str, RealmPolicy] = fresh(dict)
+    partners: dict[str, PartnerPolicy] = fresh(dict)
 
     def _derive(self) -> None:
         # Each view answers its app's field types. An undeclared app is left empty here:
@@ -93,24 +95,40 @@ class Policy(Rule):
     def realm(self, name: str) -> RealmPolicy:
         return _named(self.realms, name)
 
+    def partner(self, name: str) -> PartnerPolicy:
+        return _named(self.partners, name)
+
     def session_view(self, name: str) -> ViewPolicy:
         """A view that lists a signed-in visitor's records; NotFound for any other."""
         view = _named(self.views, name)
-        if view.session is None:
+        if view.session is None or view.caller != "browser":
             raise NotFound()
         return view
 
     def browser_view(self, name: str) -> ViewPolicy:
-        """A view anyone may call with predicates; NotFound for a session view."""
+        """A view anyone may call with predicates; NotFound for a session or partner view."""
         view = _named(self.views, name)
-        if view.session is not None:
+        if view.session is not None or view.caller != "browser":
+            raise NotFound()
+        return view
+
+    def partner_view(self, name: str) -> ViewPolicy:
+        """A view only partners call; NotFound for any other (a browser's included)."""
+        view = _named(self.views, name)
+        if view.caller != "partner":
             raise NotFound()
         return view
 
     def secret_names(self, section: Section) -> frozenset[str]:
         """Every secret ``section`` names: the allowlist of that function's secret store."""
         if section == "views":
-            return frozenset(v.token_secret for v in self.views.values() if v.session is None)
+            return frozenset(
+                v.token_secret
+                for v in self.views.values()
+                if v.session is None and v.caller == "browser"
+            )
+        if section == "partners":
+            return frozenset(self._partner_secret_names())
         if section == "sessions":
             return frozenset(self._session_secret_names())
         if section == "forms":
@@ -132,6 +150,19 @@ class Policy(Rule):
         names.update(realm.key_secret for realm in self.realms.values())
         names.update(v.token_secret for v in self.views.values() if v.session is not None)
         names.update(f.editable.token_secret for f in self.forms.values() if f.editable)
+        return names
+
+    def _partner_secret_names(self) -> set[str]:
+        # PartnerFunction: each partner's key, and the tokens of the routes partners are
+        # given (a view's read token, a form's add token; never a form's CAPTCHA secret).
+        names = {p.key_secret for p in self.partners.values() if p.key_secret is not None}
+        for partner in self.partners.values():
+            names.update(
+                self.views[v].token_secret for v in partner.routes.views if v in self.views
+            )
+            names.update(
+                self.forms[f].token_secret for f in partner.routes.forms if f in self.forms
+            )
         return names
 
     def _action_secret_names(self) -> set[str]:
@@ -160,6 +191,13 @@ _OWN_RULES: tuple[type[Rule], ...] = (Policy, KintoneSettings, AppPolicy)
 MODELS: Mapping[str, type] = MappingProxyType(
     {
         cls.__name__: cls
-        for cls in (*_OWN_RULES, *ROUTE_RULES, *SESSION_RULES, *CAPACITY_RULES, *REPLY_RULES)
+        for cls in (
+            *_OWN_RULES,
+            *ROUTE_RULES,
+            *SESSION_RULES,
+            *PARTNER_RULES,
+            *CAPACITY_RULES,
+            *REPLY_RULES,
+        )
     }
 )

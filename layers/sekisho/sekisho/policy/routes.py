@@ -85,6 +85,9 @@ class ViewPolicy(Rule):
     # predicate), a page at a time, in `order` of kintone's $id.
     session: str | None = None
     order: Literal["newest_first", "oldest_first"] = "newest_first"
+    # `partner`: only a partner's signed call reaches it (POST /views/<name>, PartnerFunction);
+    # its claim predicates come from the partner's declared claims.
+    caller: Literal["browser", "partner"] = "browser"
     # When, from where (and for a session view, to whom) the view answers.
     when: WhenPolicy | None = None
     # Derived: the view's app's field types, set by the Policy that holds the view.

@@ -55,11 +55,16 @@ def _entries() -> EntryLedger:
 
 @functools.cache
 def intake_service() -> IntakeService:
+    return build_intake_service(_secrets())
+
+
+def build_intake_service(store: SecretStore, *, captcha: bool = True) -> IntakeService:
+    """The intake over ``store``: IntakeFunction's, or PartnerFunction's (whose store
+    holds no CAPTCHA secret: a partner's signature stands in for the CAPTCHA)."""
     current = runtime.settings()
     table, queue, bucket, idempotency = runtime.required(
         "guard_table", "intake_queue_url", "attachment_bucket", "idempotency_table"
     )
-    store = _secrets()
     # The guard's DynamoDB client, fail-fast timeouts and all: the idempotency table is read
     # and written on every submission too, and one client is one less to build.
     persistence = DynamoDBPersistenceLayer(
@@ -72,7 +77,7 @@ def intake_service() -> IntakeService:
         runtime.kintone_base_url(),
         outbox=Outbox(SqsQueue(queue), S3AttachmentStore(bucket)),
         idempotency=Idempotency(persistence),
-        captcha=SiteverifyCaptcha(store.get),
+        captcha=SiteverifyCaptcha(store.get) if captcha else None,
         switches=route_switches(),
         entries=_entries(),
         uploads=S3UploadObjects(bucket),

@@ -22,6 +22,7 @@ from ..routes import ActionPolicy, FormPolicy, ViewPolicy, WebhookPolicy
 from .capacity import capacity_issues
 from .forms import KINTONE_TYPES
 from .names import NOT_TEXT_VALUE_TYPES
+from .partners import partner_issues
 from .session_references import session_issues
 from .when import when_issues
 
@@ -75,6 +76,7 @@ def reference_issues(policy: Policy) -> list[Issue]:
     issues.extend(session_issues(policy))
     issues.extend(capacity_issues(policy))
     issues.extend(when_issues(policy))
+    issues.extend(partner_issues(policy))
     return issues
 
 

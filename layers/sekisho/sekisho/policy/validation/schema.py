@@ -41,6 +41,12 @@ from .names import (
     RouteName,
     SecretName,
 )
+from .partners import (  # noqa: F401 - every class by name
+    ClientCertificate,
+    PartnerPolicy,
+    PartnerQuota,
+    PartnerRoutes,
+)
 from .rate import Budget, Rate
 from .references import reference_issues
 from .reply import ReplyPolicy  # noqa: F401 - every class by name
@@ -133,6 +139,8 @@ class ViewPolicy(_Strict):
     # filled from the session's claims, paged by kintone's $id in `order`.
     session: RouteName | None = None
     order: Literal["newest_first", "oldest_first"] = "newest_first"
+    # partner: only partners' signed calls reach it (partners.<id>.routes.views).
+    caller: Literal["browser", "partner"] = "browser"
     when: WhenPolicy | None = None
 
     @field_validator("match")
@@ -216,6 +224,7 @@ class Policy(_Strict):
     forms: dict[RouteName, FormPolicy] = Field(default_factory=dict)
     webhooks: dict[RouteName, WebhookPolicy] = Field(default_factory=dict)
     realms: dict[RouteName, RealmPolicy] = Field(default_factory=dict)
+    partners: dict[RouteName, PartnerPolicy] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Policy:

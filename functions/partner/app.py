@@ -1,0 +1,50 @@
+"""Partner systems' signed calls (RFC 9421): POST /views/{partner view} (a partner-only
+view, its predicates filled from the partner's claims) and POST /partners/forms/{form}
+(a form submission, as the browser's POST /forms/{form} but signed)."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sekisho import runtime
+from sekisho.http import client_ip, create_resolver, json_body
+from sekisho.partners.event import signed_message
+from sekisho.wiring import partner as wiring
+from sekisho.wiring.routes import http_settings
+
+logger = Logger(service="sekisho")  # the library logs under sekisho.*
+settings = runtime.settings()
+runtime.policy()  # read at cold start: a bad or altered policy fails the deployment, not a request
+app = create_resolver(http_settings())
+
+
+def _body() -> dict:
+    return json_body(app, max_bytes=settings.max_body_bytes)
+
+
+@app.post("/views/<view>")
+def view(view: str) -> dict:
+    message = signed_message(app, max_bytes=settings.max_body_bytes)
+    return {"records": wiring.partner_routes().view(view, message, client_ip(app), _body)}
+
+
+@app.post("/partners/forms/<form>")
+def submit(form: str) -> Response:
+    message = signed_message(app, max_bytes=settings.max_body_bytes)
+    result = wiring.partner_routes().submit(
+        form,
+        message,
+        client_ip(app),
+        _body,
+        idempotency_key=app.current_event.headers.get("idempotency-key"),
+        remaining_ms=app.lambda_context.get_remaining_time_in_millis,
+    )
+    return Response(
+        status_code=result.status_code, content_type="application/json", body=result.body()
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
