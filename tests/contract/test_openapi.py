@@ -81,7 +81,43 @@ def test_every_route_of_the_policy_is_one_path_with_its_methods_and_nothing_else
             expected[f"/forms/{name}/entries/{{ref}}/cancel"] = {"post"}
         if any(field.upload == "direct" for field in form.fields.values()):
             expected[f"/forms/{name}/uploads"] = {"post"}
+    for partner in policy.partners.values():
+        for name in partner.routes.forms:
+            expected[f"/partners/forms/{name}"] = {"post"}
     assert {path: set(operations) for path, operations in paths.items()} == expected
+
+
+@pytest.mark.parametrize("path", ["/views/partner-deals", "/partners/forms/seminar-apply"])
+def test_a_partner_route_documents_its_signature_headers_and_every_refusal(path):
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    operation = document["paths"][path]["post"]
+
+    headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+    assert {"Signature-Input", "Signature", "Content-Digest"} <= headers
+    assert "X-Captcha-Token" not in headers
+    assert operation["security"] == [{"partnerSignature": []}]
+    assert "partnerSignature" in document["components"]["securitySchemes"]
+    codes = {
+        status: set(
+            answer["content"]["application/problem+json; charset=utf-8"]["schema"]["allOf"][1][
+                "properties"
+            ]["code"]["enum"]
+        )
+        for status, answer in operation["responses"].items()
+        if int(status) >= 400
+    }
+    assert {
+        "signature_missing",
+        "signature_invalid",
+        "signature_stale",
+        "signature_replayed",
+        "digest_mismatch",
+        "unknown_partner",
+    } <= codes["401"]
+    assert "quota_exceeded" in codes["429"]
+    assert "rate_limited" not in codes["429"]
+    assert "network_not_allowed" in codes["403"]
+    assert "Retry-After" in operation["responses"]["429"]["headers"]
 
 
 def test_a_field_added_to_a_form_in_the_policy_appears_in_the_contract():

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 import sekisho
+from sekisho.errors import SekishoError
 from sekisho.forms.contract_model import submission_schema
 from sekisho.forms.schema import anchored
 from sekisho.intake.header import KEY_PATTERN
@@ -43,6 +44,7 @@ from .answers import (
     when_errors,
 )
 from .entries import entry_paths
+from .partners import SIGNATURE_SCHEME, partner_form_names, signed
 from .parts import REF, cell, component_headers, identifier, json_answer, json_body, problems
 from .sessions import SECURITY_SCHEMES, session_paths, session_view
 from .uploads import upload_paths
@@ -53,8 +55,17 @@ OPENAPI_VERSION = "3.1.0"
 def openapi_document(policy: Policy) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for name, view in sorted(policy.views.items()):
-        operation = _lookup(name, view) if view.session is None else session_view(name, view)
+        if view.caller == "partner":
+            operation = signed(_lookup(name, view), _lookup_errors(view), policy)
+        elif view.session is None:
+            operation = _lookup(name, view)
+        else:
+            operation = session_view(name, view)
         paths[f"/views/{name}"] = {"post": operation}
+    for name in partner_form_names(policy):
+        form = policy.form(name)
+        operation = signed(_submission(name, form), _form_errors(form), policy)
+        paths[f"/partners/forms/{name}"] = {"post": operation}
     facts = entry_paths(policy)
     for name, form in sorted(policy.forms.items()):
         paths[f"/forms/{name}"] = {"post": _submission(name, form)} | facts.pop(f"/forms/{name}")
@@ -67,8 +78,11 @@ def openapi_document(policy: Policy) -> dict[str, Any]:
         "schemas": _component_schemas(),
         "headers": component_headers(),
     }
-    if policy.realms:
-        components["securitySchemes"] = SECURITY_SCHEMES
+    schemes = (SECURITY_SCHEMES if policy.realms else {}) | (
+        SIGNATURE_SCHEME if policy.partners else {}
+    )
+    if schemes:
+        components["securitySchemes"] = schemes
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -127,7 +141,9 @@ def _lookup(name: str, view: ViewPolicy) -> dict[str, Any]:
         "the projected fields. A miss, a wrong value and a locked-out value are the same "
         "404."
     )
-    if claims:
+    if claims and view.caller == "partner":
+        description += " Also matched on the partner's declared claims: " + ", ".join(claims)
+    elif claims:
         description += " Also matched on the caller's verified claims: " + ", ".join(claims)
     return {
         "operationId": f"lookup_{identifier(name)}",
@@ -143,15 +159,24 @@ def _lookup(name: str, view: ViewPolicy) -> dict[str, Any]:
             }
         ),
         "responses": {"200": json_answer("the matching records", answer)}
-        | problems(LOOKUP_ERRORS + when_errors(view.when)),
+        | problems(_lookup_errors(view)),
     }
 
 
-def _submission(name: str, form: FormPolicy) -> dict[str, Any]:
+def _lookup_errors(view: ViewPolicy) -> tuple[type[SekishoError], ...]:
+    return LOOKUP_ERRORS + when_errors(view.when)
+
+
+def _form_errors(form: FormPolicy) -> tuple[type[SekishoError], ...]:
     errors = FORM_ERRORS + (CAPTCHA_ERRORS if form.captcha is not None else ())
     errors += when_errors(form.when)
     if form.capacity is not None and form.waitlist is None:
         errors += CAPACITY_ERRORS
+    return errors
+
+
+def _submission(name: str, form: FormPolicy) -> dict[str, Any]:
+    errors = _form_errors(form)
     parameters = [
         {
             "name": "Idempotency-Key",
