@@ -101,6 +101,18 @@ REFUSED = [
         "Extra inputs are not permitted",
     ),
     (
+        "a partner view sharing a browser view's token",
+        lambda d: _deals(d).update(token_secret="sekisho/kintone/deals-view"),
+        "one secret, one least-privilege purpose",
+    ),
+    (
+        "two partners with one key",
+        lambda d: d["partners"].update(
+            {"other-erp": {**_erp(d), "claims": {"partner": "other-erp", "owner_id": "A2"}}}
+        ),
+        "each partner has its own key",
+    ),
+    (
         "two partners with one certificate subject",
         lambda d: (
             _erp(d).update(client_cert={"subject": "CN=erp,O=x"}),

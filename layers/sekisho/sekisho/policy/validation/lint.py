@@ -32,7 +32,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class _SecretUse:
-    kind: str  # "view", "form", "captcha", "webhook", "webhook refetch", "action", "action read"
+    kind: str  # "view", "partner view", "form", "captcha", "webhook", "action", ..., "partner key"
     location: str
     app: int | None  # the app a kintone token belongs to; None for a webhook's own secret
 
@@ -117,7 +117,12 @@ def _checkout_findings(policy: Policy) -> list[Finding]:
 def _secret_uses(policy: Policy) -> dict[str, list[_SecretUse]]:
     uses: dict[str, list[_SecretUse]] = defaultdict(list)
     for name, view in policy.views.items():
-        uses[view.token_secret].append(_SecretUse("view", f"views.{name}", view.app))
+        # A partner view's token is PartnerFunction's alone, a browser view's LookupFunction's.
+        kind = "partner view" if view.caller == "partner" else "view"
+        uses[view.token_secret].append(_SecretUse(kind, f"views.{name}", view.app))
+    for name, partner in policy.partners.items():
+        if partner.key_secret is not None:
+            uses[partner.key_secret].append(_SecretUse("partner key", f"partners.{name}", None))
     for name, form in policy.forms.items():
         uses[form.token_secret].append(_SecretUse("form", f"forms.{name}", form.app))
         if form.captcha is not None:
@@ -152,6 +157,7 @@ _OWN = {
     "action read": "each action has its own token",
     "session key": "each realm has its own key",
     "realm": "each realm has its own token",
+    "partner key": "each partner has its own key",
 }
 _OWN_TOKEN_KINDS = frozenset(_OWN)
 
