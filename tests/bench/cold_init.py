@@ -44,7 +44,9 @@ LAYER_REQUIREMENTS = LAYER / "requirements.txt"
 
 GOAL_RATIO = 1.15
 GOAL_RSS_MB = 90
-GOAL_ZIP_MB = 8
+# 8 MB until partners: the RFC 9421 library needs cryptography (about 4.9 MB zipped for
+# manylinux aarch64), the one wheel the layer cannot do without (docs/benchmarks.md).
+GOAL_ZIP_MB = 11
 
 # The function's directory -> the service its first request builds (module:callable).
 FUNCTIONS = {
@@ -55,6 +57,7 @@ FUNCTIONS = {
     "rotate": "sekisho.wiring.rotate:rotator",
     "action": "sekisho.wiring.action:action_service",
     "session": "sekisho.wiring.session:session_routes",
+    "partner": "sekisho.wiring.partner:partner_routes",
 }
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
