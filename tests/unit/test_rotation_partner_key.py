@@ -20,11 +20,11 @@ import pytest
 from moto import mock_aws
 
 from sekisho.rotation.errors import PendingValueIsCurrent, SecretShapeInvalid, StagingRefused
-from sekisho.rotation.kinds import PARTNER_KEY, PartnerKey, default_kinds, new_partner_key
+from sekisho.rotation.kinds import PARTNER_KEY, PartnerKey, default_kinds
 from sekisho.rotation.staging import stage
 from sekisho.rotation.steps import CREATE, FINISH, SET, STEPS, TEST, RotationEvent, Rotator
 from sekisho.rotation.versions import SecretVersions
-from sekisho.secrets.partner_key import partner_key_bytes
+from sekisho.secrets.partner_key import new_partner_key, partner_key_bytes
 from tests.moto_rotation import noop_rotation_function
 
 NOW = 1_767_225_600

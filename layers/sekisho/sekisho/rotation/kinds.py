@@ -21,7 +21,6 @@ written when the value is created, a step or two before it becomes current.
 
 from __future__ import annotations
 
-import base64
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,8 +28,7 @@ from typing import Any, Protocol
 
 from sekisho.secrets.errors import SecretMalformed
 from sekisho.secrets.partner_key import FIELD as PARTNER_KEY_FIELD
-from sekisho.secrets.partner_key import KEY_BYTES as PARTNER_KEY_BYTES
-from sekisho.secrets.partner_key import partner_key_bytes
+from sekisho.secrets.partner_key import new_partner_key, partner_key_bytes
 
 from .errors import (
     NothingStaged,
@@ -176,13 +174,6 @@ class GeneratedKey:
 
     def finish(self, ctx: StepContext, pending: Value) -> None:
         return None
-
-
-def new_partner_key() -> str:
-    """A fresh partner key: :data:`PARTNER_KEY_BYTES` random bytes, base64url without the
-    ``=`` padding (43 characters), the shape the template's first value has too."""
-    raw = secrets.token_bytes(PARTNER_KEY_BYTES)
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
 class PartnerKey:

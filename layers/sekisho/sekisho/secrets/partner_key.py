@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,12 @@ KEY_BYTES = 32
 # The URL-safe alphabet, with the padding a writer may have left on (the generated first
 # value and every rotation's have none).
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
+def new_partner_key() -> str:
+    """A fresh key: :data:`KEY_BYTES` random bytes, base64url without the ``=`` padding
+    (43 characters), what every rotation writes and the local stack seeds."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii").rstrip("=")
 
 
 def decode_key(text: Any, *, name: str) -> bytes:
