@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kintone_emulator.schema import Seed
+from sekisho.secrets.partner_key import new_partner_key
 from webhook_senders import demo_secret
 
 from .errors import SecretsFileError
@@ -22,6 +23,7 @@ DEFAULT_SECRETS_FILE = Path(__file__).with_name("secrets.yaml")
 KINTONE_TOKEN = "kintone-token"  # noqa: S105 - a kind, not a value
 HMAC = "hmac"
 WEBHOOK_KEY = "webhook-key"
+PARTNER_KEY = "partner-key"
 
 
 class KintoneTokenSource(BaseModel):
@@ -58,6 +60,18 @@ class HmacSource(BaseModel):
         return {"kind": HMAC, "key": secrets.token_urlsafe(self.generate)}
 
 
+class PartnerKeySource(BaseModel):
+    """A partner's shared HMAC key, fresh on every start and of the shape every rotation
+    writes (:func:`sekisho.secrets.partner_key.new_partner_key`), so `sekisho sign` and
+    the tests sign with what the stack verifies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["partner-key"]
+
+    def value(self, seed: Seed) -> dict[str, str]:
+        return {"kind": PARTNER_KEY, "secret": new_partner_key()}
+
+
 # kintone signs nothing: the token in its webhook URL is one sekisho makes up and kintone is
 # merely given, so the rotation generates the next one. Every other sender issues its key.
 GENERATED_BY_SEKISHO = frozenset({"kintone"})
@@ -85,7 +99,10 @@ class SecretsFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     secrets: dict[
         str,
-        Annotated[KintoneTokenSource | HmacSource | WebhookSource, Field(discriminator="kind")],
+        Annotated[
+            KintoneTokenSource | HmacSource | WebhookSource | PartnerKeySource,
+            Field(discriminator="kind"),
+        ],
     ]
 
 

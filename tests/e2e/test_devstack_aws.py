@@ -131,9 +131,11 @@ def test_template_secret_that_secrets_yaml_does_not_cover_gets_its_secret_string
         "sekisho/kintone/seminar-mine",
         "sekisho/kintone/seminar-correct",
         "sekisho/kintone/audit-add",
+        "sekisho/kintone/partner-deals-view",
         "sekisho/guard/hash-key",
         "sekisho/session/applicants-key",
         *(f"sekisho/webhook/demo-{s}" for s in WEBHOOK_SCHEMES),
+        "sekisho/partner/demo-erp",
         "fixture/dev/placeholder",
     )
 

@@ -41,11 +41,13 @@ from kintone_emulator.schema import load_seed
 from sekisho.cli import main as sekisho
 from sekisho.kintone.client import KintoneClient, TokenSource
 from sekisho.secrets.names import prefixed
+from sekisho.secrets.partner_key import partner_key_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 SEMINAR_ADD = "sekisho/kintone/seminar-add"
 DEMO_KINTONE = "sekisho/webhook/demo-kintone"
 HASH_KEY = "sekisho/guard/hash-key"
+PARTNER_KEY = "sekisho/partner/demo-erp"
 APPLICATION = {"fields": {"name": "山田 花子", "email": "hanako@example.com", "seats": 2}}
 LOOKUP = {"match": {"owner_id": "A1", "deal_id": "D000001"}}
 SEED_TOKENS = [token.token for token in load_seed().tokens]
@@ -430,3 +432,27 @@ def test_the_guards_hash_key_rotates_without_an_operator_and_lookups_keep_answer
     answer = http.post(f"{operator.router_url}/views/deal-status", json=LOOKUP, timeout=30)
     assert answer.status_code == 200, answer.text
     assert answer.json()["records"]
+
+
+# -- (f) a partner's key -----------------------------------------------------------------
+
+
+def test_make_rotate_renews_the_demo_partners_key_and_keeps_the_old_one_as_previous(
+    operator: RunningStack,
+    secretsmanager: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    old = value(secretsmanager, PARTNER_KEY, "AWSCURRENT")
+    assert len(partner_key_bytes(old)) == 32, "the stack seeds a usable key"
+
+    status, output = run_rotate(capsys, PARTNER_KEY)
+
+    assert status == 0, output
+    new = value(secretsmanager, PARTNER_KEY, "AWSCURRENT")
+    assert new["kind"] == "partner-key"
+    assert new["secret"] != old["secret"]
+    assert len(partner_key_bytes(new)) == 32
+    assert new["rotated_at"] == pytest.approx(time.time(), abs=60)
+    assert value(secretsmanager, PARTNER_KEY, "AWSPREVIOUS")["secret"] == old["secret"]
+    assert old["secret"] not in output
+    assert new["secret"] not in output

@@ -22,6 +22,7 @@ from devstack.operator_env import AWS_IDENTITY_VARIABLES
 from sekisho.kintone import client as kintone_client
 from sekisho.rotation.cli import add_token
 from sekisho.rotation.versions import STAGED
+from sekisho.secrets.partner_key import new_partner_key, partner_key_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -211,6 +212,26 @@ def test_an_hmac_key_is_generated_and_the_old_one_kept_as_previous(local):
     assert status == 0, out
     assert "rotation enabled" not in out, "enabled once, on the first rotation"
     assert local.value(local.hash_key, "AWSPREVIOUS")["key"] == new["key"]
+
+
+def test_a_partner_key_is_generated_and_the_old_one_kept_as_previous(local):
+    partner = f"sekisho/partner/demo-erp-{uuid.uuid4().hex[:8]}"
+    first = new_partner_key()
+    local.sm.create_secret(
+        Name=partner, SecretString=json.dumps({"kind": "partner-key", "secret": first})
+    )
+
+    status, out = local.rotate(partner)
+
+    assert status == 0, out
+    assert "testSecret: tested\n    secret: a new key of 32 bytes" in out
+    new = local.value(partner, "AWSCURRENT")
+    assert new["kind"] == "partner-key"
+    assert new["secret"] != first
+    assert len(partner_key_bytes(new)) == 32
+    assert new["secret"] not in out
+    assert first not in out
+    assert local.value(partner, "AWSPREVIOUS")["secret"] == first
 
 
 def test_a_policy_that_does_not_load_stops_before_any_step(local, tmp_path):

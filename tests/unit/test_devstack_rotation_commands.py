@@ -21,6 +21,7 @@ from devstack.rotation_commands import banner_lines
 from kintone_emulator.schema import load_seed
 from sekisho.policy.validation.loader import read_policy
 from sekisho.rotation import kinds as rotation
+from sekisho.secrets.partner_key import partner_key_bytes
 from sekisho.tokens import declared_tokens
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,11 +37,12 @@ def demo_values() -> dict[str, dict[str, str]]:
 
 
 def test_the_kinds_spelled_out_by_the_stack_are_the_rotations() -> None:
-    assert (demo_secrets.KINTONE_TOKEN, demo_secrets.HMAC, demo_secrets.WEBHOOK_KEY) == (
-        rotation.KINTONE_TOKEN,
-        rotation.HMAC,
-        rotation.WEBHOOK_KEY,
-    )
+    assert (
+        demo_secrets.KINTONE_TOKEN,
+        demo_secrets.HMAC,
+        demo_secrets.WEBHOOK_KEY,
+        demo_secrets.PARTNER_KEY,
+    ) == (rotation.KINTONE_TOKEN, rotation.HMAC, rotation.WEBHOOK_KEY, rotation.PARTNER_KEY)
 
 
 def test_every_demo_secret_says_a_kind_the_rotation_knows() -> None:
@@ -69,6 +71,9 @@ def test_every_demo_secret_says_a_kind_the_rotation_knows() -> None:
         ("sekisho/webhook/demo-github", "webhook-key", {"secret"}),
         ("sekisho/webhook/demo-slack", "webhook-key", {"secret"}),
         ("sekisho/webhook/demo-box", "webhook-key", {"primary", "secondary"}),
+        ("sekisho/kintone/partner-deals-view", "kintone-token", {"token"}),
+        # A partner's key is generated, like an hmac key, and read as the verifier reads it.
+        ("sekisho/partner/demo-erp", "partner-key", {"secret"}),
     ],
 )
 def test_each_demo_secret_has_the_kind_and_keys_of_what_it_holds(
@@ -79,6 +84,15 @@ def test_each_demo_secret_has_the_kind_and_keys_of_what_it_holds(
     assert value.pop("kind") == kind
     assert set(value) == keys
     assert all(isinstance(v, str) and v for v in value.values())
+
+
+def test_the_demo_partner_key_is_fresh_on_every_start_and_reads_as_the_verifier_reads_it() -> None:
+    first, second = (demo_values()["sekisho/partner/demo-erp"] for _ in range(2))
+
+    assert first["secret"] != second["secret"]
+    assert len(partner_key_bytes(first)) == 32
+    # The shape every rotation writes: 43 base64url characters, no padding.
+    assert len(first["secret"]) == 43
 
 
 def test_every_webhook_secret_of_the_policy_is_one_of_the_rotations_kinds() -> None:

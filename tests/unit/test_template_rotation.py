@@ -22,7 +22,7 @@ import pytest
 from botocore import xform_name
 
 from devstack import cfn
-from sekisho.rotation.kinds import HMAC, KINTONE_TOKEN, WEBHOOK_KEY, default_kinds
+from sekisho.rotation.kinds import HMAC, KINTONE_TOKEN, PARTNER_KEY, WEBHOOK_KEY, default_kinds
 from tests.template_support import (
     REPO,
     action_secret_names,
@@ -155,6 +155,7 @@ def test_the_role_rotates_exactly_every_secret_of_the_template(function, resourc
     named |= {
         form["editable"]["token_secret"] for form in policy["forms"].values() if "editable" in form
     }
+    named |= {partner["key_secret"] for partner in (policy.get("partners") or {}).values()}
     assert {names[logical_id] for logical_id in granted} == named | {GUARD_HASH_KEY_SECRET}
 
 
@@ -349,6 +350,9 @@ def expected_kinds(policy: Mapping[str, Any]) -> dict[str, str]:
     for form in policy["forms"].values():
         if "editable" in form:
             kinds[form["editable"]["token_secret"]] = KINTONE_TOKEN
+    # A partner's key is sekisho's to make and the partner's to be handed.
+    for partner in (policy.get("partners") or {}).values():
+        kinds[partner["key_secret"]] = PARTNER_KEY
     return kinds
 
 
@@ -369,7 +373,7 @@ def test_every_kind_the_template_ships_is_one_the_rotation_function_rotates(reso
 def test_only_generated_keys_are_generated_by_the_template(resources):
     for name, secret in of_type(resources, "AWS::SecretsManager::Secret").items():
         generated = "GenerateSecretString" in secret["Properties"]
-        assert generated is (stored_kind(secret) == HMAC), name
+        assert generated is (stored_kind(secret) in (HMAC, PARTNER_KEY)), name
 
 
 def test_staged_secrets_tell_the_operator_to_stage_the_next_value(resources):
@@ -656,3 +660,175 @@ def test_outputs_name_the_rotation_function(template):
     assert template["Outputs"]["RotateFunctionArn"]["Value"] == {
         "Fn::GetAtt": ["RotateFunction", "Arn"]
     }
+
+
+# ---------------------------------------------------------------- a renewed partner key
+
+PARTNER_SECRET = "sekisho/partner/demo-erp"
+PARTNER_KEY_ARN = STACK_SECRET_ARN_BASE + PARTNER_SECRET + "-Ab12Cd"
+ANOTHER_PARTNER_KEY_ARN = STACK_SECRET_ARN_BASE + "sekisho/partner/booking-site-Zz99Yy"
+OTHER_STACKS_PARTNER_KEY_ARN = SECRET_ARN_BASE + "sekisho-prod/" + PARTNER_SECRET + "-Ab12Cd"
+# The policy's default grace for a partner's previous key.
+DEFAULT_PARTNER_GRACE = 7 * DAY
+PARTNER_DEALS_VIEW_TOKEN = "sekisho/kintone/partner-deals-view"
+
+
+def secret_named(resources: Mapping[str, Any], declared: str) -> tuple[str, Mapping[str, Any]]:
+    (found,) = [
+        (logical_id, secret["Properties"])
+        for logical_id, secret in of_type(resources, "AWS::SecretsManager::Secret").items()
+        if declared_secret_name(secret["Properties"]["Name"]) == declared
+    ]
+    return found
+
+
+def alarm_days(description: str) -> int:
+    (days,) = re.findall(r"within (\d+) days", flat(description))
+    return int(days)
+
+
+def test_the_partner_key_is_generated_as_43_letters_and_digits_of_its_kind(resources):
+    logical_id, secret = secret_named(resources, PARTNER_SECRET)
+    assert logical_id == "DemoErpPartnerKeySecret"
+    assert "SecretString" not in secret
+    # 43 of 62 letters and digits read as base64url are 32 bytes (and 2 bits): the key.
+    assert secret["GenerateSecretString"] == {
+        "SecretStringTemplate": '{"kind": "partner-key"}',
+        "GenerateStringKey": "secret",
+        "PasswordLength": 43,
+        "ExcludePunctuation": True,
+    }
+
+
+def test_the_partner_keys_description_says_who_gets_it_and_what_to_do_after_a_rotation(
+    resources,
+):
+    _, secret = secret_named(resources, PARTNER_SECRET)
+    description = flat(secret["Description"])
+    assert '{"kind": "partner-key", "secret": "<base64url of 32 random bytes>"}' in description
+    assert "hands it to the partner by a channel outside sekisho" in description
+    assert "PartnerKeyRenewedAlarm" in description
+    assert "aws secretsmanager get-secret-value" in description
+    assert f"within {alarm_days(description)} days" in description
+
+
+def test_the_partner_key_and_the_partner_view_token_each_keep_a_schedule(resources):
+    for declared, schedule in (
+        (PARTNER_SECRET, "DemoErpPartnerKeyRotation"),
+        (PARTNER_DEALS_VIEW_TOKEN, "PartnerDealsViewTokenRotation"),
+    ):
+        logical_id, _ = secret_named(resources, declared)
+        assert [
+            name
+            for name, found in schedules(resources).items()
+            if found["Properties"]["SecretId"] == {"Ref": logical_id}
+        ] == [schedule]
+
+
+def test_the_rotation_role_reaches_the_partner_key_and_the_partner_view_token(function, resources):
+    (statement,) = statements(function)
+    granted = {resource["Ref"] for resource in as_list(statement["Resource"])}
+    for declared in (PARTNER_SECRET, PARTNER_DEALS_VIEW_TOKEN):
+        logical_id, _ = secret_named(resources, declared)
+        assert logical_id in granted
+
+
+def test_the_partner_view_token_is_an_empty_view_token_placeholder_kept_on_delete(resources):
+    logical_id, secret = secret_named(resources, PARTNER_DEALS_VIEW_TOKEN)
+    resource = resources[logical_id]
+    assert json.loads(secret["SecretString"]) == {"kind": KINTONE_TOKEN, "token": ""}
+    # It holds a token an operator made by hand in kintone.
+    assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert "record VIEW permission only, on the deals app" in flat(secret["Description"])
+
+
+@pytest.mark.parametrize(
+    ("event", "announced"),
+    [
+        (cloudtrail_event("RotationSucceeded", PARTNER_KEY_ARN, SERVICE_EVENT), True),
+        # Every partner's key is handed over by someone: one rule for them all.
+        (cloudtrail_event("RotationSucceeded", ANOTHER_PARTNER_KEY_ARN, SERVICE_EVENT), True),
+        # A deploy's configuration test changes nothing the partner holds.
+        (cloudtrail_event("TestRotationSucceeded", PARTNER_KEY_ARN, SERVICE_EVENT), False),
+        (cloudtrail_event("RotationStarted", PARTNER_KEY_ARN, SERVICE_EVENT), False),
+        # A failure is the failure rule's: the old key is still current.
+        (cloudtrail_event("RotationFailed", PARTNER_KEY_ARN, SERVICE_EVENT), False),
+        (cloudtrail_event("RotationSucceeded", KINTONE_TOKEN_ARN, SERVICE_EVENT), False),
+        (cloudtrail_event("RotationSucceeded", SEKISHO_SECRET_ARN, SERVICE_EVENT), False),
+        (cloudtrail_event("RotationSucceeded", OTHER_SECRET_ARN, SERVICE_EVENT), False),
+        # Another stack's partners are that stack's to tell.
+        (
+            cloudtrail_event("RotationSucceeded", OTHER_STACKS_PARTNER_KEY_ARN, SERVICE_EVENT),
+            False,
+        ),
+        (
+            cloudtrail_event("RotationSucceeded", PARTNER_KEY_ARN, "AWS API Call via CloudTrail"),
+            False,
+        ),
+    ],
+)
+def test_the_partner_key_rule_matches_only_a_completed_rotation_of_a_partner_key(
+    template, resources, event, announced
+):
+    rule = resources["PartnerKeyRenewedRule"]["Properties"]
+    assert rule["State"] == "ENABLED"
+    assert matches(resolved(template, rule["EventPattern"]), event) is announced
+
+
+def test_the_partner_key_rule_covers_the_partner_keys_of_the_template_and_nothing_else(
+    template, resources
+):
+    pattern = resolved(template, resources["PartnerKeyRenewedRule"]["Properties"]["EventPattern"])
+    (option,) = pattern["detail"]["additionalEventData"]["SecretId"]
+    covered = {
+        name
+        for name in secret_names(resources).values()
+        if (STACK_SECRET_ARN_BASE + name + "-Ab12Cd").startswith(option["prefix"])
+    }
+    held = {
+        declared_secret_name(secret["Properties"]["Name"])
+        for secret in of_type(resources, "AWS::SecretsManager::Secret").values()
+        if stored_kind(secret) == PARTNER_KEY
+    }
+    assert covered == held
+    assert PARTNER_SECRET in held
+
+
+@pytest.mark.parametrize(
+    ("topic", "targets"),
+    [("", None), (TOPIC, [{"Id": "AlarmTopic", "Arn": TOPIC}])],
+)
+def test_the_partner_key_rule_sends_the_event_to_the_topic_only_when_one_is_given(
+    template, resources, topic, targets
+):
+    rule = resolved(template, resources["PartnerKeyRenewedRule"]["Properties"], AlarmTopicArn=topic)
+    assert rule.get("Targets") == targets
+
+
+@pytest.mark.parametrize(("topic", "actions"), [("", None), (TOPIC, [TOPIC])])
+def test_a_renewed_partner_key_raises_an_alarm_with_or_without_a_topic(
+    template, resources, topic, actions
+):
+    alarm = resources["PartnerKeyRenewedAlarm"]
+    assert "Condition" not in alarm
+    assert_counts_every_match_of(alarm["Properties"], "PartnerKeyRenewedRule")
+    props = resolved(template, alarm["Properties"], AlarmTopicArn=topic)
+    assert props.get("AlarmActions") == actions
+    # The metric falls silent long before the partner has the new key.
+    assert "OKActions" not in props
+
+
+def test_the_partner_key_alarm_gives_a_deadline_no_partner_s_grace_ends_before(resources, policy):
+    description = flat(resources["PartnerKeyRenewedAlarm"]["Properties"]["AlarmDescription"])
+    assert "hand it to the partner" in description
+    assert "aws secretsmanager get-secret-value" in description
+    # Past the grace the partner gets the one refusal of every bad signature.
+    assert "401 signature_invalid" in description
+    days = alarm_days(description)
+    graces = [
+        partner.get("grace_seconds", DEFAULT_PARTNER_GRACE)
+        for partner in (policy.get("partners") or {}).values()
+    ]
+    assert days * DAY <= min(graces, default=DEFAULT_PARTNER_GRACE)
+    _, secret = secret_named(resources, PARTNER_SECRET)
+    assert alarm_days(secret["Description"]) == days

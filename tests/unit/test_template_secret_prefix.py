@@ -140,6 +140,7 @@ def test_iam_names_each_secret_by_its_exact_arn(template, resources):
 RULES = {
     "RotationFailureRule": "sekisho/",
     "KintoneWebhookTokenRenewedRule": "sekisho/webhook/demo-kintone-",
+    "PartnerKeyRenewedRule": "sekisho/partner/",
 }
 
 

@@ -13,8 +13,6 @@ A signature covers ``"@method" "@target-uri"`` and, with a body, ``"content-dige
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime
 import re
 import secrets
@@ -38,6 +36,9 @@ from http_message_signatures import (
 )
 
 from sekisho.errors import ConfigurationError
+from sekisho.secrets.errors import SecretMalformed
+from sekisho.secrets.partner_key import MIN_KEY_BYTES as MIN_HMAC_KEY_BYTES
+from sekisho.secrets.partner_key import decode_key, partner_key_bytes
 
 LABEL = "sekisho"
 WINDOW_SECONDS = 300
@@ -46,10 +47,7 @@ ALGORITHMS: Mapping[str, type[HTTPSignatureAlgorithm]] = {
     HMAC_SHA256: algorithms.HMAC_SHA256,
     ED25519: algorithms.ED25519,
 }
-KEY_KIND = "partner-key"
 SECRET_PREFIX = "sekisho/partner/"  # noqa: S105 - a secret name, not a secret
-# A shorter HMAC key than SHA-256's output would be the weak link of the signature.
-MIN_HMAC_KEY_BYTES = 32
 BARE_COMPONENTS = ("@method", "@target-uri")
 BODY_COMPONENTS = (*BARE_COMPONENTS, "content-digest", "content-type")
 # The contract's nonce: 16 to 128 of these. token_urlsafe(24) gives 32 of them.
@@ -58,7 +56,6 @@ NONCE_BYTES = 24
 # Ids that are at once a Structured Field String (keyid) and a part of a secret name.
 PARTNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _METHOD = re.compile(r"[A-Z]{1,16}")
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 
 SigningKey: TypeAlias = bytes | Ed25519PrivateKey
 
@@ -88,32 +85,19 @@ def secret_name(partner_id: str) -> str:
 def hmac_key(secret: str) -> bytes:
     """The HMAC key a partner-key secret's ``secret`` field holds: its base64url decoding
     (padding optional), at least :data:`MIN_HMAC_KEY_BYTES` long."""
-    if not isinstance(secret, str) or not _BASE64URL.fullmatch(secret):
-        raise SigningRefused("the partner key is not base64url text")
     try:
-        key = base64.urlsafe_b64decode(secret.rstrip("=") + "=" * (-len(secret.rstrip("=")) % 4))
-    except (binascii.Error, ValueError):
-        raise SigningRefused("the partner key is not base64url text") from None
-    if len(key) < MIN_HMAC_KEY_BYTES:
-        raise SigningRefused(
-            f"the partner key decodes to {len(key)} bytes, fewer than {MIN_HMAC_KEY_BYTES}"
-        )
-    return key
+        return decode_key(secret, name="the partner key")
+    except SecretMalformed as exc:
+        raise SigningRefused(exc.detail) from None
 
 
 def partner_key(value: Mapping[str, Any], name: str) -> bytes:
-    """The HMAC key of the partner-key secret ``name`` whose JSON value is ``value``."""
-    kind = value.get("kind")
-    if kind != KEY_KIND:
-        said = f"has kind {kind!r}" if isinstance(kind, str) else "says no kind"
-        raise SigningRefused(f"secret {name!r} is not a {KEY_KIND}: it {said}")
-    secret = value.get("secret")
-    if not isinstance(secret, str) or not secret:
-        raise SigningRefused(f"secret {name!r} is a {KEY_KIND} without a non-empty 'secret'")
+    """The HMAC key of the partner-key secret ``name`` whose JSON value is ``value``, read
+    as the verifier reads it (:func:`sekisho.secrets.partner_key.partner_key_bytes`)."""
     try:
-        return hmac_key(secret)
-    except SigningRefused as exc:
-        raise SigningRefused(f"secret {name!r}: {exc}") from None
+        return partner_key_bytes(value, name=name)
+    except SecretMalformed as exc:
+        raise SigningRefused(exc.detail) from None
 
 
 def ed25519_private_key(pem: bytes, *, where: str = "the key file") -> Ed25519PrivateKey:

@@ -4,6 +4,9 @@ The secret's JSON says its ``kind``:
 
 - ``hmac``: a key sekisho generates and alone holds (the guard's hash key, ``key``; a
   kintone webhook URL token, ``secret``). createSecret makes a fresh one.
+- ``partner-key``: a partner system's shared HMAC key (``secret``: the base64url of 32
+  random bytes), generated like ``hmac``; the partner is handed each new one and signs
+  with the previous one no longer than its grace period.
 - ``kintone-token``: kintone has no API to create tokens, so an operator creates one in
   kintone and stages it (``sekisho token stage``); createSecret copies the staged value,
   testSecret proves it has exactly the permissions the policy declares.
@@ -23,6 +26,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sekisho.secrets.errors import SecretMalformed
+from sekisho.secrets.partner_key import FIELD as PARTNER_KEY_FIELD
+from sekisho.secrets.partner_key import new_partner_key, partner_key_bytes
+
 from .errors import (
     NothingStaged,
     PendingValueIsCurrent,
@@ -33,6 +40,7 @@ from .errors import (
 from .versions import STAGED, SecretMetadata, SecretVersions, Value
 
 HMAC = "hmac"
+PARTNER_KEY = "partner-key"
 KINTONE_TOKEN = "kintone-token"  # noqa: S105 - a kind, not a value
 WEBHOOK_KEY = "webhook-key"
 CAPTCHA = "captcha"
@@ -168,6 +176,40 @@ class GeneratedKey:
         return None
 
 
+class PartnerKey:
+    """``partner-key``: generated like ``hmac``, but the key is bytes a partner's system
+    holds too, so testSecret reads it exactly as the verifier will
+    (:func:`sekisho.secrets.partner_key.partner_key_bytes`): a value the verifier would
+    refuse never becomes current. Handing the new key to the partner is the operator's
+    part, outside sekisho, within the partner's grace period (the template's renewal
+    alarm says so)."""
+
+    name = PARTNER_KEY
+
+    def __init__(self, generate: Callable[[], str] | None = None) -> None:
+        self._generate = generate or new_partner_key
+
+    def create(self, ctx: StepContext, current: Value) -> Value:
+        return {
+            **current,
+            "kind": PARTNER_KEY,
+            PARTNER_KEY_FIELD: self._generate(),
+            "rotated_at": int(ctx.now),
+        }
+
+    def test(self, ctx: StepContext, current: Value, pending: Value) -> tuple[str, ...]:
+        try:
+            key = partner_key_bytes(pending, name=ctx.name)
+        except SecretMalformed as exc:
+            raise SecretShapeInvalid(f"{exc.detail} (AWSPENDING)") from None
+        if pending.get(PARTNER_KEY_FIELD) == current.get(PARTNER_KEY_FIELD):
+            raise PendingValueIsCurrent(f"secret {ctx.name!r}: the new key is the current one")
+        return (f"{PARTNER_KEY_FIELD}: a new key of {len(key)} bytes",)
+
+    def finish(self, ctx: StepContext, pending: Value) -> None:
+        return None
+
+
 class StagedKey:
     """A value an operator stages under SEKISHO_STAGED: kintone tokens, sender-issued keys.
 
@@ -231,6 +273,7 @@ def default_kinds(token_check: ValueCheck) -> dict[str, Kind]:
     permissions (:class:`sekisho.rotation.least_privilege.LeastPrivilegeCheck`)."""
     kinds: list[Any] = [
         GeneratedKey(),
+        PartnerKey(),
         StagedKey(KINTONE_TOKEN, ("token",), check=token_check),
         StagedKey(WEBHOOK_KEY, ("secret", "primary", "secondary")),
         StagedKey(CAPTCHA, ("secret",)),

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import StageInputInvalid, StagingRefused
-from .kinds import CAPTCHA, HMAC, KINTONE_TOKEN, WEBHOOK_KEY
+from .kinds import CAPTCHA, HMAC, KINTONE_TOKEN, PARTNER_KEY, WEBHOOK_KEY
 from .versions import CURRENT, STAGED, SecretVersions, Value
 
 MAX_VALUE_CHARS = 4096
-# The fields an operator may stage, per kind (hmac keys are generated, never staged).
+# The fields an operator may stage, per kind (hmac and partner keys are generated, never
+# staged).
 STAGEABLE: dict[str, tuple[str, ...]] = {
     KINTONE_TOKEN: ("token",),
     WEBHOOK_KEY: ("secret", "primary", "secondary"),
@@ -56,7 +57,7 @@ def _is_kintone_token(value: str) -> bool:
 
 
 def _field_for(kind: str, current: Value, requested: str | None, name: str) -> str:
-    if kind == HMAC:
+    if kind in (HMAC, PARTNER_KEY):
         raise StagingRefused(
             f"{name} holds a key sekisho generates: rotate it with `make rotate SECRET={name}`"
             f" on the local stack or `aws secretsmanager rotate-secret --secret-id {name}` on AWS"
