@@ -91,6 +91,17 @@ NOT_LOADED = {
         "sekisho.actions",
         "sekisho.rotation",
     ],
+    # Partners: the lookup and the intake behind a signature. The keys' grace is the
+    # webhook sources' (sekisho.webhooks.keys); their verifiers are not loaded.
+    "partner": [
+        "sekisho.webhooks.service",
+        "sekisho.webhooks.schemes",
+        "sekisho.actions",
+        "sekisho.rotation",
+        "sekisho.sessions",
+        "sekisho.intake.delivery",
+        "jwt",
+    ],
     "action": [
         "sekisho.sessions",
         "sekisho.http",
