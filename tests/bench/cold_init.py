@@ -55,7 +55,6 @@ FUNCTIONS = {
     "rotate": "sekisho.wiring.rotate:rotator",
     "action": "sekisho.wiring.action:action_service",
     "session": "sekisho.wiring.session:session_routes",
-    "partner": "sekisho.wiring.partner:partner_routes",
 }
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
