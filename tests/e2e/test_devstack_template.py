@@ -491,6 +491,9 @@ def test_shipped_secrets_file_names_no_value() -> None:
         "sekisho/kintone/audit-add",
         "sekisho/guard/hash-key",
         "sekisho/session/applicants-key",
+        # The demo partner's key and its view's token.
+        "sekisho/partner/demo-erp",
+        "sekisho/kintone/partner-deals-view",
         *(
             f"sekisho/webhook/demo-{s}"
             for s in ("standard", "stripe", "github", "box", "slack", "kintone")
@@ -515,6 +518,8 @@ def test_shipped_secrets_file_names_no_value() -> None:
         ("sekisho/kintone/seminar-people", 2, {"view"}),
         ("sekisho/kintone/seminar-mine", 2, {"view"}),
         ("sekisho/kintone/seminar-correct", 2, {"edit"}),
+        # The partner-deals view reads the deals app, and nothing else.
+        ("sekisho/kintone/partner-deals-view", 1, {"view"}),
     ],
 )
 def test_shipped_token_secret_is_the_seed_token_with_only_its_permission(

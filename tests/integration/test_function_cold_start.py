@@ -107,13 +107,15 @@ NOT_LOADED = {
         "sekisho.actions",
         "sekisho.rotation",
     ],
-    # Partner systems: no browser's CAPTCHA or session, no webhook verifier.
+    # Partners: the lookup and the intake behind a signature. The keys' grace is the
+    # webhook sources' (sekisho.webhooks.keys); their verifiers are not loaded.
     "partner": [
-        "sekisho.sessions",
         "sekisho.webhooks.service",
         "sekisho.webhooks.schemes",
         "sekisho.actions",
         "sekisho.rotation",
+        "sekisho.sessions",
+        "sekisho.intake.delivery",
         "jwt",
     ],
     "action": [

@@ -323,7 +323,7 @@ DEMO_TOKENS = {
     "sekisho/kintone/seminar-people": "seminar-view-token",
     "sekisho/kintone/seminar-mine": "seminar-view-token",
     "sekisho/kintone/seminar-correct": "seminar-edit-token",
-    # demo-erp's partner-deals view.
+    # The partner-deals view's own secret; the seed's one view-only token of the deals app.
     "sekisho/kintone/partner-deals-view": "deals-view-token",
 }
 DEMO_COUNT = len(DEMO_TOKENS)

@@ -163,6 +163,7 @@ EXPECTED_SECRETS = {
     "WebhookFunction": webhook_secret_names,
     "ActionFunction": action_secret_names,
     "SessionFunction": lambda policy: session_secret_names(policy) | {GUARD_HASH_KEY_SECRET},
+    "PartnerFunction": lambda policy: partner_secret_names(policy) | {GUARD_HASH_KEY_SECRET},
     "RotateFunction": lambda policy: all_secret_names(policy) | {GUARD_HASH_KEY_SECRET},
 }
 READ = ("secretsmanager:GetSecretValue",)
@@ -475,21 +476,26 @@ INTAKE_ENTRY_ACTIONS = (
 )
 ENTRY_MOVE_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
 
+INTAKE_GRANTS = (
+    {(action, GUARD_TABLE) for action in GUARD_TABLE_ACTIONS}
+    | {(action, IDEMPOTENCY_TABLE) for action in IDEMPOTENCY_ACTIONS}
+    | {("sqs:SendMessage", INTAKE_QUEUE), ("s3:PutObject", ATTACHMENT_OBJECTS)}
+    | {(action, ENTRIES_TABLE) for action in INTAKE_ENTRY_ACTIONS}
+    # Signs the presigned POSTs, reads an upload's head and first bytes, claims it.
+    | {
+        (action, UPLOAD_OBJECTS)
+        for action in ("s3:PutObject", "s3:GetObject")
+        for action in (action, f"{action}Tagging")
+    }
+    | READ_SWITCHES
+)
+
 EXPECTED_GRANTS = {
     "LookupFunction": {(action, GUARD_TABLE) for action in GUARD_TABLE_ACTIONS} | READ_SWITCHES,
-    "IntakeFunction": (
-        {(action, GUARD_TABLE) for action in GUARD_TABLE_ACTIONS}
-        | {(action, IDEMPOTENCY_TABLE) for action in IDEMPOTENCY_ACTIONS}
-        | {("sqs:SendMessage", INTAKE_QUEUE), ("s3:PutObject", ATTACHMENT_OBJECTS)}
-        | {(action, ENTRIES_TABLE) for action in INTAKE_ENTRY_ACTIONS}
-        # Signs the presigned POSTs, reads an upload's head and first bytes, claims it.
-        | {
-            (action, UPLOAD_OBJECTS)
-            for action in ("s3:PutObject", "s3:GetObject")
-            for action in (action, f"{action}Tagging")
-        }
-        | READ_SWITCHES
-    ),
+    "IntakeFunction": INTAKE_GRANTS,
+    # A partner's form submission is the intake's, and its view counts in the same guard
+    # table as the lookup's (its keys fenced: test_template_partner_api.py): nothing more.
+    "PartnerFunction": INTAKE_GRANTS,
     "DeliverFunction": {(action, INTAKE_QUEUE) for action in CONSUMER_ACTIONS}
     | {
         ("s3:GetObject", ATTACHMENT_OBJECTS),
@@ -661,6 +667,34 @@ def test_each_function_reads_exactly_the_secrets_its_policy_section_names(
                         "actions": {"audit": {"token_secret": "sekisho/kintone/audit-add"}},
                     }
                 }
+            },
+        ),
+        # A second partner's key, and a view it is given whose token the role lacks.
+        (
+            "PartnerFunction",
+            {
+                "views": {
+                    "partner-deals": {
+                        "caller": "partner",
+                        "app": 1,
+                        "token_secret": "sekisho/kintone/partner-deals-view",
+                    },
+                    "partner-seminars": {
+                        "caller": "partner",
+                        "app": 2,
+                        "token_secret": "sekisho/kintone/partner-seminars-view",
+                    },
+                },
+                "partners": {
+                    "demo-erp": {
+                        "key_secret": "sekisho/partner/demo-erp",
+                        "routes": {"views": ["partner-deals"]},
+                    },
+                    "booking-site": {
+                        "key_secret": "sekisho/partner/booking-site",
+                        "routes": {"views": ["partner-seminars"]},
+                    },
+                },
             },
         ),
     ],
@@ -843,11 +877,12 @@ def test_layer_is_built_for_the_same_runtime_and_architecture(resources):
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
 
 
-def api_routes(function: Mapping[str, Any]) -> set[tuple[str, str]]:
+def api_routes(function: Mapping[str, Any], api: str = "Api") -> set[tuple[str, str]]:
+    """The function's routes on one API (the browser and webhook routes' by default)."""
     return {
         (event["Properties"]["Path"], event["Properties"]["Method"].lower())
         for event in (function["Properties"].get("Events") or {}).values()
-        if event["Type"] == "Api" and event["Properties"]["RestApiId"] == {"Ref": "Api"}
+        if event["Type"] == "Api" and event["Properties"]["RestApiId"] == {"Ref": api}
     }
 
 
@@ -869,6 +904,8 @@ def api_routes(function: Mapping[str, Any]) -> set[tuple[str, str]]:
         ),
         ("DeliverFunction", set()),
         ("ActionFunction", set()),
+        # Its routes are PartnerApi's (test_template_partner_api.py), none of Api's.
+        ("PartnerFunction", set()),
     ],
 )
 def test_each_function_answers_its_routes_and_their_preflight(functions, function_name, routes):
@@ -882,6 +919,7 @@ def test_each_function_answers_its_routes_and_their_preflight(functions, functio
         ("IntakeFunction", "functions/intake/"),
         ("DeliverFunction", "functions/deliver/"),
         ("ActionFunction", "functions/action/"),
+        ("PartnerFunction", "functions/partner/"),
     ],
 )
 def test_each_function_is_a_thin_handler_in_its_own_directory(functions, function_name, code_uri):
@@ -890,7 +928,7 @@ def test_each_function_is_a_thin_handler_in_its_own_directory(functions, functio
     assert props["Handler"] == "app.lambda_handler"
 
 
-@pytest.mark.parametrize("function_name", ["LookupFunction", "IntakeFunction"])
+@pytest.mark.parametrize("function_name", ["LookupFunction", "IntakeFunction", "PartnerFunction"])
 def test_browser_facing_functions_answer_inside_api_gateways_limit(functions, function_name):
     # The kintone client's budget is about 8 s; API Gateway gives up at 29 s.
     assert 8 < functions[function_name]["Properties"]["Timeout"] < 29
@@ -925,6 +963,15 @@ def test_intake_environment_follows_the_contract(template, functions):
         "ENTRIES_TABLE": {"Ref": "EntriesTable"},
         "ROUTE_SWITCHES_PARAMETER": {"Ref": "RouteSwitchesParameter"},
     }
+
+
+def test_partner_environment_is_the_intakes_without_allowed_origins(template, functions):
+    # A partner's form submission is the intake's; partners are systems, so no origin.
+    env = environment(template, functions["PartnerFunction"])
+    intake = environment(template, functions["IntakeFunction"])
+    assert "ALLOWED_ORIGINS" not in env
+    assert env == {name: value for name, value in intake.items() if name != "ALLOWED_ORIGINS"}
+    assert "NOT_FOUND_DEADLINE_MS" not in environment(template, functions["LookupFunction"])
 
 
 def test_intake_body_limit_fits_lambdas_synchronous_payload(template, functions):

@@ -31,7 +31,9 @@ def test_the_entries_table_is_retained_and_recoverable(resources):
     assert "TimeToLiveSpecification" not in props  # a held seat never expires
 
 
-@pytest.mark.parametrize("function", ["IntakeFunction", "DeliverFunction", "SessionFunction"])
+@pytest.mark.parametrize(
+    "function", ["IntakeFunction", "PartnerFunction", "DeliverFunction", "SessionFunction"]
+)
 def test_every_grant_on_the_entries_table_is_fenced_to_entries_and_seats(resources, function):
     granted = entry_statements(resources[function]["Properties"])
     assert granted

@@ -1,7 +1,8 @@
 """template.yaml's partner domain: a custom domain with mutual TLS (an S3 truststore), made
-only when PartnerDomainName is set, mapped with no base path onto the Api's stage, with the
-strongest security policy mutual TLS allows, and the execute-api endpoint turned off then
-(so no one goes round the client certificate).
+only when PartnerDomainName is set, mapped with no base path onto PartnerApi's stage (the
+partner routes alone), with the strongest security policy mutual TLS allows, and PartnerApi's
+execute-api endpoint turned off then (so no partner goes round the client certificate),
+while the browser and webhook routes keep theirs.
 
 The template is read as written (cfn-lint's loader); where a parameter decides the result,
 the local stack's evaluator (devstack.cfn) resolves it.
@@ -173,7 +174,15 @@ def test_every_partner_domain_resource_and_output_exists_only_with_the_domain(te
     for logical_id in dependent:
         assert resources[logical_id]["Condition"] == "HasPartnerDomain", logical_id
     for name in outputs:
-        assert template["Outputs"][name]["Condition"] == "HasPartnerDomain", name
+        output = template["Outputs"][name]
+        # Either the output exists only with the domain, or it names the domain only in the
+        # branch the domain's condition takes (PartnerApiUrl).
+        value = output["Value"]
+        chosen = isinstance(value, Mapping) and value.get("Fn::If", [None])[0] == "HasPartnerDomain"
+        if chosen:
+            assert not names & set(references(value["Fn::If"][2])), name
+        else:
+            assert output["Condition"] == "HasPartnerDomain", name
 
 
 def test_the_local_stack_makes_no_partner_domain_resource_by_default(template):
@@ -215,15 +224,16 @@ def test_mutual_tls_reads_the_truststore_the_parameters_name(
     )
 
 
-def test_the_domain_maps_onto_the_api_stage_with_no_base_path(resources):
+def test_the_domain_maps_onto_the_partner_api_stage_with_no_base_path(resources):
     domain_id, _ = partner_domain(resources)
     ((_, mapping),) = of_type(resources, "AWS::ApiGateway::BasePathMapping").items()
     properties = mapping["Properties"]
 
     assert properties["DomainName"] == {"Ref": domain_id}
-    assert properties["RestApiId"] == {"Ref": "Api"}
-    # SAM's stage of the Api: the mapping then waits for the stage to exist.
-    assert properties["Stage"] == {"Ref": "Api.Stage"}
+    # The partner routes' API alone: browsers and webhook senders never need a certificate.
+    assert properties["RestApiId"] == {"Ref": "PartnerApi"}
+    # SAM's stage of PartnerApi: the mapping then waits for the stage to exist.
+    assert properties["Stage"] == {"Ref": "PartnerApi.Stage"}
     # The partner's @target-uri path is the route's own, as on the local stack.
     assert properties.get("BasePath", "") in ("", "(none)")
 
@@ -239,8 +249,34 @@ def test_an_output_names_the_domains_regional_target_for_its_dns_record(template
 @pytest.mark.parametrize(
     ("overrides", "disabled"), [({}, False), (ON, True)], ids=["no_domain", "partner_domain"]
 )
-def test_the_execute_api_endpoint_is_off_exactly_when_the_partner_domain_is_set(
+def test_the_partner_apis_execute_api_endpoint_is_off_exactly_when_the_partner_domain_is_set(
     template, resources, overrides, disabled
 ):
-    properties = resources["Api"]["Properties"]
+    properties = resources["PartnerApi"]["Properties"]
     assert resolved(template, properties["DisableExecuteApiEndpoint"], **overrides) is disabled
+
+
+@pytest.mark.parametrize("overrides", [{}, ON], ids=["no_domain", "partner_domain"])
+def test_the_browser_apis_execute_api_endpoint_is_never_turned_off(template, resources, overrides):
+    # Browsers and webhook senders have no client certificate: they keep ApiUrl.
+    properties = resources["Api"]["Properties"]
+    assert resolved(template, properties.get("DisableExecuteApiEndpoint", False), **overrides) in (
+        False,
+        "false",
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "url"),
+    [
+        ({}, "https://{api}.execute-api.ap-northeast-1.amazonaws.com/v1"),
+        (ON, f"https://{DOMAIN}"),
+    ],
+    ids=["no_domain", "partner_domain"],
+)
+def test_the_partner_url_output_is_the_domain_when_set_else_the_partner_apis_stage(
+    template, overrides, url
+):
+    value = resolved(template, template["Outputs"]["PartnerApiUrl"]["Value"], **overrides)
+    api = resolved(template, {"Ref": "PartnerApi"}, **overrides)
+    assert value == url.format(api=api)

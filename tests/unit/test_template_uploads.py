@@ -37,8 +37,12 @@ def quarantine_actions(resources, function: str) -> set[str]:
     return found
 
 
-def test_the_intake_signs_reads_and_claims_uploads_but_cannot_list_or_delete_them(resources):
-    assert quarantine_actions(resources, "IntakeFunction") == {
+# A partner's form submission runs the intake, its uploads' checks and claims included.
+@pytest.mark.parametrize("function", ["IntakeFunction", "PartnerFunction"])
+def test_the_intake_signs_reads_and_claims_uploads_but_cannot_list_or_delete_them(
+    resources, function
+):
+    assert quarantine_actions(resources, function) == {
         "s3:PutObject",  # a presigned POST is signed with the role that hands it out
         "s3:GetObject",  # HeadObject and the ranged read of the first bytes
         "s3:GetObjectTagging",

@@ -602,11 +602,13 @@ def test_each_action_token_is_a_placeholder_for_one_permission_that_outlives_the
 
 
 def api_routes(resources) -> Iterator[tuple[str, str, str]]:
+    """The routes of Api, whose resource policy this is; PartnerApi's partners are held by
+    their own networks (test_template_partner_api.py)."""
     for name, resource in resources.items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         for event in (resource["Properties"].get("Events") or {}).values():
-            if event["Type"] == "Api":
+            if event["Type"] == "Api" and event["Properties"]["RestApiId"] == {"Ref": "Api"}:
                 yield name, event["Properties"]["Path"], event["Properties"]["Method"]
 
 
