@@ -35,7 +35,7 @@ VIEW = "/views/partner-deals"
 FORM = "/partners/forms/seminar-apply"
 DEMO_SECRET = "sekisho/partner/demo-erp"
 A1_DEAL = {"取引名": "倉庫管理システム更改", "金額": "1200000", "ステータス": "商談中"}
-APPLICATION = {"name": "予約サイト 経由", "email": "booking@example.com", "seats": 1}
+APPLICATION = {"fields": {"name": "予約サイト 経由", "email": "booking@example.com", "seats": 1}}
 TLS_A, TLS_B = "CN=tls-a,O=sekisho e2e", "CN=tls-b,O=sekisho e2e"
 EXTRA = {
     # partner id -> what differs from demo-erp
