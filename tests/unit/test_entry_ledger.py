@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
 
 from sekisho.entries.errors import CapacityFull, EntryMoved, ReceiptTaken
 from sekisho.entries.ledger import CANCELLED, RECORDED, REFUSED, EntryLedger
@@ -17,7 +18,23 @@ LIMITS = {"form": 5, "choice:B": 3}
 
 
 @pytest.fixture
-def ledger() -> Iterator[EntryLedger]:
+def serializable_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB runs each TransactWriteItems serializably; moto's in-process backend checks
+    the conditions and writes without a lock, so threads can interleave inside one (two
+    transactions then both see a seat left). The lock gives moto the guarantee the
+    service has: what the tests check is the ledger's use of it."""
+    lock = threading.Lock()
+    original = DynamoDBBackend.transact_write_items
+
+    def serialized(self: DynamoDBBackend, *args: object, **kwargs: object) -> None:
+        with lock:
+            original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", serialized)
+
+
+@pytest.fixture
+def ledger(serializable_transactions: None) -> Iterator[EntryLedger]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="ap-northeast-1")
         client.create_table(
