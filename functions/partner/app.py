@@ -17,16 +17,17 @@ logger = Logger(service="sekisho")  # the library logs under sekisho.*
 settings = runtime.settings()
 runtime.policy()  # read at cold start: a bad or altered policy fails the deployment, not a request
 app = create_resolver(http_settings())
-
-
-def _body() -> dict:
-    return json_body(app, max_bytes=settings.max_body_bytes)
+# A lookup's body is a few predicates: LookupFunction's limit, not the form's MAX_BODY_BYTES.
+VIEW_BODY_BYTES = min(16 * 1024, settings.max_body_bytes)
 
 
 @app.post("/views/<view>")
 def view(view: str) -> dict:
-    message = signed_message(app, max_bytes=settings.max_body_bytes)
-    return {"records": wiring.partner_routes().view(view, message, client_ip(app), _body)}
+    message = signed_message(app, max_bytes=VIEW_BODY_BYTES)
+    records = wiring.partner_routes().view(
+        view, message, client_ip(app), lambda: json_body(app, max_bytes=VIEW_BODY_BYTES)
+    )
+    return {"records": records}
 
 
 @app.post("/partners/forms/<form>")
@@ -36,7 +37,7 @@ def submit(form: str) -> Response:
         form,
         message,
         client_ip(app),
-        _body,
+        lambda: json_body(app, max_bytes=settings.max_body_bytes),
         idempotency_key=app.current_event.headers.get("idempotency-key"),
         remaining_ms=app.lambda_context.get_remaining_time_in_millis,
     )

@@ -337,3 +337,11 @@ def test_a_partner_bound_to_a_certificate_is_refused_without_one(stack, keys):
     response = send(signed(stack, keys, "tls-a"))
 
     assert (response.status_code, code_of(response)) == (401, "client_certificate_refused")
+
+
+def test_a_view_body_past_a_lookups_limit_is_refused_before_its_signature_is_read(stack, keys):
+    padded = {"match": {"deal_id": "D000001"}, "padding": "x" * 20_000}
+
+    response = send(signed(stack, keys, body=padded))
+
+    assert (response.status_code, code_of(response)) == (413, "payload_too_large")
