@@ -117,6 +117,9 @@ typecheck: $(STAMP)
 # A warning (not an error) when openapi.json is no longer what policy.yaml generates.
 check: $(STAMP)
 	$(BIN)/sekisho check policy.yaml --openapi openapi.json
+	@mkdir -p build
+	$(BIN)/sekisho explain policy.yaml > build/explain.md
+	@echo "wrote build/explain.md (what policy.yaml exposes, route by route)"
 
 # The browser tests drive Debian's chromium package: Playwright's own browser download is
 # not reachable from here. apt-get installs it when it is missing (as root, as on CI), with

@@ -14,7 +14,7 @@ RANKS = {
     2: {"secrets", "policy", "guard"},
     3: {"settings", "forms", "tokens", "commands", "entries", "access"},
     4: {"lookup", "intake", "webhooks", "rotation", "browser_route", "partners"},
-    5: {"actions", "contract", "sessions"},
+    5: {"actions", "contract", "sessions", "explain"},
     6: {"runtime"},
     7: {"wiring", "cli"},
 }
@@ -30,6 +30,7 @@ VALIDATION_READERS = {
     "sekisho.tokens.cli",
     "sekisho.rotation.cli",
     "sekisho.entries.cli",
+    "sekisho.explain.cli",
 }
 
 

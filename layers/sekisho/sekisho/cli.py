@@ -17,6 +17,7 @@ from sekisho.commands import Commands, Handler, add_command
 from sekisho.contract.cli import add_openapi
 from sekisho.contract.document import openapi_document, render
 from sekisho.entries.cli import add_seats
+from sekisho.explain.cli import add_explain
 from sekisho.partners.sign_cli import add_sign
 from sekisho.policy import Policy
 from sekisho.policy.snapshot import write_snapshot
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_openapi(commands)
     add_seats(commands)
     add_sign(commands)
+    add_explain(commands)
     return parser
 
 
