@@ -38,20 +38,16 @@ so it adds nothing to what is measured).
 from __future__ import annotations
 
 import argparse
-import http.client
-import itertools
-import json
-import multiprocessing
+import os
 import statistics
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
@@ -59,6 +55,7 @@ from devstack import stack as devstack
 from sekisho.kintone.breaker import CircuitBreaker
 from sekisho.kintone.client import KintoneClient, TokenSource
 from sekisho.kintone.retry import RetryPolicy
+from tests.bench.burst_browsers import Answer, Browsers
 from tests.bench.load import open_policy, output_to
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,13 +67,6 @@ GOAL_SECONDS = 600.0
 GOAL_RATIO = 1.2
 # How often the drain's clock looks for new records.
 _TRACK_EVERY = 0.1
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int  # 0: no answer (the connection failed every time)
-    receipt: str | None
-    at: float  # time.monotonic() when the answer was in
 
 
 @dataclass(frozen=True)
@@ -258,90 +248,6 @@ class ArrivalClock:
             self.scan()
 
 
-# -- the browsers (a process of their own) ----------------------------------------------
-
-
-def _submission(i: int) -> bytes:
-    return json.dumps(
-        {"fields": {"name": f"burst {i}", "email": f"b{i}@example.com", "seats": 1}}
-    ).encode()
-
-
-def _post(connection: http.client.HTTPConnection, path: str, body: bytes, key: str):
-    connection.request(
-        "POST",
-        path,
-        body=body,
-        headers={"Content-Type": "application/json", "Idempotency-Key": key},
-    )
-    answer = connection.getresponse()
-    return answer.status, answer.read()
-
-
-def _browser(url: str, path: str, n: int, serial: Any, answers: dict[int, Answer]) -> None:
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    try:
-        while (i := next(serial)) < n:
-            body, key = _submission(i), str(uuid.uuid4())
-            status, receipt = 0, None
-            # A browser retries a broken connection with the same Idempotency-Key.
-            for _ in range(3):
-                try:
-                    status, raw = _post(connection, path, body, key)
-                except (OSError, http.client.HTTPException):
-                    connection.close()
-                    continue
-                if status in (201, 202):
-                    receipt = json.loads(raw).get("receipt")
-                break
-            answers[i] = Answer(status, receipt, time.monotonic())
-    finally:
-        connection.close()
-
-
-def _browsers(conn: Any, url: str, n: int, clients: int) -> None:
-    conn.send("ready")  # imported: this process costs the machine nothing more until "go"
-    conn.recv()
-    answers: dict[int, Answer] = {}
-    serial = itertools.count()  # next() on it is atomic under the GIL
-    threads = [
-        threading.Thread(target=_browser, args=(url, f"/forms/{FORM}", n, serial, answers))
-        for _ in range(clients)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    conn.send([answers.get(i, Answer(0, None, time.monotonic())) for i in range(n)])
-    conn.close()
-
-
-class Browsers:
-    """`clients` keep-alive connections submitting n forms, from a spawned process. Its
-    answer times are time.monotonic(), the system-wide clock this process reads too."""
-
-    def __init__(self, url: str, n: int, clients: int) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, theirs = context.Pipe()
-        # A daemon: a run that fails never waits for browsers that wait for "go".
-        self._process = context.Process(
-            target=_browsers, args=(theirs, url, n, clients), name="burst-browsers", daemon=True
-        )
-        self._process.start()
-        theirs.close()
-        # Started (and its imports paid for) before kintone's unit is measured.
-        self._conn.recv()
-
-    def go(self) -> None:
-        self._conn.send("go")
-
-    def answers(self) -> list[Answer]:
-        answers = self._conn.recv()
-        self._process.join()
-        return answers
-
-
 @dataclass(frozen=True)
 class Drain:
     backlog: int
@@ -379,6 +285,8 @@ def run_burst(
     deliver_concurrency: int | None = None,
     drain_timeout: float = 900.0,
     tmp: Path,
+    progress: Callable[[str], None] | None = None,
+    progress_every: float = 5.0,
 ) -> BurstReport:
     began = time.monotonic()
     parameters = (
@@ -418,6 +326,24 @@ def run_burst(
         window_thread = threading.Thread(target=maintenance_window, daemon=True)
         clock.start()
         started = time.monotonic()
+        finished = threading.Event()
+
+        def report_progress() -> None:
+            tally = browsers.tally
+            while progress is not None and not finished.wait(progress_every):
+                progress(
+                    f"burst {time.monotonic() - started:5.0f} s: submitted "
+                    f"{tally.answered.value}/{n}, recorded {tally.recorded.value}, "
+                    f"queued {tally.queued.value}, in kintone {len(clock.held() - seeded)}"
+                    + (
+                        " (kintone in maintenance)"
+                        if "start" in window and "end" not in window
+                        else ""
+                    )
+                )
+
+        reporter = threading.Thread(target=report_progress, daemon=True)
+        reporter.start()
         browsers.go()
         window_thread.start()
         answers = browsers.answers()
@@ -430,6 +356,8 @@ def run_burst(
                 break
             time.sleep(0.25)
         window_thread.join()
+        finished.set()
+        reporter.join()
         clock.stop()
         clock.scan()
         back = window["end"]
@@ -489,6 +417,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.log.write_bytes(b"")
+    # The progress line goes to the terminal the run was started from, past output_to.
+    terminal = os.fdopen(os.dup(1), "w", buffering=1)
+
+    def progress(line: str) -> None:
+        terminal.write(line + "\n")
+
     # The workers log a few lines per submission: into a file, not over the figures.
     with tempfile.TemporaryDirectory() as tmp, output_to(args.log):
         report = run_burst(
@@ -499,7 +433,9 @@ def main(argv: list[str] | None = None) -> int:
             latency_ms=args.latency_ms,
             deliver_concurrency=args.deliver_concurrency,
             tmp=Path(tmp),
+            progress=progress,
         )
+    terminal.close()
     print("\n".join(["== burst ==", *report.lines(), f"the stack's own log: {args.log}"]))
     return 0
 

@@ -7,8 +7,22 @@ from tests.bench.burst import run_burst
 
 
 def test_a_burst_through_busy_and_down_kintone_loses_and_duplicates_nothing(tmp_path):
-    report = run_burst(120, window_seconds=4, window_after=0.5, clients=8, workers=2, tmp=tmp_path)
+    lines: list[str] = []
+    report = run_burst(
+        120,
+        window_seconds=4,
+        window_after=0.5,
+        clients=8,
+        workers=2,
+        tmp=tmp_path,
+        progress=lines.append,
+        progress_every=0.5,
+    )
     print("\n".join(report.lines()))
+    # The progress line said how far the run was while it ran, and ends on all submitted.
+    assert len(lines) >= 3
+    assert "(kintone in maintenance)" in " ".join(lines)
+    assert "submitted 120/120" in lines[-1]
     assert report.accepted == report.submitted == 120
     assert report.lost == 0
     assert report.duplicated == 0
