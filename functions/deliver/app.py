@@ -21,9 +21,13 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(
-        event=event,
-        record_handler=wiring.deliver_service().deliver_record,
-        processor=processor,
-        context=context,
-    )
+    try:
+        return process_partial_response(
+            event=event,
+            record_handler=wiring.deliver_service().deliver_record,
+            processor=processor,
+            context=context,
+        )
+    finally:
+        # Before the answer names the failed records: their backoff, in batches of ten.
+        wiring.visibility().flush()

@@ -9,12 +9,18 @@ from sekisho.actions.dead_letters import SqsDeadLetters
 from sekisho.actions.service import KEY_PREFIX, LEDGER_SECONDS, ActionService
 from sekisho.actions.writes import ActionWriter
 from sekisho.kintone.writes import WRITE_RETRY, WRITE_TIMEOUTS
-from sekisho.redelivery import Backoff, SqsVisibility
+from sekisho.redelivery import Backoff, BatchedSqsVisibility
 from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
 from sekisho.webhooks.refetch import Refetcher
 
 from .ledger import clients, run_once_in
+
+
+@functools.cache
+def visibility() -> BatchedSqsVisibility:
+    """The failed events' delays of a batch, sent together when the handler flushes."""
+    return BatchedSqsVisibility()
 
 
 @functools.cache
@@ -31,7 +37,7 @@ def action_service() -> ActionService:
         ActionWriter(kintone),
         run_once_in(table, KEY_PREFIX, LEDGER_SECONDS),
         SqsDeadLetters(dead_letters),
-        Backoff(SqsVisibility(), min_seconds=current.deliver_min_backoff_seconds),
+        Backoff(visibility(), min_seconds=current.deliver_min_backoff_seconds),
         # An event queued while kintone was down carries no record: it is re-read.
         refetcher=Refetcher(kintone),
     )

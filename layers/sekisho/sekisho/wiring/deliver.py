@@ -13,7 +13,7 @@ from sekisho.intake.delivery import DeliverService
 from sekisho.intake.reply import Replies
 from sekisho.intake.upload_objects import S3UploadObjects
 from sekisho.mail.sender import SesMailer
-from sekisho.redelivery import SqsVisibility
+from sekisho.redelivery import BatchedSqsVisibility
 from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
 
@@ -30,6 +30,12 @@ def replies() -> Replies | None:
 
 
 @functools.cache
+def visibility() -> BatchedSqsVisibility:
+    """The failed messages' delays of a batch, sent together when the handler flushes."""
+    return BatchedSqsVisibility()
+
+
+@functools.cache
 def deliver_service() -> DeliverService:
     current = runtime.settings()
     bucket, entries = runtime.required("attachment_bucket", "entries_table")
@@ -41,7 +47,7 @@ def deliver_service() -> DeliverService:
         store.token_source,
         runtime.kintone_base_url(),
         attachments=S3AttachmentStore(bucket),
-        visibility=SqsVisibility(),
+        visibility=visibility(),
         uploads=S3UploadObjects(bucket),
         min_backoff_seconds=current.deliver_min_backoff_seconds,
         entries=EntryLedger(entries),
