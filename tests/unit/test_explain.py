@@ -40,6 +40,8 @@ def test_the_demo_policy_is_said_route_by_route(capsys):
     partner = out.split("### `views.partner-deals`")[1].split("###")[0]
     assert "partner demo-erp" in partner
     assert "担当ID = claim owner_id" in partner
+    assert "### realm `applicants`" in out
+    assert "per_address 5/hour" in out
     assert "### partner `demo-erp`" in out
     assert "60/minute, 5000/day" in out
 

@@ -28,6 +28,28 @@ def route_words(facts: RouteFacts) -> list[str]:
     return lines
 
 
+def _realm_words(policy: Policy) -> list[str]:
+    lines = ["## Realms (who may sign in)", ""] if policy.realms else []
+    for name, realm in sorted(policy.realms.items()):
+        claims = ", ".join(f"{c} ← {code}" for c, code in sorted(realm.claims.items()))
+        guard = realm.guard
+        lines += [
+            f"### realm `{name}`: POST /sessions/{name}/code, POST /sessions/{name}",
+            "",
+            f"- **Who**: anyone whose address is in `{realm.email_field}` of an app "
+            f"{realm.app} record" + (f" where {realm.active}" if realm.active else ""),
+            f"- **Session claims**: email ← {realm.email_field}"
+            + (f", {claims}" if claims else ""),
+            f"- **Session**: {realm.session_seconds} s; a code {realm.code_seconds} s; "
+            f"signed with `{realm.key_secret}`",
+            f"- **Token**: `{realm.token_secret}` (record view on app {realm.app})",
+            f"- **Limits**: per_ip {guard.per_ip}, per_address {guard.per_address}, "
+            f"failures_per_key {guard.failures_per_key}",
+            "",
+        ]
+    return lines
+
+
 def _partner_words(policy: Policy) -> list[str]:
     lines = ["## Partners", ""] if policy.partners else []
     for pid, partner in sorted(policy.partners.items()):
@@ -63,5 +85,6 @@ def explain(policy: Policy, title: str = "policy.yaml") -> str:
             lines += [f"## {heading}", ""]
             for route in chosen:
                 lines += route_words(route)
+    lines += _realm_words(policy)
     lines += _partner_words(policy)
     return "\n".join(lines).rstrip() + "\n"
