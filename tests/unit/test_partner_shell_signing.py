@@ -38,7 +38,7 @@ from http_message_signatures import (
 )
 from requests.structures import CaseInsensitiveDict
 
-from sekisho.partners.sign import BODY_COMPONENTS
+from sekisho.partners.signature import BODY_COMPONENTS
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "partners.md"

@@ -37,13 +37,12 @@ from requests.structures import CaseInsensitiveDict
 
 from sekisho.cli import main
 from sekisho.partners.sign import (
-    BARE_COMPONENTS,
-    BODY_COMPONENTS,
     SigningRefused,
     hmac_key,
     sign_request,
     signed_headers,
 )
+from sekisho.partners.signature import BARE_COMPONENTS, BODY_COMPONENTS
 
 PARTNER = "demo-erp"
 URL = "http://127.0.0.1:3000/views/partner-deals"

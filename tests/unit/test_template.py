@@ -137,13 +137,8 @@ def record_reading_secret_names(policy: Mapping[str, Any]) -> set[str]:
     return names
 
 
-def partner_key_secret_names(policy: Mapping[str, Any]) -> set[str]:
-    return {partner["key_secret"] for partner in (policy.get("partners") or {}).values()}
-
-
 def all_secret_names(policy: Mapping[str, Any]) -> set[str]:
     names = record_reading_secret_names(policy)
-    names |= partner_key_secret_names(policy)
     names |= form_token_secret_names(policy) | captcha_secret_names(policy)
     names |= {hook["secret"] for hook in (policy.get("webhooks") or {}).values()}
     names |= action_secret_names(policy)

@@ -29,13 +29,11 @@ from .digest import check_digest
 from .errors import PartnerRefused, QuotaExceeded, SignatureReplayed, SignatureStale, UnknownPartner
 from .keys import PartnerKeys
 from .message import SignedMessage
-from .signature import read_signature, verifies
+from .signature import MAX_SKEW_SECONDS, read_signature, verifies
 
 logger = logging.getLogger(__name__)
 
 Section = Literal["views", "forms"]
-# created may be this far before or after the relay's clock.
-MAX_SKEW_SECONDS = 300
 # A nonce is remembered past the whole window a signature could be accepted in.
 NONCE_TTL_SECONDS = 2 * MAX_SKEW_SECONDS + 60
 # Counter keys start with the partner: PartnerFunction's IAM admits only these prefixes.

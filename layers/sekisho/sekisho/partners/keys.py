@@ -22,13 +22,7 @@ from sekisho.errors import ConfigurationError, SekishoError
 from sekisho.policy.partners import PartnerPolicy
 from sekisho.secrets.errors import SecretMalformed, SecretStageMissing
 from sekisho.secrets.partner_key import partner_key_bytes
-from sekisho.webhooks.keys import (
-    CURRENT,
-    MAX_CLOCK_SKEW_SECONDS,
-    PREVIOUS,
-    SecretReader,
-    rotated_at,
-)
+from sekisho.webhooks.keys import CURRENT, PREVIOUS, SecretReader, within_grace
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +66,7 @@ class PartnerKeys:
             return False
 
     def _previous(self, name: str, current: dict[str, Any], grace: int) -> bytes | None:
-        since, now = rotated_at(current), self._clock()
-        if since is None or since > now + MAX_CLOCK_SKEW_SECONDS or now - since > grace:
+        if not within_grace(current, grace, self._clock()):
             return None
         try:
             return partner_key_bytes(self._secrets.get_stage(name, PREVIOUS), name=name)

@@ -32,7 +32,6 @@ from http_message_signatures import (
     HTTPMessageSigner,
     HTTPSignatureAlgorithm,
     MappingKeyResolver,
-    algorithms,
 )
 
 from sekisho.errors import ConfigurationError
@@ -40,18 +39,20 @@ from sekisho.secrets.errors import SecretMalformed
 from sekisho.secrets.partner_key import MIN_KEY_BYTES as MIN_HMAC_KEY_BYTES
 from sekisho.secrets.partner_key import decode_key, partner_key_bytes
 
+from .signature import (
+    ALGORITHMS,
+    BARE_COMPONENTS,
+    BODY_COMPONENTS,
+    HMAC_SHA256,
+    MAX_SKEW_SECONDS,
+    NONCE,
+)
+
 LABEL = "sekisho"
-WINDOW_SECONDS = 300
-HMAC_SHA256, ED25519 = "hmac-sha256", "ed25519"
-ALGORITHMS: Mapping[str, type[HTTPSignatureAlgorithm]] = {
-    HMAC_SHA256: algorithms.HMAC_SHA256,
-    ED25519: algorithms.ED25519,
-}
+# The verifier's own contract (sekisho.partners.signature): what is signed is what is checked.
+WINDOW_SECONDS = MAX_SKEW_SECONDS
 SECRET_PREFIX = "sekisho/partner/"  # noqa: S105 - a secret name, not a secret
-BARE_COMPONENTS = ("@method", "@target-uri")
-BODY_COMPONENTS = (*BARE_COMPONENTS, "content-digest", "content-type")
-# The contract's nonce: 16 to 128 of these. token_urlsafe(24) gives 32 of them.
-NONCE = re.compile(r"[A-Za-z0-9._~+/=-]{16,128}")
+# token_urlsafe(24) gives 32 of the nonce's characters.
 NONCE_BYTES = 24
 # Ids that are at once a Structured Field String (keyid) and a part of a secret name.
 PARTNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")

@@ -25,8 +25,6 @@ from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
 
 from .sign import (
-    ED25519,
-    HMAC_SHA256,
     SigningKey,
     SigningRefused,
     curl_command,
@@ -35,6 +33,7 @@ from .sign import (
     secret_name,
     sign_request,
 )
+from .signature import ED25519, HMAC_SHA256
 
 EXIT_OK, EXIT_USAGE = 0, 2
 JSON_TYPE = "application/json"

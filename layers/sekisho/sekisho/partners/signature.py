@@ -22,13 +22,17 @@ from http_message_signatures.exceptions import HTTPMessageSignaturesException, I
 from .errors import PartnerRefused, SignatureMissing
 from .message import SignedMessage
 
+# The contract a partner signs to, read by the verifier and by sekisho sign alike.
+HMAC_SHA256, ED25519 = "hmac-sha256", "ed25519"
 ALGORITHMS: dict[str, type[Any]] = {
-    "hmac-sha256": algorithms.HMAC_SHA256,
-    "ed25519": algorithms.ED25519,
+    HMAC_SHA256: algorithms.HMAC_SHA256,
+    ED25519: algorithms.ED25519,
 }
 REQUIRED_PARAMETERS = ("created", "keyid", "nonce", "alg")
-ALWAYS_COVERED = frozenset({"@method", "@target-uri"})
-BODY_COVERED = frozenset({"content-digest", "content-type"})
+BARE_COMPONENTS = ("@method", "@target-uri")
+BODY_COMPONENTS = (*BARE_COMPONENTS, "content-digest", "content-type")
+# created may be this far before or after the relay's clock.
+MAX_SKEW_SECONDS = 300
 # RFC 3986 unreserved characters and base64's: what secrets.token_urlsafe and base64 make.
 NONCE = re.compile(r"[A-Za-z0-9._~+/=-]{16,128}")
 MAX_HEADER_CHARS = 4096
@@ -81,7 +85,7 @@ def read_signature(message: SignedMessage) -> SignatureInput:
         raise PartnerRefused()
     if not NONCE.fullmatch(nonce) or alg not in ALGORITHMS:
         raise PartnerRefused()
-    required = ALWAYS_COVERED | (BODY_COVERED if message.body else frozenset())
+    required = set(BODY_COMPONENTS if message.body else BARE_COMPONENTS)
     if not required <= set(covered) or len(set(covered)) != len(covered):
         raise PartnerRefused()
     return SignatureInput(label, tuple(covered), created, keyid, nonce, alg)

@@ -22,10 +22,9 @@ from sekisho.errors import ConfigurationError, SekishoError
 from sekisho.secrets.errors import SecretMalformed, SecretStageMissing
 from sekisho.webhooks.keys import (
     CURRENT,
-    MAX_CLOCK_SKEW_SECONDS,
     PREVIOUS,
     SecretReader,
-    rotated_at,
+    within_grace,
 )
 
 Purpose = Literal["session", "cursor", "ref", "code", "file"]
@@ -83,9 +82,7 @@ class RealmKeys:
             return False
 
     def _previous(self, current: dict[str, Any]) -> str | None:
-        since = rotated_at(current)
-        now = self._clock()
-        if since is None or since > now + MAX_CLOCK_SKEW_SECONDS or now - since > self._grace:
+        if not within_grace(current, self._grace, self._clock()):
             return None
         try:
             previous = self._secrets.get_stage(self._name, PREVIOUS)

@@ -55,6 +55,16 @@ def rotated_at(secret: dict[str, Any]) -> float | None:
     return float(value)
 
 
+def within_grace(current: dict[str, Any], grace_seconds: float, now: float) -> bool:
+    """May the previous version still verify? Only when the current one says when it was
+    rotated in (``rotated_at``), no later than the skew ahead of ``now``, and no longer
+    than ``grace_seconds`` ago."""
+    since = rotated_at(current)
+    if since is None or since > now + MAX_CLOCK_SKEW_SECONDS:
+        return False
+    return now - since <= grace_seconds
+
+
 class SigningKeys:
     def __init__(self, secrets: SecretReader, *, clock: Callable[[], float] = time.time) -> None:
         self._secrets = secrets
