@@ -77,8 +77,63 @@ def test_the_demo_policy_is_said_route_by_route(capsys):
             "Narrows",
             "`forms.seminar-apply`: caller `partner demo-erp` dropped",
         ),
+        (
+            lambda d: d["realms"]["applicants"].pop("active"),
+            "Widens",
+            '`realms.applicants`: who may sign in records where `申込状況 not in ("キャンセル")` '
+            "→ every record",
+        ),
+        (
+            lambda d: d["realms"]["applicants"].update(session_seconds=3600),
+            "Widens",
+            "`realms.applicants`: session 900 s → 3600 s",
+        ),
+        (
+            lambda d: d["realms"]["applicants"]["guard"].update(per_address="2/hour"),
+            "Narrows",
+            "`realms.applicants`: per_address 5/hour → 2/hour",
+        ),
+        (
+            lambda d: d["partners"]["demo-erp"]["quota"].update(per_day=50000),
+            "Widens",
+            "`partners.demo-erp`: quota per day 5000 → 50000",
+        ),
+        (
+            lambda d: d["partners"]["demo-erp"].update(networks=["203.0.113.0/24"]),
+            "Narrows",
+            "`partners.demo-erp`: network `any address` dropped",
+        ),
+        (
+            lambda d: d["partners"]["demo-erp"]["routes"].update(forms=[]),
+            "Narrows",
+            "`partners.demo-erp`: route `forms.seminar-apply` dropped",
+        ),
+        (
+            lambda d: d["partners"]["demo-erp"].update(client_cert={"subject": "CN=demo-erp"}),
+            "Narrows",
+            "`partners.demo-erp`: client certificate `none` → `CN=demo-erp`",
+        ),
+        (
+            lambda d: d["partners"]["demo-erp"].update(enabled=False),
+            "Narrows",
+            "`partners.demo-erp`: switched off",
+        ),
     ],
-    ids=["field_exposed", "field_hidden", "limit_raised", "predicate_dropped", "caller_dropped"],
+    ids=[
+        "field_exposed",
+        "field_hidden",
+        "limit_raised",
+        "predicate_dropped",
+        "caller_dropped",
+        "realm_condition_dropped",
+        "session_lengthened",
+        "codes_per_address_lowered",
+        "partner_quota_raised",
+        "partner_networks_declared",
+        "partner_route_taken_away",
+        "partner_certificate_bound",
+        "partner_switched_off",
+    ],
 )
 def test_a_change_is_reported_as_what_it_widens_or_narrows(tmp_path, capsys, change, kind, said):
     status, out = _explain(capsys, "--diff", str(POLICY_PATH), str(_changed(tmp_path, change)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sekisho.policy import Policy
 
+from .access_diff import access_diff
 from .facts import Limit, RouteFacts, policy_facts
 
 
@@ -81,7 +82,7 @@ def policy_diff(old: Policy, new: Policy) -> list[tuple[str, str]]:
         said.append(("narrows", f"`{key}`: the route is gone"))
     for key in sorted(set(before) & set(after)):
         said += _route_changes(key, before[key], after[key])
-    return said
+    return said + access_diff(old, new)
 
 
 def render_diff(old: Policy, new: Policy, old_name: str, new_name: str) -> str:

@@ -43,7 +43,7 @@ def _limits(**rates: Rate | None) -> dict[str, Limit]:
     return {name: limit for name, rate in rates.items() if (limit := _rate(rate)) is not None}
 
 
-def _when(when: WhenPolicy | None) -> tuple[str, ...]:
+def when_words(when: WhenPolicy | None) -> tuple[str, ...]:
     if when is None:
         return ()
     said = []
@@ -89,7 +89,7 @@ def _view(name: str, view: ViewPolicy, policy: Policy, tokens: dict[str, str]) -
         key=f"views.{name}",
         http=f"POST /views/{name}",
         callers=callers,
-        conditions=_when(view.when),
+        conditions=when_words(view.when),
         records=records,
         predicates=predicates,
         server_condition=view.where,
@@ -112,7 +112,7 @@ def _view(name: str, view: ViewPolicy, policy: Policy, tokens: dict[str, str]) -
 def _form(name: str, form: FormPolicy, policy: Policy, tokens: dict[str, str]) -> RouteFacts:
     partners = [pid for pid, p in sorted(policy.partners.items()) if name in p.routes.forms]
     callers = ("anyone (anonymous browser)", *(f"partner {pid}" for pid in partners))
-    conditions = _when(form.when) + (
+    conditions = when_words(form.when) + (
         (f"a {form.captcha.provider} CAPTCHA (browsers)",) if form.captcha else ()
     )
     fields_in = frozenset(f"{key} → {f.code}" for key, f in form.fields.items())
@@ -145,7 +145,7 @@ def _form(name: str, form: FormPolicy, policy: Policy, tokens: dict[str, str]) -
 
 
 def _webhook(name: str, hook: WebhookPolicy, tokens: dict[str, str]) -> RouteFacts:
-    conditions = _when(hook.when)
+    conditions = when_words(hook.when)
     if hook.allow_ips:
         conditions += ("from " + ", ".join(str(n) for n in hook.allow_ips),)
     fields_in = frozenset(
