@@ -36,9 +36,14 @@ class IntakeEntries:
         record: Mapping[str, Any] | None,
         *,
         status: str = QUEUED,
+        first: str | None = None,
     ) -> tuple[str, bool]:
         """A fresh receipt, its entry and its seats: (receipt, waitlisted); a ``record`` of
         None (a honeypot's) holds no seat.
+
+        ``first`` is the receipt a retried submission derives (the same on every try):
+        tried before any drawn one, and when an earlier try of the submission holds its
+        entry (queued or recorded), that entry and its seats are the submission's.
 
         :class:`CapacityFull` when the form or the chosen choice is full and the form has
         no waitlist.
@@ -46,11 +51,12 @@ class IntakeEntries:
         if self._entries is None:
             if form.capacity is not None:
                 raise ConfigurationError(f"form {name!r} has seats but no entries table is set")
-            return self._draw(), False
+            return first or self._draw(), False
         claim = {} if record is None else seat_claim(form, record)
         bounds = limits(form)
-        for _ in range(RECEIPT_DRAWS):
-            receipt = self._draw()
+        candidates = [first] if first else []
+        for draw in range(RECEIPT_DRAWS + len(candidates)):
+            receipt = candidates[draw] if draw < len(candidates) else self._draw()
             try:
                 try:
                     self._entries.open(name, receipt, claim=claim, limits=bounds, status=status)
@@ -61,6 +67,17 @@ class IntakeEntries:
                     self._entries.open(name, receipt, claim={}, limits={}, waitlisted=True)
                     return receipt, True
             except ReceiptTaken:
+                earlier = self._entries.read(name, receipt) if receipt == first else None
+                if earlier is None:
+                    continue
+                if earlier.status in (QUEUED, RECORDED):
+                    return receipt, earlier.waitlisted
+                if earlier.status == REFUSED and not claim and not earlier.holds:
+                    # Given back after a failure that may still have queued it (a send
+                    # whose answer was lost): no seat to take again, so the receipt is
+                    # reused and kintone's unique field keeps it to one record.
+                    self._entries.mark(name, receipt, status)
+                    return receipt, earlier.waitlisted
                 continue
         raise ConfigurationError("every receipt drawn was taken: is the generator broken?")
 

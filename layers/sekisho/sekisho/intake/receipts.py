@@ -109,6 +109,21 @@ def new_receipt() -> str:
     return _grouped(symbols + check_symbol(symbols))
 
 
+def receipt_from(digest: str) -> str:
+    """The receipt a keyed digest (hex, at least 13 characters: 50 bits) stands for.
+
+    A retried submission (same form, Idempotency-Key and body) gets the same receipt as
+    its first try, so a write that the first try made before its worker died is found by
+    kintone's unique receipt field instead of being made twice. The digest is an HMAC
+    under a server key, so nobody outside can aim it at another person's receipt.
+    """
+    bits = int(digest[:13], 16) >> 2  # 52 bits, of which 50 are used
+    symbols = "".join(
+        ALPHABET[(bits >> (5 * i)) & 0b11111] for i in reversed(range(RANDOM_SYMBOLS))
+    )
+    return _grouped(symbols + check_symbol(symbols))
+
+
 def normalize_receipt(text: object) -> str | None:
     """The canonical form of a receipt as someone typed it, or None when it is not one
     (wrong length, a symbol outside the alphabet, a check symbol that does not fit).

@@ -57,7 +57,8 @@ from sekisho.switches import RouteSwitches
 from .entries import IntakeEntries, marked
 from .errors import CaptchaFailed, IdempotencyKeyReused, ReceiptClash, RequestInProgress
 from .header import check_idempotency_key
-from .receipts import new_receipt
+from .idempotency import body_digest
+from .receipts import new_receipt, receipt_from
 from .reply import job_for, language_for, queue_reply
 from .request import IntakeRequest
 from .result import IntakeResult
@@ -246,6 +247,17 @@ class IntakeService(BrowserRoute):
         stored = self._idempotency.replay(form=request.form, key=key, body=request.body)
         return None if stored is None else IntakeResult.from_stored(stored)
 
+    def _retry_receipt(self, request: IntakeRequest) -> str | None:
+        """The receipt every try of one submission (form, Idempotency-Key, body) derives,
+        or None without a key (each try then draws a fresh one)."""
+        key = check_idempotency_key(request.idempotency_key)
+        if key is None or self._idempotency is None:
+            return None
+        tried = f"{key}\n{body_digest(request.body)}"
+        return receipt_from(
+            self._guard.fingerprint(f"{SCOPE_PREFIX}{request.form}", "receipt", tried)
+        )
+
     def _new_receipt(self) -> str:
         """A receipt for a submission about to be written (the one place receipts are
         drawn, so that reserving each one first can wrap it)."""
@@ -268,7 +280,8 @@ class IntakeService(BrowserRoute):
             raise ConfigurationError(f"form {request.form!r} produced undeclared fields {wrong}")
         # The seats (and the receipt) are taken before kintone is called or the outbox
         # is written: two submissions for the last seat cannot both be accepted.
-        receipt, waitlisted = self._seats.open(request.form, form, submission.record)
+        first = self._retry_receipt(request)
+        receipt, waitlisted = self._seats.open(request.form, form, submission.record, first=first)
         record = marked(form, submission.record, waitlisted)
         trail.receipt, trail.attachments = receipt, len(submission.attachments) + len(uploads)
         if uploads:
@@ -298,6 +311,14 @@ class IntakeService(BrowserRoute):
                     files=submission.attachments,
                     before_call=functools.partial(self._check_time, request),
                 ):
+                    break
+                if receipt == first:
+                    # The receipt this submission derives on every try: an earlier try
+                    # wrote the record and its worker died before the answer was stored.
+                    logger.info(
+                        "an earlier try of this submission wrote it",
+                        extra={"form": request.form, "receipt": receipt},
+                    )
                     break
                 # Not "already written": the entries table gave this receipt to no other
                 # submission, so a record made outside the relay holds it. Files are
