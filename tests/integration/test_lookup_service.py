@@ -119,7 +119,8 @@ def test_the_right_pair_returns_only_the_projected_fields(service_parts):
     ]
     assert len(calls.calls) == 1, "exactly one kintone call per lookup"
     call = calls.calls[0]
-    assert set(call["fields"]) == {"取引名", "金額", "ステータス", "担当ID", "取引ID"}
+    # The record id is read for the audit line only; the answer above shows it never leaves.
+    assert set(call["fields"]) == {"取引名", "金額", "ステータス", "担当ID", "取引ID", "$id"}
     assert "社内メモ" not in call["fields"]
     assert call["query"] == (
         '(ステータス not in ("取消")) and (担当ID = "A1") and (取引ID = "D000001") limit 20'
