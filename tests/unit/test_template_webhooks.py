@@ -369,9 +369,7 @@ def test_a_dead_letter_alarm_says_each_messages_reason_tells_why(resources):
 def test_events_waiting_for_hours_raise_an_alarm_before_the_redrive_could_move_one(
     template, resources, queue
 ):
-    alarm = resolved(
-        template, alarm_on(resources, "WebhookQueue", "ApproximateAgeOfOldestMessage")
-    )
+    alarm = resolved(template, alarm_on(resources, "WebhookQueue", "ApproximateAgeOfOldestMessage"))
     assert alarm["Namespace"] == "AWS/SQS"
     assert (alarm["Statistic"], alarm["ComparisonOperator"]) == (
         "Maximum",
