@@ -1,6 +1,7 @@
 """The lookup service against the emulator: enforced filters, exact re-check, guard, audit."""
 
 import json
+import logging
 
 import pytest
 import requests
@@ -119,11 +120,27 @@ def test_the_right_pair_returns_only_the_projected_fields(service_parts):
     ]
     assert len(calls.calls) == 1, "exactly one kintone call per lookup"
     call = calls.calls[0]
-    assert set(call["fields"]) == {"取引名", "金額", "ステータス", "担当ID", "取引ID"}
+    # The record id is read for the audit line only; the answer above shows it never leaves.
+    assert set(call["fields"]) == {"取引名", "金額", "ステータス", "担当ID", "取引ID", "$id"}
     assert "社内メモ" not in call["fields"]
     assert call["query"] == (
         '(ステータス not in ("取消")) and (担当ID = "A1") and (取引ID = "D000001") limit 20'
     )
+
+
+def test_a_lookup_audits_the_ids_of_the_records_it_read_and_no_value(service_parts, caplog):
+    service, _, _ = service_parts
+    caplog.set_level(logging.INFO, logger="sekisho.audit")
+    lookup(service, "A1", "D000001")
+    with pytest.raises(NotFound):
+        lookup(service, "A1", "D000010")
+    found, missed = [r for r in caplog.records if getattr(r, "audit", False)]
+    assert (found.route, found.caller, found.outcome) == ("view:deal-status", "anonymous", "found")
+    # Ids only, as kintone numbers them: who read which record, never what it holds.
+    assert len(found.record_ids) == 1
+    assert found.record_ids[0].isdigit()
+    assert (missed.outcome, missed.record_ids) == ("not_found", [])
+    assert "倉庫管理システム更改" not in json.dumps(found.__dict__, default=str, ensure_ascii=False)
 
 
 @pytest.mark.parametrize(

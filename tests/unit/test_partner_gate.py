@@ -388,6 +388,8 @@ def test_every_refusal_is_audited_with_the_partner_and_no_hint_of_the_key(caplog
         "demo-erp",
         "signature_invalid",
     )
+    # Named as every other audit line and the metrics name the route.
+    assert (event.route, event.caller, event.record_ids) == ("view:partner-deals", "partner", [])
     assert "key" not in event.getMessage()
 
 

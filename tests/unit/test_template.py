@@ -1218,7 +1218,7 @@ def test_a_dead_letter_raises_the_alarm(resources):
         resource["Properties"]
         for resource in resources.values()
         if resource["Type"] == "AWS::CloudWatch::Alarm"
-        and resource["Properties"]["Dimensions"]
+        and resource["Properties"].get("Dimensions")
         == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["IntakeDeadLetterQueue", "QueueName"]}}]
     ]
     assert (alarm["Namespace"], alarm["MetricName"]) == (

@@ -339,8 +339,8 @@ def alarm_on(resources, queue: str, metric: str) -> Mapping[str, Any]:
         r["Properties"]
         for r in resources.values()
         if r["Type"] == "AWS::CloudWatch::Alarm"
-        and r["Properties"]["MetricName"] == metric
-        and r["Properties"]["Dimensions"]
+        and r["Properties"].get("MetricName") == metric
+        and r["Properties"].get("Dimensions")
         == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
     ]
     return alarm
@@ -367,9 +367,9 @@ def test_a_dead_letter_alarm_says_each_messages_reason_tells_why(resources):
 
 
 def test_events_waiting_for_hours_raise_an_alarm_before_the_redrive_could_move_one(
-    resources, queue
+    template, resources, queue
 ):
-    alarm = alarm_on(resources, "WebhookQueue", "ApproximateAgeOfOldestMessage")
+    alarm = resolved(template, alarm_on(resources, "WebhookQueue", "ApproximateAgeOfOldestMessage"))
     assert alarm["Namespace"] == "AWS/SQS"
     assert (alarm["Statistic"], alarm["ComparisonOperator"]) == (
         "Maximum",

@@ -319,6 +319,9 @@ def test_every_receipt_is_audited_without_the_secret_or_the_body(harness, caplog
     outcomes = [r.outcome for r in records]
     assert outcomes == ["verified", "queued", "verified", "duplicate", "signature_invalid"]
     assert {r.source for r in records} == {"gh"}
+    assert {(r.route, r.caller, tuple(r.record_ids)) for r in records} == {
+        ("webhook:gh", "webhook", ())
+    }
     assert {r.scheme for r in records} == {"github"}
     assert {r.client_ip for r in records} == {"198.51.100.7"}
     text = "\n".join(json.dumps(r.__dict__, default=str, ensure_ascii=False) for r in records)

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 # Every guard counter of a view is keyed "view:<name>#...": the lookup role's IAM
 # condition (template.yaml) admits only keys with this prefix.
 SCOPE_PREFIX = "view:"
+RECORD_ID = "$id"
 # Every not-found answers this long after the request started (NOT_FOUND_DEADLINE_MS):
 # longer than kintone's usual round trip plus the failure counts, so a locked-out value,
 # which costs no kintone call, cannot be told from a miss by its timing.
@@ -116,6 +117,7 @@ class LookupService(BrowserRoute):
     def lookup(self, request: LookupRequest) -> list[dict[str, Any]]:
         started = self._clock()
         outcome, values, found = "error", {}, 0
+        record_ids: list[object] = []
         scope = f"{SCOPE_PREFIX}{request.view}"
         try:
             view = self._view(request)
@@ -141,6 +143,7 @@ class LookupService(BrowserRoute):
                 spend_or_refuse(self._guard, scope, guard.budget)
             records = self._matching_records(view, values)
             found = len(records)
+            record_ids = [plain(record.get(RECORD_ID)) for record in records]
             if not records:
                 self._guard.record_failure(scope, values, guard.failures_per_key, network=network)
                 raise _Miss("not_found")
@@ -168,7 +171,8 @@ class LookupService(BrowserRoute):
                 "lookup",
                 route=scope,
                 outcome=outcome,
-                caller="partner" if request.partner else "browser",
+                caller="partner" if request.partner else "anonymous",
+                record_ids=record_ids,
                 partner=request.partner,
                 client_ip=request.client_ip,
                 predicates={
@@ -233,8 +237,11 @@ class LookupService(BrowserRoute):
             for name, rule in view.match.items()
         ]
         query = compile_query(predicates, where=view.where, limit=view.limit)
-        # The predicate fields come back too, only so the relay can re-check them below.
-        wanted = list(dict.fromkeys([*view.fields, *(r.code for r in view.match.values())]))
+        # The predicate fields come back too, only so the relay can re-check them below,
+        # and the record id, only for the audit line: neither leaves the relay.
+        wanted = list(
+            dict.fromkeys([*view.fields, *(r.code for r in view.match.values()), RECORD_ID])
+        )
         page = self._clients(view.token_secret).get_records(view.app, query, fields=wanted)
         expected = {rule.code: values[name] for name, rule in view.match.items()}
         return [record for record in page.records if matches(record, expected)]

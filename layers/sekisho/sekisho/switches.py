@@ -90,7 +90,13 @@ class RouteSwitches:
                 )
             return
         if off != self._off:
-            audit("route.switches", switched_off=sorted(off))
+            audit(
+                "route.switches",
+                route="switches",
+                caller="operator",
+                outcome="read",
+                switched_off=sorted(off),
+            )
         self._off = off
 
 

@@ -75,7 +75,14 @@ class _Trail:
     pointer: str | None = None
 
     def audit(self) -> None:
-        audit("webhook.action", **self.__dict__)
+        fields = dict(self.__dict__)
+        audit(
+            "webhook.action",
+            route=f"webhook:{self.source}" if self.source else "undeclared",
+            caller="webhook",
+            outcome=fields.pop("outcome"),
+            **fields,
+        )
 
 
 class ActionService:

@@ -68,6 +68,13 @@ class SekishoResolver(APIGatewayRestResolver):
         return response
 
 
+def _client_ip(app: APIGatewayRestResolver) -> str | None:
+    """The caller's address as API Gateway saw it (never X-Forwarded-For)."""
+    identity = (app.current_event.raw_event.get("requestContext") or {}).get("identity") or {}
+    ip = identity.get("sourceIp")
+    return ip if isinstance(ip, str) else None
+
+
 def create_resolver(settings: HttpSettings) -> SekishoResolver:
     origins = list(settings.allowed_origins)
     cors = None
@@ -88,7 +95,11 @@ def create_resolver(settings: HttpSettings) -> SekishoResolver:
                 | getattr(error, "log_fields", dict)(),
             )
         else:
-            logger.info("request refused", extra={"code": error.code, "status": error.status})
+            # The client, so "refusals by code and client" (a saved query) needs no join.
+            logger.info(
+                "request refused",
+                extra={"code": error.code, "status": error.status, "client_ip": _client_ip(app)},
+            )
         return problem_response(error)
 
     def _no_route(_: Exception) -> Response[str]:

@@ -167,6 +167,9 @@ class DeliverService:
         finally:
             audit(
                 "deliver",
+                route=f"form:{trail['form']}" if trail["form"] else "undeclared",
+                # The submission's caller; its intake line (same receipt) says which one.
+                caller="anonymous",
                 form=trail["form"],
                 receipt=trail["receipt"],
                 outcome=trail["outcome"],

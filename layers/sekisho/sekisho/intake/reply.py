@@ -129,7 +129,14 @@ def queue_reply(outbox: Outbox, job: ReplyJob | None) -> None:
             "reply not queued",
             extra={"form": job.form, "receipt": job.receipt, "error": str(exc)},
         )
-        audit("reply", form=job.form, receipt=job.receipt, outcome="not_queued")
+        audit(
+            "reply",
+            route=f"form:{job.form}",
+            caller="anonymous",
+            outcome="not_queued",
+            form=job.form,
+            receipt=job.receipt,
+        )
 
 
 def compose(form: FormPolicy, job: ReplyJob) -> Message:
@@ -190,7 +197,14 @@ class Replies:
         except StoreUnavailable as exc:
             raise ReplyStoreUnavailable("the reply's idempotency store failed") from exc
         finally:
-            audit("reply", form=job.form, receipt=job.receipt, outcome=outcome)
+            audit(
+                "reply",
+                route=f"form:{job.form}",
+                caller="anonymous",
+                outcome=outcome,
+                form=job.form,
+                receipt=job.receipt,
+            )
 
     def _send(self, message: Message) -> dict[str, Any]:
         self._mailer.send(message)

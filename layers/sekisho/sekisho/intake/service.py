@@ -206,7 +206,7 @@ class IntakeService(BrowserRoute):
                 route=f"{SCOPE_PREFIX}{request.form}",
                 form=request.form,
                 outcome=trail.outcome,
-                caller="partner" if request.partner else "browser",
+                caller="partner" if request.partner else "anonymous",
                 partner=request.partner,
                 client_ip=request.client_ip,
                 receipt=trail.receipt,

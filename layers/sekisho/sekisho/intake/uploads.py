@@ -159,7 +159,9 @@ class UploadService:
         finally:
             audit(
                 "upload",
-                route=scope,
+                # The form's route: the grant is a step of its submission, no record yet.
+                route=f"form:{request.form}",
+                caller="anonymous",
                 form=request.form,
                 outcome=outcome,
                 client_ip=request.client_ip,

@@ -96,7 +96,8 @@ class PartnerGate:
         except SekishoError as exc:
             audit(
                 "partner_refused",
-                route=f"{section}:{route}",
+                # views -> view:<name>, as the metrics and every other audit line name it.
+                route=f"{section.removesuffix('s')}:{route}",
                 caller="partner",
                 partner=partner_id,
                 outcome=getattr(exc, "outcome", exc.code),

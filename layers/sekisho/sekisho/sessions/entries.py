@@ -84,7 +84,15 @@ class EntryService(SessionRoute):
             raise RevisionMismatch()
         with self._seats_for(form).correcting(form_name, form, record, values):
             new = self._write(form, editable, record_id, values, revision)
-        audit("entry_corrected", form=form_name, outcome="written")
+        audit(
+            "entry_corrected",
+            route=f"form:{form_name}",
+            caller="visitor",
+            outcome="written",
+            record_ids=[record_id],
+            realm=session.realm,
+            form=form_name,
+        )
         return {"revision": new}
 
     def cancel(self, request: EntryRequest) -> dict[str, str]:
@@ -107,7 +115,15 @@ class EntryService(SessionRoute):
             form, editable, record_id, {form.cancel.field: form.cancel.value}, revision
         )
         self._seats_for(form).cancelled(form_name, form, record)
-        audit("entry_cancelled", form=form_name, outcome="written")
+        audit(
+            "entry_cancelled",
+            route=f"form:{form_name}",
+            caller="visitor",
+            outcome="written",
+            record_ids=[record_id],
+            realm=session.realm,
+            form=form_name,
+        )
         return {"status": CANCELLED, "revision": new}
 
     # -----------------------------------------------------------------------------

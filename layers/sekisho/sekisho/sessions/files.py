@@ -162,7 +162,16 @@ class FileService(SessionRoute):
             "Accept-Ranges": "bytes",
             "X-Content-Type-Options": "nosniff",
         }
-        audit("session_file", view=view_name, outcome="sent", ranged=wanted is not None)
+        audit(
+            "session_file",
+            route=f"view:{view_name}",
+            caller="visitor",
+            outcome="sent",
+            record_ids=[claims["rec"]],
+            realm=session.realm,
+            view=view_name,
+            ranged=wanted is not None,
+        )
         if wanted is None:
             return FileAnswer(200, content, headers)
         headers["Content-Range"] = f"bytes {first}-{last}/{size}"

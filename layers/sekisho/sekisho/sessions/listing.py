@@ -72,7 +72,16 @@ class SessionViewService(SessionRoute):
             next_cursor = self._tools.cursors(realm_name).make(
                 session, view_name, last, self._wall()
             )
-        audit("session_view", view=view_name, outcome="listed", found=len(shown))
+        audit(
+            "session_view",
+            route=f"view:{view_name}",
+            caller="visitor",
+            outcome="listed",
+            record_ids=[plain(record.get("$id")) for record in records],
+            realm=realm_name,
+            view=view_name,
+            found=len(shown),
+        )
         return {"records": shown, "next": next_cursor}
 
     def _cell(

@@ -132,7 +132,13 @@ class SignInService(SessionRoute):
             )
             if person is not None:
                 outcome = self._send_code(realm_name, realm, email)
-        audit("sign_in_code", realm=realm_name, outcome=outcome)
+        audit(
+            "sign_in_code",
+            route=scope(realm_name),
+            caller="anonymous",
+            outcome=outcome,
+            realm=realm_name,
+        )
         self._pad(started)
         return {"status": ACCEPTED, "expires_in": realm.code_seconds}
 
@@ -196,7 +202,13 @@ class SignInService(SessionRoute):
             outcome = "signed_in"
             return SignedIn(token, realm.session_seconds)
         finally:
-            audit("sign_in", realm=realm_name, outcome=outcome)
+            audit(
+                "sign_in",
+                route=scope(realm_name),
+                caller="anonymous",
+                outcome=outcome,
+                realm=realm_name,
+            )
 
     # -- DELETE /sessions/{realm} -------------------------------------------------
 
@@ -204,7 +216,13 @@ class SignInService(SessionRoute):
         realm = self._policy.realm(realm_name)
         session = self._verifier.session(realm_name, realm, caller, changes_state=True)
         self._verifier.revoke(session)
-        audit("sign_out", realm=realm_name, outcome="revoked")
+        audit(
+            "sign_out",
+            route=scope(realm_name),
+            caller="visitor",
+            outcome="revoked",
+            realm=realm_name,
+        )
 
     # -----------------------------------------------------------------------------
 

@@ -155,7 +155,7 @@ class WebhookService:
             verification = self._verify(hook, delivery)
             verified = verification.result
             fields["dedupe_key"] = verified.dedupe_key
-            audit("webhook.receipt", **fields, outcome="verified", stage=verification.stage)
+            _audit(fields, "verified", stage=verification.stage)
             if verification.stage != CURRENT:
                 # Passes only until the grace period ends: the sender must get the new key.
                 logger.warning(
@@ -163,7 +163,7 @@ class WebhookService:
                     extra={"source": source, "scheme": hook.scheme},
                 )
             if hook.scheme == "slack" and (challenge := _slack_challenge(delivery)) is not None:
-                audit("webhook.receipt", **fields, outcome="challenge")
+                _audit(fields, "challenge")
                 return Receipt("challenge", {"challenge": challenge})
             replayed = self._queue_once(source, hook, delivery, verified, remaining_ms)
         except SekishoError as exc:
@@ -171,10 +171,10 @@ class WebhookService:
             raise
         except Exception as exc:
             # A bug: still one audit line (the resolver answers 500 and logs the trace).
-            audit("webhook.receipt", **fields, outcome="error", reason=type(exc).__name__)
+            _audit(fields, "error", reason=type(exc).__name__)
             raise
         status = "duplicate" if replayed else "queued"
-        audit("webhook.receipt", **fields, outcome=status)
+        _audit(fields, status)
         return Receipt(status, {"status": status})
 
     # ---------------------------------------------------------------- verification
@@ -281,4 +281,17 @@ def _reason(exc: SekishoError) -> str:
 
 def _audit_refusal(fields: Mapping[str, Any], exc: SekishoError) -> None:
     outcome = getattr(exc, "outcome", None) or exc.code
-    audit("webhook.receipt", **fields, outcome=outcome, reason=_reason(exc))
+    _audit(fields, outcome, reason=_reason(exc))
+
+
+def _audit(fields: Mapping[str, Any], outcome: str, **extra: Any) -> None:
+    """One receipt line. No record ids: a receipt queues an event and reads no record
+    (the action that applies it says which record it wrote)."""
+    audit(
+        "webhook.receipt",
+        route=f"webhook:{fields['source']}",
+        caller="webhook",
+        outcome=outcome,
+        **fields,
+        **extra,
+    )
