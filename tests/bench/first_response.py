@@ -458,3 +458,180 @@ EVENT_BUILDERS: dict[str, Callable[[Stack, int], dict[str, Any]]] = {
     "session": session_event,
     "partner": partner_event,
 }
+
+
+# ------------------------------------------------------------------------ measuring
+
+
+@dataclass(frozen=True)
+class Result:
+    """One function's figures: medians over the rounds (ratios: medians of each round's)."""
+
+    name: str
+    ms: float
+    bare_ms: float
+    ratio: float
+    cpu_ms: float
+    bare_cpu_ms: float
+    cpu_ratio: float
+    rss_mb: float  # the largest of the rounds
+    bare_rss_mb: float
+
+    @property
+    def wait_ms(self) -> float:
+        """What the first response spent off the CPU: the network, moto, the emulator."""
+        return max(0.0, self.ms - self.cpu_ms)
+
+
+def measure(
+    running: Stack, names: list[str], rounds: int, progress: Callable[[str], None] = print
+) -> list[Result]:
+    pairs: dict[str, list[tuple[Child, Child]]] = {name: [] for name in names}
+    n = 0
+    for round_ in range(rounds):
+        for name in names:
+            n += 1
+            own, bare = running.targets[name], bare_target(name, running)
+            # Which of the two meets a moment of the machine first alternates each round.
+            order = [(own, "own"), (bare, "bare")]
+            if round_ % 2:
+                order.reverse()
+            got: dict[str, Child] = {}
+            for target, which in order:
+                got[which] = run_child(target, EVENT_BUILDERS[name](running, n))
+                n += 1
+            pairs[name].append((got["own"], got["bare"]))
+        progress(
+            f"  round {round_ + 1}/{rounds}: "
+            + ", ".join(
+                f"{name} {pairs[name][-1][0].wall * 1000:.0f}/{pairs[name][-1][1].wall * 1000:.0f} ms"
+                for name in names
+            )
+        )
+    results = []
+    for name, rows in pairs.items():
+        med = statistics.median
+        results.append(
+            Result(
+                name=name,
+                ms=med(a.wall for a, _ in rows) * 1000,
+                bare_ms=med(b.wall for _, b in rows) * 1000,
+                ratio=med(a.wall / b.wall for a, b in rows),
+                cpu_ms=med(a.cpu for a, _ in rows) * 1000,
+                bare_cpu_ms=med(b.cpu for _, b in rows) * 1000,
+                cpu_ratio=med(a.cpu / b.cpu for a, b in rows),
+                rss_mb=max(a.rss_mb for a, _ in rows),
+                bare_rss_mb=max(b.rss_mb for _, b in rows),
+            )
+        )
+    return results
+
+
+# ------------------------------------------------------------------------ MemorySize
+
+
+@dataclass(frozen=True)
+class Sizing:
+    name: str
+    cpu_ms: float
+    rss_mb: float
+    memory_mb: int
+    estimated_ms: float
+
+
+def estimated_first_response(result: Result, memory_mb: int) -> float:
+    """CPU time scaled to the share of a vCPU ``memory_mb`` buys, plus the measured wait
+    (what a full core here spends on the CPU, a smaller share spends for longer)."""
+    return result.cpu_ms * FULL_VCPU_MB / min(memory_mb, FULL_VCPU_MB) + result.wait_ms
+
+
+def sizing(result: Result) -> Sizing:
+    """The smallest of MEMORY_SIZES that meets GOAL_FIRST_RESPONSE_MS with the RSS's
+    headroom; the largest when none does."""
+    fits = [size for size in MEMORY_SIZES if size >= result.rss_mb * RSS_HEADROOM]
+    chosen = next(
+        (s for s in fits if estimated_first_response(result, s) <= GOAL_FIRST_RESPONSE_MS),
+        fits[-1] if fits else MEMORY_SIZES[-1],
+    )
+    return Sizing(
+        result.name, result.cpu_ms, result.rss_mb, chosen, estimated_first_response(result, chosen)
+    )
+
+
+# ------------------------------------------------------------------------ reporting
+
+
+def _ok(met: bool) -> str:
+    return "ok" if met else "OVER"
+
+
+def report(results: list[Result], rounds: int) -> list[str]:
+    lines = [
+        f"first response: a fresh python per answer, {rounds} rounds, sekisho and its bare relay "
+        "alternating; medians (ratio: the median of each round's ratio)",
+        f"  {'function':<9}{'ms':>9}{'bare ms':>10}{'ratio':>8}  {'goal':<12}"
+        f"{'cpu ms':>8}{'bare':>7}{'cpu ratio':>10}   {'peak RSS':>9}  goal",
+    ]
+    for r in results:
+        lines.append(
+            f"  {r.name:<9}{r.ms:9.1f}{r.bare_ms:10.1f}{r.ratio:7.2f}x  "
+            f"≤{GOAL_RATIO}x {_ok(r.ratio <= GOAL_RATIO):<5}"
+            f"{r.cpu_ms:8.1f}{r.bare_cpu_ms:7.1f}{r.cpu_ratio:9.2f}x   "
+            f"{r.rss_mb:6.1f} MB  ≤{GOAL_RSS_MB} MB {_ok(r.rss_mb <= GOAL_RSS_MB)}"
+        )
+    lines += [
+        "  ms: from before the exec to the answer read back (interpreter, imports, policy,",
+        "  clients, the request against moto and the emulator); cpu: the child's user + sys",
+        "  up to its answer, which other work on a shared machine disturbs less",
+    ]
+    return lines
+
+
+def sizing_report(sizings: list[Sizing]) -> list[str]:
+    lines = [
+        f"MemorySize from the first response: the smallest size whose estimate (cpu x "
+        f"{FULL_VCPU_MB} / MB + the wait) is ≤ {GOAL_FIRST_RESPONSE_MS} ms, with {RSS_HEADROOM}x "
+        "the peak RSS",
+        f"  {'function':<9}{'cpu ms':>8}{'RSS MB':>8}{'chosen MB':>11}{'estimated ms':>14}",
+    ]
+    lines += [
+        f"  {s.name:<9}{s.cpu_ms:8.1f}{s.rss_mb:8.1f}{s.memory_mb:11d}{s.estimated_ms:14.0f}"
+        for s in sizings
+    ]
+    return lines
+
+
+def run_figures(results: list[Result], sizings: list[Sizing]) -> list[Figure]:
+    rows = []
+    for r in results:
+        rows += [
+            Figure(f"{r.name}: first response vs bare relay", r.ratio, "x", GOAL_RATIO),
+            Figure(f"{r.name}: first response", r.ms, "ms", digits=0),
+            Figure(f"{r.name}: first response, bare relay", r.bare_ms, "ms", digits=0),
+            Figure(f"{r.name}: first response peak RSS", r.rss_mb, "MB", GOAL_RSS_MB, digits=1),
+        ]
+    rows += [
+        Figure(f"{s.name}: MemorySize chosen", s.memory_mb, "MB", digits=0) for s in sizings
+    ]
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7, help="at least 5 for the figures")
+    parser.add_argument("--only", nargs="*", choices=list(FUNCTIONS), help="these functions")
+    args = parser.parse_args(argv)
+    names = args.only or list(FUNCTIONS)
+    print(f"first response: starting moto and the emulator; {args.rounds} rounds of {names}")
+    with stack() as running:
+        results = measure(running, names, args.rounds)
+    sizings = [sizing(r) for r in results]
+    print("\n".join(report(results, args.rounds)))
+    print()
+    print("\n".join(sizing_report(sizings)))
+    record(*run_figures(results, sizings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
