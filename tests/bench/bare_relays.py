@@ -73,8 +73,17 @@ def answer(status: int, body: Any, extra_headers: str | None = None) -> dict[str
             }
         )
     headers.update(SECURITY_HEADERS)
-    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return {"statusCode": status, "body": text, "isBase64Encoded": False, "multiValueHeaders": headers}
+    text = (
+        body
+        if isinstance(body, str)
+        else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    )
+    return {
+        "statusCode": status,
+        "body": text,
+        "isBase64Encoded": False,
+        "multiValueHeaders": headers,
+    }
 
 
 def _allowed(extra: str) -> str:
@@ -146,7 +155,12 @@ def lookup_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         f'(ステータス not in ("取消")) and (担当ID = "{match["owner_id"]}") and '
         f'(取引ID = "{match["deal_id"]}") limit 20'
     )
-    page = kintone("GET", "/k/v1/records.json", token, params=[("app", "1"), ("query", query), *fields_params(fields)])
+    page = kintone(
+        "GET",
+        "/k/v1/records.json",
+        token,
+        params=[("app", "1"), ("query", query), *fields_params(fields)],
+    )
     return answer(200, {"records": records_of(page, fields)}, "Idempotency-Key,")
 
 
@@ -198,7 +212,9 @@ def intake_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         QueueUrl=os.environ["INTAKE_QUEUE_URL"],
         MessageBody=json.dumps({"receipt": number, "form": "seminar-apply", "mail": True}),
     )
-    return answer(201, {"receipt": number, "status": "recorded"}, "Idempotency-Key,X-Captcha-Token,")
+    return answer(
+        201, {"receipt": number, "status": "recorded"}, "Idempotency-Key,X-Captcha-Token,"
+    )
 
 
 # ------------------------------------------------------------------------ deliver
@@ -304,7 +320,11 @@ def action_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "GET",
             "/k/v1/records.json",
             read,
-            params=[("app", "2"), ("query", f'受付ID = "{receipt_no}" limit 2'), *fields_params(["$id", "$revision"])],
+            params=[
+                ("app", "2"),
+                ("query", f'受付ID = "{receipt_no}" limit 2'),
+                *fields_params(["$id", "$revision"]),
+            ],
         )
         (found,) = page["records"]
         edit = secret("sekisho/kintone/seminar-edit")["token"]
@@ -427,9 +447,15 @@ def partner_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     token = secret("sekisho/kintone/partner-deals-view")["token"]
     fields = ["取引名", "金額", "ステータス"]
     query = (
-        f'(ステータス not in ("取消")) and (担当ID = "A1") and (取引ID = "{match["deal_id"]}") limit 20'
+        f'(ステータス not in ("取消")) and (担当ID = "A1") and '
+        f'(取引ID = "{match["deal_id"]}") limit 20'
     )
-    page = kintone("GET", "/k/v1/records.json", token, params=[("app", "1"), ("query", query), *fields_params(fields)])
+    page = kintone(
+        "GET",
+        "/k/v1/records.json",
+        token,
+        params=[("app", "1"), ("query", query), *fields_params(fields)],
+    )
     return answer(200, {"records": records_of(page, fields)})
 
 

@@ -504,8 +504,8 @@ def measure(
         progress(
             f"  round {round_ + 1}/{rounds}: "
             + ", ".join(
-                f"{name} {pairs[name][-1][0].wall * 1000:.0f}/{pairs[name][-1][1].wall * 1000:.0f} ms"
-                for name in names
+                f"{name} {own.wall * 1000:.0f}/{bare.wall * 1000:.0f} ms"
+                for name, (own, bare) in ((n, pairs[n][-1]) for n in names)
             )
         )
     results = []
@@ -610,9 +610,7 @@ def run_figures(results: list[Result], sizings: list[Sizing]) -> list[Figure]:
             Figure(f"{r.name}: first response, bare relay", r.bare_ms, "ms", digits=0),
             Figure(f"{r.name}: first response peak RSS", r.rss_mb, "MB", GOAL_RSS_MB, digits=1),
         ]
-    rows += [
-        Figure(f"{s.name}: MemorySize chosen", s.memory_mb, "MB", digits=0) for s in sizings
-    ]
+    rows += [Figure(f"{s.name}: MemorySize chosen", s.memory_mb, "MB", digits=0) for s in sizings]
     return rows
 
 
