@@ -44,7 +44,7 @@ help:
 	@echo "make burst-actions  webhook events through a kintone in maintenance, applied once (figures)"
 	@echo "make build    sekisho check, bundle the policy into the layer, sam build (no container)"
 	@echo "make openapi  write openapi.json, the HTTP contract, from the code and policy.yaml"
-	@echo "make bench    cold starts, memory, the layer, the lookup relay, the local stack (figures)"
+	@echo "make bench    cold starts, first responses vs bare relays, memory, the layer, the local stack (figures)"
 	@echo "make queues   counts of the local queues; dead letters by receipt"
 	@echo "make webhooks the verified webhook events waiting on the local WebhookQueue"
 	@echo "make mail     with make dev running: the mail it sent (moto's SES), newest last"
@@ -159,6 +159,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_lookup
 	$(BIN)/python -m tests.bench.load
 	$(BIN)/python -m tests.bench.bench_sessions
+	$(BIN)/python -m tests.bench.first_response
 	@echo
 	$(BIN)/python -m tests.bench.figures
 

@@ -1,5 +1,7 @@
 """IntakeQueue -> kintone: each queued submission becomes its record, exactly once."""
 
+import sekisho.coldstart  # first: the collector waits for the init (ready() below)
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -8,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sekisho import runtime
+from sekisho import runtime, snapstart
 from sekisho.wiring import deliver as wiring
 
 logger = Logger(service="sekisho")  # the library logs under sekisho.*
@@ -31,3 +33,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     finally:
         # Before the answer names the failed records: their backoff, in batches of ten.
         wiring.visibility().flush()
+
+
+# With SnapStart the services are built now, into the snapshot; else by the first request.
+snapstart.prepare(wiring.deliver_service, wiring.visibility)
+sekisho.coldstart.ready()

@@ -3,12 +3,14 @@ GET /forms/{form} (its public facts: seats left), GET /forms/{form}/receipts/{re
 (what became of a submission) and POST /forms/{form}/uploads (a presigned S3 POST for a
 file too large for the JSON body)."""
 
+import sekisho.coldstart  # first: the collector waits for the init (ready() below)
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sekisho import runtime
+from sekisho import runtime, snapstart
 from sekisho.entries.facts import MAX_AGE_SECONDS as FACTS_MAX_AGE_SECONDS
 from sekisho.http import client_ip, create_resolver, json_body
 from sekisho.intake.request import IntakeRequest
@@ -74,3 +76,8 @@ def upload(form: str) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+# With SnapStart the services are built now, into the snapshot; else by the first request.
+snapstart.prepare(wiring.intake_service)
+sekisho.coldstart.ready()

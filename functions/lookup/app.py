@@ -1,10 +1,12 @@
 """POST /views/{view}: a declared, filtered, projected slice of one kintone app."""
 
+import sekisho.coldstart  # first: the collector waits for the init (ready() below)
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sekisho import runtime
+from sekisho import runtime, snapstart
 from sekisho.http import client_ip, create_resolver, json_body, verified_claims
 from sekisho.lookup import LookupRequest
 from sekisho.wiring import lookup as wiring
@@ -30,3 +32,8 @@ def lookup(view: str) -> dict:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+# With SnapStart the services are built now, into the snapshot; else by the first request.
+snapstart.prepare(wiring.lookup_service)
+sekisho.coldstart.ready()

@@ -2,12 +2,14 @@
 view, its predicates filled from the partner's claims) and POST /partners/forms/{form}
 (a form submission, as the browser's POST /forms/{form} but signed)."""
 
+import sekisho.coldstart  # first: the collector waits for the init (ready() below)
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sekisho import runtime
+from sekisho import runtime, snapstart
 from sekisho.http import client_ip, create_resolver, json_body
 from sekisho.partners.event import signed_message
 from sekisho.wiring import partner as wiring
@@ -49,3 +51,8 @@ def submit(form: str) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+# With SnapStart the services are built now, into the snapshot; else by the first request.
+snapstart.prepare(wiring.partner_routes)
+sekisho.coldstart.ready()

@@ -1,5 +1,7 @@
 """Secrets Manager -> one rotation step (createSecret, setSecret, testSecret, finishSecret)."""
 
+import sekisho.coldstart  # first: the collector waits for the init (ready() below)
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -18,3 +20,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     # step raises, which is how Secrets Manager learns that the rotation failed.
     outcome = rotator().handle(RotationEvent.from_event(event))
     return {"step": outcome.step, "secret": outcome.secret, "action": outcome.action}
+
+
+sekisho.coldstart.ready()

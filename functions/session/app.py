@@ -1,12 +1,14 @@
 """Signed-in visitors: sign in by a mailed code, list one's own records, correct and
 cancel one's own entries, sign out."""
 
+import sekisho.coldstart  # first: the collector waits for the init (ready() below)
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sekisho import runtime
+from sekisho import runtime, snapstart
 from sekisho.errors import ValidationFailed
 from sekisho.http import client_ip, create_resolver, json_body
 from sekisho.sessions.caller import Credentials, cleared_cookie, credentials, session_cookie
@@ -94,3 +96,8 @@ def cancel(form: str, ref: str) -> dict:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+# With SnapStart the services are built now, into the snapshot; else by the first request.
+snapstart.prepare(wiring.session_routes)
+sekisho.coldstart.ready()

@@ -1,5 +1,7 @@
 """POST /webhooks/{source}: a verified, deduplicated event on WebhookQueue, then 2xx."""
 
+import sekisho.coldstart  # first: the collector waits for the init (ready() below)
+
 import json
 
 from aws_lambda_powertools import Logger
@@ -7,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sekisho import runtime
+from sekisho import runtime, snapstart
 from sekisho.http import create_resolver
 from sekisho.wiring import webhook as wiring
 from sekisho.wiring.routes import http_settings
@@ -32,3 +34,8 @@ def receive(source: str) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+# With SnapStart the services are built now, into the snapshot; else by the first request.
+snapstart.prepare(wiring.webhook_service)
+sekisho.coldstart.ready()

@@ -15,6 +15,7 @@ import copy
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,19 @@ def _missing(name: str, stage: str, *, absent: bool) -> SecretMissing:
     return SecretMissing(f"secret {name!r} ({stage}) does not exist or may not be read")
 
 
+# Every store of the container, for SnapStart's hooks (forget_cached_values).
+_STORES: weakref.WeakSet[SecretStore] = weakref.WeakSet()
+
+
+def forget_cached_values() -> int:
+    """Empty every store's cache (values and forced-refresh times): the next read of each
+    secret goes to the backend. The number of cached entries forgotten."""
+    forgotten = 0
+    for store in list(_STORES):
+        forgotten += store.forget()
+    return forgotten
+
+
 class SecretStore:
     def __init__(
         self,
@@ -98,6 +112,7 @@ class SecretStore:
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._forced_at: dict[tuple[str, str], float] = {}
+        _STORES.add(self)
 
     # -- public API ----------------------------------------------------------------
 
@@ -131,6 +146,14 @@ class SecretStore:
             after = self._load(key, before)
             self._value(after, key)
             return before is None or before.value != after.value
+
+    def forget(self) -> int:
+        """Drop every cached value; the number dropped."""
+        with self._lock:
+            forgotten = len(self._entries)
+            self._entries.clear()
+            self._forced_at.clear()
+            return forgotten
 
     def token_source(self, name: str, key: str = "token") -> TokenSource:
         """A kintone token source over ``name``; GAIA_IA02 triggers :meth:`refresh`."""
