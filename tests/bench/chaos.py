@@ -21,7 +21,6 @@ import json
 import math
 import os
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -141,10 +140,13 @@ def run_chaos(
     progress=None,
     progress_every: float = 5.0,
 ) -> ChaosReport:
+    """The rehearsal; the stack's own output (every worker's log) goes to `log`, which the
+    count of stale secret reads is read from."""
     schedule = Schedule(seconds)
     policy_path = open_policy(tmp / "policy.yaml")
     moto_port = _free_port("127.0.0.1")
     with (
+        output_to(log),
         FaultProxy(("127.0.0.1", moto_port)) as proxy,
         devstack.start(
             repo_root=REPO,
@@ -207,8 +209,6 @@ def run_chaos(
     timeline = injector.timeline
     codes = tally.documented_codes(REPO / "openapi.json")
     classified = tally.classify(results.answers, codes, timeline.killed_mid_request)
-    sys.stdout.flush()
-    sys.stderr.flush()
     log_text = log.read_text(encoding="utf-8", errors="replace")
     figures = [
         *tally.answer_figures(classified),
@@ -231,6 +231,7 @@ def run_chaos(
         "answers by kind, status and code:",
         *tally.answers_by_code(classified),
         *tally.listed(classified, rotation_failures, timeline),
+        *tally.doubled_submissions(results, state),
     ]
     return ChaosReport(figures, details)
 
@@ -248,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     args.log.write_bytes(b"")
     # The progress line goes to the terminal the run was started from, past output_to.
     terminal = os.fdopen(os.dup(1), "w", buffering=1)
-    with tempfile.TemporaryDirectory(prefix="sekisho-chaos-") as tmp, output_to(args.log):
+    with tempfile.TemporaryDirectory(prefix="sekisho-chaos-") as tmp:
         report = run_chaos(
             args.seconds,
             tmp=Path(tmp),

@@ -43,6 +43,7 @@ class Answer:
     at: float  # when the answer came
     status: int  # 0: the connection failed
     code: str | None  # the problem's stable code, if the answer was a problem+json
+    subject: str | None = None  # the submission's name, the event's id
 
 
 @dataclass(frozen=True)
@@ -147,9 +148,12 @@ class _Run:
         self._serial = itertools.count()  # next() on it is atomic under the GIL
         self._events = itertools.count()
 
-    def note(self, kind: str, sent: float, status: int, code: str | None) -> None:
+    def note(
+        self, kind: str, sent: float, status: int, code: str | None, subject: str | None = None
+    ) -> None:
+        answer = Answer(kind, sent, time.monotonic(), status, code, subject)
         with self._lock:
-            self.results.answers.append(Answer(kind, sent, time.monotonic(), status, code))
+            self.results.answers.append(answer)
         self.counts.add(status, code)
 
     def again(self, status: int, code: str | None, since: float) -> bool:
@@ -180,7 +184,7 @@ class _Run:
                 attempts += 1
                 sent = time.monotonic()
                 status, code, data = connection.post(FORM_PATH, body, headers)
-                self.note("submission", sent, status, code)
+                self.note("submission", sent, status, code, name)
                 if status in (201, 202) and isinstance(data, dict):
                     receipt = data.get("receipt")
                 if receipt is not None or not self.again(status, code, since):
@@ -204,13 +208,13 @@ class _Run:
             body = json.dumps(event, ensure_ascii=False).encode()
             accepted = False
             for _ in range(2 if i % REDELIVER_EVERY == 0 else 1):
-                accepted = self._deliver(connection, body) or accepted
+                accepted = self._deliver(connection, body, event_id) or accepted
             with self._lock:
                 self.results.events.append(Event(application, event_id, accepted))
             time.sleep(max(0.0, gap - (time.monotonic() - started)))
         connection.close()
 
-    def _deliver(self, connection: _Connection, body: bytes) -> bool:
+    def _deliver(self, connection: _Connection, body: bytes, event_id: str) -> bool:
         since = time.monotonic()
         while True:
             # Signed afresh for each delivery, as a sender does (the timestamp is part of it).
@@ -218,7 +222,7 @@ class _Run:
             headers = {"Content-Type": "application/json", **signed.headers}
             sent = time.monotonic()
             status, code, _ = connection.post(WEBHOOK_PATH, body, headers)
-            self.note("webhook", sent, status, code)
+            self.note("webhook", sent, status, code, event_id)
             if 200 <= status < 300:
                 return True
             if not self.again(status, code, since):
