@@ -101,13 +101,13 @@ def _kintone_state(stack: RunningStack, seeded: dict[str, int]) -> tally.Kintone
     )
 
 
-def _drained(stack: RunningStack, results: Results, seeded: dict[str, int]) -> bool:
+def _left(stack: RunningStack, results: Results, seeded: dict[str, int]) -> tuple[int, int]:
+    """Submissions accepted and not yet in kintone; events accepted and not yet applied."""
     state = _kintone_state(stack, seeded)
     accepted = {s.receipt for s in results.submissions if s.receipt}
     events = {e.application: e.event_id for e in results.events if e.accepted}
-    return accepted <= set(state.receipts) and all(
-        state.paid.get(a) == f"{WEBHOOK_SOURCE}#{event}" for a, event in events.items()
-    )
+    unpaid = [a for a, event in events.items() if state.paid.get(a) != f"{WEBHOOK_SOURCE}#{event}"]
+    return len(accepted - set(state.receipts)), len(unpaid)
 
 
 def _dead_letters(stack: RunningStack) -> dict[str, int]:
@@ -180,9 +180,12 @@ def run_chaos(
         finished = threading.Event()
 
         def report_progress() -> None:
+            last = time.monotonic()
             while progress is not None and not finished.wait(progress_every):
                 counts = traffic.counts.snapshot()
-                active = injector.timeline.active(time.monotonic()) or ["no fault"]
+                # What is on now, and what struck and ended since the last line (a kill).
+                active = injector.timeline.active(last, time.monotonic()) or ["no fault"]
+                last = time.monotonic()
                 progress(
                     f"chaos {time.monotonic() - started:5.0f} s [{', '.join(active)}]: sent "
                     f"{counts['sent']}, 2xx {counts['ok']}, problems {counts['problems']}, "
@@ -195,12 +198,19 @@ def run_chaos(
         reporter.start()
         results = traffic.results()
         injector.join()
-        deadline = time.monotonic() + drain_timeout
-        while not _drained(stack, results, seeded) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        drained = time.monotonic() - started - seconds
         finished.set()
         reporter.join()
+        deadline = time.monotonic() + drain_timeout
+        shown = time.monotonic()
+        while any(left := _left(stack, results, seeded)) and time.monotonic() < deadline:
+            if progress is not None and time.monotonic() - shown >= progress_every:
+                shown = time.monotonic()
+                progress(
+                    f"chaos {shown - started:5.0f} s [draining]: {left[0]} submissions not "
+                    f"yet in kintone, {left[1]} webhook events not yet applied"
+                )
+            time.sleep(0.5)
+        drained = time.monotonic() - started - seconds
         broken = admin(stack.kintone.url, "stats")["broken"]
         state = _kintone_state(stack, seeded)
         dead = _dead_letters(stack)

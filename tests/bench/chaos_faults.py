@@ -92,8 +92,13 @@ class Timeline:
     killed_mid_request: int = 0
     errors: list[str] = field(default_factory=list)
 
-    def active(self, now: float) -> list[str]:
-        return [name for name, (start, end) in self.windows.items() if start <= now <= end]
+    def active(self, since: float, now: float) -> list[str]:
+        """The faults that were on at some moment between `since` and `now`."""
+        return [
+            name
+            for name, (start, end) in list(self.windows.items())
+            if start <= now and end >= since
+        ]
 
     def opened(self, name: str) -> float:
         self.windows[name] = (time.monotonic(), float("inf"))
