@@ -60,9 +60,9 @@ def test_going_down_resets_the_connections_it_carries(proxy: FaultProxy) -> None
 
         proxy.down()
 
+        # The reset may meet the write or the read that follows it.
         with pytest.raises((ConnectionResetError, BrokenPipeError)):
-            sock.sendall(b"two")
-            sock.recv(1024)
+            sock.sendall(b"two") or sock.recv(1024)
 
 
 def test_back_up_it_serves_again_on_the_same_port(proxy: FaultProxy) -> None:
