@@ -55,6 +55,7 @@ class _Worker:
         child.close()
         self.ready = False
         self.dead = False
+        self.busy = False  # an event sent, its answer not yet read
 
     def await_ready(self, timeout: float) -> Outcome | None:
         """None once the handler is loaded; otherwise why it could not be."""
@@ -82,6 +83,7 @@ class _Worker:
             return Invocation(problem)
         deadline_ms = int((time.time() + timeout) * 1000)
         try:
+            self.busy = True
             self._conn.send(("invoke", event, request_id, deadline_ms))
             if not self._conn.poll(timeout):
                 log.warning("%s timed out after %g s; replacing its worker", self.name, timeout)
@@ -90,6 +92,8 @@ class _Worker:
             kind, payload = self._conn.recv()
         except (EOFError, OSError):
             return Invocation(self._crashed())
+        finally:
+            self.busy = False
         if kind != "result":
             return Invocation(Outcome.FAILED)
         return Invocation(Outcome.OK, json.loads(payload))
@@ -99,6 +103,13 @@ class _Worker:
             self.kill()
             log.error("%s worker exited (code %s)", self.name, self._process.exitcode)
         return Outcome.CRASHED
+
+    def kill_mid_event(self) -> bool:
+        """SIGKILL the process if it is working on an event now; True when it was."""
+        if not self.busy or self.dead or not self._process.is_alive():
+            return False
+        self._process.kill()
+        return True
 
     def stop(self) -> None:
         if self.dead:
@@ -181,6 +192,13 @@ class FunctionPool:
             if chosen.dead and not self._closed and chosen.ready:
                 chosen = self._replace(chosen)
             self._idle.put(chosen)
+
+    def kill_busy_worker(self) -> bool:
+        """SIGKILL one worker in the middle of an event, as a container lost mid-request;
+        False when none is busy at this moment. The pool replaces it as it does any crash."""
+        with self._lock:
+            workers = list(self._workers)
+        return any(each.kill_mid_event() for each in workers)
 
     def close(self) -> None:
         self._closed = True

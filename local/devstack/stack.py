@@ -101,6 +101,7 @@ class RunningStack:
         mail: MailSender | None = None,
         tls_url: str | None = None,
         pki: Pki | None = None,
+        pools: Mapping[str, FunctionPool] | None = None,
     ) -> None:
         self.router_url = router_url
         # The same routes over HTTPS, a client certificate of `pki`'s CA required.
@@ -122,6 +123,8 @@ class RunningStack:
         self.kintone_tokens = tuple(kintone_tokens)
         # The SES identity made in moto, and the address the functions send from.
         self.mail = mail
+        # Each function's workers, by logical id (a fault rehearsal kills one).
+        self.pools = dict(pools or {})
         self._cleanup = cleanup
 
     @property
@@ -413,6 +416,7 @@ def start(
     pump: bool = True,
     tls_port: int = 0,
     state_dir: str | Path | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> RunningStack:
     """Start everything; every part started so far is stopped again if a later one fails.
 
@@ -425,6 +429,9 @@ def start(
     The routes are also served over HTTPS on `tls_port`, with a client certificate of a
     test CA made at start required (`RunningStack.pki`; its files under `state_dir`/pki
     when given, else in a temporary directory).
+
+    `environment` is added to every worker's, last (a fault rehearsal points one
+    service's endpoint elsewhere).
     """
     root = Path(repo_root) if repo_root is not None else DEFAULT_REPO_ROOT
     template_path = Path(template) if template is not None else root / "template.yaml"
@@ -483,7 +490,10 @@ def start(
             template_dir=template_path.parent,
             table=table,
             sources=sources,
-            environment=lambda spec: lambda_environment(spec, moto, functions_policy),
+            environment=lambda spec: {
+                **lambda_environment(spec, moto, functions_policy),
+                **(environment or {}),
+            },
             workers=workers,
             cleanup=cleanup,
             # Only with the snapshot: validating a YAML policy needs what the layer lacks.
@@ -519,4 +529,5 @@ def start(
         mail=mail,
         tls_url=tls_url,
         pki=pki,
+        pools=pools,
     )

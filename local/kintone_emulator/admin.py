@@ -6,13 +6,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .control import Faults
+from .control import DEFAULT_STALL_MS, Faults
 from .emulator import Emulator
 from .schema import PERMISSIONS, TokenDef
 from .wire import Request, Response, json_response
 
 PREFIX = "/_emulator/"
 MAX_LATENCY_MS = 60_000
+_RATES = ("rate_429", "rate_503", "rate_reset", "rate_timeout")
 
 
 class AdminInputError(ValueError):
@@ -84,14 +85,26 @@ def limits(emulator: Emulator, body: dict[str, Any]) -> Any:
 
 def faults(emulator: Emulator, body: dict[str, Any]) -> Any:
     # The whole fault setting is replaced; a key left out is off.
-    rates = {key: float(_get(body, key, (int, float), 0)) for key in ("rate_429", "rate_503")}
+    rates = {key: float(_get(body, key, (int, float), 0)) for key in _RATES}
     if not all(0 <= rate <= 1 for rate in rates.values()):
         raise AdminInputError("rates must be between 0 and 1")
+    if rates["rate_reset"] + rates["rate_timeout"] > 1:
+        raise AdminInputError("rate_reset and rate_timeout together must not exceed 1")
     latency_ms = _get(body, "latency_ms", int, 0)
-    if not 0 <= latency_ms <= MAX_LATENCY_MS:
-        raise AdminInputError(f"latency_ms must be between 0 and {MAX_LATENCY_MS}")
+    stall_ms = _get(body, "stall_ms", int, DEFAULT_STALL_MS)
+    for key, value in (("latency_ms", latency_ms), ("stall_ms", stall_ms)):
+        if not 0 <= value <= MAX_LATENCY_MS:
+            raise AdminInputError(f"{key} must be between 0 and {MAX_LATENCY_MS}")
     seed = _get(body, "seed", (int, type(None)), None)
-    setting = Faults(rates["rate_429"], rates["rate_503"], latency_ms, seed)
+    setting = Faults(
+        rates["rate_429"],
+        rates["rate_503"],
+        latency_ms,
+        seed,
+        rate_reset=rates["rate_reset"],
+        rate_timeout=rates["rate_timeout"],
+        stall_ms=stall_ms,
+    )
     emulator.controls.set_faults(setting)
     return setting.as_dict()
 

@@ -11,12 +11,25 @@ from typing import Any
 DEFAULT_CONCURRENCY = 100  # kintone's limit per domain
 
 
+# A fault that reaches the client as a broken connection rather than an answer.
+RESET = "reset"
+TIMEOUT = "timeout"
+# Longer than any read timeout of the relay's kintone clients (10 s), so the client, not
+# the emulator, ends the wait.
+DEFAULT_STALL_MS = 11_000
+
+
 @dataclass(frozen=True)
 class Faults:
     rate_429: float = 0.0
     rate_503: float = 0.0
     latency_ms: int = 0
     seed: int | None = None
+    # The request is worked on (a write is stored), then its answer never arrives: the
+    # connection is reset at once, or held `stall_ms` and then reset.
+    rate_reset: float = 0.0
+    rate_timeout: float = 0.0
+    stall_ms: int = DEFAULT_STALL_MS
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -24,6 +37,9 @@ class Faults:
             "rate_503": self.rate_503,
             "latency_ms": self.latency_ms,
             "seed": self.seed,
+            "rate_reset": self.rate_reset,
+            "rate_timeout": self.rate_timeout,
+            "stall_ms": self.stall_ms,
         }
 
 
@@ -52,6 +68,7 @@ class Controls:
             self.fold = False
             self._rng = random.Random()
             self._served: Counter[int] = Counter()
+            self._broken: Counter[str] = Counter()
             self._max_running = 0
             self._max_admitted = 0
 
@@ -88,6 +105,21 @@ class Controls:
                 return 429
             return None
 
+    def draw_broken_connection(self) -> str | None:
+        """RESET or TIMEOUT when the answer is to be lost on its way back, else None."""
+        with self._lock:
+            rates = self.faults.rate_reset + self.faults.rate_timeout
+            if not rates:
+                return None
+            draw = self._rng.random()
+            if draw < self.faults.rate_reset:
+                self._broken[RESET] += 1
+                return RESET
+            if draw < rates:
+                self._broken[TIMEOUT] += 1
+                return TIMEOUT
+            return None
+
     def count(self, status: int) -> None:
         with self._lock:
             self._served[status] += 1
@@ -97,6 +129,8 @@ class Controls:
             return {
                 "requests": sum(self._served.values()),
                 "by_status": {str(status): n for status, n in sorted(self._served.items())},
+                # Answers worked out and then lost: connections reset, or stalled then reset.
+                "broken": {RESET: self._broken[RESET], TIMEOUT: self._broken[TIMEOUT]},
                 "max_concurrent": self._max_running,
                 # Requests kintone actually worked on at once (rejected ones excluded).
                 "max_admitted": self._max_admitted,

@@ -1,14 +1,16 @@
 """The emulator's HTTP server, and `start()` for tests and the dev stack.
 
 What happens to a kintone request, in order: maintenance page, concurrency slot, an
-injected 429 (a refusal, answered at once), injected latency, an injected 503, the route.
-Admin paths skip all of it.
+injected 429 (a refusal, answered at once), injected latency, an injected 503, the route;
+then the answer may be lost (an injected reset, or a stall and then a reset). Admin paths
+skip all of it.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +19,7 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 from . import admin, api
-from .control import Controls, Slot
+from .control import TIMEOUT, Controls, Slot
 from .emulator import Emulator
 from .errors import KintoneApiError
 from .schema import DEFAULT_SEED, load_seed
@@ -135,9 +137,23 @@ class _Handler(BaseHTTPRequestHandler):
             answer = admin.handle(emulator, request)
         elif path.startswith(KINTONE_PREFIX):
             answer = serve_kintone(emulator, request)
+            broken = emulator.controls.draw_broken_connection()
+            if broken is not None:
+                self._break(broken, emulator.controls.faults.stall_ms)
+                return
         else:
             answer = error_response(api.no_such_api())
         self._send(answer)
+
+    def _break(self, fault: str, stall_ms: int) -> None:
+        """Lose the answer: kintone did the work, the client learns nothing of it."""
+        if fault == TIMEOUT:
+            time.sleep(stall_ms / 1000)
+        self.close_connection = True
+        # Linger 0: close() sends RST. socketserver would shut the socket down first,
+        # which is a FIN: an orderly end, not the reset a dropped connection gives.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
 
     def _read_body(self) -> bytes | None:
         """The whole body, so the connection can carry the next request."""

@@ -426,3 +426,84 @@ def test_a_failing_webhook_receiver_does_not_affect_the_kintone_answer(
 
     assert answer.status_code == 200
     eventually(lambda: admin(http, kintone, "webhooks").json()["webhooks"][0]["failed"] == 1)
+
+
+# -- answers lost on the way back -------------------------------------------------------
+
+
+def add_record(http: requests.Session, kintone: RunningEmulator, timeout: float = 10):
+    return http.post(
+        kintone.url + "/k/v1/record.json",
+        json={"app": 1, "record": {"取引ID": {"value": "D-lost"}, "担当ID": {"value": "A9"}}},
+        headers={"X-Cybozu-API-Token": ADD},
+        timeout=timeout,
+    )
+
+
+def lost_deals(kintone: RunningEmulator) -> int:
+    return sum(1 for r in kintone.emulator.store.records(1) if r["取引ID"]["value"] == "D-lost")
+
+
+def test_a_reset_fault_stores_the_write_and_resets_the_connection(
+    kintone: RunningEmulator, http: requests.Session
+) -> None:
+    admin(http, kintone, "faults", {"rate_reset": 1}).raise_for_status()
+
+    with fresh_session() as session, pytest.raises(requests.ConnectionError):
+        add_record(session, kintone)
+
+    assert lost_deals(kintone) == 1, "kintone did the work; only the answer was lost"
+    assert admin(http, kintone, "stats").json()["broken"] == {"reset": 1, "timeout": 0}
+
+
+def test_a_timeout_fault_holds_the_answer_past_the_clients_read_timeout(
+    kintone: RunningEmulator, http: requests.Session
+) -> None:
+    admin(http, kintone, "faults", {"rate_timeout": 1, "stall_ms": 2000}).raise_for_status()
+
+    started = time.monotonic()
+    with fresh_session() as session, pytest.raises(requests.Timeout):
+        add_record(session, kintone, timeout=0.5)
+
+    assert time.monotonic() - started < 2, "the client's timeout ended the wait"
+    assert lost_deals(kintone) == 1
+    assert admin(http, kintone, "stats").json()["broken"]["timeout"] == 1
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        {"rate_reset": 1.5},
+        {"rate_timeout": -0.1},
+        {"rate_reset": 0.6, "rate_timeout": 0.6},
+        {"rate_timeout": 0.1, "stall_ms": -1},
+        {"rate_timeout": 0.1, "stall_ms": 60_001},
+    ],
+)
+def test_broken_connection_faults_out_of_range_are_refused(
+    kintone: RunningEmulator, http: requests.Session, faults: dict[str, Any]
+) -> None:
+    answer = admin(http, kintone, "faults", faults)
+
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "EMU_BAD_INPUT"
+
+
+def test_seeded_broken_connections_repeat_and_spare_the_rest(
+    kintone: RunningEmulator, http: requests.Session
+) -> None:
+    def outcomes() -> list[str]:
+        admin(http, kintone, "faults", {"rate_reset": 0.3, "seed": 3}).raise_for_status()
+        seen = []
+        for _ in range(20):
+            with fresh_session() as session:
+                try:
+                    seen.append(str(read_records(session, kintone).status_code))
+                except requests.ConnectionError:
+                    seen.append("reset")
+        return seen
+
+    first, second = outcomes(), outcomes()
+
+    assert first == second
+    assert {"200", "reset"} == set(first)

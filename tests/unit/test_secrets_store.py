@@ -18,7 +18,7 @@ from sekisho.secrets.errors import (
     SecretUnavailable,
 )
 from sekisho.secrets.memory import InMemorySecretBackend
-from sekisho.secrets.store import SecretStore
+from sekisho.secrets.store import MAX_TTL, TTL_VARIABLE, SecretStore, default_ttl
 
 NAME = "sekisho/kintone/deals-view"
 OTHER = "sekisho/kintone/seminar-add"
@@ -89,6 +89,28 @@ def test_allowed_names_given_as_one_string_are_refused(backend):
 def test_cache_ttl_outside_zero_to_five_minutes_is_refused(backend, ttl):
     with pytest.raises(ConfigurationError):
         SecretStore(backend, allowed=[NAME], ttl=ttl)
+
+
+def test_the_cache_lasts_five_minutes_unless_the_environment_shortens_it(
+    backend, clock, monkeypatch
+):
+    monkeypatch.delenv(TTL_VARIABLE, raising=False)
+    assert default_ttl() == MAX_TTL
+    monkeypatch.setenv(TTL_VARIABLE, "20")
+    store = SecretStore(backend, allowed=[NAME], clock=clock)
+    store.get(NAME)
+    clock.advance(19)
+    store.get(NAME)
+    assert backend.calls == 1
+    clock.advance(2)
+    store.get(NAME)
+    assert backend.calls == 2
+
+
+@pytest.mark.parametrize("text", ["300.5", "-1", "soon", "nan"])
+def test_a_cache_lifetime_from_the_environment_outside_five_minutes_is_refused(text):
+    with pytest.raises(ConfigurationError, match=TTL_VARIABLE):
+        default_ttl({TTL_VARIABLE: text})
 
 
 # -- cache ----------------------------------------------------------------------------

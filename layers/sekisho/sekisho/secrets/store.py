@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,10 @@ from .value import json_object
 logger = logging.getLogger(__name__)
 
 MAX_TTL = 300.0
+# Shortens the cache's lifetime below MAX_TTL (never past it): the local stack's fault
+# rehearsal (`make chaos`) sets it so every warm cache expires inside a one-minute Secrets
+# Manager outage and has to serve stale. The template does not set it.
+TTL_VARIABLE = "SEKISHO_SECRET_CACHE_TTL"
 # Secrets Manager's answers for "this deployment cannot read that secret": retrying will
 # not help, so with nothing cached they are configuration errors, not 503s.
 _MISSING_CODES = frozenset(
@@ -62,6 +67,20 @@ def _parse(raw: str, name: str, stage: str) -> dict[str, Any]:
         return json_object(raw)
     except ValueError as exc:
         raise SecretMalformed(f"secret {name!r} ({stage}) {exc}") from None
+
+
+def default_ttl(env: Mapping[str, str] | None = None) -> float:
+    """MAX_TTL, or the shorter lifetime TTL_VARIABLE gives."""
+    text = (os.environ if env is None else env).get(TTL_VARIABLE, "").strip()
+    if not text:
+        return MAX_TTL
+    try:
+        ttl = float(text)
+    except ValueError:
+        raise ConfigurationError(f"{TTL_VARIABLE} must be a number of seconds") from None
+    if not 0 <= ttl <= MAX_TTL:
+        raise ConfigurationError(f"{TTL_VARIABLE} must be between 0 and {MAX_TTL:g} s")
+    return ttl
 
 
 def _missing(name: str, stage: str, *, absent: bool) -> SecretMissing:
@@ -89,12 +108,13 @@ class SecretStore:
         backend: SecretBackend,
         *,
         allowed: Iterable[str],
-        ttl: float = MAX_TTL,
+        ttl: float | None = None,
         min_refresh_interval: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if isinstance(allowed, str):
             raise ConfigurationError("allowed must be a collection of secret names")
+        ttl = default_ttl() if ttl is None else ttl
         names = frozenset(allowed)
         if not all(isinstance(n, str) and n for n in names):
             raise ConfigurationError("allowed secret names must be non-empty strings")
