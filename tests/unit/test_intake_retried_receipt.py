@@ -9,7 +9,7 @@ from sekisho.entries.ledger import QUEUED, RECORDED, REFUSED
 from sekisho.entries.memory import InMemoryEntryLedger
 from sekisho.intake.entries import IntakeEntries
 from sekisho.intake.message import QueuedSubmission
-from sekisho.intake.receipts import normalize_receipt, receipt_from
+from sekisho.intake.receipts import normalize_receipt, receipt_from, retried_receipt
 from sekisho.kintone.errors import KintoneMaintenance
 from sekisho.policy.validation import parse_policy
 from tests.unit.test_intake_service import VALID, Harness, receipt_taken
@@ -53,6 +53,18 @@ def test_a_derived_receipt_is_canonical_and_the_same_for_the_same_digest():
     assert normalize_receipt(receipt) == receipt
     assert receipt_from(digest) == receipt
     assert receipt_from("0" + digest[1:]) != receipt
+
+
+def test_a_retried_receipt_depends_on_the_form_the_key_and_the_body_each():
+    receipt = retried_receipt("seminar-apply", KEY, "ab" * 32)
+
+    assert normalize_receipt(receipt) == receipt
+    assert retried_receipt("seminar-apply", KEY, "ab" * 32) == receipt
+    assert retried_receipt("other-form", KEY, "ab" * 32) != receipt
+    assert retried_receipt("seminar-apply", KEY + "0", "ab" * 32) != receipt
+    assert retried_receipt("seminar-apply", KEY, "cd" * 32) != receipt
+    # Framed: moving a character from one part to the next is another submission.
+    assert retried_receipt("seminar-appl", "y" + KEY, "ab" * 32) != receipt
 
 
 def test_every_try_of_one_submission_gets_the_same_receipt_and_another_body_another():

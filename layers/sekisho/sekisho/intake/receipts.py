@@ -4,6 +4,9 @@ A receipt is 10 random symbols of Crockford's base32 (0-9 and A-Z without I, L, 
 so nothing reads as another letter or a word) and one check symbol, shown and stored in
 kintone's receipt field as three groups, ``XXXX-XXXX-XXC``.
 
+(A submission sent with an Idempotency-Key derives its receipt instead, the same on
+every try: :func:`retried_receipt`.)
+
 Why 10 random symbols (50 bits): a receipt is typed back into routes that count each
 client's attempts (per IP, per hour), so guessing is what it must resist, not a
 computer's search. With a million receipts issued, one guess hits some receipt with a
@@ -28,6 +31,7 @@ their canonical (lowercase, hyphenated) form.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import unicodedata
@@ -38,6 +42,8 @@ RANDOM_SYMBOLS = 10
 LENGTH = RANDOM_SYMBOLS + 1  # with the check symbol
 GROUPS = (4, 4, 3)
 _SYMBOL = "[0-9A-HJKMNP-TV-Z]"
+# Keeps a retried receipt's hash apart from any other hash of the same parts.
+_RETRY_DOMAIN = "sekisho.intake.retried-receipt.v1"
 # The canonical short form, as answered and as stored in kintone.
 SHORT_PATTERN = rf"{_SYMBOL}{{4}}-{_SYMBOL}{{4}}-{_SYMBOL}{{3}}"
 LEGACY_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -110,18 +116,29 @@ def new_receipt() -> str:
 
 
 def receipt_from(digest: str) -> str:
-    """The receipt a keyed digest (hex, at least 13 characters: 50 bits) stands for.
-
-    A retried submission (same form, Idempotency-Key and body) gets the same receipt as
-    its first try, so a write that the first try made before its worker died is found by
-    kintone's unique receipt field instead of being made twice. The digest is an HMAC
-    under a server key, so nobody outside can aim it at another person's receipt.
-    """
-    bits = int(digest[:13], 16) >> 2  # 52 bits, of which 50 are used
+    """The receipt a digest (hex, at least 13 characters: 50 bits are used) stands for."""
+    bits = int(digest[:13], 16) >> 2
     symbols = "".join(
         ALPHABET[(bits >> (5 * i)) & 0b11111] for i in reversed(range(RANDOM_SYMBOLS))
     )
     return _grouped(symbols + check_symbol(symbols))
+
+
+def retried_receipt(form: str, idempotency_key: str, body_digest: str) -> str:
+    """The receipt of a submission sent with an Idempotency-Key: the same on every try.
+
+    A try that wrote the record (or queued it) and whose worker died or timed out before
+    its answer was stored is then found by kintone's unique receipt field when the browser
+    tries again, instead of being written a second time under a fresh receipt.
+
+    It is a hash, not an HMAC under a server key: every container must derive the same
+    receipt, including across a rotation of any key, or the retry that lands on another
+    container writes twice. So the receipt is as hard to guess as the Idempotency-Key
+    together with the body: sekisho's page sends a random UUID (122 bits), and
+    docs/routes.md asks other clients to do the same.
+    """
+    framed = "".join(f"{len(part)}:{part}" for part in (_RETRY_DOMAIN, form, idempotency_key))
+    return receipt_from(hashlib.sha256(f"{framed}{body_digest}".encode()).hexdigest())
 
 
 def normalize_receipt(text: object) -> str | None:

@@ -58,7 +58,7 @@ from .entries import IntakeEntries, marked
 from .errors import CaptchaFailed, IdempotencyKeyReused, ReceiptClash, RequestInProgress
 from .header import check_idempotency_key
 from .idempotency import body_digest
-from .receipts import new_receipt, receipt_from
+from .receipts import new_receipt, retried_receipt
 from .reply import job_for, language_for, queue_reply
 from .request import IntakeRequest
 from .result import IntakeResult
@@ -253,10 +253,7 @@ class IntakeService(BrowserRoute):
         key = check_idempotency_key(request.idempotency_key)
         if key is None or self._idempotency is None:
             return None
-        tried = f"{key}\n{body_digest(request.body)}"
-        return receipt_from(
-            self._guard.fingerprint(f"{SCOPE_PREFIX}{request.form}", "receipt", tried)
-        )
+        return retried_receipt(request.form, key, body_digest(request.body))
 
     def _new_receipt(self) -> str:
         """A receipt for a submission about to be written (the one place receipts are
