@@ -27,6 +27,7 @@ from sekisho.policy.validation.loader import read_policy
 from sekisho.secrets.names import prefixed
 from sekisho.tokens.declared import DeclaredToken, declared_tokens
 
+from . import profiling
 from .aws import Moto
 from .buckets import create_buckets
 from .cfn import Resolver, load_template, parameter_values
@@ -426,6 +427,7 @@ def start(
     test CA made at start required (`RunningStack.pki`; its files under `state_dir`/pki
     when given, else in a temporary directory).
     """
+    profiling.install("stack")
     root = Path(repo_root) if repo_root is not None else DEFAULT_REPO_ROOT
     template_path = Path(template) if template is not None else root / "template.yaml"
     policy_path = (Path(policy) if policy is not None else root / "policy.yaml").resolve()
