@@ -27,6 +27,11 @@ import string
 import threading
 from typing import Any
 
+import moto.core.responses
+import moto.utilities.aws_headers
+from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
 # Distinct expressions the relay sends are few; the bound keeps a stranger's (a test's)
 # variety from growing the process.
 _CACHE_SIZE = 512
@@ -73,11 +78,6 @@ def _cached_parse(parse: Any) -> Any:
 
 def fit() -> None:
     """Apply the three savings to moto's modules (before the first request)."""
-    import moto.core.responses  # noqa: PLC0415
-    import moto.utilities.aws_headers  # noqa: PLC0415
-    from moto.dynamodb.comparisons import ConditionExpressionParser  # noqa: PLC0415
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # noqa: PLC0415
-
     moto.core.responses.gen_amzn_requestid_long = request_id
     moto.utilities.aws_headers.gen_amzn_requestid_long = request_id
     ConditionExpressionParser.parse = _cached_parse(ConditionExpressionParser.parse)

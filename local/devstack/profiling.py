@@ -3,7 +3,7 @@
 `SEKISHO_DEVSTACK_PROFILE=<directory>` in the environment of the process that starts the
 stack makes every process of it (the stack's own, moto's, each function worker) run
 cProfile over all of its threads and write `<label>-<pid>.prof` there when it ends (the
-end of a benchmark, `make dev`'s Ctrl-C); `python -m pstats` or `summary()` reads them.
+end of a benchmark, `make dev`'s Ctrl-C); `python -m pstats` reads them.
 cProfile about doubles the CPU of what it watches, so `SEKISHO_DEVSTACK_CALLS=<directory>`
 instead only counts the CPU of each AWS call moto serves (`<label>-<pid>.calls.json`, the
 thread's CPU per call by X-Amz-Target), which costs next to nothing.
@@ -13,9 +13,13 @@ Without either variable, `install` returns at once and nothing else here runs.
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
+import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,12 +33,13 @@ CALLS_VARIABLE = "SEKISHO_DEVSTACK_CALLS"
 _lock = threading.Lock()
 _profiles: list[cProfile.Profile] = []
 _tallies: dict[str, list[float]] = {}
-_target: Path | None = None
+# Where this process writes what it counted; empty until `install` switches it on.
+_target: dict[str, Path] = {}
 
 
 def active() -> bool:
     """Whether this process counts (either variable was set when it installed)."""
-    return _target is not None
+    return bool(_target)
 
 
 def tally(name: str, seconds: float) -> None:
@@ -48,7 +53,6 @@ def tally(name: str, seconds: float) -> None:
 def _profile_this_thread() -> None:
     # Imported only when switched on: every function worker imports this module.
     import cProfile  # noqa: PLC0415
-    import time  # noqa: PLC0415
 
     # CPU, not the wall clock: a thread waiting on a socket costs nothing, and the time
     # the machine's other work takes from this process is not charged to it.
@@ -68,15 +72,12 @@ def _on_first_event(frame: FrameType, event: str, arg: Any) -> None:
 def install(label: str) -> bool:
     """Start counting this process (its threads, this one and every later one) when a
     variable says so; False, doing nothing, otherwise."""
-    global _target
     profile_dir = os.environ.get(PROFILE_VARIABLE)
     where = profile_dir or os.environ.get(CALLS_VARIABLE)
-    if not where or _target is not None:
+    if not where or _target:
         return False
-    import atexit  # noqa: PLC0415
-
     Path(where).mkdir(parents=True, exist_ok=True)
-    _target = Path(where) / f"{label}-{os.getpid()}.prof"
+    _target["profile"] = Path(where) / f"{label}-{os.getpid()}.prof"
     if profile_dir:
         # From 3.12 cProfile rides sys.monitoring: one profiler sees every thread (and a
         # second may not start). Threads interleave on its one call stack, so own times
@@ -90,9 +91,8 @@ def install(label: str) -> bool:
 
 def exit_on_sigterm() -> None:
     """A process ended by SIGTERM (moto's) writes what it counted first."""
-    if _target is None:
+    if not _target:
         return
-    import signal  # noqa: PLC0415
 
     def _dump_and_exit(signum: int, frame: FrameType | None) -> None:
         dump()
@@ -103,16 +103,20 @@ def exit_on_sigterm() -> None:
 
 def dump() -> None:
     """Write what this process counted so far (multiprocessing's children skip atexit)."""
-    if _target is None:
+    target = _target.get("profile")
+    if target is None:
         return
-    import json  # noqa: PLC0415
     import pstats  # noqa: PLC0415
 
     with _lock:
         profiles = list(_profiles)
-        calls = {name: {"calls": int(n), "cpu_ms": round(s * 1000, 2)} for name, (n, s) in _tallies.items()}
+        calls = {
+            name: {"calls": int(n), "cpu_ms": round(s * 1000, 2)}
+            for name, (n, s) in _tallies.items()
+        }
     if calls:
-        _target.with_suffix(".calls.json").write_text(json.dumps(calls, indent=1, sort_keys=True))
+        text = json.dumps(calls, indent=1, sort_keys=True)
+        target.with_suffix(".calls.json").write_text(text)
     stats: pstats.Stats | None = None
     for profile in profiles:
         profile.snapshot_stats()
@@ -123,14 +127,4 @@ def dump() -> None:
         else:
             stats.add(profile)
     if stats is not None:
-        stats.dump_stats(_target)
-
-
-def summary(files: list[Path], top: int = 30) -> str:
-    """The heaviest functions by own time of the profiles in `files`, merged."""
-    import io  # noqa: PLC0415
-    import pstats  # noqa: PLC0415
-
-    out = io.StringIO()
-    pstats.Stats(*(str(path) for path in files), stream=out).sort_stats("tottime").print_stats(top)
-    return out.getvalue()
+        stats.dump_stats(target)

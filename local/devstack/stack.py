@@ -334,6 +334,8 @@ def _serve_functions(
     refused_modules: tuple[str, ...] = (),
 ) -> dict[str, FunctionPool]:
     """A warm pool of workers for every function a route or a queue reaches."""
+    # When profiling is switched on, this process counts from here, as its workers do.
+    profiling.install("stack")
     wanted = {route.function for route in table} | {source.function for source in sources}
     specs = functions(data, resolver, template_dir, only=wanted)
     _warn_about_runtime(specs)
@@ -427,7 +429,6 @@ def start(
     test CA made at start required (`RunningStack.pki`; its files under `state_dir`/pki
     when given, else in a temporary directory).
     """
-    profiling.install("stack")
     root = Path(repo_root) if repo_root is not None else DEFAULT_REPO_ROOT
     template_path = Path(template) if template is not None else root / "template.yaml"
     policy_path = (Path(policy) if policy is not None else root / "policy.yaml").resolve()
