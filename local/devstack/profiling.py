@@ -3,7 +3,7 @@
 `SEKISHO_DEVSTACK_PROFILE=<directory>` in the environment of the process that starts the
 stack makes every process of it (the stack's own, moto's, each function worker) run
 cProfile over all of its threads and write `<label>-<pid>.prof` there when it ends (the
-end of a benchmark, `make dev`'s Ctrl-C); `python -m pstats` reads them.
+end of a benchmark, `make dev`'s Ctrl-C); `.venv/bin/python -m pstats` reads them.
 cProfile about doubles the CPU of what it watches, so `SEKISHO_DEVSTACK_CALLS=<directory>`
 instead only counts the CPU of each AWS call moto serves (`<label>-<pid>.calls.json`, the
 thread's CPU per call by X-Amz-Target), which costs next to nothing.

@@ -42,7 +42,7 @@ from tests.bench.figures import Figure, record
 
 REPO = Path(__file__).resolve().parents[2]
 VIEW, FORM = "deal-status", "seminar-apply"
-GOALS = {"lookups": 150, "submissions": 100}
+GOALS = {"lookups": 250, "submissions": 150}
 OPEN = "1000000/hour"
 
 
