@@ -12,7 +12,10 @@ import os
 import signal
 import socket
 import threading
+import time
 from typing import Any, ClassVar
+
+from . import profiling
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,15 @@ def _keep_alive_handler(base: type) -> type:
         disable_nagle_algorithm = True
 
         def run_wsgi(self) -> None:
+            if not profiling.active():
+                self._run_wsgi()
+                return
+            started = time.thread_time()
+            self._run_wsgi()
+            target = self.headers.get("X-Amz-Target") or f"{self.command} {self.path[:40]}"
+            profiling.tally(target, time.thread_time() - started)
+
+        def _run_wsgi(self) -> None:
             if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
                 self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             environ = self.make_environ()
@@ -128,6 +140,8 @@ def serve(listener: socket.socket, host: str) -> None:
     """The moto process's main function: serve on `listener` until the stack stops or dies."""
     # Ctrl-C reaches the whole process group; the stack stops moto itself, after a reset.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if profiling.install("moto"):
+        profiling.exit_on_sigterm()
     # Imported here: only this process pays for moto.
     import moto.core.responses  # noqa: PLC0415
     from moto.core.utils import unix_time  # noqa: PLC0415
@@ -139,9 +153,10 @@ def serve(listener: socket.socket, host: str) -> None:
     from moto.sqs.models import SQSBackend  # noqa: PLC0415
     from werkzeug.serving import make_server  # noqa: PLC0415
 
-    from . import moto_sqs  # noqa: PLC0415
+    from . import moto_dynamodb, moto_sqs  # noqa: PLC0415
 
     moto_sqs.fit(SQSBackend, unix_time)
+    moto_dynamodb.fit()
 
     # moto is the one process every request of the stack reaches (the guard's counters,
     # idempotency records): two of its per-request costs are answers that never change.

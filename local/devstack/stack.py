@@ -27,6 +27,7 @@ from sekisho.policy.validation.loader import read_policy
 from sekisho.secrets.names import prefixed
 from sekisho.tokens.declared import DeclaredToken, declared_tokens
 
+from . import profiling
 from .aws import Moto
 from .buckets import create_buckets
 from .cfn import Resolver, load_template, parameter_values
@@ -336,6 +337,8 @@ def _serve_functions(
     refused_modules: tuple[str, ...] = (),
 ) -> dict[str, FunctionPool]:
     """A warm pool of workers for every function a route or a queue reaches."""
+    # When profiling is switched on, this process counts from here, as its workers do.
+    profiling.install("stack")
     wanted = {route.function for route in table} | {source.function for source in sources}
     specs = functions(data, resolver, template_dir, only=wanted)
     _warn_about_runtime(specs)

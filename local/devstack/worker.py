@@ -23,6 +23,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from . import profiling
+
 
 @dataclass(frozen=True)
 class WorkerConfig:
@@ -99,6 +101,15 @@ def _enter_sandbox(config: WorkerConfig) -> None:
 
 def serve(conn: Connection, config: WorkerConfig) -> None:
     """The worker process's main function."""
+    # Read before the sandbox replaces the environment; a no-op unless switched on.
+    profiling.install(config.logical_id)
+    try:
+        _serve(conn, config)
+    finally:
+        profiling.dump()
+
+
+def _serve(conn: Connection, config: WorkerConfig) -> None:
     _enter_sandbox(config)
     try:
         handler = load_handler(config)

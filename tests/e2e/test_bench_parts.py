@@ -22,7 +22,7 @@ def scratch_figures(tmp_path, monkeypatch):
 
 def test_the_load_part_runs_against_a_fresh_local_stack(tmp_path):
     argv = ["--seconds", "0.5", "--warmup", "0.2", "--connections", "2", "--workers", "1"]
-    assert load.main([*argv, "--log", str(tmp_path / "load.log")]) == 0
+    assert load.main([*argv, "--cpu", "--log", str(tmp_path / "load.log")]) == 0
 
 
 def test_the_sessions_part_runs_against_a_fresh_local_stack(tmp_path):

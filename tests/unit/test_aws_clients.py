@@ -56,3 +56,21 @@ def test_a_container_builds_one_client_per_service_and_a_command_its_own():
 def test_a_service_without_a_config_here_gets_no_client():
     with pytest.raises(KeyError):
         aws.fresh_client("ec2")
+
+
+@pytest.mark.parametrize(
+    ("component", "allow_hash"),
+    [("Boto3/1.40", True), ("m/E,b#x", False), ("md/arch#x86_64 (linux)", True), ("", False)],
+)
+def test_user_agent_components_are_sanitised_once_and_exactly_as_botocore_does(
+    component, allow_hash
+):
+    from botocore import useragent  # noqa: PLC0415
+
+    aws.fresh_client("ssm")
+    remembered = useragent.sanitize_user_agent_string_component
+    original = remembered.__wrapped__
+    assert remembered(component, allow_hash) == original(component, allow_hash)
+    hits = remembered.cache_info().hits
+    remembered(component, allow_hash)
+    assert remembered.cache_info().hits == hits + 1

@@ -17,6 +17,10 @@ DEFERRED = {
     ("devstack.moto_process", "moto"),
     ("devstack.moto_process", "werkzeug"),
     ("devstack.moto_process", "devstack.moto_sqs"),
+    ("devstack.moto_process", "devstack.moto_dynamodb"),
+    # Every worker imports the profiling switch; the profiler loads only when it is on.
+    ("devstack.profiling", "cProfile"),
+    ("devstack.profiling", "pstats"),
     # A worker refuses what the layer does not ship only when told to (at its start).
     ("devstack.worker", "devstack.layer_modules"),
     # Reading a distribution's requirements is the stack's job, never a worker's.
