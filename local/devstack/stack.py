@@ -31,6 +31,7 @@ from .aws import Moto
 from .buckets import create_buckets
 from .cfn import Resolver, load_template, parameter_values
 from .demo_secrets import DEFAULT_SECRETS_FILE, load_secrets_file, secret_strings
+from .emf_log import FILE_NAME as EMF_FILE_NAME
 from .errors import TemplateError
 from .kintone_webhooks import (
     KintoneWebhook,
@@ -101,8 +102,11 @@ class RunningStack:
         mail: MailSender | None = None,
         tls_url: str | None = None,
         pki: Pki | None = None,
+        metrics_log: Path | None = None,
     ) -> None:
         self.router_url = router_url
+        # The EMF lines every worker printed since the start (`make metrics` reads them).
+        self.metrics_log = metrics_log
         # The same routes over HTTPS, a client certificate of `pki`'s CA required.
         self.tls_url = tls_url
         self.pki = pki
@@ -179,6 +183,20 @@ def _url(host: str, port: int, scheme: str = "http") -> str:
     return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
+def _metrics_log(state_dir: Path | None, cleanup: ExitStack) -> Path:
+    """An empty file for this run's metrics: under `state_dir` when given (`make dev`'s,
+    for `make metrics` to find), else in a directory of its own, removed at the stop."""
+    if state_dir is None:
+        directory = Path(tempfile.mkdtemp(prefix="devstack-metrics-"))
+        cleanup.callback(shutil.rmtree, directory, ignore_errors=True)
+    else:
+        directory = state_dir
+        directory.mkdir(parents=True, exist_ok=True)
+    path = directory / EMF_FILE_NAME
+    path.write_bytes(b"")
+    return path
+
+
 def _pki(state_dir: Path | None, policy: Path, cleanup: ExitStack) -> Pki:
     """The test CA and its certificates: under `state_dir` when given (`make dev`'s, for
     curl to find), else in a directory of their own, removed when the stack stops."""
@@ -188,6 +206,12 @@ def _pki(state_dir: Path | None, policy: Path, cleanup: ExitStack) -> Pki:
     else:
         directory = state_dir / "pki"
     return create_pki(directory, partner_subjects(policy))
+
+
+def _run_files(state_dir: str | Path | None, policy: Path, cleanup: ExitStack) -> tuple[Pki, Path]:
+    """What a run writes for the commands beside it: the test CA, the metrics' file."""
+    directory = Path(state_dir) if state_dir is not None else None
+    return _pki(directory, policy, cleanup), _metrics_log(directory, cleanup)
 
 
 def _tls_listener(host: str, port: int, pki: Pki, cleanup: ExitStack) -> TlsRouterHTTPServer:
@@ -331,6 +355,7 @@ def _serve_functions(
     workers: int,
     cleanup: ExitStack,
     refused_modules: tuple[str, ...] = (),
+    metrics_log: Path | None = None,
 ) -> dict[str, FunctionPool]:
     """A warm pool of workers for every function a route or a queue reaches."""
     wanted = {route.function for route in table} | {source.function for source in sources}
@@ -347,6 +372,7 @@ def _serve_functions(
             environment=environment(spec),
             invoked_function_arn=arn("lambda", f"function:{spec.name}"),
             refused_modules=refused_modules,
+            metrics_log=None if metrics_log is None else str(metrics_log),
         )
         # A queue's consumer starts with one warm worker and scales out when batches
         # overlap; a routed function starts all of its workers, so no request waits.
@@ -455,7 +481,7 @@ def start(
         )
         cleanup.callback(httpd.server_close)
         router_url = _url(host, int(httpd.server_address[1]))
-        pki = _pki(Path(state_dir) if state_dir is not None else None, policy_path, cleanup)
+        pki, metrics_log = _run_files(state_dir, policy_path, cleanup)
         tls_httpd = _tls_listener(host, tls_port, pki, cleanup)
         tls_url = _url(host, int(tls_httpd.server_address[1]), "https")
 
@@ -488,6 +514,7 @@ def start(
             cleanup=cleanup,
             # Only with the snapshot: validating a YAML policy needs what the layer lacks.
             refused_modules=_refused_modules(root) if policy_model else (),
+            metrics_log=metrics_log,
         )
         pumps = _pumps(sources, queues, pools, moto, start_polling=pump, cleanup=cleanup)
         httpd.router = Router(table, pools, _default_api(api_specs, table), web_dir)
@@ -519,4 +546,5 @@ def start(
         mail=mail,
         tls_url=tls_url,
         pki=pki,
+        metrics_log=metrics_log,
     )
