@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from . import emf_log
 STATE_DIR = Path("build") / "devstack"
 # Every metric of the relay carries it; the table leaves it out.
 SERVICE_DIMENSION = "service"
+Dimensions = tuple[tuple[str, str], ...]
 
 
 @dataclass
@@ -28,7 +29,7 @@ class Series:
     namespace: str
     name: str
     unit: str
-    dimensions: tuple[tuple[str, str], ...]
+    dimensions: Dimensions
     values: list[float] = field(default_factory=list)
 
     @property
@@ -49,28 +50,38 @@ def _values(raw: Any) -> list[float]:
     return [float(v) for v in items if isinstance(v, int | float) and not isinstance(v, bool)]
 
 
-def summarise(lines: Iterable[str]) -> list[Series]:
-    """Each metric by its dimension values, in name then dimension order. A line that is
-    not an EMF document is skipped, as CloudWatch keeps it as a log line only."""
-    found: dict[tuple[Any, ...], Series] = {}
-    for line in lines:
-        try:
-            document = json.loads(line)
-            directives = document["_aws"]["CloudWatchMetrics"]
-        except (ValueError, KeyError, TypeError):
+def _metrics_of(line: str) -> Iterator[tuple[str, str, str, Dimensions, list[float]]]:
+    """(namespace, name, unit, dimension values, values) of each metric one line declares;
+    nothing for a line that is not an EMF document (CloudWatch keeps it as a log line)."""
+    try:
+        document = json.loads(line)
+        directives = document["_aws"]["CloudWatchMetrics"]
+    except (ValueError, KeyError, TypeError):
+        return
+    if not isinstance(directives, list):
+        return
+    for directive in directives:
+        if not isinstance(directive, dict):
             continue
-        for directive in directives:
-            namespace = str(directive.get("Namespace", ""))
-            for keys in directive.get("Dimensions") or [[]]:
-                dimensions = tuple((str(k), str(document.get(k, ""))) for k in keys)
-                for metric in directive.get("Metrics") or []:
+        namespace = str(directive.get("Namespace", ""))
+        for keys in directive.get("Dimensions") or [[]]:
+            dimensions = tuple((str(k), str(document.get(k, ""))) for k in keys)
+            for metric in directive.get("Metrics") or []:
+                if isinstance(metric, dict):
                     name = str(metric.get("Name", ""))
-                    key = (namespace, name, dimensions)
-                    series = found.get(key)
-                    if series is None:
-                        unit = str(metric.get("Unit", "None"))
-                        series = found[key] = Series(namespace, name, unit, dimensions)
-                    series.values += _values(document.get(name))
+                    unit = str(metric.get("Unit", "None"))
+                    yield namespace, name, unit, dimensions, _values(document.get(name))
+
+
+def summarise(lines: Iterable[str]) -> list[Series]:
+    """Each metric by its dimension values, in name then dimension order."""
+    found: dict[tuple[str, str, Dimensions], Series] = {}
+    for line in lines:
+        for namespace, name, unit, dimensions, values in _metrics_of(line):
+            key = (namespace, name, dimensions)
+            if key not in found:
+                found[key] = Series(namespace, name, unit, dimensions)
+            found[key].values += values
     return sorted(found.values(), key=lambda s: (s.namespace, s.name, s.dimensions))
 
 
