@@ -91,6 +91,25 @@ def test_a_name_the_policy_does_not_declare_never_becomes_a_dimension(params):
     assert request_route(POLICY, params) == metrics.UNDECLARED
 
 
+@pytest.mark.parametrize(
+    ("path", "route"),
+    [
+        ("/views/deal-status", "view:deal-status"),
+        ("/views/my-applications/files/t-1", "session:applicants"),
+        ("/forms/seminar-apply/receipts/6VS3-HGBP-J3M", "form:seminar-apply"),
+        ("/forms/seminar-apply/entries/r-1/cancel", "session:applicants"),
+        ("/partners/forms/seminar-apply", "form:seminar-apply"),
+        ("/sessions/applicants/code", "session:applicants"),
+        ("/webhooks/demo-github", "webhook:demo-github"),
+        ("/webhooks", "undeclared"),
+        ("/admin/deal-status", "undeclared"),
+        ("/", "undeclared"),
+    ],
+)
+def test_a_request_no_route_took_is_named_by_its_paths_shape(path, route):
+    assert request_route(POLICY, {}, path) == route
+
+
 # ------------------------------------------------------------------ the HTTP edge
 
 
@@ -148,6 +167,20 @@ def test_a_path_no_route_matches_is_an_undeclared_not_found(app, capsys):
     app.resolve(rest_event("POST", "/admin/203.0.113.10", body={}), Context())
     lines = out(capsys)
     assert dimensions(lines, "Refusals") == [{"route": "undeclared", "outcome": "not_found"}]
+
+
+def test_a_preflight_counts_under_the_route_it_asks_for(capsys):
+    app = create_resolver(
+        HttpSettings(allowed_origins=("https://example.com",), route_of=request_routes(POLICY))
+    )
+
+    @app.post("/views/<view>")
+    def view(view: str) -> dict:
+        return {}
+
+    event = rest_event("OPTIONS", "/views/deal-status", headers={"Origin": "https://example.com"})
+    assert app.resolve(event, Context())["statusCode"] == 204
+    assert dimensions(out(capsys), "Requests") == [{"route": "view:deal-status", "outcome": "ok"}]
 
 
 def test_a_route_of_a_literal_path_is_named_from_the_matched_parameters(capsys):

@@ -45,8 +45,9 @@ class HttpSettings:
     max_body_bytes: int = 16 * 1024
     allow_headers: tuple[str, ...] = ("Idempotency-Key",)
     preflight_max_age: int = 600
-    # The metrics' route of a request, from its path parameters (names the policy declares).
-    route_of: Callable[[Mapping[str, str]], str] = lambda _: metrics.UNDECLARED
+    # The metrics' route of a request, from its matched path parameters and its path (names
+    # the policy declares).
+    route_of: Callable[[Mapping[str, str], str], str] = lambda params, path: metrics.UNDECLARED
 
 
 class SekishoResolver(APIGatewayRestResolver):
@@ -99,7 +100,8 @@ def create_resolver(settings: HttpSettings) -> SekishoResolver:
     def _name_route(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
         # Powertools' matched parameters: a literal path (/views/my-applications) has none
         # in the event's pathParameters.
-        metrics.name_route(settings.route_of(app.request.path_parameters))
+        request = app.request
+        metrics.name_route(settings.route_of(request.path_parameters, app.current_event.path))
         return next_middleware(app)
 
     def _relay_error(error: SekishoError) -> Response[str]:

@@ -16,7 +16,15 @@ from sekisho.metrics import UNDECLARED
 if TYPE_CHECKING:
     from .model import Policy
 
-RouteOf = Callable[[Mapping[str, str]], str]
+# A request's matched path parameters, and its path.
+RouteOf = Callable[[Mapping[str, str], str], str]
+# The template's paths by their first segments: which segment is which parameter.
+_SHAPES = {
+    "views": "view",
+    "forms": "form",
+    "webhooks": "source",
+    "sessions": "realm",
+}
 
 
 def form_route(policy: Policy, form: object) -> str:
@@ -28,8 +36,26 @@ def webhook_route(policy: Policy, source: object) -> str:
     return f"webhook:{source}" if ok else UNDECLARED
 
 
-def request_route(policy: Policy, params: Mapping[str, str]) -> str:
-    """The route of an HTTP request, by its path parameters (API Gateway's names)."""
+def path_parameters(path: str) -> dict[str, str]:
+    """The parameters a path would have had, read by the template's path shapes: for a
+    request no route took (a CORS preflight, a wrong method), so that it still counts under
+    its route when the policy declares the name."""
+    parts = [part for part in path.split("/") if part]
+    if parts[:2] == ["partners", "forms"]:
+        parts = parts[1:]
+    if len(parts) < 2 or parts[0] not in _SHAPES:
+        return {}
+    params = {_SHAPES[parts[0]]: parts[1]}
+    if parts[0] == "forms" and len(parts) >= 4 and parts[2] == "entries":
+        params["ref"] = parts[3]
+    return params
+
+
+def request_route(policy: Policy, params: Mapping[str, str], path: str = "") -> str:
+    """The route of an HTTP request, by its path parameters (API Gateway's names), or by
+    its path when no route matched it."""
+    if not params:
+        params = path_parameters(path)
     if "realm" in params:
         realm = params["realm"]
         return f"session:{realm}" if realm in policy.realms else UNDECLARED
@@ -50,4 +76,4 @@ def request_route(policy: Policy, params: Mapping[str, str]) -> str:
 
 def request_routes(policy: Policy) -> RouteOf:
     """What the HTTP edge calls with each request's path parameters."""
-    return lambda params: request_route(policy, params)
+    return lambda params, path: request_route(policy, params, path)
