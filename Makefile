@@ -31,7 +31,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= ap-northeast-1
 
-.PHONY: help venv lint lint-template scan-template typecheck check chromium openapi test bench burst burst-seats burst-actions chaos build dev queues webhooks mail probe stage rotate send switch kintone docs clean
+.PHONY: help venv lint lint-template scan-template typecheck check chromium openapi test bench burst burst-seats burst-actions chaos build dev queues webhooks mail metrics probe stage rotate send switch kintone docs clean
 
 help:
 	@echo "make dev      run the bundle locally: API and demo page on http://127.0.0.1:$(SEKISHO_PORT)"
@@ -50,6 +50,7 @@ help:
 	@echo "make queues   counts of the local queues; dead letters by receipt"
 	@echo "make webhooks the verified webhook events waiting on the local WebhookQueue"
 	@echo "make mail     with make dev running: the mail it sent (moto's SES), newest last"
+	@echo "make metrics  with make dev running: the metrics its functions wrote (EMF), added up"
 	@echo "make probe    with make dev running: every kintone token's permissions, as declared?"
 	@echo "make stage    with make dev running: stage SECRET=<name>'s next value, read from stdin"
 	@echo "make rotate   with make dev running: rotate SECRET=<name> now (the four steps)"
@@ -224,6 +225,11 @@ webhooks: $(STAMP)
 
 mail: $(STAMP)
 	$(BIN)/python -m devstack mail --moto-port $(MOTO_PORT)
+
+# What the functions of a running `make dev` would have sent CloudWatch: every EMF line its
+# workers printed since it started, added up per metric and dimensions.
+metrics: $(STAMP)
+	$(BIN)/python -m devstack metrics
 
 # Operator commands against a running `make dev` (from another terminal): sekisho's own
 # commands (and `python -m devstack rotate`, which plays Secrets Manager's part), pointed

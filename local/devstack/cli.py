@@ -29,6 +29,7 @@ from .aws import moto_client
 from .errors import DevstackError
 from .kintone_webhooks import read_secret
 from .mailbox import MailboxError, render, sent_messages, summary
+from .metrics_report import add_metrics_command
 from .operator_env import AWS_IDENTITY_VARIABLES
 from .provision import local_secret_name
 from .queue_report import queue_report
@@ -46,7 +47,7 @@ from .webhook_report import WEBHOOK_QUEUE, queue_name, webhook_report
 # starts in half the time, and some tests count what the one warm worker did.
 DEFAULT_WORKERS = 4
 # The commands whose parser names their handler (set_defaults(handler=...)).
-HANDLED = ("mail", *ROTATION)
+HANDLED = ("mail", "metrics", *ROTATION)
 DEMO_METHOD, DEMO_PATH = "POST", "/views/deal-status"
 DEMO_BODY = '{"match": {"owner_id": "A1", "deal_id": "D000001"}}'
 FORM_METHOD, FORM_PATH = "POST", "/forms/seminar-apply"
@@ -139,7 +140,9 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     commands = parser.add_subparsers(
         dest="command",
-        metavar="{" + ",".join(("queues", "webhooks", "mail", "send", "switch", *ROTATION)) + "}",
+        metavar="{"
+        + ",".join(("queues", "webhooks", "mail", "metrics", "send", "switch", *ROTATION))
+        + "}",
     )
     queues = commands.add_parser(
         "queues",
@@ -257,6 +260,7 @@ def _parser() -> argparse.ArgumentParser:
         default=env("SEKISHO_PORT", "3000"),
         help="the router's port (default: $SEKISHO_PORT or 3000)",
     )
+    add_metrics_command(commands)
     add_rotation_commands(commands)
     return parser
 

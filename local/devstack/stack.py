@@ -32,6 +32,7 @@ from .aws import Moto
 from .buckets import create_buckets
 from .cfn import Resolver, load_template, parameter_values
 from .demo_secrets import DEFAULT_SECRETS_FILE, load_secrets_file, secret_strings
+from .emf_log import FILE_NAME as EMF_FILE_NAME
 from .errors import TemplateError
 from .kintone_webhooks import (
     KintoneWebhook,
@@ -103,8 +104,11 @@ class RunningStack:
         tls_url: str | None = None,
         pki: Pki | None = None,
         pools: Mapping[str, FunctionPool] | None = None,
+        metrics_log: Path | None = None,
     ) -> None:
         self.router_url = router_url
+        # The EMF lines every worker printed since the start (`make metrics` reads them).
+        self.metrics_log = metrics_log
         # The same routes over HTTPS, a client certificate of `pki`'s CA required.
         self.tls_url = tls_url
         self.pki = pki
@@ -183,6 +187,20 @@ def _url(host: str, port: int, scheme: str = "http") -> str:
     return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
+def _metrics_log(state_dir: Path | None, cleanup: ExitStack) -> Path:
+    """An empty file for this run's metrics: under `state_dir` when given (`make dev`'s,
+    for `make metrics` to find), else in a directory of its own, removed at the stop."""
+    if state_dir is None:
+        directory = Path(tempfile.mkdtemp(prefix="devstack-metrics-"))
+        cleanup.callback(shutil.rmtree, directory, ignore_errors=True)
+    else:
+        directory = state_dir
+        directory.mkdir(parents=True, exist_ok=True)
+    path = directory / EMF_FILE_NAME
+    path.write_bytes(b"")
+    return path
+
+
 def _pki(state_dir: Path | None, policy: Path, cleanup: ExitStack) -> Pki:
     """The test CA and its certificates: under `state_dir` when given (`make dev`'s, for
     curl to find), else in a directory of their own, removed when the stack stops."""
@@ -192,6 +210,12 @@ def _pki(state_dir: Path | None, policy: Path, cleanup: ExitStack) -> Pki:
     else:
         directory = state_dir / "pki"
     return create_pki(directory, partner_subjects(policy))
+
+
+def _run_files(state_dir: str | Path | None, policy: Path, cleanup: ExitStack) -> tuple[Pki, Path]:
+    """What a run writes for the commands beside it: the test CA, the metrics' file."""
+    directory = Path(state_dir) if state_dir is not None else None
+    return _pki(directory, policy, cleanup), _metrics_log(directory, cleanup)
 
 
 def _tls_listener(host: str, port: int, pki: Pki, cleanup: ExitStack) -> TlsRouterHTTPServer:
@@ -335,6 +359,7 @@ def _serve_functions(
     workers: int,
     cleanup: ExitStack,
     refused_modules: tuple[str, ...] = (),
+    metrics_log: Path | None = None,
 ) -> dict[str, FunctionPool]:
     """A warm pool of workers for every function a route or a queue reaches."""
     # When profiling is switched on, this process counts from here, as its workers do.
@@ -353,6 +378,7 @@ def _serve_functions(
             environment=environment(spec),
             invoked_function_arn=arn("lambda", f"function:{spec.name}"),
             refused_modules=refused_modules,
+            metrics_log=None if metrics_log is None else str(metrics_log),
         )
         # A queue's consumer starts with one warm worker and scales out when batches
         # overlap; a routed function starts all of its workers, so no request waits.
@@ -465,7 +491,7 @@ def start(
         )
         cleanup.callback(httpd.server_close)
         router_url = _url(host, int(httpd.server_address[1]))
-        pki = _pki(Path(state_dir) if state_dir is not None else None, policy_path, cleanup)
+        pki, metrics_log = _run_files(state_dir, policy_path, cleanup)
         tls_httpd = _tls_listener(host, tls_port, pki, cleanup)
         tls_url = _url(host, int(tls_httpd.server_address[1]), "https")
 
@@ -501,6 +527,7 @@ def start(
             cleanup=cleanup,
             # Only with the snapshot: validating a YAML policy needs what the layer lacks.
             refused_modules=_refused_modules(root) if policy_model else (),
+            metrics_log=metrics_log,
         )
         pumps = _pumps(sources, queues, pools, moto, start_polling=pump, cleanup=cleanup)
         httpd.router = Router(table, pools, _default_api(api_specs, table), web_dir)
@@ -533,4 +560,5 @@ def start(
         tls_url=tls_url,
         pki=pki,
         pools=pools,
+        metrics_log=metrics_log,
     )

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import profiling
+from .emf_log import EmfTee
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class WorkerConfig:
     invoked_function_arn: str
     # Top-level modules of this machine that Lambda would not have (layer_modules.py).
     refused_modules: tuple[str, ...] = ()
+    # Where the EMF lines the function prints are kept for `make metrics` (emf_log.py).
+    metrics_log: str | None = None
 
 
 class LambdaContext:
@@ -93,6 +96,9 @@ def _enter_sandbox(config: WorkerConfig) -> None:
     if hasattr(time, "tzset"):
         time.tzset()
     sys.path[:0] = [path for path in config.import_paths if path not in sys.path]
+    if config.metrics_log is not None:
+        # Before the handler loads: its Powertools Logger keeps the stdout it finds.
+        sys.stdout = EmfTee(sys.stdout, config.metrics_log)  # type: ignore[assignment]
     if config.refused_modules:
         from .layer_modules import refuse_unshipped  # noqa: PLC0415
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from devstack import emf_log
 from devstack import stack as devstack
+from devstack.metrics_report import summarise
 from devstack.stack import RunningStack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -134,3 +136,20 @@ def test_the_ip_limit_answers_429_once_the_hour_is_spent(tmp_path, http):
         match = {"owner_id": "A1", "deal_id": "D000001"}
         statuses = [lookup(stack, http, match).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
+
+
+def test_each_answer_is_counted_in_the_metrics_make_metrics_reads(stack, http):
+    def requests_ok() -> int:
+        found = summarise(emf_log.lines(stack.metrics_log))
+        return sum(
+            s.count
+            for s in found
+            if s.name == "Requests"
+            and dict(s.dimensions)
+            == {"service": "sekisho", "route": "view:deal-status", "outcome": "ok"}
+        )
+
+    before = requests_ok()
+    assert lookup(stack, http, {"owner_id": "A1", "deal_id": "D000001"}).status_code == 200
+    # The worker writes the line before it answers.
+    assert requests_ok() == before + 1

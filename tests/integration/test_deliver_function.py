@@ -18,6 +18,7 @@ from sekisho.kintone import client as kintone_client
 from sekisho.kintone.client import KintoneClient, TokenSource
 from sekisho.wiring import deliver as deliver_wiring
 from tests.integration.conftest import entries_table
+from tests.metrics_support import dimensions
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -128,6 +129,8 @@ def deliver(kintone, moto_url, monkeypatch):
         "POWERTOOLS_SERVICE_NAME": "sekisho",
         "IDEMPOTENCY_TABLE": table,
         "MAIL_FROM_ADDRESS": "no-reply@sekisho.example",
+        # As the template sets it: the queue's maxReceiveCount.
+        "DELIVER_MAX_RECEIVES": str(MAX_RECEIVE_COUNT),
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -204,8 +207,9 @@ def test_messages_through_sqs_are_recorded_once_and_deleted(deliver):
     assert deliver.receive() == []
 
 
-def test_a_malformed_message_is_never_dropped_it_ends_in_the_dead_letter_queue(deliver):
+def test_a_malformed_message_is_never_dropped_it_ends_in_the_dead_letter_queue(deliver, capsys):
     deliver.send('{"v": 1, "receipt": "not a uuid"}')
+    capsys.readouterr()
     for _ in range(MAX_RECEIVE_COUNT):
         batch = deliver.receive()
         assert len(batch) == 1
@@ -215,3 +219,10 @@ def test_a_malformed_message_is_never_dropped_it_ends_in_the_dead_letter_queue(d
     assert deliver.receive() == []  # moved by the redrive policy on the next receive
     assert deliver.dead_letters() == ['{"v": 1, "receipt": "not a uuid"}']
     assert records(deliver.kintone) == []
+    # Aged at each receive (moto sends SentTimestamp); a dead letter on the last one only.
+    lines = capsys.readouterr().out
+    outcomes = [d["outcome"] for d in dimensions(lines, "Deliveries")]
+    assert outcomes == ["retried"] * (MAX_RECEIVE_COUNT - 1) + ["dead_lettered"]
+    assert {d["route"] for d in dimensions(lines, "Deliveries")} == {"undeclared"}
+    assert dimensions(lines, "DeadLetters") == [{"queue": "intake"}]
+    assert dimensions(lines, "QueueAge") == [{"queue": "intake"}] * MAX_RECEIVE_COUNT

@@ -28,6 +28,7 @@ from sekisho.rotation.errors import RotationEventInvalid, TokenPrivilegeMismatch
 from sekisho.rotation.steps import STEPS
 from sekisho.rotation.versions import STAGED
 from sekisho.wiring import rotate as wiring
+from tests.metrics_support import dimensions, emitted
 from tests.moto_rotation import noop_rotation_function
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,9 +163,15 @@ def prepare(kind: str, aws: SecretsManager, kintone) -> tuple[str, dict[str, Any
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_each_step_event_twice_rotates_the_secret_once(aws, handler, kintone, kind):
+def test_each_step_event_twice_rotates_the_secret_once(aws, handler, kintone, kind, capsys):
     name, expected = prepare(kind, aws, kintone)
+    capsys.readouterr()
     actions = [handler(load_event(step, kind))["action"] for step in STEPS for _ in range(2)]
+    # One rotation, counted once (the retried finishSecret is not); its test step's kintone
+    # calls are no request's.
+    assert [m.dimensions for m in emitted(capsys.readouterr().out)] == [
+        {"service": "sekisho", "outcome": "rotated"}
+    ]
     assert actions == [
         "created",
         "already created",
@@ -189,7 +196,7 @@ def test_each_step_event_twice_rotates_the_secret_once(aws, handler, kintone, ki
 
 
 def test_an_over_privileged_kintone_token_fails_test_secret_and_never_becomes_current(
-    aws, handler, kintone
+    aws, handler, kintone, capsys
 ):
     event = load_event("createSecret", "kintone-token")
     name = aws.create_for(event, {"kind": "kintone-token", "token": "deals-view-token"})
@@ -198,8 +205,10 @@ def test_an_over_privileged_kintone_token_fails_test_secret_and_never_becomes_cu
     aws.start_rotation(event)
     handler(load_event("createSecret", "kintone-token"))
     handler(load_event("setSecret", "kintone-token"))
+    capsys.readouterr()
     with pytest.raises(TokenPrivilegeMismatch) as caught:
         handler(load_event("testSecret", "kintone-token"))
+    assert dimensions(capsys.readouterr().out, "Rotations") == [{"outcome": "failed"}]
     assert caught.value.report.excess == ("add",)
     assert "deals-view-and-add-token" not in str(caught.value)
     assert aws.value(name, "AWSCURRENT")["token"] == "deals-view-token"

@@ -17,6 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from sekisho import metrics
 from sekisho.rotation.errors import (
     NothingStaged,
     PendingValueMissing,
@@ -32,6 +33,7 @@ from sekisho.rotation.kinds import default_kinds
 from sekisho.rotation.steps import CREATE, FINISH, SET, STEPS, TEST, RotationEvent, Rotator
 from sekisho.rotation.versions import STAGED, SecretVersions
 from sekisho.tokens import ProbeReport, ProbeRow
+from tests.metrics_support import named
 from tests.moto_rotation import noop_rotation_function
 
 NOW = 1_763_700_000
@@ -564,3 +566,45 @@ def test_secrets_managers_test_of_a_new_schedule_passes_without_probing(
     assert run(rotator, name, token, TEST) == ["configuration test: value unchanged"]
     assert check.calls == []
     assert secrets.value(name, "AWSCURRENT") == value
+
+
+# ------------------------------------------------------------------------- metrics
+
+
+def test_the_function_counts_a_rotation_once_at_its_finish_and_not_its_retried_finish(
+    secrets, check
+):
+    counted: list[str] = []
+    rotator = Rotator(SecretVersions(secrets.client), default_kinds(check), count=counted.append)
+    secrets.create(HASH_KEY, {"kind": "hmac", "key": OLD_KEY})
+    token = secrets.start_rotation(HASH_KEY)
+    run(rotator, HASH_KEY, token, *STEPS, FINISH)
+    assert counted == ["rotated"]
+
+
+def test_the_function_counts_a_step_that_fails(secrets, check):
+    counted: list[str] = []
+    rotator = Rotator(SecretVersions(secrets.client), default_kinds(check), count=counted.append)
+    secrets.create(VIEW_TOKEN, {"kind": "kintone-token", "token": "old-token"})
+    secrets.stage(VIEW_TOKEN, {"kind": "kintone-token", "token": "new-token"})
+    check.excess = ("add",)
+    token = secrets.start_rotation(VIEW_TOKEN)
+    run(rotator, VIEW_TOKEN, token, CREATE, SET)
+    with pytest.raises(TokenPrivilegeMismatch):
+        run(rotator, VIEW_TOKEN, token, TEST)
+    assert counted == ["failed"]
+
+
+def test_the_rotate_functions_counts_are_the_rotations_metric(capsys):
+    metrics.rotation(metrics.ROTATED)
+    metrics.rotation(metrics.FAILED)
+    assert [(m.unit, m.dimensions) for m in named(capsys.readouterr().out, "Rotations")] == [
+        ("Count", {"service": "sekisho", "outcome": "rotated"}),
+        ("Count", {"service": "sekisho", "outcome": "failed"}),
+    ]
+
+
+def test_an_operators_rotator_counts_nothing(secrets, rotator, capsys):
+    secrets.create(HASH_KEY, {"kind": "hmac", "key": OLD_KEY})
+    run(rotator, HASH_KEY, secrets.start_rotation(HASH_KEY), *STEPS)
+    assert named(capsys.readouterr().out, "Rotations") == []

@@ -1004,7 +1004,16 @@ def test_action_environment_names_only_the_ledger_and_the_dead_letter_queue(temp
         "SEKISHO_SECRET_PREFIX": SECRET_NAME_PREFIX,
         "GUARD_TABLE": {"Ref": "GuardTable"},
         "WEBHOOK_DEAD_LETTER_QUEUE_URL": {"Ref": "WebhookDeadLetterQueue"},
+        "DELIVER_MAX_RECEIVES": "300",
     }
+
+
+def test_the_action_counts_a_dead_letter_on_the_receive_webhook_queue_moves_it_after(
+    template, functions
+):
+    env = environment(template, functions["ActionFunction"])
+    redrive = template["Resources"]["WebhookQueue"]["Properties"]["RedrivePolicy"]
+    assert int(env["DELIVER_MAX_RECEIVES"]) == int(redrive["maxReceiveCount"])
 
 
 @functools.cache

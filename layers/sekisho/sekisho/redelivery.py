@@ -153,6 +153,16 @@ def age_seconds(record: SQSRecord, now: float) -> float:
         return 0.0
 
 
+def last_receive(record: SQSRecord, max_receives: int | None) -> bool:
+    """Whether this receive is the queue's last (its maxReceiveCount): a message that fails
+    now is moved to the dead-letter queue."""
+    try:
+        count = int(record.attributes.approximate_receive_count)
+    except (KeyError, TypeError, ValueError):
+        return False
+    return max_receives is not None and count >= max_receives
+
+
 class Backoff:
     """Pushes a failed message's next receive out by :func:`backoff_seconds`."""
 

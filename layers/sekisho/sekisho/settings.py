@@ -52,8 +52,9 @@ class Settings:
     # Every entry of a form (its receipt's state, the seats it holds) and the forms' seat
     # counters, shared by intake, delivery and the session routes.
     entries_table: str | None = None
-    # IntakeQueue's maxReceiveCount: the receive after which a failing message moves to
-    # the dead-letter queue, so its seats are given back on that receive.
+    # The maxReceiveCount of the queue the function consumes (IntakeQueue's, WebhookQueue's):
+    # the receive after which a failing message moves to the dead-letter queue, so its
+    # seats are given back on that receive, and it counts as a dead letter.
     deliver_max_receives: int = 300
     # Delivery: the first backoff of a message kintone could not take; it doubles with
     # each receive up to 15 minutes (the local stack and the burst bench shorten it).

@@ -26,10 +26,12 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sekisho import metrics
 from sekisho.audit import audit
 from sekisho.errors import OutOfTime, SekishoError, UpstreamUnavailable
 from sekisho.once import AlreadyRunning, RunOnce, StoreUnavailable
-from sekisho.redelivery import Backoff
+from sekisho.policy.metric_routes import webhook_route
+from sekisho.redelivery import Backoff, last_receive
 
 from .condition import SKIPPED, reads_record, unmet_condition
 from .dead_letters import DeadLetters
@@ -96,8 +98,11 @@ class ActionService:
         *,
         refetcher: Refetcher | None = None,
         min_remaining_ms: int = MIN_REMAINING_MS,
+        max_receives: int | None = None,
     ) -> None:
         self._policy = policy
+        # WebhookQueue's maxReceiveCount: a failure on that receive is a dead letter.
+        self._max_receives = max_receives
         self._writer = writer
         self._ledger = ledger
         self._dead_letters = dead_letters
@@ -117,6 +122,7 @@ class ActionService:
         if isinstance(record, dict):
             record = SQSRecord(record)
         trail = _Trail(record.message_id, record.attributes.approximate_receive_count)
+        seen = metrics.MessageScope(metrics.WEBHOOK_QUEUE, record.attributes.get("SentTimestamp"))
         try:
             try:
                 event = QueuedEvent.from_message(
@@ -124,22 +130,29 @@ class ActionService:
                 )
                 trail.source, trail.dedupe_key = event.source, event.dedupe_key
                 trail.event_type = event.event_type
+                metrics.name_route(webhook_route(self._policy, event.source))
                 trail.outcome = self.apply(event, trail, lambda_context)
             except ActionRefused as exc:
                 trail.reason, trail.field = exc.reason, exc.field
                 self._dead_letter(record, trail)
                 trail.outcome = "dead_lettered"
                 logger.warning("event refused", extra={"reason": exc.reason, "detail": exc.detail})
+            # Dropped and skipped events are done with too: acknowledged, nothing to write.
+            dead = trail.outcome == "dead_lettered"
+            seen.done(metrics.DEAD_LETTERED if dead else metrics.RECORDED)
             return trail.outcome
         except Exception as exc:
             trail.reason = type(exc).__name__
             # Deferred (may pass later) or failed: a token or configuration problem an
             # operator can fix is retried too, never dropped.
             trail.outcome = self._back_off.after_failure(record, exc, "action")
+            final = last_receive(record, self._max_receives)
+            seen.done(metrics.DEAD_LETTERED if final else metrics.RETRIED)
             if isinstance(exc, SekishoError):
                 raise
             raise SekishoError("action crashed") from exc
         finally:
+            seen.close()
             trail.audit()
 
     def apply(self, event: QueuedEvent, trail: _Trail, lambda_context: Any = None) -> str:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sekisho import metrics
 from sekisho.errors import NotFound, SekishoError
 from sekisho.safe_traceback import log_unexpected
 
@@ -43,14 +45,29 @@ class HttpSettings:
     max_body_bytes: int = 16 * 1024
     allow_headers: tuple[str, ...] = ("Idempotency-Key",)
     preflight_max_age: int = 600
+    # The metrics' route of a request, from its matched path parameters and its path (names
+    # the policy declares).
+    route_of: Callable[[Mapping[str, str], str], str] = lambda params, path: metrics.UNDECLARED
 
 
 class SekishoResolver(APIGatewayRestResolver):
     """Adds the security headers and ``Vary: Origin`` to every response, the problem
-    responses of exception handlers and preflights included."""
+    responses of exception handlers and preflights included, and counts every answer
+    (the Requests and Refusals metrics) under the route it was for."""
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-        response = super().resolve(event, context)
+        # Undeclared until a route matches (_name_route); Requests and Refusals once answered.
+        with metrics.route_scope(metrics.UNDECLARED):
+            try:
+                response = self._secured(super().resolve(event, context))
+            except BaseException:
+                metrics.answered({"statusCode": 500})
+                raise
+            metrics.answered(response)
+        return response
+
+    @staticmethod
+    def _secured(response: dict[str, Any]) -> dict[str, Any]:
         multi = "multiValueHeaders" in response
         headers = response["multiValueHeaders"] if multi else response.setdefault("headers", {})
 
@@ -87,6 +104,13 @@ def create_resolver(settings: HttpSettings) -> SekishoResolver:
         )
     app = SekishoResolver(cors=cors, serializer=_to_json)
 
+    def _name_route(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        # Powertools' matched parameters: a literal path (/views/my-applications) has none
+        # in the event's pathParameters.
+        request = app.request
+        metrics.name_route(settings.route_of(request.path_parameters, app.current_event.path))
+        return next_middleware(app)
+
     def _relay_error(error: SekishoError) -> Response[str]:
         if error.status >= 500:
             logger.error(
@@ -116,4 +140,5 @@ def create_resolver(settings: HttpSettings) -> SekishoResolver:
     app.exception_handler(SekishoError)(_relay_error)
     app.not_found(_no_route)
     app.exception_handler(Exception)(_unexpected)
+    app.use([_name_route])
     return app

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sekisho import aws
+from sekisho import aws, metrics
 from sekisho.audit import audit
 from sekisho.entries.errors import EntriesUnavailable
 from sekisho.entries.ledger import RECORDED, REFUSED
@@ -49,12 +49,14 @@ from sekisho.kintone.client import KintoneClient, TokenSource, breaker_for
 from sekisho.kintone.clients import ClientsByToken
 from sekisho.kintone.errors import KintoneCircuitOpen
 from sekisho.kintone.writes import WRITE_RETRY, WRITE_TIMEOUTS
+from sekisho.policy.metric_routes import form_route
 from sekisho.redelivery import (  # noqa: F401 - MAX_VISIBILITY_SECONDS, backoff_seconds: API
     MAX_VISIBILITY_SECONDS,
     MIN_BACKOFF_SECONDS,
     Backoff,
     VisibilityControl,
     backoff_seconds,
+    last_receive,
 )
 
 from .attachments import AttachmentStore
@@ -146,9 +148,11 @@ class DeliverService:
         if isinstance(record, dict):
             record = SQSRecord(record)
         trail: dict[str, Any] = {"outcome": "failed", "form": None, "receipt": None}
+        seen = metrics.MessageScope(metrics.INTAKE_QUEUE, record.attributes.get("SentTimestamp"))
         try:
             message = self._parse(record)
             trail.update(form=message.form, receipt=message.receipt)
+            metrics.name_route(form_route(self._policy, message.form))
             if isinstance(message, ReplyJob):
                 # Its record exists: whatever becomes of the mail, the seats stay taken.
                 trail["reply"] = True
@@ -156,15 +160,19 @@ class DeliverService:
             else:
                 outcome = self.deliver(message, lambda_context)
             trail["outcome"] = outcome
+            seen.done(metrics.RECORDED)
             return outcome
         except Exception as exc:
             trail["outcome"] = self._back_off.after_failure(record, exc, "delivery")
+            final = last_receive(record, self._max_receives)
+            seen.done(metrics.DEAD_LETTERED if final else metrics.RETRIED)
             if trail["receipt"] is not None and not trail.get("reply"):
                 self._give_back_if_final(record, trail["form"], trail["receipt"], exc)
             if isinstance(exc, SekishoError):
                 raise
             raise SekishoError("delivery crashed") from exc
         finally:
+            seen.close()
             audit(
                 "deliver",
                 route=f"form:{trail['form']}" if trail["form"] else "undeclared",
@@ -218,11 +226,7 @@ class DeliverService:
         if self._entries is None:
             return
         refused = isinstance(exc, SekishoError) and not isinstance(exc, UpstreamUnavailable)
-        try:
-            count = int(record.attributes.approximate_receive_count)
-        except (TypeError, ValueError):
-            count = 0
-        final = self._max_receives is not None and count >= self._max_receives
+        final = last_receive(record, self._max_receives)
         if not (refused or final):
             return
         reason = exc.code if isinstance(exc, SekishoError) and refused else "dead_lettered"

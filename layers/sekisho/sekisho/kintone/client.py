@@ -16,6 +16,8 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
+from sekisho import metrics
+
 from .breaker import CircuitBreaker
 from .errors import (
     KintoneCircuitOpen,
@@ -264,6 +266,7 @@ class KintoneClient:
             if not self._token.refresh():
                 raise
             logger.info("kintone token refreshed after GAIA_IA02", extra={"path": path})
+            metrics.kintone_retry()
             return self._with_retries(method, path, **kwargs)
 
     def _with_retries(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -284,6 +287,7 @@ class KintoneClient:
                     extra={"path": path, "attempt": attempt, "wait_s": round(wait, 3)}
                     | exc.log_fields(),
                 )
+                metrics.kintone_retry()
                 self._sleep(wait)
 
     def _attempt(self, method: str, path: str, *, raw: bool = False, **kwargs: Any) -> Any:
@@ -291,6 +295,8 @@ class KintoneClient:
         if not self._breaker.allow():
             raise KintoneCircuitOpen("kintone circuit is open")
         headers = {"X-Cybozu-API-Token": self._token.current(), **kwargs.pop("headers", {})}
+        # The wall time of the call itself, not self._clock (tests stop that one).
+        started = time.perf_counter()
         try:
             response = self._session.request(
                 method,
@@ -305,6 +311,8 @@ class KintoneClient:
         except requests.ConnectionError as exc:
             self._breaker.record_failure()
             raise KintoneConnectionError(f"kintone {method} {path}: connection failed") from exc
+        finally:
+            metrics.kintone_call(started)
         if response.ok:
             self._breaker.record_success()
             return response if raw else self._json(response)

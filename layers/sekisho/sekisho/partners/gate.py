@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from sekisho import metrics
 from sekisho.access.errors import NetworkNotAllowed
 from sekisho.access.when import admitted
 from sekisho.audit import audit
@@ -78,6 +79,8 @@ class PartnerGate:
             if partner is None or not partner.enabled:
                 raise UnknownPartner()
             partner_id = signature.keyid
+            # A declared partner: its calls count under it, refused ones too.
+            metrics.name_route(f"partner:{partner_id}")
             now = self._clock()
             if signature.alg != partner.algorithm or not self._verifies(
                 message, partner, signature.keyid, now

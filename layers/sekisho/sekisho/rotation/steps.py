@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sekisho import metrics
 from sekisho.errors import SekishoError
 
 from .errors import (
@@ -44,6 +45,8 @@ SET = "setSecret"
 TEST = "testSecret"
 FINISH = "finishSecret"
 STEPS = (CREATE, SET, TEST, FINISH)
+# What finishSecret did when it moved AWSCURRENT (not "already current": a retry).
+PROMOTED = "promoted"
 _MAX_ID = 2048
 
 
@@ -94,10 +97,14 @@ class Rotator:
         kinds: Mapping[str, Kind],
         *,
         clock: Callable[[], float] = time.time,
+        count: Callable[[str], None] = lambda outcome: None,
     ) -> None:
         self._versions = versions
         self._kinds = dict(kinds)
         self._clock = clock
+        # The function counts ``rotated`` (a finishSecret that promoted) and ``failed`` (a
+        # step that raised) for its metrics; an operator's command counts nothing.
+        self._count = count
 
     def handle(self, event: RotationEvent, *, version_created: bool = True) -> StepOutcome:
         """Run one step.
@@ -111,10 +118,14 @@ class Rotator:
         fields = {"secret_id": event.secret_id, "step": event.step, "version_id": event.token}
         try:
             outcome = self._guarded(event, version_created)
-        except SekishoError as exc:
-            logger.warning("rotation step failed", extra={**fields, "error_code": exc.code})
+        except Exception as exc:
+            self._count(metrics.FAILED)
+            if isinstance(exc, SekishoError):
+                logger.warning("rotation step failed", extra={**fields, "error_code": exc.code})
             raise
         logger.info("rotation step done", extra={**fields, "action": outcome.action})
+        if outcome.step == FINISH and outcome.action == PROMOTED:
+            self._count(metrics.ROTATED)
         return outcome
 
     # -- the steps -----------------------------------------------------------------
@@ -190,7 +201,7 @@ class Rotator:
             ctx.secret_id, CURRENT, to_version=ctx.token, from_version=current_version
         )
         self._versions.move_stage(ctx.secret_id, PENDING, from_version=ctx.token)
-        return self._outcome(ctx, FINISH, "promoted", (f"previous version {current_version}",))
+        return self._outcome(ctx, FINISH, PROMOTED, (f"previous version {current_version}",))
 
     def _withdraw(self, ctx: StepContext) -> None:
         """Take AWSPENDING off a version whose value failed testSecret.

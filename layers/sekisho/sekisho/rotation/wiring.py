@@ -21,6 +21,7 @@ def build_rotator(
     versions: SecretVersions,
     *,
     clock: Callable[[], float] = time.time,
+    count: Callable[[str], None] = lambda outcome: None,
 ) -> Rotator:
     check = LeastPrivilegeCheck(policy, kintone_base_url)
-    return Rotator(versions, default_kinds(check), clock=clock)
+    return Rotator(versions, default_kinds(check), clock=clock, count=count)

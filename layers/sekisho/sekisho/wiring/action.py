@@ -40,4 +40,5 @@ def action_service() -> ActionService:
         Backoff(visibility(), min_seconds=current.deliver_min_backoff_seconds),
         # An event queued while kintone was down carries no record: it is re-read.
         refetcher=Refetcher(kintone),
+        max_receives=current.deliver_max_receives,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from sekisho import runtime
+from sekisho import metrics, runtime
 from sekisho.rotation.steps import Rotator
 from sekisho.rotation.versions import SecretVersions
 from sekisho.rotation.wiring import build_rotator
@@ -20,4 +20,5 @@ def rotator() -> Rotator:
         runtime.kintone_base_url(),
         # The event's ARN is checked against SEKISHO_SECRET_PREFIX; names come back declared.
         SecretVersions(prefixed(secretsmanager_client())),
+        count=metrics.rotation,
     )

@@ -6,13 +6,16 @@ import functools
 
 from sekisho import runtime
 from sekisho.http.resolver import HttpSettings
+from sekisho.policy.metric_routes import request_routes
 from sekisho.switches import RouteSwitches, ssm_reader
 
 
 def http_settings() -> HttpSettings:
     current = runtime.settings()
     return HttpSettings(
-        allowed_origins=current.allowed_origins, max_body_bytes=current.max_body_bytes
+        allowed_origins=current.allowed_origins,
+        max_body_bytes=current.max_body_bytes,
+        route_of=request_routes(runtime.policy()),
     )
 
 
