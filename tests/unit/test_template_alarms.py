@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from sekisho.metrics import NAMESPACE, SERVICE
+from sekisho.metrics import NAMESPACE, SERVICE, emf
 from sekisho.redelivery import MAX_VISIBILITY_SECONDS
+from tests.metrics_support import emitted
 from tests.template_support import load_template, of_type, resolved
 
-# The metrics contract (issue 23): each metric's dimensions besides `service`.
-# Listed here rather than imported: the functions emitting them are another change; the
-# names must be the contract's either way, and this table is what the template is held to.
+# The metrics contract: each metric's dimensions besides `service`. The template is held
+# to this table, and the first test below holds the code's EMF lines to it too.
 CONTRACT: dict[str, frozenset[str]] = {
     "Requests": frozenset({"route", "outcome"}),
     "Refusals": frozenset({"route", "outcome"}),
@@ -30,6 +30,18 @@ CONTRACT: dict[str, frozenset[str]] = {
     # Older than the contract, and kept as it is (metadata, not dimensions).
     "RouteBudgetNearlySpent": frozenset(),
 }
+
+EMITTERS = [
+    lambda: emf.request("view:deal-status", emf.OK),
+    lambda: emf.refusal("view:deal-status", "rate_limited"),
+    lambda: emf.kintone_latency("view:deal-status", 12.5),
+    lambda: emf.kintone_retry("view:deal-status"),
+    lambda: emf.queue_age(emf.INTAKE_QUEUE, 3.0),
+    lambda: emf.delivery("form:seminar-apply", emf.RECORDED),
+    lambda: emf.dead_letter(emf.WEBHOOK_QUEUE),
+    lambda: emf.rotation(emf.ROTATED),
+    lambda: emf.route_budget_nearly_spent("view:deal-status", spent=80, limit=100),
+]
 
 HOUR = 3_600
 DAY = 86_400
@@ -51,6 +63,17 @@ OWN_ERRORS_ALARM = {
     "ActionFunction": "ActionFunctionErrorsAlarm",
     "RotateFunction": "RotateFunctionErrorsAlarm",
 }
+
+
+def test_the_code_emits_exactly_the_metrics_and_dimensions_the_alarms_are_held_to(capsys):
+    for emit in EMITTERS:
+        emit()
+
+    printed = {
+        m.name: frozenset(m.dimensions) - {"service"} for m in emitted(capsys.readouterr().out)
+    }
+
+    assert printed == CONTRACT
 
 
 @pytest.fixture(scope="module")
