@@ -3,6 +3,7 @@ once, refusals go to the dead-letter queue with their reason, outages are retrie
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -281,11 +282,11 @@ def test_an_upsert_that_loses_the_race_to_add_updates_the_winner(kintone, http):
         writer = harness.service._writer
         original = writer._add
 
-        def add_after_someone_else(action, values):
+        def add_after_someone_else(action, values, written):
             if not raced:
                 raced.append(1)
                 add_seminar(kintone.url, "receipt-raced", "先に来た人")
-            return original(action, values)
+            return original(action, values, written)
 
         writer._add = add_after_someone_else  # type: ignore[method-assign]
         message = stripe_message(checkout_completed("evt_up_3", "receipt-raced"))
@@ -701,3 +702,26 @@ def test_a_record_deleted_before_its_condition_is_read_is_dead_lettered_as_gone(
     message = kintone_message("notification-c7", None, record_id="999", refetched=False)
     assert live_deals.apply(message) == "dead_lettered"
     assert _dead_letter(live_deals)["reason"] == "record_gone"
+
+
+def _action_lines(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if getattr(r, "action", None) == "webhook.action"]
+
+
+def test_the_audit_line_names_the_record_an_event_updated(harness, kintone, caplog):
+    caplog.set_level(logging.INFO)
+
+    assert harness.apply(stripe_message(checkout_completed("evt_paid_ids"))) == "applied"
+
+    (line,) = _action_lines(caplog)
+    assert line.record_ids == [seminar(kintone.url)["$id"]]
+
+
+def test_the_audit_line_names_the_record_an_event_added(harness, kintone, caplog):
+    caplog.set_level(logging.INFO)
+
+    assert harness.apply(kintone_message("notification-ids", DEAL)) == "applied"
+
+    (line,) = _action_lines(caplog)
+    (added,) = audit_lines(kintone.url)
+    assert line.record_ids == [added["$id"]]

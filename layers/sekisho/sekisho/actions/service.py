@@ -19,6 +19,7 @@ receipt field makes kintone itself refuse a second write should the ledger ever 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -75,6 +76,8 @@ class _Trail:
     field: str | None = None
     # The condition's pointer an event did not meet (skipped_condition), never its value.
     pointer: str | None = None
+    # The kintone record written (added or updated), never its values.
+    record_ids: list[str] = dataclasses.field(default_factory=list)
 
     def audit(self) -> None:
         fields = dict(self.__dict__)
@@ -180,7 +183,7 @@ class ActionService:
                 return SKIPPED
 
         def run() -> dict[str, Any]:
-            return {"outcome": self._write(hook, action, event)}
+            return {"outcome": self._write(hook, action, event, trail.record_ids)}
 
         remaining = lambda_context.get_remaining_time_in_millis if lambda_context else None
         try:
@@ -193,12 +196,16 @@ class ActionService:
 
     # -- steps -----------------------------------------------------------------------
 
-    def _write(self, hook: WebhookPolicy, action: ActionPolicy, event: QueuedEvent) -> str:
+    def _write(
+        self, hook: WebhookPolicy, action: ActionPolicy, event: QueuedEvent, record_ids: list[str]
+    ) -> str:
         if event.refetched is False:
             event = self._read_record(hook, event)
         types = self._policy.apps[action.app].fields
         write = map_event(action, types, event.document())
-        return self._writer.apply(action, types, write, receipt=event.ledger_key)
+        return self._writer.apply(
+            action, types, write, receipt=event.ledger_key, record_ids=record_ids
+        )
 
     def _read_record(self, hook: WebhookPolicy, event: QueuedEvent) -> QueuedEvent:
         """kintone was down when the event arrived: read its record now, as receipt would."""

@@ -47,11 +47,19 @@ class ActionWriter:
         self._clients = clients
 
     def apply(
-        self, action: ActionPolicy, types: Mapping[str, str], write: Write, receipt: str
+        self,
+        action: ActionPolicy,
+        types: Mapping[str, str],
+        write: Write,
+        receipt: str,
+        record_ids: list[str] | None = None,
     ) -> str:
-        """``applied`` when written now, ``duplicate`` when kintone already had it."""
+        """``applied`` when written now, ``duplicate`` when kintone already had it.
+
+        ``record_ids`` gets the id of the record written, for the audit line."""
+        written = [] if record_ids is None else record_ids
         if action.operation == "add":
-            outcome = self._add(action, {**write.values, action.receipt_field: receipt})
+            outcome = self._add(action, {**write.values, action.receipt_field: receipt}, written)
             return outcome or DUPLICATE
         if action.key is None or action.read_secret is None or write.key is None:
             # The policy model refuses such an action: this is a bug, not an event.
@@ -63,19 +71,20 @@ class ActionWriter:
                 if action.operation == "update":
                     raise TargetMissing(f"no record has that {key_field}", field=key_field)
                 values = {**write.values, key_field: key, action.receipt_field: receipt}
-                outcome = self._add(action, values)
+                outcome = self._add(action, values, written)
                 if outcome is not None:
                     return outcome
                 continue  # another writer added the key first: update that record
             if target.receipt == receipt:
                 return DUPLICATE
             if self._update(action, target, {**write.values, action.receipt_field: receipt}):
+                written.append(target.id)
                 return APPLIED
         raise RevisionConflict("the record kept changing while the event was applied")
 
     # -- steps ---------------------------------------------------------------------
 
-    def _add(self, action: ActionPolicy, values: dict[str, Any]) -> str | None:
+    def _add(self, action: ActionPolicy, values: dict[str, Any], written: list[str]) -> str | None:
         """APPLIED, DUPLICATE, or None when the key (not the receipt) already exists."""
         client = self._clients(action.token_secret)
         key_field = action.key.field if action.key is not None else None
@@ -85,7 +94,9 @@ class ActionWriter:
             )
         except KintoneValidationError as exc:  # a unique violation elsewhere included
             raise _refused(exc) from exc
-        return {Added.WRITTEN: APPLIED, Added.DUPLICATE: DUPLICATE}.get(added)
+        if added.record_id is not None:
+            written.append(added.record_id)
+        return {Added.WRITTEN: APPLIED, Added.DUPLICATE: DUPLICATE}.get(added.added)
 
     def _update(self, action: ActionPolicy, target: Target, values: dict[str, Any]) -> bool:
         """True when written; False when the record changed (or vanished) since its read."""

@@ -147,7 +147,7 @@ class DeliverService:
         """
         if isinstance(record, dict):
             record = SQSRecord(record)
-        trail: dict[str, Any] = {"outcome": "failed", "form": None, "receipt": None}
+        trail: dict[str, Any] = {"outcome": "failed", "form": None, "receipt": None, "ids": []}
         seen = metrics.MessageScope(metrics.INTAKE_QUEUE, record.attributes.get("SentTimestamp"))
         try:
             message = self._parse(record)
@@ -158,7 +158,7 @@ class DeliverService:
                 trail["reply"] = True
                 outcome = self.reply(message, lambda_context)
             else:
-                outcome = self.deliver(message, lambda_context)
+                outcome = self.deliver(message, lambda_context, record_ids=trail["ids"])
             trail["outcome"] = outcome
             seen.done(metrics.RECORDED)
             return outcome
@@ -181,11 +181,18 @@ class DeliverService:
                 form=trail["form"],
                 receipt=trail["receipt"],
                 outcome=trail["outcome"],
+                record_ids=trail["ids"],
                 message_id=record.message_id,
                 receive_count=record.attributes.approximate_receive_count,
             )
 
-    def deliver(self, message: QueuedSubmission, lambda_context: Any = None) -> str:
+    def deliver(
+        self,
+        message: QueuedSubmission,
+        lambda_context: Any = None,
+        *,
+        record_ids: list[str] | None = None,
+    ) -> str:
         form = self._form(message)
         if self._breaker.state == "open":
             # kintone failed again and again moments ago: fail fast, touch nothing.
@@ -207,6 +214,7 @@ class DeliverService:
             record=message.record,
             files=files,
             before_call=functools.partial(self._check_time, lambda_context),
+            record_ids=record_ids,
         )
         if message.attachments:
             self._clean_up(message, marker_written=False)

@@ -29,7 +29,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sekisho.access.errors import RouteNotOpen
@@ -118,6 +118,7 @@ class _Trail:
     receipt: str | None = None
     attachments: int = 0
     replayed: bool = False
+    record_ids: list[str] = field(default_factory=list)
 
 
 def _default_client(base_url: str, token: TokenSource) -> KintoneClient:
@@ -210,6 +211,7 @@ class IntakeService(BrowserRoute):
                 partner=request.partner,
                 client_ip=request.client_ip,
                 receipt=trail.receipt,
+                record_ids=trail.record_ids,
                 attachments=trail.attachments,
                 replayed=trail.replayed,
                 duration_ms=round((self._clock() - started) * 1000, 1),
@@ -307,6 +309,7 @@ class IntakeService(BrowserRoute):
                     record=record,
                     files=submission.attachments,
                     before_call=functools.partial(self._check_time, request),
+                    record_ids=trail.record_ids,
                 ):
                     break
                 if receipt == first:

@@ -48,8 +48,11 @@ def write_submission(
     record: Mapping[str, Any],
     files: Iterable[FileContent],
     before_call: Callable[[], None] = lambda: None,
+    record_ids: list[str] | None = None,
 ) -> bool:
     """Add the record; True when written now, False when it was already there.
+
+    ``record_ids`` gets the new record's id, for the audit line.
 
     ``before_call`` runs before each kintone call and may raise to stop (no time left).
     kintone errors other than a unique violation on the receipt propagate unchanged.
@@ -61,7 +64,10 @@ def write_submission(
         file_keys.setdefault(item.field, []).append({"fileKey": key})
     values = {**record, **file_keys, receipt_field: receipt}
     before_call()
-    return add_with_receipt(client, app, values, receipt_field=receipt_field) is Added.WRITTEN
+    result = add_with_receipt(client, app, values, receipt_field=receipt_field)
+    if record_ids is not None and result.record_id is not None:
+        record_ids.append(result.record_id)
+    return result.added is Added.WRITTEN
 
 
 def undeclared_codes(form: Any, record: Mapping[str, Any], file_fields: Iterable[str]) -> list[str]:

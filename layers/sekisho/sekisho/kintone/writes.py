@@ -12,6 +12,7 @@ kintone error propagates unchanged, so both callers map the same GAIA codes alik
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -30,6 +31,12 @@ class Added(Enum):
     KEY_TAKEN = "key_taken"  # another writer added a record with this key first
 
 
+@dataclass(frozen=True)
+class AddResult:
+    added: Added
+    record_id: str | None = None  # the new record's id, when it was written now
+
+
 def add_with_receipt(
     client: KintoneClient,
     app: int,
@@ -37,20 +44,20 @@ def add_with_receipt(
     *,
     receipt_field: str,
     key_field: str | None = None,
-) -> Added:
+) -> AddResult:
     """Add the record (``values`` hold the receipt); a unique violation on the receipt is
     :attr:`Added.DUPLICATE`, on ``key_field`` :attr:`Added.KEY_TAKEN`; any other
     violation propagates."""
     try:
-        client.add_record(app, values)
+        written = client.add_record(app, values)
     except KintoneUniqueViolation as exc:
         duplicates = exc.duplicate_fields()
         if receipt_field in duplicates:
-            return Added.DUPLICATE
+            return AddResult(Added.DUPLICATE)
         if key_field is not None and key_field in duplicates:
-            return Added.KEY_TAKEN
+            return AddResult(Added.KEY_TAKEN)
         raise
-    return Added.WRITTEN
+    return AddResult(Added.WRITTEN, getattr(written, "id", None))
 
 
 def update_at_revision(
