@@ -134,8 +134,16 @@ BUILT_OFFLINE = {"deliver", "webhook", "rotate", "action"}
 # first request pays for no import: the kintone client's HTTP stack and boto3.
 LOADED_AT_INIT = ["requests", "boto3", "sekisho.kintone.client", "sekisho.aws"]
 # What a function loads only when a request needs it, not at init (without SnapStart): a
-# partner container's intake waits for its first signed submission; its views do not.
+# partner container's intake waits for its first signed submission; its views do not. A
+# session container's sign-in and corrections wait for theirs; its lists do not.
 LOADED_WHEN_USED = {
+    "session": [
+        "sekisho.sessions.signin",
+        "sekisho.sessions.entries",
+        "sekisho.mail.sender",
+        "sekisho.entries.corrections",
+        "sekisho.forms.correction",
+    ],
     "partner": [
         "sekisho.wiring.intake",
         "sekisho.intake.service",
