@@ -54,5 +54,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 
 
 # With SnapStart the services are built now, into the snapshot; else by the first request.
-snapstart.prepare(wiring.partner_routes)
+snapstart.prepare(wiring.prepared)
 sekisho.coldstart.ready()

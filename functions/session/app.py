@@ -3,6 +3,8 @@ cancel one's own entries, sign out."""
 
 import sekisho.coldstart  # first: the collector waits for the init (ready() below)
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -12,8 +14,10 @@ from sekisho import runtime, snapstart
 from sekisho.errors import ValidationFailed
 from sekisho.http import client_ip, create_resolver, json_body
 from sekisho.sessions.caller import Credentials, cleared_cookie, credentials, session_cookie
-from sekisho.sessions.entries import EntryRequest
 from sekisho.wiring import session as wiring
+
+if TYPE_CHECKING:
+    from sekisho.sessions.entries import EntryRequest
 
 logger = Logger(service="sekisho")  # the library logs under sekisho.*
 settings = runtime.settings()
@@ -71,7 +75,10 @@ def download(view: str, ticket: str) -> Response:
     )
 
 
-def _entry(form: str, ref: str) -> EntryRequest:
+def _entry(form: str, ref: str) -> "EntryRequest":
+    # Loaded with the first correction or cancel, as its service (wiring.SessionRoutes).
+    from sekisho.sessions.entries import EntryRequest  # noqa: PLC0415
+
     return EntryRequest(
         form=form,
         ref=ref,
@@ -99,5 +106,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 
 
 # With SnapStart the services are built now, into the snapshot; else by the first request.
-snapstart.prepare(wiring.session_routes)
+snapstart.prepare(wiring.prepared)
 sekisho.coldstart.ready()

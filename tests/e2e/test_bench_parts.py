@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bench import bench_sessions, load
+from tests.bench import bench_sessions, first_response, load
 
 
 @pytest.fixture(autouse=True)
@@ -28,3 +28,15 @@ def test_the_load_part_runs_against_a_fresh_local_stack(tmp_path):
 def test_the_sessions_part_runs_against_a_fresh_local_stack(tmp_path):
     argv = ["--sign-ins", "1", "--pages", "1", "--log", str(tmp_path / "sessions.log")]
     assert bench_sessions.main(argv) == 0
+
+
+def test_the_first_response_part_runs_each_child_against_a_fresh_stack(capsys):
+    # One round of two functions (a view and a form): the children, the bare relays
+    # beside them, the tables; all seven run in tests/integration/test_bare_relays_in_step.py.
+    assert first_response.main(["--rounds", "1", "--only", "lookup", "intake"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    # Each function once in the first-response table and once in the MemorySize one.
+    assert [row[0] for row in rows if row[:1] in (["lookup"], ["intake"])] == [
+        "lookup",
+        "intake",
+    ] * 2

@@ -133,6 +133,24 @@ BUILT_OFFLINE = {"deliver", "webhook", "rotate", "action"}
 # What every function's first request needs, imported at init (module level), so the
 # first request pays for no import: the kintone client's HTTP stack and boto3.
 LOADED_AT_INIT = ["requests", "boto3", "sekisho.kintone.client", "sekisho.aws"]
+# What a function loads only when a request needs it, not at init (without SnapStart): a
+# partner container's intake waits for its first signed submission; its views do not. A
+# session container's sign-in and corrections wait for theirs; its lists do not.
+LOADED_WHEN_USED = {
+    "session": [
+        "sekisho.sessions.signin",
+        "sekisho.sessions.entries",
+        "sekisho.mail.sender",
+        "sekisho.entries.corrections",
+        "sekisho.forms.correction",
+    ],
+    "partner": [
+        "sekisho.wiring.intake",
+        "sekisho.intake.service",
+        "sekisho.intake.request",
+        "aws_lambda_powertools.utilities.idempotency",
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -205,6 +223,15 @@ def test_a_function_imports_at_init_what_its_first_request_needs(function, snaps
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("MODULES ")]
     modules = set(json.loads(line.removeprefix("MODULES ")))
     assert sorted(m for m in LOADED_AT_INIT if m not in modules) == []
+
+
+@pytest.mark.parametrize("function", sorted(LOADED_WHEN_USED))
+def test_a_function_leaves_to_its_use_what_its_first_request_does_not_need(function, snapshot):
+    done = cold_start(function, snapshot.path)
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("MODULES ")]
+    modules = set(json.loads(line.removeprefix("MODULES ")))
+    assert sorted(m for m in LOADED_WHEN_USED[function] if m in modules) == []
 
 
 def test_the_layer_ships_no_policy_validation(refused):

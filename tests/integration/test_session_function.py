@@ -242,3 +242,13 @@ def test_a_preflight_names_the_headers_an_api_caller_sends(handler):
     assert headers["Access-Control-Allow-Origin"] == ORIGIN
     allowed = {h.strip().lower() for h in headers["Access-Control-Allow-Headers"].split(",")}
     assert {"authorization", "if-match"} <= allowed
+
+
+def test_the_sign_in_and_the_corrections_are_built_with_their_first_use_or_by_snapstart(handler):
+    # A listing's cold start does not build them; SnapStart's init (prepared) builds all,
+    # so that a restored container serves a sign-in with nothing left to build.
+    routes = session_wiring.session_routes()
+    assert {"sign_in", "entries"} & set(vars(routes)) == set()
+    assert session_wiring.prepared() is routes
+    assert {"sign_in", "entries"} <= set(vars(routes))
+    assert routes.sign_in is routes.sign_in

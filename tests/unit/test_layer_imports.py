@@ -1,4 +1,4 @@
-"""The layer's import graph: no circle, no arrow up, one way to reach AWS, one deferral."""
+"""The layer's import graph: no circle, no arrow up, one way to reach AWS, few deferrals."""
 
 from __future__ import annotations
 
@@ -21,7 +21,20 @@ RANKS = {
 RANK = {package: rank for rank, packages in RANKS.items() for package in packages}
 # The one import a layer module makes inside a function: pydantic and PyYAML, for a
 # policy that is not a reviewed snapshot (the layer ships neither).
-DEFERRED = {("sekisho.policy.reviewed", "sekisho.policy.validation.loader")}
+# The others: code a function's first request does not run, loaded where it is used so
+# that the cold start does not wait for it (tests/bench/first_response.py measures it):
+# the partner's intake, for a container that serves partner views; the sign-in and the
+# entries' corrections, for a container that serves session lists.
+DEFERRED = {
+    ("sekisho.policy.reviewed", "sekisho.policy.validation.loader"),
+    ("sekisho.wiring.partner", "sekisho.wiring.intake"),
+    ("sekisho.partners.routes", "sekisho.intake.request"),
+    ("sekisho.wiring.session", "sekisho.sessions.signin"),
+    ("sekisho.wiring.session", "sekisho.sessions.entries"),
+    ("sekisho.wiring.session", "sekisho.mail.sender"),
+    ("sekisho.wiring.session", "sekisho.entries.corrections"),
+    ("sekisho.wiring.session", "sekisho.entries.ledger"),
+}
 # Who may read the policy's validation (pydantic): the operator commands and itself.
 VALIDATION_READERS = {
     "sekisho.cli",

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sekisho.intake.request import IntakeRequest
 from sekisho.lookup import LookupRequest
 
 from .gate import PartnerGate
@@ -55,6 +54,8 @@ class PartnerRoutes:
         idempotency_key: str | None = None,
         remaining_ms: Callable[[], int] | None = None,
     ) -> IntakeResult:
+        from sekisho.intake.request import IntakeRequest  # noqa: PLC0415 - with the first submission
+
         call = self._gate.admit(message, "forms", form, client_ip)
         return self._intake().submit(
             IntakeRequest(

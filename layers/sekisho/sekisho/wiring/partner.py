@@ -9,10 +9,10 @@ intake it runs are the browser routes' services, built over that store.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from sekisho import runtime
 from sekisho.guard.guard import Guard
-from sekisho.intake.service import IntakeService
 from sekisho.lookup import LookupService
 from sekisho.partners.gate import PartnerGate
 from sekisho.partners.keys import PartnerKeys
@@ -21,8 +21,10 @@ from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
 
 from .guarded import guard
-from .intake import build_intake_service
 from .routes import route_switches
+
+if TYPE_CHECKING:
+    from sekisho.intake.service import IntakeService
 
 
 @functools.cache
@@ -54,6 +56,10 @@ def _lookups() -> LookupService:
 
 @functools.cache
 def _intake() -> IntakeService:
+    # A partner's form and its intake (the idempotency, the queue, the uploads) load with
+    # its first submission: a container that serves views does not wait for them.
+    from .intake import build_intake_service  # noqa: PLC0415
+
     return build_intake_service(_secrets(), captcha=False)
 
 
@@ -62,3 +68,10 @@ def partner_routes() -> PartnerRoutes:
     # The nonces and quota counters are the guard's table's, keyed "partner:<id>#...".
     gate = PartnerGate(runtime.policy().partners, PartnerKeys(_secrets()), _guard())
     return PartnerRoutes(gate, _lookups, _intake)
+
+
+def prepared() -> PartnerRoutes:
+    """SnapStart's init: the routes and both services behind them, built now."""
+    _lookups()
+    _intake()
+    return partner_routes()

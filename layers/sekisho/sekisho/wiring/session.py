@@ -9,26 +9,30 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import TYPE_CHECKING
 
 from sekisho import runtime
-from sekisho.entries.corrections import EntrySeats
-from sekisho.entries.ledger import EntryLedger
 from sekisho.http.resolver import HttpSettings
 from sekisho.kintone.client import KintoneClient
 from sekisho.kintone.clients import ClientsByToken
-from sekisho.mail.sender import SesMailer
 from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
-from sekisho.sessions.entries import EntryService
 from sekisho.sessions.files import FileService
 from sekisho.sessions.listing import SessionViewService
 from sekisho.sessions.realms import RealmTools
-from sekisho.sessions.signin import SignInService
 from sekisho.sessions.store import DynamoSessionStore
 from sekisho.sessions.verifier import SessionVerifier
 
 from .guarded import guard
 from .routes import http_settings, route_switches
+
+if TYPE_CHECKING:
+    from sekisho.entries.corrections import EntrySeats
+    from sekisho.guard.guard import Guard
+    from sekisho.policy.model import Policy
+    from sekisho.sessions.entries import EntryService
+    from sekisho.sessions.signin import SignInService
+    from sekisho.switches import RouteSwitches
 
 
 def session_http_settings() -> HttpSettings:
@@ -39,12 +43,71 @@ def session_http_settings() -> HttpSettings:
     )
 
 
-@dataclasses.dataclass(frozen=True)
 class SessionRoutes:
-    sign_in: SignInService
-    views: SessionViewService
-    entries: EntryService
-    files: FileService
+    """The function's services. The views' and the files' are built with the routes; a
+    sign-in's and an entry's with the first such request, so that a container whose first
+    request is a listing does not wait for the forms' correction code, the seats and the
+    mailer to load (tests/bench/first_response.py measures it; SnapStart builds all)."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        tools: RealmTools,
+        *,
+        clients: ClientsByToken,
+        guard: Guard,
+        verifier: SessionVerifier,
+        switches: RouteSwitches,
+        sessions: DynamoSessionStore,
+    ) -> None:
+        self._policy, self._tools, self._clients = policy, tools, clients
+        self._guard, self._verifier, self._switches = guard, verifier, switches
+        self._sessions = sessions
+        self.files = FileService(
+            policy, tools, clients=clients, guard=guard, verifier=verifier, switches=switches
+        )
+        self.views = SessionViewService(
+            policy,
+            tools,
+            clients=clients,
+            guard=guard,
+            verifier=verifier,
+            switches=switches,
+            files=self.files,
+        )
+
+    @functools.cached_property
+    def sign_in(self) -> SignInService:
+        from sekisho.mail.sender import SesMailer  # noqa: PLC0415 - see the class
+        from sekisho.sessions.signin import SignInService  # noqa: PLC0415
+
+        current = runtime.settings()
+        (mail_from,) = runtime.required("mail_from_address")
+        return SignInService(
+            self._policy,
+            self._tools,
+            clients=self._clients,
+            guard=self._guard,
+            store=self._sessions,
+            mailer=SesMailer(mail_from, configuration_set=current.mail_configuration_set),
+            verifier=self._verifier,
+            code_floor=current.code_request_floor_ms / 1000,
+            switches=self._switches,
+        )
+
+    @functools.cached_property
+    def entries(self) -> EntryService:
+        from sekisho.sessions.entries import EntryService  # noqa: PLC0415 - see the class
+
+        return EntryService(
+            self._policy,
+            self._tools,
+            clients=self._clients,
+            guard=self._guard,
+            verifier=self._verifier,
+            switches=self._switches,
+            seats=_entry_seats(),
+        )
 
 
 def _entry_seats() -> EntrySeats | None:
@@ -52,6 +115,9 @@ def _entry_seats() -> EntrySeats | None:
     entries table must be set)."""
     if not any(form.capacity is not None for form in runtime.policy().forms.values()):
         return None
+    from sekisho.entries.corrections import EntrySeats  # noqa: PLC0415 - see SessionRoutes
+    from sekisho.entries.ledger import EntryLedger  # noqa: PLC0415
+
     (table,) = runtime.required("entries_table")
     return EntrySeats(EntryLedger(table))
 
@@ -59,7 +125,9 @@ def _entry_seats() -> EntrySeats | None:
 @functools.cache
 def session_routes() -> SessionRoutes:
     current = runtime.settings()
-    table, mail_from = runtime.required("guard_table", "mail_from_address")
+    # Asked for now: a deployment without its mail sender fails at the first request of
+    # any kind, as it did when the sign-in was built with the routes.
+    table, _ = runtime.required("guard_table", "mail_from_address")
     policy = runtime.policy()
     store = SecretStore(
         SecretsManagerBackend(),
@@ -69,41 +137,19 @@ def session_routes() -> SessionRoutes:
     clients = ClientsByToken(lambda name: KintoneClient(base_url, store.token_source(name)))
     tools = RealmTools(policy, store)
     sessions = DynamoSessionStore(table)
-    verifier = SessionVerifier(tools.codec, sessions, current.allowed_origins)
-    shared_guard = guard(store, current, table)
-    switches = route_switches()
-    files = FileService(
-        policy, tools, clients=clients, guard=shared_guard, verifier=verifier, switches=switches
-    )
     return SessionRoutes(
-        sign_in=SignInService(
-            policy,
-            tools,
-            clients=clients,
-            guard=shared_guard,
-            store=sessions,
-            mailer=SesMailer(mail_from, configuration_set=current.mail_configuration_set),
-            verifier=verifier,
-            code_floor=current.code_request_floor_ms / 1000,
-            switches=switches,
-        ),
-        views=SessionViewService(
-            policy,
-            tools,
-            clients=clients,
-            guard=shared_guard,
-            verifier=verifier,
-            switches=switches,
-            files=files,
-        ),
-        entries=EntryService(
-            policy,
-            tools,
-            clients=clients,
-            guard=shared_guard,
-            verifier=verifier,
-            switches=switches,
-            seats=_entry_seats(),
-        ),
-        files=files,
+        policy,
+        tools,
+        clients=clients,
+        guard=guard(store, current, table),
+        verifier=SessionVerifier(tools.codec, sessions, current.allowed_origins),
+        switches=route_switches(),
+        sessions=sessions,
     )
+
+
+def prepared() -> SessionRoutes:
+    """SnapStart's init: every service, built now."""
+    routes = session_routes()
+    _ = routes.sign_in, routes.entries
+    return routes
