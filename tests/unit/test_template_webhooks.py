@@ -416,7 +416,7 @@ def test_action_function_is_a_thin_handler_fed_only_by_webhook_queue(action):
 def test_action_function_has_time_for_a_batch_of_kintone_writes(action):
     # Ten events, one kintone request at a time; WebhookQueue's visibility derives from it.
     assert action["Timeout"] == 30
-    assert action["MemorySize"] == 768  # make bench's first-response sizing
+    assert action["MemorySize"] == 640  # make bench's first-response sizing
 
 
 def test_action_function_logs_to_its_own_group(action, resources):
