@@ -64,7 +64,14 @@ if refused:
                 raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
             return None
     sys.meta_path.insert(0, _NotInTheLayer())
-import importlib.util, json, time
+import importlib, importlib.util, json, time
+# The "same libraries" baseline: the bare relay, after importing what sekisho's function
+# loaded of its libraries (Powertools, PyJWT...), so that what is left is sekisho's own.
+for name in filter(None, os.environ.get("FIRST_RESPONSE_PRELOAD", "").split(",")):
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass  # a module only its parent package can import: its parent brings it
 handler_file, attr, event_file, out_fd = sys.argv[1:5]
 out = os.fdopen(int(out_fd), "w", encoding="utf-8")
 sys.path[:0] = [p for p in os.environ.get("FIRST_RESPONSE_PATH", "").split(os.pathsep) if p]
@@ -90,6 +97,8 @@ out.flush()
 with open("/proc/self/status") as status:
     rss = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 extra = {"calls": calls} if os.environ.get("FIRST_RESPONSE_RECORD") else {}
+if os.environ.get("FIRST_RESPONSE_MODULES"):
+    extra["modules"] = sorted(sys.modules)
 out.write("BENCH " + json.dumps({"cpu": cpu, "rss_kb": rss, **extra}) + "\n")
 out.close()
 """
@@ -104,6 +113,7 @@ class Child:
     rss_mb: float
     answer: dict[str, Any]
     calls: list[list[str]] = field(default_factory=list)
+    modules: list[str] = field(default_factory=list)  # sys.modules at the answer, if asked
 
 
 @dataclass(frozen=True)
@@ -115,12 +125,20 @@ class Target:
     env: dict[str, str]
 
 
-def run_child(target: Target, event: Mapping[str, Any], *, record_calls: bool = False) -> Child:
+def run_child(
+    target: Target,
+    event: Mapping[str, Any],
+    *,
+    record_calls: bool = False,
+    list_modules: bool = False,
+) -> Child:
     with tempfile.NamedTemporaryFile("w", suffix=".json", encoding="utf-8", delete=False) as f:
         json.dump(event, f, ensure_ascii=False)
     env = dict(target.env)
     if record_calls:
         env["FIRST_RESPONSE_RECORD"] = "1"
+    if list_modules:
+        env["FIRST_RESPONSE_MODULES"] = "1"
     # The answer comes back on a pipe of its own: the function's log lines (stdout, as in
     # Lambda) go to a file, read only when the child fails.
     read_fd, write_fd = os.pipe()
@@ -155,4 +173,21 @@ def run_child(target: Target, event: Mapping[str, Any], *, record_calls: bool = 
         rss_mb=figures["rss_kb"] / 1024,
         answer=json.loads(first.removeprefix("ANSWER ")),
         calls=figures.get("calls", []),
+        modules=figures.get("modules", []),
     )
+
+
+def libraries_only(own: Child, bare: Child) -> list[str]:
+    """The modules of the libraries sekisho's function uses and the bare relay does not
+    use at all (Powertools, PyJWT, the signature library, and what they bring): neither
+    sekisho's own nor the standard library's (the libraries import what they need of
+    it). A package the bare relay uses too (botocore, requests) is left out whole: what
+    more of it sekisho loads is sekisho's choice."""
+    used = {name.partition(".")[0] for name in bare.modules}
+    return [
+        name
+        for name in own.modules
+        if (top := name.partition(".")[0]) not in used
+        and top not in sys.stdlib_module_names
+        and top not in {"sekisho", "app", "tests", "__main__"}
+    ]

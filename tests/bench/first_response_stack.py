@@ -132,6 +132,13 @@ def stack() -> Iterator[Stack]:
         )
 
 
+def libraries_target(bare: Target, preload: list[str]) -> Target:
+    """The bare relay with the libraries sekisho's function uses imported first."""
+    return Target(
+        bare.handler_file, bare.attr, {**bare.env, "FIRST_RESPONSE_PRELOAD": ",".join(preload)}
+    )
+
+
 def bare_target(name: str, running: Stack) -> Target:
     env = {**running.bare_env, **running.targets[name].env}
     env.pop("REFUSED_MODULES", None)

@@ -40,3 +40,7 @@ def test_the_first_response_part_runs_each_child_against_a_fresh_stack(capsys):
         "lookup",
         "intake",
     ] * 2
+    # The third child, the bare relay with sekisho's libraries, has its column and ratio.
+    first = next(row for row in rows if row[:1] == ["lookup"])
+    assert first[-1].endswith("x")
+    assert float(first[-1].removesuffix("x")) > 0
