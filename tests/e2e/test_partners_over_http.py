@@ -11,7 +11,6 @@ bound to client certificates of the stack's test CA (the mutual TLS port).
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import time
@@ -29,6 +28,7 @@ from devstack.provision import LOCAL_SECRET_PREFIX
 from devstack.stack import RunningStack
 from sekisho.partners.sign import SignedRequest, partner_key, sign_request
 from sekisho.secrets.names import full_name, prefixed
+from tests.partner_support import partner_key_secret
 
 REPO = Path(__file__).resolve().parents[2]
 VIEW = "/views/partner-deals"
@@ -45,16 +45,6 @@ EXTRA = {
     "tls-a": {"client_cert": {"subject": TLS_A}},
     "tls-b": {"client_cert": {"subject": TLS_B}},
 }
-
-
-def _key_value(key: bytes, rotated_at: float | None = None) -> str:
-    value: dict[str, Any] = {
-        "kind": "partner-key",
-        "secret": base64.urlsafe_b64encode(key).rstrip(b"=").decode(),
-    }
-    if rotated_at is not None:
-        value["rotated_at"] = rotated_at
-    return json.dumps(value)
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +85,14 @@ def keys(stack: RunningStack) -> dict[str, bytes]:
     for partner_id in EXTRA:
         name = full_name(f"sekisho/partner/{partner_id}", LOCAL_SECRET_PREFIX)
         first = secrets.token_bytes(32)
-        client.create_secret(Name=name, SecretString=_key_value(first))
+        client.create_secret(Name=name, SecretString=partner_key_secret(first))
         found[partner_id] = first
         if partner_id.startswith("grace-"):
             # What a rotation leaves: the new key current, the old one AWSPREVIOUS.
             new = secrets.token_bytes(32)
-            client.put_secret_value(SecretId=name, SecretString=_key_value(new, an_hour_ago))
+            client.put_secret_value(
+                SecretId=name, SecretString=partner_key_secret(new, an_hour_ago)
+            )
             found[partner_id], found[f"old:{partner_id}"] = new, first
     return found
 

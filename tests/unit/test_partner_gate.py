@@ -3,7 +3,6 @@ signer partners are told to use) and against RFC 9421's own test vectors."""
 
 from __future__ import annotations
 
-import base64
 import datetime
 import ipaddress
 import json
@@ -40,6 +39,7 @@ from sekisho.policy.partners import (
 )
 from sekisho.secrets.memory import InMemorySecretBackend
 from sekisho.secrets.store import SecretStore
+from tests.partner_support import partner_key_secret
 from tests.unit.test_partner_rfc_vectors import VECTORS, rfc_request
 
 NOW = 1_800_000_000.0
@@ -49,16 +49,6 @@ KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
 SECRET = "sekisho/partner/demo-erp"
 B_SECRET = "sekisho/partner/other-erp"
-
-
-def _secret(key: bytes, rotated_at: float | None = None) -> str:
-    value: dict[str, Any] = {
-        "kind": "partner-key",
-        "secret": base64.urlsafe_b64encode(key).rstrip(b"=").decode(),
-    }
-    if rotated_at is not None:
-        value["rotated_at"] = rotated_at
-    return json.dumps(value)
 
 
 def _partner(**changes: Any) -> PartnerPolicy:
@@ -75,8 +65,8 @@ class World:
     def __init__(self, **partners: PartnerPolicy) -> None:
         self.clock = NOW
         self.backend = InMemorySecretBackend()
-        self.backend.put(SECRET, _secret(KEY))
-        self.backend.put(B_SECRET, _secret(OTHER_KEY))
+        self.backend.put(SECRET, partner_key_secret(KEY))
+        self.backend.put(B_SECRET, partner_key_secret(OTHER_KEY))
         self.partners = partners or {"demo-erp": _partner()}
         store = SecretStore(self.backend, allowed={SECRET, B_SECRET})
         self.counters = InMemoryGuardStore(clock=lambda: self.clock)
@@ -301,8 +291,8 @@ def test_the_quota_counts_in_the_shared_store_under_the_partners_own_keys():
 
 def test_the_previous_key_is_accepted_within_the_grace_and_refused_after_it():
     world = World(**{"demo-erp": _partner(grace_seconds=3600)})
-    world.backend.put(SECRET, _secret(OTHER_KEY, rotated_at=NOW - 60))
-    world.backend.put(SECRET, _secret(KEY), stage="AWSPREVIOUS")
+    world.backend.put(SECRET, partner_key_secret(OTHER_KEY, rotated_at=NOW - 60))
+    world.backend.put(SECRET, partner_key_secret(KEY), stage="AWSPREVIOUS")
     assert world.admit(signed(key=KEY)).partner_id == "demo-erp"
 
     world.clock = NOW + 3600
