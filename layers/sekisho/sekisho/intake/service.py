@@ -179,7 +179,9 @@ class IntakeService(BrowserRoute):
             if replayed is not None:
                 return replayed
             key = check_idempotency_key(request.idempotency_key)
-            accept = functools.partial(self._accept, form, request, trail, started)
+            # Every try of one submission (form, key, body) gets the same first receipt.
+            first = key and retried_receipt(request.form, key, body_digest(request.body))
+            accept = functools.partial(self._accept, form, request, trail, started, first)
             if key is None or self._idempotency is None:
                 if key is not None:
                     raise ConfigurationError("an Idempotency-Key arrived but no store is set")
@@ -249,21 +251,18 @@ class IntakeService(BrowserRoute):
         stored = self._idempotency.replay(form=request.form, key=key, body=request.body)
         return None if stored is None else IntakeResult.from_stored(stored)
 
-    def _retry_receipt(self, request: IntakeRequest) -> str | None:
-        """The receipt every try of one submission (form, Idempotency-Key, body) derives,
-        or None without a key (each try then draws a fresh one)."""
-        key = check_idempotency_key(request.idempotency_key)
-        if key is None or self._idempotency is None:
-            return None
-        return retried_receipt(request.form, key, body_digest(request.body))
-
     def _new_receipt(self) -> str:
         """A receipt for a submission about to be written (the one place receipts are
         drawn, so that reserving each one first can wrap it)."""
         return new_receipt()
 
     def _accept(
-        self, form: FormPolicy, request: IntakeRequest, trail: _Trail, started: float
+        self,
+        form: FormPolicy,
+        request: IntakeRequest,
+        trail: _Trail,
+        started: float,
+        first: str | None,
     ) -> IntakeResult:
         # Validation comes before the CAPTCHA: a token is good once, and a typo in the
         # form must not cost the person a new challenge.
@@ -279,7 +278,6 @@ class IntakeService(BrowserRoute):
             raise ConfigurationError(f"form {request.form!r} produced undeclared fields {wrong}")
         # The seats (and the receipt) are taken before kintone is called or the outbox
         # is written: two submissions for the last seat cannot both be accepted.
-        first = self._retry_receipt(request)
         receipt, waitlisted = self._seats.open(request.form, form, submission.record, first=first)
         record = marked(form, submission.record, waitlisted)
         trail.receipt, trail.attachments = receipt, len(submission.attachments) + len(uploads)
