@@ -208,7 +208,7 @@ build: $(STAMP) $(SAM_STAMP)
 	cp policy.yaml layers/sekisho/sekisho/policy.yaml
 	PATH="$(PYTHON_BIN):$$PATH" $(SAM) build --template template.yaml
 	PATH="$(PYTHON_BIN):$$PATH" python3.12 -m compileall -q -f --invalidation-mode unchecked-hash \
-	  .aws-sam/build/SekishoLayer/python
+	  .aws-sam/build/SekishoLayer/python .aws-sam/build/SignaturesLayer/python
 
 # The whole bundle on this machine: moto (Secrets Manager, DynamoDB, SQS, S3), the
 # kintone emulator, the routes of template.yaml served by a local API Gateway, and

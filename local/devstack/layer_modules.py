@@ -1,10 +1,10 @@
 """What a function can import in Lambda, and a guard that refuses the rest in a worker.
 
 In Lambda a function sees its own code, its layers and the runtime's boto3; this machine's
-development tree (pydantic, PyYAML, moto, pytest...) is not there. A worker that could
-import it would hide a function that only works here, so each worker refuses every
-top-level module of a distribution the layer does not ship, as Lambda would: with
-ModuleNotFoundError.
+development tree (pydantic, PyYAML, moto, pytest...) is not there, and only PartnerFunction
+has the signatures layer (cryptography). A worker that could import more would hide a
+function that only works here, so each worker refuses every top-level module of a
+distribution none of its layers ships, as Lambda would: with ModuleNotFoundError.
 """
 
 from __future__ import annotations
@@ -82,11 +82,13 @@ def top_level_modules(dist: importlib.metadata.Distribution) -> set[str]:
 
 
 @functools.cache
-def unshipped_modules(layer_requirements: Path) -> frozenset[str]:
-    """Top-level modules installed here that neither the layer nor the runtime provides
-    (once per process: reading every distribution's metadata takes a fifth of a second,
-    and what is installed does not change while a stack or a test run goes on)."""
-    shipped = closure([*requirement_names(layer_requirements), *RUNTIME_DISTRIBUTIONS])
+def unshipped_modules(*layer_requirements: Path) -> frozenset[str]:
+    """Top-level modules installed here that neither the function's layers (each one's
+    requirements file) nor the runtime provide (once per process and set of layers:
+    reading every distribution's metadata takes a fifth of a second, and what is installed
+    does not change while a stack or a test run goes on)."""
+    named = [name for path in layer_requirements for name in requirement_names(path)]
+    shipped = closure([*named, *RUNTIME_DISTRIBUTIONS])
     shipped.add(_PROJECT)
     provided: set[str] = set()
     refused: set[str] = set()
@@ -98,6 +100,11 @@ def unshipped_modules(layer_requirements: Path) -> frozenset[str]:
     return frozenset(refused - provided - set(sys.stdlib_module_names))
 
 
+def layer_requirements(layer_dirs: Iterable[Path]) -> tuple[Path, ...]:
+    """Each layer directory's requirements file (what sam build installs into it)."""
+    return tuple(layer / "requirements.txt" for layer in layer_dirs)
+
+
 class NotInTheLayer(importlib.abc.MetaPathFinder):
     """Refuses the modules Lambda would not have, naming where they would have to come from."""
 
@@ -107,8 +114,8 @@ class NotInTheLayer(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Sequence[str] | None = None, target: object = None):
         if fullname.partition(".")[0] in self.refused:
             raise ModuleNotFoundError(
-                f"No module named {fullname!r}: the layer does not ship it "
-                "(layers/sekisho/requirements.txt)",
+                f"No module named {fullname!r}: the function's layers do not ship it "
+                "(layers/*/requirements.txt)",
                 name=fullname,
             )
         # None: not refused, the next finder is asked.

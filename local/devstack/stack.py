@@ -40,7 +40,7 @@ from .kintone_webhooks import (
     register_kintone_webhooks,
     routed_sources,
 )
-from .layer_modules import unshipped_modules
+from .layer_modules import layer_requirements, unshipped_modules
 from .mail_identity import MailSender, create_mail_identity, mail_sender
 from .pki import Pki, create_pki, partner_subjects
 from .pool import FunctionPool
@@ -76,7 +76,6 @@ T = TypeVar("T")
 # local/devstack/stack.py -> the repository.
 DEFAULT_REPO_ROOT = Path(__file__).resolve().parents[2]
 # What the layer ships (a worker may import nothing else of this machine's).
-LAYER_REQUIREMENTS = Path("layers") / "sekisho" / "requirements.txt"
 # Inherited from the shell so tools resolve; everything else a worker sees is declared.
 _INHERITED_VARIABLES = ("PATH", "TMPDIR", "SYSTEMROOT")
 
@@ -296,13 +295,16 @@ def _functions_policy(policy_path: Path, policy: Policy | None, cleanup: ExitSta
     return write_snapshot(policy, directory).path
 
 
-def _refused_modules(root: Path) -> tuple[str, ...]:
-    """Modules here that the layer and the runtime do not ship: no worker may import them."""
-    requirements = root / LAYER_REQUIREMENTS
-    if not requirements.is_file():
-        log.warning("no %s: the workers may import anything installed here", requirements)
+def _refused_modules(spec: FunctionSpec) -> tuple[str, ...]:
+    """Modules here that the function's layers and the runtime do not ship: its workers may
+    not import them (PartnerFunction's signatures layer is another function's refusal)."""
+    requirements = layer_requirements(spec.layer_dirs)
+    missing = [path for path in requirements if not path.is_file()]
+    if missing or not requirements:
+        log.warning("%s: no %s; its workers may import anything installed here",
+                    spec.logical_id, missing or "layer")  # fmt: skip
         return ()
-    return tuple(sorted(unshipped_modules(requirements)))
+    return tuple(sorted(unshipped_modules(*requirements)))
 
 
 def _kintone_tokens(policy: Policy | None) -> list[DeclaredToken]:
@@ -358,7 +360,7 @@ def _serve_functions(
     environment: Callable[[FunctionSpec], dict[str, str]],
     workers: int,
     cleanup: ExitStack,
-    refused_modules: tuple[str, ...] = (),
+    refuse_unshipped: bool = False,
     metrics_log: Path | None = None,
 ) -> dict[str, FunctionPool]:
     """A warm pool of workers for every function a route or a queue reaches."""
@@ -377,7 +379,7 @@ def _serve_functions(
             import_paths=(str(spec.code_dir), *(str(path) for path in spec.layer_dirs)),
             environment=environment(spec),
             invoked_function_arn=arn("lambda", f"function:{spec.name}"),
-            refused_modules=refused_modules,
+            refused_modules=_refused_modules(spec) if refuse_unshipped else (),
             metrics_log=None if metrics_log is None else str(metrics_log),
         )
         # A queue's consumer starts with one warm worker and scales out when batches
@@ -526,7 +528,7 @@ def start(
             workers=workers,
             cleanup=cleanup,
             # Only with the snapshot: validating a YAML policy needs what the layer lacks.
-            refused_modules=_refused_modules(root) if policy_model else (),
+            refuse_unshipped=policy_model is not None,
             metrics_log=metrics_log,
         )
         pumps = _pumps(sources, queues, pools, moto, start_polling=pump, cleanup=cleanup)

@@ -55,7 +55,7 @@ def stack() -> Iterator[Stack]:
         load_secrets_file,
         secret_strings,
     )
-    from devstack.layer_modules import unshipped_modules  # noqa: PLC0415
+    from devstack.layer_modules import layer_requirements, unshipped_modules  # noqa: PLC0415
     from devstack.mail_identity import create_mail_identity, mail_sender  # noqa: PLC0415
     from devstack.provision import (  # noqa: PLC0415
         create_parameters,
@@ -95,17 +95,18 @@ def stack() -> Iterator[Stack]:
         layer = Path(tempfile.mkdtemp(prefix="first-response-"))
         cleanup.callback(lambda: __import__("shutil").rmtree(layer, ignore_errors=True))
         snapshot = write_snapshot(policy, layer).path
-        refused = ",".join(sorted(unshipped_modules(ROOT / "layers/sekisho/requirements.txt")))
         specs = {spec.logical_id: spec for spec in functions(data, resolver, ROOT)}
         targets = {}
         for name, logical_id in FUNCTIONS.items():
             spec = specs[logical_id]
             env = lambda_environment(spec, moto, snapshot)
+            # What the function's own layers do not ship (partner alone has cryptography).
+            refused = unshipped_modules(*layer_requirements(spec.layer_dirs))
             env.update(
                 FIRST_RESPONSE_PATH=os.pathsep.join(
                     [str(spec.code_dir), *(str(p) for p in spec.layer_dirs)]
                 ),
-                REFUSED_MODULES=refused,
+                REFUSED_MODULES=",".join(sorted(refused)),
                 # The venv's site-packages stand in for the runtime's boto3 and the
                 # layer's wheels; nothing of this checkout is importable but the layer.
                 PYTHONPATH="",

@@ -23,7 +23,7 @@ from sekisho.errors import ConfigurationError
 from sekisho.policy.snapshot import WrittenSnapshot, write_snapshot
 from sekisho.policy.validation import read_policy
 from sekisho.wiring import lookup as lookup_wiring
-from tests.bench.cold_init import FUNCTIONS, child_env
+from tests.bench.cold_init import FUNCTIONS, child_env, refused_modules
 from tests.integration.test_lookup_function import Context, provision
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,7 +160,13 @@ def snapshot(tmp_path_factory) -> WrittenSnapshot:
 
 @pytest.fixture(scope="module")
 def refused() -> list[str]:
+    """What the shared layer and the runtime do not ship (every function but partner)."""
     return sorted(unshipped_modules(ROOT / "layers" / "sekisho" / "requirements.txt"))
+
+
+def function_refused(function: str) -> list[str]:
+    """What this function's own layers (partner's two, the others' one) do not ship."""
+    return json.loads(refused_modules(function))
 
 
 def cold_start(
@@ -168,8 +174,8 @@ def cold_start(
 ) -> subprocess.CompletedProcess[str]:
     service = [FUNCTIONS[function]] if build else []
     env = child_env(snapshot_path, "http://127.0.0.1:9")
-    # The benchmark refuses them with a finder of its own; here only when asked for.
-    env.pop("REFUSED_MODULES")
+    # Refused only when asked for (the benchmark sets them per function, with a finder
+    # of its own).
     if refused:
         env["REFUSED_MODULES"] = json.dumps(refused)
         env["PYTHONPATH"] += os.pathsep + str(ROOT / "local")
@@ -239,21 +245,65 @@ def test_the_layer_ships_no_policy_validation(refused):
     assert not {"requests", "aws_lambda_powertools", "jsonpointer", "boto3"} & set(refused)
 
 
+def test_only_partner_can_import_the_signature_library_and_cryptography():
+    signatures = {"http_message_signatures", "http_sf", "cryptography"}
+    for function in FUNCTIONS:
+        refused = set(function_refused(function))
+        if function == "partner":
+            assert not signatures & refused
+        else:
+            assert signatures <= refused, function
+
+
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
-def test_a_function_starts_with_only_what_the_layer_and_the_runtime_ship(
-    function, snapshot, refused
-):
+def test_a_function_starts_with_only_what_the_layer_and_the_runtime_ship(function, snapshot):
+    refused = function_refused(function)
     done = cold_start(function, snapshot.path, build=function in BUILT_OFFLINE, refused=refused)
     assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
-def test_a_layer_without_the_validation_refuses_a_yaml_policy_by_name(function, refused):
-    done = cold_start(function, ROOT / "policy.yaml", refused=refused)
+def test_a_layer_without_the_validation_refuses_a_yaml_policy_by_name(function):
+    done = cold_start(function, ROOT / "policy.yaml", refused=function_refused(function))
     assert done.returncode != 0
     assert "SnapshotError" in done.stderr
     assert "is not a reviewed snapshot" in done.stderr
     assert "make build" in done.stderr
+
+
+SIGNS_WITHOUT_CRYPTOGRAPHY = """
+import json, sys
+from devstack.layer_modules import refuse_unshipped
+refuse_unshipped(json.loads(sys.argv[1]))
+from sekisho.secrets.memory import InMemorySecretBackend
+from sekisho.secrets.store import SecretStore
+from sekisho.sessions.keys import RealmKeys
+from sekisho.sessions.tokens import TokenCodec
+backend = InMemorySecretBackend()
+backend.put("realm-key", json.dumps({"kind": "hmac", "key": "k3y-" + "0123456789abcdef" * 2}))
+keys = RealmKeys(SecretStore(backend, allowed={"realm-key"}), "realm-key", 900)
+codec = TokenCodec("applicants", keys, "session")
+token = codec.sign({"claims": {"email": "hanako@example.jp"}}, 900)[0]
+claims = codec.verify(token)
+print(json.dumps([claims["claims"], "cryptography" in sys.modules]))
+"""
+
+
+def test_a_session_token_is_signed_and_verified_where_cryptography_cannot_be_imported():
+    # PyJWT imports cryptography whenever it finds it; HS256 needs only the hmac module.
+    done = subprocess.run(
+        [sys.executable, "-c", SIGNS_WITHOUT_CRYPTOGRAPHY, json.dumps(function_refused("session"))],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "sekisho"),
+                                                           str(ROOT / "local")])},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    claims, imported = json.loads(done.stdout)
+    assert claims == {"email": "hanako@example.jp"}
+    assert imported is False
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))

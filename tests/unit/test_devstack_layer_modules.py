@@ -14,13 +14,15 @@ from devstack.layer_modules import NotInTheLayer, requirement_names, unshipped_m
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER_REQUIREMENTS = ROOT / "layers" / "sekisho" / "requirements.txt"
+SIGNATURES_REQUIREMENTS = ROOT / "layers" / "signatures" / "requirements.txt"
 
 
 def test_a_refused_module_and_its_submodules_are_not_found_with_the_reason():
     finder = NotInTheLayer({"yaml"})
 
     for name in ("yaml", "yaml.constructor"):
-        with pytest.raises(ModuleNotFoundError, match="the layer does not ship it") as refused:
+        reason = "the function's layers do not ship it"
+        with pytest.raises(ModuleNotFoundError, match=reason) as refused:
             finder.find_spec(name)
         assert refused.value.name == name
     assert finder.find_spec("json") is None
@@ -47,6 +49,18 @@ def test_what_the_layer_needs_is_never_refused_and_the_dev_tree_is():
     assert not {"json", "sekisho"} & refused
 
 
+def test_cryptography_is_refused_to_a_function_without_the_signatures_layer_only():
+    # PyJWT imports cryptography whenever it can: a session function must not find it.
+    core = unshipped_modules(LAYER_REQUIREMENTS)
+    both = unshipped_modules(LAYER_REQUIREMENTS, SIGNATURES_REQUIREMENTS)
+
+    signatures = {"cryptography", "http_message_signatures", "http_sf", "cffi", "_cffi_backend"}
+    assert signatures <= core
+    assert not signatures & both
+    assert both < core
+    assert {"pydantic", "yaml", "moto"} <= both
+
+
 def test_a_worker_forgets_a_refused_module_it_had_already_imported():
     script = f"""
 import json, sys
@@ -68,4 +82,4 @@ except ModuleNotFoundError as exc:
     state, still_loaded, message = json.loads(done.stdout)
     assert state == "refused"
     assert still_loaded is False
-    assert "layers/sekisho/requirements.txt" in message
+    assert "layers/*/requirements.txt" in message

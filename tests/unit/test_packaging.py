@@ -20,17 +20,15 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "sekisho"
 LOCAL = ROOT / "local"
 LAYER_REQUIREMENTS = LAYER / "requirements.txt"
+# PartnerFunction's second layer: what only partners' signed calls need.
+SIGNATURES_REQUIREMENTS = ROOT / "layers" / "signatures" / "requirements.txt"
 DEV = ROOT / "requirements" / "dev.txt"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
-TOP_LEVEL = (
-    "requests",
-    "aws-lambda-powertools",
-    "jsonpointer",
-    "pyjwt",
-    "tzdata",
-    "http-message-signatures",
-    "http-sf",
-)
+# What the shared layer ships, and what PartnerFunction's signatures layer adds.
+SHARED = ("requests", "aws-lambda-powertools", "jsonpointer", "pyjwt", "tzdata")
+SIGNATURES = ("http-message-signatures", "http-sf")
+TOP_LEVEL = (*SHARED, *SIGNATURES)
+REQUIREMENTS = {LAYER_REQUIREMENTS: SHARED, SIGNATURES_REQUIREMENTS: SIGNATURES}
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
 
 
@@ -144,9 +142,10 @@ def test_each_installed_distribution_provides_only_its_own_top_level_modules(dis
     assert {line.strip() for line in listed.splitlines() if line.strip()} == modules
 
 
-def test_every_layer_requirement_is_pinned_with_at_least_one_hash():
-    blocks = requirement_blocks(LAYER_REQUIREMENTS)
-    assert set(TOP_LEVEL) <= set(blocks)
+@pytest.mark.parametrize("requirements", list(REQUIREMENTS), ids=lambda p: p.parent.name)
+def test_every_layer_requirement_is_pinned_with_at_least_one_hash(requirements):
+    blocks = requirement_blocks(requirements)
+    assert set(REQUIREMENTS[requirements]) <= set(blocks)
     for name, lines in blocks.items():
         assert _PIN.match(lines[0]), name
         hashes = [line for line in lines[1:] if line.startswith("--hash=sha256:")]
@@ -156,9 +155,9 @@ def test_every_layer_requirement_is_pinned_with_at_least_one_hash():
 
 
 def test_the_layer_pins_the_whole_tree_of_its_dependencies():
-    # The runtime closure of the three, as installed here (extras aside): every one of
+    # The runtime closure of the five, as installed here (extras aside): every one of
     # them must be pinned, or hash-checking mode refuses to install it.
-    tree = closure(TOP_LEVEL)
+    tree = closure(SHARED)
     assert {
         "urllib3",
         "idna",
@@ -168,11 +167,20 @@ def test_the_layer_pins_the_whole_tree_of_its_dependencies():
         "typing-extensions",
     } <= tree
     assert set(pins(LAYER_REQUIREMENTS)) == tree
+    # PyJWT would import cryptography if it found it: the shared layer must not ship it.
+    assert "cryptography" not in tree
 
 
-def test_the_layer_pins_and_the_installed_tree_have_the_versions_of_constraints():
+def test_the_signatures_layer_pins_the_whole_tree_of_the_signature_library():
+    tree = closure(SIGNATURES)
+    assert {"cryptography", "cffi", "pycparser", "typing-extensions"} <= tree
+    assert set(pins(SIGNATURES_REQUIREMENTS)) == tree
+
+
+@pytest.mark.parametrize("requirements", list(REQUIREMENTS), ids=lambda p: p.parent.name)
+def test_the_layer_pins_and_the_installed_tree_have_the_versions_of_constraints(requirements):
     constraints = pins(CONSTRAINTS)
-    for name, version in pins(LAYER_REQUIREMENTS).items():
+    for name, version in pins(requirements).items():
         assert constraints[name] == version, name
         assert importlib.metadata.version(name) == version, name
 
@@ -181,9 +189,9 @@ def test_dev_txt_repeats_the_layer_pins_without_hashes_or_including_the_layer_fi
     text = DEV.read_text(encoding="utf-8")
     assert "--hash" not in text
     assert not any(
-        line.strip().startswith(("-r", "--requirement")) and "layers/sekisho" in line
+        line.strip().startswith(("-r", "--requirement")) and "layers/" in line
         for line in text.splitlines()
     )
-    layer, dev = pins(LAYER_REQUIREMENTS), pins(DEV)
+    layer, dev = pins(LAYER_REQUIREMENTS) | pins(SIGNATURES_REQUIREMENTS), pins(DEV)
     for name in TOP_LEVEL:
         assert dev[name] == layer[name], name

@@ -865,11 +865,28 @@ def test_every_function_runs_python312_on_arm64_with_the_layer(template, functio
         assert {"Ref": "SekishoLayer"} in effective(template, function, "Layers"), name
 
 
-def test_layer_is_built_for_the_same_runtime_and_architecture(resources):
-    layer = resources["SekishoLayer"]
+@pytest.mark.parametrize("name", ["SekishoLayer", "SignaturesLayer"])
+def test_layer_is_built_for_the_same_runtime_and_architecture(resources, name):
+    layer = resources[name]
     assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_only_the_partner_function_has_the_signatures_layer(template, functions):
+    # cryptography and the RFC 9421 library: every other function is spared their code
+    # and their import (PyJWT imports cryptography whenever it can find it).
+    assert template["Resources"]["SignaturesLayer"]["Properties"]["ContentUri"] == (
+        "layers/signatures/"
+    )
+    with_it = {
+        name
+        for name, function in functions.items()
+        if {"Ref": "SignaturesLayer"} in effective(template, function, "Layers")
+    }
+    assert with_it == {"PartnerFunction"}
+    partner = effective(template, functions["PartnerFunction"], "Layers")
+    assert partner == [{"Ref": "SekishoLayer"}, {"Ref": "SignaturesLayer"}]
 
 
 def api_routes(function: Mapping[str, Any], api: str = "Api") -> set[tuple[str, str]]:
