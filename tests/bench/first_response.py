@@ -71,6 +71,10 @@ class Result:
     # The bare relay with sekisho's libraries imported first: what is left is sekisho's.
     libraries_ms: float = 0.0
     libraries_ratio: float = 0.0
+    # The middle half of the rounds' ratios (first to third quartile): how far a shared
+    # machine moves the figure from one round to the next.
+    ratio_q1: float = 0.0
+    ratio_q3: float = 0.0
 
 
 def _libraries(running: Stack, name: str, n: int) -> list[str]:
@@ -118,9 +122,17 @@ def measure(
     return [_result(name, got) for name, got in rows.items()]
 
 
+def _quartiles(values: list[float]) -> tuple[float, float]:
+    if len(values) < 2:
+        return values[0], values[0]
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q3
+
+
 def _result(name: str, rows: list[dict[str, Child]]) -> Result:
     med = statistics.median
     own, bare, libs = ([r[k] for r in rows] for k in ("own", "bare", "libraries"))
+    q1, q3 = _quartiles([a.wall / b.wall for a, b in zip(own, bare, strict=True)])
     return Result(
         name=name,
         ms=med(a.wall for a in own) * 1000,
@@ -134,6 +146,8 @@ def _result(name: str, rows: list[dict[str, Child]]) -> Result:
         wait_ms=max(0.0, min(a.wall - a.cpu for a in own) * 1000),
         libraries_ms=med(c.wall for c in libs) * 1000,
         libraries_ratio=med(a.wall / c.wall for a, c in zip(own, libs, strict=True)),
+        ratio_q1=q1,
+        ratio_q3=q3,
     )
 
 
@@ -179,7 +193,7 @@ def report(results: list[Result], rounds: int) -> list[str]:
     lines = [
         f"first response: a fresh python per answer, {rounds} rounds, sekisho and its bare relay "
         "alternating; medians (ratio: the median of each round's ratio)",
-        f"  {'function':<9}{'ms':>9}{'bare ms':>10}{'ratio':>8}  {'goal':<12}"
+        f"  {'function':<9}{'ms':>9}{'bare ms':>10}{'ratio':>8}  {'goal':<12}{'rounds':<11}"
         f"{'cpu ms':>8}{'bare':>7}{'cpu ratio':>10}   {'peak RSS':>9}  goal"
         f"{'libs ms':>14}{'ratio':>7}",
     ]
@@ -187,6 +201,7 @@ def report(results: list[Result], rounds: int) -> list[str]:
         lines.append(
             f"  {r.name:<9}{r.ms:9.1f}{r.bare_ms:10.1f}{r.ratio:7.2f}x  "
             f"≤{GOAL_RATIO}x {_ok(r.ratio <= GOAL_RATIO):<5}"
+            f"{f'{r.ratio_q1:.2f}–{r.ratio_q3:.2f}':<11}"
             f"{r.cpu_ms:8.1f}{r.bare_cpu_ms:7.1f}{r.cpu_ratio:9.2f}x   "
             f"{r.rss_mb:6.1f} MB  ≤{GOAL_RSS_MB} MB {_ok(r.rss_mb <= GOAL_RSS_MB):<4}"
             f"{r.libraries_ms:10.1f}{r.libraries_ratio:7.2f}x"
@@ -196,7 +211,8 @@ def report(results: list[Result], rounds: int) -> list[str]:
         "  clients, the request against moto and the emulator); cpu: the child's user + sys",
         "  up to its answer, which other work on a shared machine disturbs less; libs: the",
         "  bare relay after importing the libraries sekisho's function uses and it does not",
-        "  (Powertools, PyJWT, the signature library): the ratio to it is sekisho's own code",
+        "  (Powertools, PyJWT, the signature library): the ratio to it is sekisho's own code;",
+        "  rounds: the middle half of the rounds' ratios, how much the machine moved them",
     ]
     return lines
 
