@@ -36,5 +36,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 
 
 # With SnapStart the services are built now, into the snapshot; else by the first request.
-snapstart.prepare(wiring.deliver_service, wiring.visibility)
+snapstart.prepare(wiring.deliver_service, wiring.visibility, services=wiring.AWS_SERVICES)
 sekisho.coldstart.ready()

@@ -54,5 +54,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 
 
 # With SnapStart the services are built now, into the snapshot; else by the first request.
-snapstart.prepare(wiring.prepared)
+snapstart.prepare(wiring.prepared, services=wiring.AWS_SERVICES)
 sekisho.coldstart.ready()

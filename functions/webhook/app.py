@@ -37,5 +37,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 
 
 # With SnapStart the services are built now, into the snapshot; else by the first request.
-snapstart.prepare(wiring.webhook_service)
+snapstart.prepare(wiring.webhook_service, services=wiring.AWS_SERVICES)
 sekisho.coldstart.ready()

@@ -72,6 +72,17 @@ for name in filter(None, os.environ.get("FIRST_RESPONSE_PRELOAD", "").split(",")
         importlib.import_module(name)
     except Exception:
         pass  # a module only its parent package can import: its parent brings it
+# SnapStart, as the Lambda runtime runs it: the init with its snapshot_restore_py, the
+# before-snapshot hooks; then what a restored container does: the after-restore hooks and
+# the first request, timed from the restore.
+restored_at = None
+if os.environ.get("FIRST_RESPONSE_SNAPSTART"):
+    import types
+    hooks = {"before": [], "after": []}
+    runtime_hooks = types.ModuleType("snapshot_restore_py")
+    runtime_hooks.register_before_snapshot = hooks["before"].append
+    runtime_hooks.register_after_restore = hooks["after"].append
+    sys.modules["snapshot_restore_py"] = runtime_hooks
 handler_file, attr, event_file, out_fd = sys.argv[1:5]
 out = os.fdopen(int(out_fd), "w", encoding="utf-8")
 sys.path[:0] = [p for p in os.environ.get("FIRST_RESPONSE_PATH", "").split(os.pathsep) if p]
@@ -90,13 +101,31 @@ class Context:
     _deadline = time.time() + 30
     def get_remaining_time_in_millis(self):
         return int((self._deadline - time.time()) * 1000)
+if os.environ.get("FIRST_RESPONSE_SNAPSTART"):
+    if not hooks["before"] or not hooks["after"]:
+        raise SystemExit("SnapStart on, but the function registered no snapshot hooks")
+    for hook in hooks["before"]:
+        hook()
+    restored_at, restored_cpu = time.perf_counter(), time.process_time()
+    clients = sys.modules["sekisho.aws"]._built
+    clients_at_restore = len(clients)
+    for hook in hooks["after"]:
+        hook()
 answer = getattr(module, attr)(event, Context())
 cpu = time.process_time()
+if restored_at is not None:
+    restored = {"restored": time.perf_counter() - restored_at, "restored_cpu": cpu - restored_cpu,
+                # boto3 clients the restored container's first request had to build itself
+                "built_after_restore": [c.meta.service_model.service_name
+                                        for c in clients[clients_at_restore:]]}
+else:
+    restored = {}
 out.write("ANSWER " + json.dumps(answer, ensure_ascii=False) + "\n")
 out.flush()
 with open("/proc/self/status") as status:
     rss = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 extra = {"calls": calls} if os.environ.get("FIRST_RESPONSE_RECORD") else {}
+extra.update(restored)
 if os.environ.get("FIRST_RESPONSE_MODULES"):
     extra["modules"] = sorted(sys.modules)
 out.write("BENCH " + json.dumps({"cpu": cpu, "rss_kb": rss, **extra}) + "\n")
@@ -114,6 +143,10 @@ class Child:
     answer: dict[str, Any]
     calls: list[list[str]] = field(default_factory=list)
     modules: list[str] = field(default_factory=list)  # sys.modules at the answer, if asked
+    # With SnapStart: from the restore (before the after-restore hooks) to the answer.
+    restored: float | None = None
+    restored_cpu: float | None = None
+    built_after_restore: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -174,6 +207,9 @@ def run_child(
         answer=json.loads(first.removeprefix("ANSWER ")),
         calls=figures.get("calls", []),
         modules=figures.get("modules", []),
+        restored=figures.get("restored"),
+        restored_cpu=figures.get("restored_cpu"),
+        built_after_restore=figures.get("built_after_restore", []),
     )
 
 

@@ -16,7 +16,13 @@ import pytest
 
 from tests.bench.first_response_child import run_child
 from tests.bench.first_response_events import EVENT_BUILDERS
-from tests.bench.first_response_stack import FUNCTIONS, Stack, bare_target, stack
+from tests.bench.first_response_stack import (
+    FUNCTIONS,
+    Stack,
+    bare_target,
+    snapstart_target,
+    stack,
+)
 
 # What differs by nature between two answers: a fresh receipt, a ref signed over it.
 _FRESH = {"receipt", "ref", "受付ID"}
@@ -67,3 +73,20 @@ def test_the_recorder_sees_a_call_the_relay_leaves_out(running):
     # The request itself, not only its path: a field asked for or left out shows.
     assert ["app", "1"] in params
     assert "$id" in fields
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_a_function_restored_from_a_snapstart_snapshot_answers_as_a_cold_one(running, name):
+    # The init with SnapStart on, the runtime's hooks in their order (before the snapshot,
+    # after the restore), then the bench event: the same answer and the same calls as a
+    # cold start (secrets read again, connections opened again), and no client left for
+    # the first request to build (every one the function's role allows is in the snapshot).
+    cold = run_child(running.targets[name], EVENT_BUILDERS[name](running, 4), record_calls=True)
+    restored = run_child(
+        snapstart_target(running.targets[name]), EVENT_BUILDERS[name](running, 5),
+        record_calls=True,
+    )  # fmt: skip
+    assert restored.restored is not None, f"{name}: the child was not restored"
+    assert _shape(restored.answer) == _shape(cold.answer)
+    assert Counter(map(tuple, restored.calls)) == Counter(map(tuple, cold.calls))
+    assert restored.built_after_restore == []

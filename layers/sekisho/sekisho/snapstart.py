@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -78,16 +78,22 @@ def after_restore() -> None:
     close_connections()
 
 
-def prepare(*builders: Callable[[], Any], hooks: Any = None) -> bool:
+def prepare(
+    *builders: Callable[[], Any], services: Iterable[aws.Service] = (), hooks: Any = None
+) -> bool:
     """The end of a function's init: with SnapStart on, each of ``builders`` (the cached
-    service factories of :mod:`sekisho.wiring`) is called now, so its clients are in the
-    snapshot, and the hooks are registered (``hooks``: the runtime's module, found by
-    itself when None). Without SnapStart, nothing: the services are built by the first
-    request. True when SnapStart is on."""
+    service factories of :mod:`sekisho.wiring`) is called now, and the container's client
+    for each of ``services`` (the AWS services the function's role may call) is built:
+    a service creates some of its clients at their first call, which a restored container
+    would otherwise pay for in its first request. Then the hooks are registered
+    (``hooks``: the runtime's module, found by itself when None). Without SnapStart,
+    nothing: the services are built by the first request. True when SnapStart is on."""
     if not enabled():
         return False
     for build in builders:
         build()
+    for service in services:
+        aws.client(service)
     module = hooks if hooks is not None else _runtime_hooks
     if module is None:
         logger.warning("SnapStart is on but the runtime has no snapshot_restore_py")

@@ -8,6 +8,7 @@ from sekisho import runtime
 from sekisho.actions.dead_letters import SqsDeadLetters
 from sekisho.actions.service import KEY_PREFIX, LEDGER_SECONDS, ActionService
 from sekisho.actions.writes import ActionWriter
+from sekisho.aws import Service
 from sekisho.kintone.writes import WRITE_RETRY, WRITE_TIMEOUTS
 from sekisho.redelivery import Backoff, BatchedSqsVisibility
 from sekisho.secrets.aws import SecretsManagerBackend
@@ -15,6 +16,10 @@ from sekisho.secrets.store import SecretStore
 from sekisho.webhooks.refetch import Refetcher
 
 from .ledger import clients, run_once_in
+
+# The AWS services this function's role may call (template.yaml), so its clients: with
+# SnapStart, built by the init into the snapshot (snapstart.prepare), not by a request.
+AWS_SERVICES: tuple[Service, ...] = ("dynamodb", "secretsmanager", "sqs")
 
 
 @functools.cache

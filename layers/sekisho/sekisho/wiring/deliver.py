@@ -7,6 +7,7 @@ import functools
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from sekisho import aws, runtime
+from sekisho.aws import Service
 from sekisho.entries.ledger import EntryLedger
 from sekisho.intake.attachments import S3AttachmentStore
 from sekisho.intake.delivery import DeliverService
@@ -16,6 +17,10 @@ from sekisho.mail.sender import SesMailer
 from sekisho.redelivery import BatchedSqsVisibility
 from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
+
+# The AWS services this function's role may call (template.yaml), so its clients: with
+# SnapStart, built by the init into the snapshot (snapstart.prepare), not by a request.
+AWS_SERVICES: tuple[Service, ...] = ("dynamodb", "s3", "secretsmanager", "sesv2", "sqs")
 
 
 def replies() -> Replies | None:

@@ -8,6 +8,7 @@ import functools
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from sekisho import aws, runtime
+from sekisho.aws import Service
 from sekisho.entries.facts import FormFacts
 from sekisho.entries.ledger import EntryLedger
 from sekisho.entries.status import ReceiptStatus
@@ -27,6 +28,10 @@ from sekisho.settings import Settings
 
 from .guarded import guard
 from .routes import http_settings, route_switches
+
+# The AWS services this function's role may call (template.yaml), so its clients: with
+# SnapStart, built by the init into the snapshot (snapstart.prepare), not by a request.
+AWS_SERVICES: tuple[Service, ...] = ("dynamodb", "s3", "secretsmanager", "sqs", "ssm")
 
 
 def intake_http_settings() -> HttpSettings:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import functools
 
 from sekisho import runtime
+from sekisho.aws import Service
 from sekisho.lookup import LookupService
 from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
 
 from .guarded import guard
 from .routes import route_switches
+
+# The AWS services this function's role may call (template.yaml), so its clients: with
+# SnapStart, built by the init into the snapshot (snapstart.prepare), not by a request.
+AWS_SERVICES: tuple[Service, ...] = ("dynamodb", "secretsmanager", "ssm")
 
 
 @functools.cache

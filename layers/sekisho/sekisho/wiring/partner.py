@@ -12,6 +12,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from sekisho import runtime
+from sekisho.aws import Service
 from sekisho.guard.guard import Guard
 from sekisho.lookup import LookupService
 from sekisho.partners.gate import PartnerGate
@@ -22,6 +23,10 @@ from sekisho.secrets.store import SecretStore
 
 from .guarded import guard
 from .routes import route_switches
+
+# The AWS services this function's role may call (template.yaml), so its clients: with
+# SnapStart, built by the init into the snapshot (snapstart.prepare), not by a request.
+AWS_SERVICES: tuple[Service, ...] = ("dynamodb", "s3", "secretsmanager", "sqs", "ssm")
 
 if TYPE_CHECKING:
     from sekisho.intake.service import IntakeService

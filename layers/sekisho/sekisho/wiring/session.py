@@ -12,6 +12,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from sekisho import runtime
+from sekisho.aws import Service
 from sekisho.http.resolver import HttpSettings
 from sekisho.kintone.client import KintoneClient
 from sekisho.kintone.clients import ClientsByToken
@@ -25,6 +26,10 @@ from sekisho.sessions.verifier import SessionVerifier
 
 from .guarded import guard
 from .routes import http_settings, route_switches
+
+# The AWS services this function's role may call (template.yaml), so its clients: with
+# SnapStart, built by the init into the snapshot (snapstart.prepare), not by a request.
+AWS_SERVICES: tuple[Service, ...] = ("dynamodb", "secretsmanager", "sesv2", "ssm")
 
 if TYPE_CHECKING:
     from sekisho.entries.corrections import EntrySeats

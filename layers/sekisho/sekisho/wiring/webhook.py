@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from sekisho import runtime
+from sekisho.aws import Service
 from sekisho.secrets.aws import SecretsManagerBackend
 from sekisho.secrets.store import SecretStore
 from sekisho.webhooks.keys import SigningKeys
@@ -14,6 +15,10 @@ from sekisho.webhooks.service import DEDUPE_SECONDS, KEY_PREFIX, WebhookService
 
 from .ledger import clients, run_once_in
 from .routes import route_switches
+
+# The AWS services this function's role may call (template.yaml), so its clients: with
+# SnapStart, built by the init into the snapshot (snapstart.prepare), not by a request.
+AWS_SERVICES: tuple[Service, ...] = ("dynamodb", "secretsmanager", "sqs", "ssm")
 
 
 @functools.cache
