@@ -35,11 +35,16 @@ def test_the_first_response_part_runs_each_child_against_a_fresh_stack(capsys):
     # beside them, the tables; all seven run in tests/integration/test_bare_relays_in_step.py.
     assert first_response.main(["--rounds", "1", "--only", "lookup", "intake"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines()]
-    # Each function once in the first-response table and once in the MemorySize one.
+    # Each function once in the first-response table, once in the SnapStart one and once
+    # in the MemorySize one.
     assert [row[0] for row in rows if row[:1] in (["lookup"], ["intake"])] == [
         "lookup",
         "intake",
-    ] * 2
+    ] * 3
+    # Restored from a snapshot, the first response is measured, and shorter than cold.
+    lookups = [row for row in rows if row[:1] == ["lookup"]]
+    restored, cold = float(lookups[1][1]), float(lookups[1][3])
+    assert 0 < restored < cold
     # The third child, the bare relay with sekisho's libraries, has its column and ratio.
     first = next(row for row in rows if row[:1] == ["lookup"])
     assert first[-1].endswith("x")
