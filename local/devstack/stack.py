@@ -75,7 +75,6 @@ T = TypeVar("T")
 
 # local/devstack/stack.py -> the repository.
 DEFAULT_REPO_ROOT = Path(__file__).resolve().parents[2]
-# What the layer ships (a worker may import nothing else of this machine's).
 # Inherited from the shell so tools resolve; everything else a worker sees is declared.
 _INHERITED_VARIABLES = ("PATH", "TMPDIR", "SYSTEMROOT")
 
