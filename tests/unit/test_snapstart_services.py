@@ -7,60 +7,45 @@ that no first request after a restore builds one)."""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import cfn_yaml
 
 from sekisho.aws import CONFIGS
+from tests.bench.first_response_stack import FUNCTIONS
+from tests.template_support import as_list, load_template, statements
+from tests.unit.test_template import branches
 
 REPO = Path(__file__).resolve().parents[2]
-# The function's logical id -> its wiring module.
-FUNCTIONS = {
-    "LookupFunction": "lookup",
-    "IntakeFunction": "intake",
-    "DeliverFunction": "deliver",
-    "WebhookFunction": "webhook",
-    "ActionFunction": "action",
-    "SessionFunction": "session",
-    "PartnerFunction": "partner",
-}
 # An IAM action's prefix -> the boto3 client that calls it.
 CLIENTS = {"ses": "sesv2"}
 
 
 @pytest.fixture(scope="module")
 def resources() -> dict[str, Any]:
-    return cfn_yaml.load(str(REPO / "template.yaml"))["Resources"]
+    return load_template()["Resources"]
 
 
-def services_allowed(policies: Any) -> set[str]:
-    """The service prefixes of every action a function's policies allow."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "Action":
-                    actions = value if isinstance(value, list) else [value]
-                    found.update(a.split(":")[0] for a in actions if isinstance(a, str))
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(policies)
-    return {CLIENTS.get(prefix, prefix) for prefix in found}
+def services_allowed(function: Mapping[str, Any]) -> set[str]:
+    """The boto3 clients of every action a function's statements allow (either branch of a
+    conditional statement)."""
+    return {
+        CLIENTS.get(prefix, prefix)
+        for statement in statements(function)
+        for branch in branches(statement)
+        for action in as_list(branch.get("Action", []))
+        for prefix in [action.split(":")[0]]
+    }
 
 
-@pytest.mark.parametrize(("logical_id", "module"), FUNCTIONS.items())
+@pytest.mark.parametrize(("module", "logical_id"), FUNCTIONS.items())
 def test_each_function_prepares_a_client_for_every_service_its_role_may_call(
-    resources, logical_id, module
+    resources, module, logical_id
 ):
     wiring = importlib.import_module(f"sekisho.wiring.{module}")
-    allowed = services_allowed(resources[logical_id]["Properties"]["Policies"])
+    allowed = services_allowed(resources[logical_id]["Properties"])
 
     assert allowed, logical_id
     assert set(wiring.AWS_SERVICES) == allowed
@@ -68,6 +53,6 @@ def test_each_function_prepares_a_client_for_every_service_its_role_may_call(
 
 
 def test_every_request_function_hands_its_services_to_snapstart_prepare():
-    for module in FUNCTIONS.values():
+    for module in FUNCTIONS:
         source = (REPO / "functions" / module / "app.py").read_text(encoding="utf-8")
         assert "services=wiring.AWS_SERVICES" in source, module
